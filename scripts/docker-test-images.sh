@@ -1,0 +1,73 @@
+#!/bin/sh
+# Builds the images the stack tests use, offline, from Debian's busybox-static; safe to run twice.
+# thresh-test/busybox:1 serves /www over HTTP on $PORT (default 8080): /env.txt is its environment,
+# /cgi-bin/write?V stores V in $DATA_DIR/value, /cgi-bin/read returns it, /cgi-bin/get?host:port/path
+# fetches from another service; FAIL=1 makes it exit at once with status 3.
+set -eu
+
+IMAGE=thresh-test/busybox:1
+EXTRA_TAGS="traefik:v3.3"
+
+if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  BUSYBOX=$(command -v busybox || true)
+  if [ -z "$BUSYBOX" ] || ! file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked'; then
+    BUSYBOX=/bin/busybox
+  fi
+  ROOT=$(mktemp -d)
+  trap 'rm -rf "$ROOT"' EXIT
+  mkdir -p "$ROOT/bin" "$ROOT/www/cgi-bin" "$ROOT/data" "$ROOT/tmp" "$ROOT/etc"
+  cp "$BUSYBOX" "$ROOT/bin/busybox"
+  for app in $("$BUSYBOX" --list); do
+    [ "$app" = busybox ] || ln -s busybox "$ROOT/bin/$app"
+  done
+  echo 'root:x:0:0:root:/:/bin/sh' >"$ROOT/etc/passwd"
+  echo 'root:x:0:' >"$ROOT/etc/group"
+  cat >"$ROOT/serve" <<'SH'
+#!/bin/sh
+[ "${FAIL:-0}" = 1 ] && { echo "failing on purpose" >&2; exit 3; }
+mkdir -p "${DATA_DIR:-/data}"
+env | sort >/www/env.txt
+echo "${VERSION:-0}" >/www/version.txt
+echo boot >>"${DATA_DIR:-/data}/boots"
+exec httpd -f -p "${PORT:-8080}" -h /www
+SH
+  cat >"$ROOT/www/cgi-bin/write" <<'SH'
+#!/bin/sh
+printf '%s' "$QUERY_STRING" >"${DATA_DIR:-/data}/value"
+printf 'Content-Type: text/plain\r\n\r\nok'
+SH
+  cat >"$ROOT/www/cgi-bin/read" <<'SH'
+#!/bin/sh
+printf 'Content-Type: text/plain\r\n\r\n'
+cat "${DATA_DIR:-/data}/value" 2>/dev/null
+SH
+  cat >"$ROOT/www/cgi-bin/boots" <<'SH'
+#!/bin/sh
+printf 'Content-Type: text/plain\r\n\r\n'
+wc -l <"${DATA_DIR:-/data}/boots"
+SH
+  cat >"$ROOT/www/cgi-bin/get" <<'SH'
+#!/bin/sh
+printf 'Content-Type: text/plain\r\n\r\n'
+# busybox wget crashes under CGI here; nc with a hand-written request does the same job.
+target=${QUERY_STRING%%/*}
+path=/${QUERY_STRING#*/}
+[ "$target" = "$QUERY_STRING" ] && path=/
+printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$target" | nc -w 3 "${target%:*}" "${target##*:}" | sed '1,/^\r*$/d'
+SH
+  chmod 755 "$ROOT/serve" "$ROOT"/www/cgi-bin/*
+  # Version 2 differs only in its VERSION variable: enough for rolling-update tests to tell them apart.
+  for version in 2 1; do
+    tar -C "$ROOT" -c . | docker import \
+      --change 'ENV PATH=/bin' \
+      --change 'ENV PORT=8080' \
+      --change "ENV VERSION=$version" \
+      --change 'WORKDIR /' \
+      --change 'CMD ["/serve"]' \
+      - "thresh-test/busybox:$version" >/dev/null
+  done
+fi
+
+for tag in $EXTRA_TAGS; do
+  docker image inspect "$tag" >/dev/null 2>&1 || docker tag "$IMAGE" "$tag"
+done
