@@ -1,0 +1,18 @@
+// Stack definitions: parse, validate, plan and resolve (runtime-neutral), plus the runtime contract types.
+export { parseStack, parsePort, parseVolume, parseDuration } from './parse.ts'
+export { planStack, resolveEnv, resolveStack, serviceConfigHash, objectPrefix, LABELS, DEFAULT_ACCOUNT } from './plan.ts'
+export type { PlanOptions, PlannedService, PlannedVolume, StackPlan } from './plan.ts'
+export { findCycles, dependencyLevels } from './graph.ts'
+export { configHash, stableStringify } from './hash.ts'
+export { locateJsonError } from './json-location.ts'
+export type { Healthcheck, ParseResult, PortMapping, StackDefinition, StackProblem, StackService, VolumeMount } from './types.ts'
+export type {
+  DeployDiff,
+  ProgressEvent,
+  RuntimeCallOptions,
+  ServiceState,
+  ServiceStatus,
+  StackRuntime,
+  StackState,
+  StackStatus,
+} from './runtime-contract.ts'

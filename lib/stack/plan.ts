@@ -1,0 +1,134 @@
+// Turns a valid stack into a deployment plan: start levels, env with ${svc.host}/${svc.port} resolved,
+// and the Docker objects (network, volumes, containers, labels) the runtime will create.
+import { dependencyLevels } from './graph.ts'
+import { configHash } from './hash.ts'
+import type { StackDefinition, StackService, VolumeMount } from './types.ts'
+
+/** Labels every Docker object of a stack carries; Docker is the source of truth on a node. */
+export const LABELS = {
+  account: 'thresh.account',
+  stack: 'thresh.stack',
+  service: 'thresh.service',
+  configHash: 'thresh.config-hash',
+  /** The definition the stack was deployed from, kept on its network so `info` works after a restart. */
+  definition: 'thresh.definition',
+  managed: 'thresh.managed',
+} as const
+
+export const DEFAULT_ACCOUNT = 'local'
+
+export interface PlanOptions {
+  /** Account the stack belongs to; objects of other accounts never collide (default `local`). */
+  account?: string
+}
+
+export interface PlannedVolume extends VolumeMount {
+  /** Docker volume name, scoped to the stack. */
+  volume: string
+}
+
+export interface PlannedService extends Omit<StackService, 'volumes'> {
+  containerName: string
+  volumes: PlannedVolume[]
+  /** Services that wait for this one. */
+  dependents: string[]
+  /** 0-based start level. */
+  level: number
+  /** Fingerprint of everything that needs a new container when it changes. */
+  configHash: string
+  labels: Record<string, string>
+}
+
+export interface StackPlan {
+  name: string
+  account: string
+  /** Services grouped by start level; a level starts in parallel once the previous one runs. */
+  levels: string[][]
+  services: PlannedService[]
+  traefik: boolean
+  targetNode?: string
+  targetCluster?: string
+  objects: {
+    network: { name: string; labels: Record<string, string> }
+    volumes: Array<{ name: string; labels: Record<string, string> }>
+    containers: Array<{ name: string; service: string; image: string }>
+  }
+}
+
+/** Prefix for Docker object names: `<stack>` locally, `<account>-<stack>` for other accounts. */
+export function objectPrefix(stack: string, account: string = DEFAULT_ACCOUNT): string {
+  return account === DEFAULT_ACCOUNT ? stack : `${account}-${stack}`
+}
+
+/** Replaces `${svc.host}` with the service's name and `${svc.port}` with its first container port. */
+export function resolveEnv(stack: StackDefinition, env: Record<string, string>): Record<string, string> {
+  const byName = new Map(stack.services.map((s) => [s.name, s]))
+  const resolved: Record<string, string> = {}
+  for (const [key, value] of Object.entries(env)) {
+    resolved[key] = value.replace(/\$\{([^}.]+)\.(host|port)\}/g, (whole, name: string, field: string) => {
+      const target = byName.get(name)
+      if (!target) return whole
+      if (field === 'host') return target.name
+      return target.ports[0] ? String(target.ports[0].container) : whole
+    })
+  }
+  return resolved
+}
+
+/** The stack with every service's env resolved: what the hub dispatches to a node. */
+export function resolveStack(stack: StackDefinition): StackDefinition {
+  return { ...stack, services: stack.services.map((s) => ({ ...s, env: resolveEnv(stack, s.env) })) }
+}
+
+/** Everything about a service that needs a new container when it changes (not its dependencies). */
+export function serviceConfigHash(service: Omit<StackService, 'dependsOn'> & { dependsOn?: string[] }): string {
+  const { name, image, ports, volumes, env, command, healthcheck, traefik, route } = service
+  return configHash({ name, image, ports, volumes, env, command, healthcheck, traefik, route })
+}
+
+/**
+ * Plans a validated stack (see `parseStack`).
+ * @example
+ * const result = parseStack(text)
+ * if (result.ok) console.log(planStack(result.stack).levels) // [['postgres', 'redis'], ['api'], ['web']]
+ */
+export function planStack(stack: StackDefinition, options: PlanOptions = {}): StackPlan {
+  const account = options.account ?? DEFAULT_ACCOUNT
+  const prefix = objectPrefix(stack.name, account)
+  const names = stack.services.map((s) => s.name)
+  const levels = dependencyLevels(names, new Map(stack.services.map((s) => [s.name, s.dependsOn])))
+  const levelOf = new Map<string, number>()
+  levels.forEach((level, i) => level.forEach((n) => levelOf.set(n, i)))
+  const base = { [LABELS.managed]: 'true', [LABELS.account]: account, [LABELS.stack]: stack.name }
+
+  const services: PlannedService[] = stack.services.map((service) => {
+    const env = resolveEnv(stack, service.env)
+    const hash = serviceConfigHash({ ...service, env })
+    return {
+      ...service,
+      env,
+      containerName: `${prefix}-${service.name}`,
+      volumes: service.volumes.map((v) => ({ ...v, volume: `${prefix}-${v.name}` })),
+      dependents: stack.services.filter((s) => s.dependsOn.includes(service.name)).map((s) => s.name),
+      level: levelOf.get(service.name) ?? -1,
+      configHash: hash,
+      labels: { ...base, [LABELS.service]: service.name, [LABELS.configHash]: hash },
+    }
+  })
+
+  const volumeNames = [...new Set(services.flatMap((s) => s.volumes.map((v) => v.volume)))]
+  return {
+    name: stack.name,
+    account,
+    levels,
+    services,
+    traefik: stack.traefik,
+    ...(stack.targetNode !== undefined ? { targetNode: stack.targetNode } : {}),
+    ...(stack.targetCluster !== undefined ? { targetCluster: stack.targetCluster } : {}),
+    objects: {
+      network: { name: `${prefix}-net`, labels: { ...base } },
+      volumes: volumeNames.map((name) => ({ name, labels: { ...base } })),
+      containers: services.map((s) => ({ name: s.containerName, service: s.name, image: s.image })),
+    },
+  }
+}
