@@ -1,0 +1,81 @@
+// Text framing of the SignalR JSON protocol: every record ends with 0x1E, and a transport frame may
+// carry several records or only part of one, so a reader buffers until a separator arrives.
+
+export const RECORD_SEPARATOR = '\x1e'
+
+/** A record (or partial record) grew past the configured maximum message size. */
+export class MessageTooLargeError extends Error {
+  readonly limit: number
+  constructor(limit: number) {
+    super(`The maximum message size of ${limit}B was exceeded.`)
+    this.name = 'MessageTooLargeError'
+    this.limit = limit
+  }
+}
+
+/** UTF-8 byte length without allocating an encoded copy. */
+export function utf8Length(text: string): number {
+  let bytes = 0
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0x80) bytes += 1
+    else if (code < 0x800) bytes += 2
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4
+        i++
+      } else bytes += 3
+    } else bytes += 3
+  }
+  return bytes
+}
+
+export function writeRecord(json: string): string {
+  return json + RECORD_SEPARATOR
+}
+
+export interface RecordReader {
+  /** Feeds one transport frame; returns every record it completed, without separators. */
+  push(chunk: string): string[]
+  /** Characters held for a record not yet terminated. */
+  readonly pending: number
+}
+
+/**
+ * Splits a stream of text frames into records. `maxMessageSize` bounds a single record in bytes,
+ * including a partial one still waiting for its separator.
+ */
+export function createRecordReader(maxMessageSize = Number.POSITIVE_INFINITY): RecordReader {
+  let buffer = ''
+  return {
+    push(chunk: string): string[] {
+      const records: string[] = []
+      let start = 0
+      let text = chunk
+      if (buffer.length > 0) {
+        text = buffer + chunk
+        buffer = ''
+      }
+      for (;;) {
+        const end = text.indexOf(RECORD_SEPARATOR, start)
+        if (end === -1) break
+        const record = text.slice(start, end)
+        if (record.length > maxMessageSize / 4 && utf8Length(record) > maxMessageSize) {
+          throw new MessageTooLargeError(maxMessageSize)
+        }
+        records.push(record)
+        start = end + 1
+      }
+      const rest = start === 0 ? text : text.slice(start)
+      if (rest.length > maxMessageSize / 4 && utf8Length(rest) > maxMessageSize) {
+        throw new MessageTooLargeError(maxMessageSize)
+      }
+      buffer = rest
+      return records
+    },
+    get pending() {
+      return buffer.length
+    },
+  }
+}
