@@ -1,0 +1,56 @@
+// The Node adapter: @hono/node-server for HTTP(S), @hono/node-ws (ws) for WebSocket upgrades,
+// jiti to load TypeScript config files and plugins on Node 20.
+import { serve } from '@hono/node-server'
+import { createNodeWebSocket } from '@hono/node-ws'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { pathToFileURL } from 'node:url'
+import type { RuntimeAdapter } from './runtime.ts'
+
+export const nodeRuntime: RuntimeAdapter = {
+  info: { name: 'node', version: process.versions.node },
+  createServer(app) {
+    const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app })
+    return {
+      upgradeWebSocket: upgradeWebSocket as never,
+      listen: ({ host, port, tls }) =>
+        new Promise((resolve, reject) => {
+          const server = serve(
+            {
+              fetch: app.fetch,
+              hostname: host,
+              port,
+              ...(tls ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } } : {}),
+            },
+            (info) => {
+              server.off('error', reject)
+              resolve({
+                port: info.port ?? (server.address() as AddressInfo).port,
+                close: () =>
+                  new Promise<void>((done) => {
+                    server.close(() => done())
+                    // Idle keep-alive and upgraded sockets would hold close() open forever.
+                    ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
+                  }),
+              })
+            },
+          )
+          server.once('error', reject)
+          injectWebSocket(server as never)
+        }),
+    }
+  },
+  onSignal(signal, handler) {
+    process.on(signal, handler)
+    return () => void process.off(signal, handler)
+  },
+  exit: (code) => process.exit(code),
+  env: () => process.env,
+  async importModule(specifier) {
+    if (/\.(c|m)?ts$/.test(specifier)) {
+      const { createJiti } = await import('jiti')
+      return (await createJiti(import.meta.url, { interopDefault: false }).import(specifier)) as Record<string, unknown>
+    }
+    return (await import(specifier.startsWith('/') ? pathToFileURL(specifier).href : specifier)) as Record<string, unknown>
+  },
+}

@@ -1,0 +1,31 @@
+// The contract each runtime adapter fulfils, so that everything above it is runtime-neutral.
+import type { Hono } from 'hono'
+import type { UpgradeWebSocket } from 'hono/ws'
+import type { RuntimeInfo } from '../core/index.ts'
+
+export interface ListenOptions {
+  host: string
+  port: number
+  tls?: { cert: string; key: string }
+}
+
+export interface ListeningServer {
+  port: number
+  close(): Promise<void>
+}
+
+export interface HttpServerFactory {
+  upgradeWebSocket: UpgradeWebSocket
+  listen(options: ListenOptions): Promise<ListeningServer>
+}
+
+export interface RuntimeAdapter {
+  info: RuntimeInfo
+  /** Binds an app to this runtime's HTTP server and WebSocket upgrade. */
+  createServer(app: Hono): HttpServerFactory
+  onSignal(signal: 'SIGINT' | 'SIGTERM', handler: () => void): () => void
+  exit(code: number): never
+  env(): Record<string, string | undefined>
+  /** Imports a module by absolute path or package name, TypeScript included. */
+  importModule(specifier: string): Promise<Record<string, unknown>>
+}

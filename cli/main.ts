@@ -1,0 +1,26 @@
+#!/usr/bin/env -S deno run -A
+// The `thresh` command: citty with lazily loaded sub-commands, the same on Node and Deno.
+import { defineCommand, runCommand, runMain } from 'citty'
+import process from 'node:process'
+import { fail } from './fail.ts'
+import { version } from './version.ts'
+
+const lazy = (load: () => Promise<{ default: unknown }>) => () => load().then((m) => m.default as never)
+
+export const main = defineCommand({
+  meta: { name: 'thresh', version, description: 'A fleet manager for container hosts.' },
+  subCommands: {
+    run: lazy(() => import('./commands/run.ts')),
+  },
+})
+
+const rawArgs = process.argv.slice(2)
+if (rawArgs.length === 0 || rawArgs.some((arg) => arg === '--help' || arg === '-h') || (rawArgs.length === 1 && (rawArgs[0] === '--version' || rawArgs[0] === '-v'))) {
+  await runMain(main, { rawArgs })
+} else {
+  try {
+    await runCommand(main, { rawArgs })
+  } catch (error) {
+    fail(error)
+  }
+}

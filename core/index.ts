@@ -1,0 +1,30 @@
+// The public surface of thresh's core: plugins, roles, config, events, hooks, errors.
+export { definePlugin } from './plugin.ts'
+export type {
+  PluginContext,
+  PluginFactory,
+  RuntimeInfo,
+  ServerCapabilities,
+  Teardown,
+  ThreshEvents,
+  ThreshHooks,
+  ThreshPlugin,
+  ThreshServices,
+} from './plugin.ts'
+export { defineRole } from './role.ts'
+export type { RoleDefinition, RolePlugin } from './role.ts'
+export { commonConfigFields, defineConfig, parseDuration, resolveConfig } from './config.ts'
+export type { ConfigField, ConfigFields, PluginEntry, ThreshConfig, TlsConfig } from './config.ts'
+export { createThresh } from './lifecycle.ts'
+export type { CreateThreshOptions, Thresh } from './lifecycle.ts'
+export { checkPlugins } from './registry.ts'
+export { createEventBus } from './bus.ts'
+export type { EventBus } from './bus.ts'
+export { createHooks } from './hooks.ts'
+export type { Hooks } from './hooks.ts'
+export { createMetricsRegistry } from './metrics.ts'
+export type { Counter, MetricsRegistry } from './metrics.ts'
+export { createLogger } from './logger.ts'
+export type { Logger, LogLevel } from './logger.ts'
+export { describeError, isThreshError, ThreshError } from './errors.ts'
+export type { ThreshErrorOptions } from './errors.ts'
