@@ -3,12 +3,13 @@
 # thresh-test/busybox:1 serves /www over HTTP on $PORT (default 8080): /env.txt is its environment,
 # /cgi-bin/write?V stores V in $DATA_DIR/value, /cgi-bin/read returns it, /cgi-bin/get?host:port/path
 # fetches from another service; FAIL=1 makes it exit at once with status 3.
+# thresh-test/broken:1 is the same image with FAIL=1 (a release that crashes on start), and traefik:v3.3
+# is a stand-in that accepts Traefik's flags (written to /www/args.txt) and serves HTTP on port 80.
 set -eu
 
 IMAGE=thresh-test/busybox:1
-EXTRA_TAGS="traefik:v3.3"
 
-if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+if ! docker image inspect "$IMAGE" thresh-test/busybox:2 thresh-test/broken:1 traefik:v3.3 >/dev/null 2>&1; then
   BUSYBOX=$(command -v busybox || true)
   if [ -z "$BUSYBOX" ] || ! file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked'; then
     BUSYBOX=/bin/busybox
@@ -27,9 +28,13 @@ if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
 [ "${FAIL:-0}" = 1 ] && { echo "failing on purpose" >&2; exit 3; }
 mkdir -p "${DATA_DIR:-/data}"
 env | sort >/www/env.txt
+printf '%s\n' "$@" >/www/args.txt
 echo "${VERSION:-0}" >/www/version.txt
 echo boot >>"${DATA_DIR:-/data}/boots"
-exec httpd -f -p "${PORT:-8080}" -h /www
+# As PID 1 httpd would ignore SIGTERM and every stop would wait for the kill timeout.
+httpd -f -p "${PORT:-8080}" -h /www &
+trap 'kill $!; exit 0' TERM INT
+wait
 SH
   cat >"$ROOT/www/cgi-bin/write" <<'SH'
 #!/bin/sh
@@ -66,8 +71,8 @@ SH
       --change 'CMD ["/serve"]' \
       - "thresh-test/busybox:$version" >/dev/null
   done
+  tar -C "$ROOT" -c . | docker import --change 'ENV PATH=/bin' --change 'ENV FAIL=1' \
+    --change 'CMD ["/serve"]' - thresh-test/broken:1 >/dev/null
+  tar -C "$ROOT" -c . | docker import --change 'ENV PATH=/bin' --change 'ENV PORT=80' \
+    --change 'ENTRYPOINT ["/serve"]' - traefik:v3.3 >/dev/null
 fi
-
-for tag in $EXTRA_TAGS; do
-  docker image inspect "$tag" >/dev/null 2>&1 || docker tag "$IMAGE" "$tag"
-done

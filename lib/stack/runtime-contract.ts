@@ -7,6 +7,7 @@ export type ServiceStatus =
   | 'pulling'
   | 'creating'
   | 'starting'
+  | 'stopping'
   | 'running'
   | 'stopped'
   | 'blocked'

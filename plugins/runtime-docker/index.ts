@@ -1,0 +1,41 @@
+// The runtime-docker plugin: provides the `runtime` service (stacks on the node's Docker engine).
+import { definePlugin } from '../../core/index.ts'
+import type { ProgressEvent, StackRuntime } from '../../lib/stack/index.ts'
+import { createDockerRuntime, type DockerRuntimeOptions } from './docker-runtime.ts'
+
+export { createDockerRuntime } from './docker-runtime.ts'
+export type { DockerRuntimeOptions } from './docker-runtime.ts'
+export type { StackProxy } from './proxy.ts'
+
+declare module '../../core/index.ts' {
+  interface ThreshServices {
+    runtime: StackRuntime
+  }
+  interface ThreshEvents {
+    'stack:progress': ProgressEvent
+  }
+}
+
+export default definePlugin((options: DockerRuntimeOptions = {}) => ({
+  name: 'runtime-docker',
+  provides: ['runtime'],
+  setup(ctx) {
+    const merged = { ...(ctx.options as DockerRuntimeOptions), ...options }
+    // Use a configured proxy plugin (runtime-traefik) when one runs before us; else the built-in default.
+    if (merged.proxy === undefined && ctx.has('proxy')) merged.proxy = ctx.use('proxy')
+    const runtime = createDockerRuntime(merged)
+    const withEvents: StackRuntime = {
+      ...runtime,
+      deploy: (stack, opts) => runtime.deploy(stack, { ...opts, onProgress: relay(opts?.onProgress) }),
+      updateService: (name, svc, image, opts) => runtime.updateService(name, svc, image, { ...opts, onProgress: relay(opts?.onProgress) }),
+    }
+    ctx.provide('runtime', withEvents)
+
+    function relay(listener?: (event: ProgressEvent) => void) {
+      return (event: ProgressEvent) => {
+        listener?.(event)
+        ctx.bus.emit('stack:progress', event)
+      }
+    }
+  },
+}))
