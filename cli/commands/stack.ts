@@ -1,0 +1,172 @@
+// `thresh stack`: validate, plan, deploy and manage stacks; without --hub on the local Docker engine.
+import { createInterface } from 'node:readline/promises'
+import process from 'node:process'
+import { defineCommand } from 'citty'
+import { ThreshError } from '../../core/index.ts'
+import {
+  destroyLocal,
+  infoLocal,
+  listLocal,
+  planLocal,
+  startLocal,
+  stopLocal,
+  updateLocal,
+  upLocal,
+  validateLocal,
+} from './stack-local.ts'
+import { formatInfo, formatList, formatPlan, progressPrinter } from './stack-output.ts'
+
+const out = (line: string) => process.stdout.write(`${line}\n`)
+const err = (line: string) => process.stderr.write(`${line}\n`)
+const json = (value: unknown) => out(JSON.stringify(value, null, 2))
+
+const hubArg = { hub: { type: 'string', description: 'act on stacks through this hub instead of the local Docker engine' } } as const
+const jsonArg = { json: { type: 'boolean', description: 'print JSON' } } as const
+const nameArg = { name: { type: 'positional', description: 'stack name', required: true } } as const
+const fileArg = { file: { type: 'positional', description: 'stack definition (JSON)', required: true } } as const
+
+/** The remote branch lands with the hub client; until then --hub is refused rather than ignored. */
+function requireLocal(args: { hub?: string }): void {
+  if (args.hub !== undefined) {
+    throw new ThreshError({ code: 'hub_required', message: 'remote stacks need a hub; see thresh auth login' })
+  }
+}
+
+const validate = defineCommand({
+  meta: { name: 'validate', description: 'Check a stack definition and report every problem' },
+  args: { ...fileArg, ...hubArg, ...jsonArg },
+  async run({ args }) {
+    if (args.json) {
+      const { parseStack } = await import('../../lib/stack/index.ts')
+      const { readFile } = await import('node:fs/promises')
+      const result = parseStack(await readFile(args.file, 'utf8'))
+      json(result.ok ? { valid: true, name: result.stack.name, services: result.stack.services.length } : { valid: false, errors: result.errors })
+      if (!result.ok) process.exitCode = 1
+      return
+    }
+    const stack = await validateLocal(args.file, err)
+    out(`✓ ${args.file} is a valid stack: ${stack.name} (${stack.services.length} services)`)
+  },
+})
+
+const plan = defineCommand({
+  meta: { name: 'plan', description: 'Show the start order, resolved env and Docker objects of a stack' },
+  args: { ...fileArg, ...hubArg, ...jsonArg },
+  async run({ args }) {
+    const result = await planLocal(args.file, err)
+    if (args.json) json(result)
+    else out(formatPlan(result))
+  },
+})
+
+const up = defineCommand({
+  meta: { name: 'up', description: 'Deploy a stack (local Docker engine unless --hub is given)' },
+  args: { ...fileArg, ...hubArg, ...jsonArg },
+  async run({ args }) {
+    requireLocal(args)
+    const state = await upLocal(args.file, err, args.json ? () => {} : progressPrinter(out))
+    if (args.json) json(state)
+    else out(`Stack ${state.name} is running (${state.services.length} services).`)
+  },
+})
+
+const list = defineCommand({
+  meta: { name: 'list', description: 'List stacks' },
+  args: { ...hubArg, ...jsonArg },
+  async run({ args }) {
+    requireLocal(args)
+    const stacks = await listLocal()
+    if (args.json) json(stacks)
+    else out(formatList(stacks))
+  },
+})
+
+const info = defineCommand({
+  meta: { name: 'info', description: 'Show a stack and its services' },
+  args: { ...nameArg, ...hubArg, ...jsonArg },
+  async run({ args }) {
+    requireLocal(args)
+    const state = await infoLocal(args.name)
+    if (args.json) json(state)
+    else out(formatInfo(state))
+  },
+})
+
+const update = defineCommand({
+  meta: { name: 'update', description: 'Rolling update of one service to a new image' },
+  args: {
+    ...nameArg,
+    service: { type: 'string', description: 'service to update', required: true },
+    image: { type: 'string', description: 'new image', required: true },
+    ...hubArg,
+    ...jsonArg,
+  },
+  async run({ args }) {
+    requireLocal(args)
+    const state = await updateLocal(args.name, args.service, args.image, args.json ? () => {} : progressPrinter(out))
+    if (args.json) json(state)
+    else out(`Service ${args.service} of ${args.name} now runs ${args.image.replace(/^docker:/, '')}.`)
+  },
+})
+
+function stopCommand(name: string, description: string) {
+  return defineCommand({
+    meta: { name, description },
+    args: { ...nameArg, ...hubArg, ...jsonArg },
+    async run({ args }) {
+      requireLocal(args)
+      const state = await stopLocal(args.name, args.json ? () => {} : progressPrinter(out))
+      if (args.json) json(state)
+      else out(`Stack ${args.name} is stopped; its volumes are kept.`)
+    },
+  })
+}
+
+const start = defineCommand({
+  meta: { name: 'start', description: 'Start a stopped stack' },
+  args: { ...nameArg, ...hubArg, ...jsonArg },
+  async run({ args }) {
+    requireLocal(args)
+    const state = await startLocal(args.name, args.json ? () => {} : progressPrinter(out))
+    if (args.json) json(state)
+    else out(`Stack ${args.name} is running.`)
+  },
+})
+
+const destroy = defineCommand({
+  meta: { name: 'destroy', description: 'Remove a stack with its containers, network and volumes' },
+  args: { ...nameArg, yes: { type: 'boolean', alias: 'y', description: 'do not ask for confirmation' }, ...hubArg },
+  async run({ args }) {
+    requireLocal(args)
+    if (!args.yes) {
+      if (!process.stdin.isTTY) {
+        throw new ThreshError({ code: 'confirmation_required', message: `Destroying ${args.name} deletes its volumes; pass --yes to confirm` })
+      }
+      const rl = createInterface({ input: process.stdin, output: process.stdout })
+      const answer = await rl.question(`Destroy stack ${args.name} and delete its volumes? [y/N] `)
+      rl.close()
+      if (!/^y(es)?$/i.test(answer.trim())) {
+        out('Nothing was destroyed.')
+        return
+      }
+    }
+    const removed = await destroyLocal(args.name)
+    out(removed ? `Stack ${args.name} is destroyed.` : `No stack named ${args.name}; nothing to destroy.`)
+  },
+})
+
+export default defineCommand({
+  meta: { name: 'stack', description: 'Deploy and manage multi-service stacks' },
+  subCommands: {
+    validate,
+    plan,
+    up,
+    list,
+    info,
+    update,
+    stop: stopCommand('stop', 'Stop a stack, keeping its volumes'),
+    start,
+    down: stopCommand('down', 'Stop a stack, keeping its volumes (same as stop)'),
+    destroy,
+  },
+})

@@ -1,0 +1,87 @@
+// `thresh stack` as a user types it, against the local Docker engine (in-process, output captured).
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runCommand } from 'citty'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import stack from '../../cli/commands/stack.ts'
+import { connectDocker, freePort, httpText, uniqueName } from '../support/docker.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'thresh-cli-stack-'))
+const name = uniqueName('tcli')
+let port: number
+let file: string
+
+async function thresh(...rawArgs: string[]): Promise<{ stdout: string; stderr: string; error?: Error }> {
+  let stdout = ''
+  let stderr = ''
+  const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true))
+  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true))
+  try {
+    await runCommand(stack, { rawArgs })
+    return { stdout, stderr }
+  } catch (error) {
+    return { stdout, stderr, error: error as Error }
+  } finally {
+    outSpy.mockRestore()
+    errSpy.mockRestore()
+  }
+}
+
+beforeAll(async () => {
+  await connectDocker()
+  port = await freePort()
+  file = join(dir, 'stack.json')
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name,
+      services: [
+        { name: 'db', image: 'thresh-test/busybox:1', ports: [`127.0.0.1:${port}:8080`] },
+        { name: 'api', image: 'docker:thresh-test/busybox:1', dependsOn: ['db'], env: { DB: '${db.host}:${db.port}' } },
+      ],
+    }),
+  )
+})
+
+afterAll(async () => {
+  await thresh('destroy', name, '--yes')
+})
+
+describe('thresh stack', () => {
+  it('validate lists every problem with its path and fails with one sentence', async () => {
+    const bad = join(dir, 'bad.json')
+    writeFileSync(bad, JSON.stringify({ name: 'Bad', services: { a: { ports: ['x'] } } }))
+    const result = await thresh('validate', bad)
+    expect(result.stderr).toContain('services.a.ports[0]: Expected "host:container"')
+    expect(result.stderr).toContain('services.a.image: The service needs an image')
+    expect(result.error?.message).toBe(`${bad} is not a valid stack: 3 problems, listed above`)
+  })
+
+  it('plan --json shows levels and resolved env without touching Docker', async () => {
+    const result = await thresh('plan', file, '--json')
+    const plan = JSON.parse(result.stdout)
+    expect(plan.levels).toEqual([['db'], ['api']])
+    expect(plan.services[1].env).toEqual({ DB: 'db:8080' })
+  })
+
+  it('up shows progress per service, then info, list and destroy see the stack', async () => {
+    const up = await thresh('up', file)
+    expect(up.error).toBeUndefined()
+    expect(up.stdout).toMatch(/✓ db +running[\s\S]*✓ api +running/)
+    expect(await httpText(`http://127.0.0.1:${port}/version.txt`)).toBe('1')
+
+    const info = JSON.parse((await thresh('info', name, '--json')).stdout)
+    expect(info).toMatchObject({ name, status: 'running' })
+    expect((await thresh('list')).stdout).toMatch(new RegExp(`${name} +running +local +2/2`))
+
+    expect((await thresh('down', name)).stdout).toContain('is stopped; its volumes are kept')
+    expect((await thresh('destroy', name)).error?.message).toContain('pass --yes to confirm')
+    expect((await thresh('destroy', name, '--yes')).stdout).toContain(`Stack ${name} is destroyed.`)
+    expect((await thresh('info', name)).error?.message).toBe(`No stack named ${name} on the local Docker engine`)
+  })
+
+  it('refuses --hub until remote stacks exist, instead of silently acting locally', async () => {
+    expect((await thresh('list', '--hub', 'https://127.0.0.1:1')).error?.message).toBe('remote stacks need a hub; see thresh auth login')
+  })
+})
