@@ -13,6 +13,7 @@ import {
   ThreshError,
   type Logger,
   type PluginFactory,
+  type RolePlugin,
   type ServerCapabilities,
   type Thresh,
   type ThreshConfig,
@@ -145,7 +146,7 @@ async function readConfigFile(
 }
 
 async function resolvePlugins(
-  rolePlugins: { name: string; load: () => Promise<PluginFactory> }[],
+  rolePlugins: RolePlugin[],
   config: ThreshConfig,
   options: StartRoleOptions,
   importModule: (specifier: string) => Promise<Record<string, unknown>>,
@@ -162,7 +163,7 @@ async function resolvePlugins(
   const plugins: ThreshPlugin[] = []
   for (const entry of rolePlugins) {
     if (config.disable.includes(entry.name)) continue
-    const factory = await entry.load()
+    const factory = await entry.load(config)
     plugins.push(factory(config.pluginOptions[entry.name] ?? {}))
   }
   const baseDir = options.configPath ? dirname(resolve(options.configPath)) : process.cwd()

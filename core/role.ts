@@ -1,10 +1,12 @@
 // A role is a preset: a named list of plugins, loaded lazily, plus config fields and defaults.
-import type { ConfigFields } from './config.ts'
+import type { ConfigFields, ThreshConfig } from './config.ts'
 import type { PluginFactory } from './plugin.ts'
 
 export interface RolePlugin {
+  /** The name `disable` refers to (for a choice such as storage, the family: 'storage'). */
   name: string
-  load: () => Promise<PluginFactory>
+  /** Loads the factory; gets the resolved config so a role can pick an implementation (storage). */
+  load: (config: ThreshConfig) => Promise<PluginFactory>
 }
 
 export interface RoleDefinition {
