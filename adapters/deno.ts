@@ -37,7 +37,7 @@ export const denoRuntime: RuntimeAdapter = {
     Deno.addSignalListener(signal, handler)
     return () => Deno.removeSignalListener(signal, handler)
   },
-  exit: (code) => Deno.exit(code),
+  exit: (code) => Deno.exit(code) as never,
   env: () => Deno.env.toObject(),
   async importModule(specifier) {
     return await import(specifier.startsWith('/') ? `file://${specifier}` : specifier)
