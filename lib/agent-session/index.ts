@@ -1,0 +1,13 @@
+// The agent-session contract shared by the SignalR and REST transports: public entry point.
+export type * from './types.ts'
+export { createAgentGateway } from './gateway.ts'
+export type { AgentBinding, AgentGateway, AgentGatewayEvents, AgentGatewayOptions, ConnectedAgent, SendCommandOptions } from './gateway.ts'
+export { mountAgentHub } from './signalr-agent-hub.ts'
+export { mountRestPollRoutes } from './rest-poll-routes.ts'
+export type { RestPollOptions } from './rest-poll-routes.ts'
+export { createSignalRAgentClient } from './signalr-agent-client.ts'
+export type { SignalRAgentClientOptions, SignalRTransportName } from './signalr-agent-client.ts'
+export { AgentRequestError, createRestPollAgentClient } from './rest-poll-agent-client.ts'
+export type { RestPollAgentClientOptions } from './rest-poll-agent-client.ts'
+export { createCommandRunner } from './command-runner.ts'
+export { jitteredDelay } from './retry.ts'

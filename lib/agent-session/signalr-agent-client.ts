@@ -1,0 +1,168 @@
+// The agent's SignalR session through the official @microsoft/signalr client: WebSockets, then SSE,
+// then long polling; automatic reconnect with jittered delays; RegisterAgent on every (re)connect.
+import * as signalR from '@microsoft/signalr'
+import { createCommandRunner } from './command-runner.ts'
+import { jitteredDelay } from './retry.ts'
+import type {
+  AgentConnectionState,
+  AgentInfo,
+  AgentTransportClient,
+  CommandHandler,
+  CommandResult,
+  MetricsData,
+  StackServiceStatusUpdate,
+} from './types.ts'
+
+export type SignalRTransportName = 'WebSockets' | 'ServerSentEvents' | 'LongPolling'
+
+export interface SignalRAgentClientOptions {
+  /** The server's base URL (`https://midtier:5000`) or the hub URL itself. */
+  url: string
+  apiKey: string
+  /** Verify TLS certificates (default true). Off only works on Node. */
+  tlsVerify?: boolean
+  /** Transports to try, in the client's order (default all three). */
+  transports?: SignalRTransportName[]
+  hubPath?: string
+  /** First reconnect delay; later ones grow to `maxReconnectDelayMs`, with jitter. */
+  reconnectDelayMs?: number
+  maxReconnectDelayMs?: number
+  /** Give up reconnecting after this many attempts (default: never). */
+  maxReconnectAttempts?: number
+  logLevel?: signalR.LogLevel
+}
+
+const TRANSPORT_FLAGS: Record<SignalRTransportName, signalR.HttpTransportType> = {
+  WebSockets: signalR.HttpTransportType.WebSockets,
+  ServerSentEvents: signalR.HttpTransportType.ServerSentEvents,
+  LongPolling: signalR.HttpTransportType.LongPolling,
+}
+
+function hubUrl(url: string, hubPath: string): string {
+  const trimmed = url.replace(/\/+$/, '')
+  return new URL(trimmed).pathname.endsWith(hubPath) ? trimmed : trimmed + hubPath
+}
+
+async function insecureNodeOptions(): Promise<Partial<signalR.IHttpConnectionOptions>> {
+  if ('Deno' in globalThis) return {}
+  const [{ default: WebSocket }, eventsource, { InsecureNodeHttpClient }] = await Promise.all([
+    import('ws'),
+    // @ts-ignore: eventsource (a dependency of @microsoft/signalr) ships no types
+    import('eventsource'),
+    import('./insecure-node-http-client.ts'),
+  ])
+  const EventSource = (eventsource.default ?? eventsource) as new (url: string, init?: Record<string, unknown>) => object
+  class InsecureWebSocket extends WebSocket {
+    constructor(address: string, protocols?: string | string[], init?: Record<string, unknown>) {
+      super(address, protocols, { ...init, rejectUnauthorized: false })
+    }
+  }
+  class InsecureEventSource extends EventSource {
+    constructor(url: string, init?: Record<string, unknown>) {
+      super(url, { ...init, https: { rejectUnauthorized: false } })
+    }
+  }
+  // These constructor options exist on the client (HttpConnection.ts) but are not in its typings.
+  return { WebSocket: InsecureWebSocket, EventSource: InsecureEventSource, httpClient: new InsecureNodeHttpClient() } as Partial<signalR.IHttpConnectionOptions>
+}
+
+export function createSignalRAgentClient(options: SignalRAgentClientOptions): AgentTransportClient {
+  const transports = options.transports ?? ['WebSockets', 'ServerSentEvents', 'LongPolling']
+  const stateListeners = new Set<(state: AgentConnectionState, error?: Error) => void>()
+  let state: AgentConnectionState = 'disconnected'
+  let connection: signalR.HubConnection | undefined
+  let info: () => AgentInfo | Promise<AgentInfo>
+  let agentId = ''
+  let closing = false
+
+  const setState = (next: AgentConnectionState, error?: Error) => {
+    state = next
+    for (const listener of stateListeners) listener(next, error)
+  }
+
+  const invoke = async (method: string, arg: unknown) => {
+    if (!connection || connection.state !== signalR.HubConnectionState.Connected) {
+      throw new Error(`Not connected to ${options.url}; ${method} was not sent.`)
+    }
+    await connection.invoke(method, arg)
+  }
+
+  const runner = createCommandRunner({
+    agentId: () => agentId,
+    sendResult: (result) => invoke('SendCommandResult', result),
+  })
+
+  const register = async () => {
+    const current = await info()
+    agentId = current.agentId
+    await connection!.invoke('RegisterAgent', current)
+  }
+
+  return {
+    transport: 'signalr',
+    get state() {
+      return state
+    },
+    async connect(agentInfo) {
+      info = typeof agentInfo === 'function' ? agentInfo : () => agentInfo
+      closing = false
+      const tls = options.tlsVerify === false ? await insecureNodeOptions() : {}
+      const builder = new signalR.HubConnectionBuilder()
+        .withUrl(hubUrl(options.url, options.hubPath ?? '/agenthub'), {
+          accessTokenFactory: () => options.apiKey,
+          transport: transports.reduce((flags, name) => flags | TRANSPORT_FLAGS[name], 0 as signalR.HttpTransportType),
+          ...tls,
+        })
+        .withAutomaticReconnect({
+          nextRetryDelayInMilliseconds: ({ previousRetryCount }) =>
+            options.maxReconnectAttempts !== undefined && previousRetryCount >= options.maxReconnectAttempts
+              ? null
+              : jitteredDelay(previousRetryCount, options.reconnectDelayMs ?? 1000, options.maxReconnectDelayMs ?? 30_000),
+        })
+        .configureLogging(options.logLevel ?? signalR.LogLevel.None)
+      connection = builder.build()
+      connection.on('ExecuteCommand', (command) => void runner.run(command))
+      connection.on('Ping', () => {})
+      connection.onreconnecting((error) => setState('reconnecting', error))
+      connection.onreconnected(async () => {
+        try {
+          await register()
+          setState('connected')
+        } catch (error) {
+          // A reconnect that cannot register is no session; restart the cycle.
+          await connection?.stop()
+          setState('disconnected', error as Error)
+        }
+      })
+      connection.onclose((error) => {
+        if (!closing) setState('disconnected', error)
+      })
+      setState('connecting')
+      try {
+        await connection.start()
+        await register()
+      } catch (error) {
+        await connection.stop().catch(() => {})
+        setState('disconnected', error as Error)
+        throw error
+      }
+      setState('connected')
+    },
+    sendMetrics: (metrics: MetricsData) => invoke('SendMetrics', metrics),
+    sendCommandResult: (result: CommandResult) => invoke('SendCommandResult', result),
+    sendStatusUpdate: (update: StackServiceStatusUpdate) => invoke('StackServiceStatusUpdate', update),
+    onCommand(handler: CommandHandler) {
+      runner.setHandler(handler)
+      return () => runner.setHandler(undefined)
+    },
+    onStateChange(listener) {
+      stateListeners.add(listener)
+      return () => void stateListeners.delete(listener)
+    },
+    async close() {
+      closing = true
+      await connection?.stop()
+      setState('disconnected')
+    },
+  }
+}

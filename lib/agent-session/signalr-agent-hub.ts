@@ -1,0 +1,60 @@
+// Mounts the agent hub (`/agenthub`, CONTRACT §4) on a SignalR server and feeds an agent gateway.
+import type { Hub, SignalRServer } from '../signalr/index.ts'
+import type { AgentBinding, AgentGateway } from './gateway.ts'
+import type { AgentInfo, AgentPrincipal, CommandResult, MetricsData, StackServiceStatusUpdate } from './types.ts'
+
+const AGENT_ID = 'agentId'
+const BINDING = 'agentBinding'
+
+function requireObject(value: unknown, name: string): asserts value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw Object.assign(new Error(`${name} must be an object.`), { name: 'HubException' })
+  }
+}
+
+export function mountAgentHub(signalr: SignalRServer, gateway: AgentGateway, path = '/agenthub'): Hub<AgentPrincipal> {
+  const agentIdOf = (items: Map<string, unknown>): string => {
+    const agentId = items.get(AGENT_ID)
+    if (typeof agentId !== 'string') throw new Error('RegisterAgent must be called first.')
+    return agentId
+  }
+  const hub: Hub<AgentPrincipal> = signalr.mapHub<AgentPrincipal>(path, {
+    authenticate: ({ token }) => gateway.authenticate(token),
+    methods: {
+      RegisterAgent(ctx, info: AgentInfo) {
+        requireObject(info, 'AgentInfo')
+        let binding = ctx.items.get(BINDING) as AgentBinding | undefined
+        if (!binding) {
+          const connectionId = ctx.connectionId
+          binding = {
+            transport: 'signalr',
+            deliver: (command) => hub.clients.client(connectionId).send('ExecuteCommand', command),
+            // allowReconnect: a dropped agent comes back (and a revoked key then fails negotiate with 401).
+            close: (reason) => hub.abort(connectionId, reason, { allowReconnect: true }),
+          }
+          ctx.items.set(BINDING, binding)
+        }
+        ctx.items.set(AGENT_ID, info.agentId)
+        gateway.register(ctx.principal, info, binding)
+      },
+      SendMetrics(ctx, metrics: MetricsData) {
+        requireObject(metrics, 'MetricsData')
+        gateway.metrics(ctx.principal, agentIdOf(ctx.items), metrics)
+      },
+      SendCommandResult(ctx, result: CommandResult) {
+        requireObject(result, 'CommandResult')
+        gateway.commandResult(ctx.principal, agentIdOf(ctx.items), result)
+      },
+      StackServiceStatusUpdate(ctx, update: StackServiceStatusUpdate) {
+        requireObject(update, 'StackServiceStatusUpdate')
+        gateway.statusUpdate(ctx.principal, agentIdOf(ctx.items), update)
+      },
+    },
+    onDisconnected(connection) {
+      const agentId = connection.items.get(AGENT_ID)
+      const binding = connection.items.get(BINDING) as AgentBinding | undefined
+      if (typeof agentId === 'string' && binding) gateway.disconnected(agentId, binding)
+    },
+  })
+  return hub
+}

@@ -1,0 +1,42 @@
+// The transport-signalr plugin: a SignalR-compatible server on the role's HTTP app, provided as the
+// `signalr` service; hub plugins call `ctx.use('signalr').mapHub('/agenthub', ...)`.
+import { definePlugin } from '../../core/index.ts'
+import { createSignalRServer, type SignalRServer, type TransportKind } from '../../lib/signalr/index.ts'
+
+export type { Hub, HubDefinition, HubMethodContext, SignalRServer } from '../../lib/signalr/index.ts'
+export { HubException } from '../../lib/signalr/index.ts'
+
+declare module '../../core/index.ts' {
+  interface ThreshServices {
+    signalr: SignalRServer
+  }
+}
+
+export interface TransportSignalROptions {
+  maxMessageSize?: number
+  keepAliveMs?: number
+  clientTimeoutMs?: number
+  handshakeTimeoutMs?: number
+  disconnectTimeoutMs?: number
+  pollTimeoutMs?: number
+  transports?: TransportKind[]
+  maxPendingNegotiations?: number
+  corsOrigins?: string[]
+}
+
+export default definePlugin((options: TransportSignalROptions = {}) => ({
+  name: 'transport-signalr',
+  provides: ['signalr'],
+  setup(ctx) {
+    const merged = { ...options, ...(ctx.options as TransportSignalROptions) }
+    const server = createSignalRServer({
+      ...merged,
+      app: ctx.server.app,
+      upgradeWebSocket: ctx.server.upgradeWebSocket,
+      logger: ctx.logger,
+    })
+    ctx.provide('signalr', server)
+    ctx.metrics.gauge('signalr_connections', 'Open SignalR connections across all hubs.', () => server.connectionCount)
+    return () => server.close()
+  },
+}))
