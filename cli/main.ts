@@ -11,6 +11,7 @@ export const main = defineCommand({
   meta: { name: 'thresh', version, description: 'A fleet manager for container hosts.' },
   subCommands: {
     run: lazy(() => import('./commands/run.ts')),
+    stack: lazy(() => import('./commands/stack.ts')),
   },
 })
 
