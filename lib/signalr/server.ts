@@ -96,9 +96,8 @@ export function createSignalRServer(options: SignalRServerOptions): SignalRServe
 
   const released = (connection: HubConnection) => {
     negotiating.delete(connection)
-    // A long-polling client still has to collect the Close message and its final 204.
-    const lp = longPolls.get(connection)
-    if (lp && (lp.queue.length > 0 || !lp.closing)) return
+    // A long-polling client still collects the Close message, its final 204 and sends DELETE.
+    if (longPolls.has(connection)) return
     if (byToken.get(connection.token) === connection) byToken.delete(connection.token)
   }
 
@@ -305,7 +304,6 @@ export function createSignalRServer(options: SignalRServerOptions): SignalRServe
             const waiter = lp.waiter
             lp.waiter = null
             waiter(reply(c, 204, null))
-            byToken.delete(connection.token)
           }
         },
       })
@@ -323,10 +321,8 @@ export function createSignalRServer(options: SignalRServerOptions): SignalRServe
       lp.lastPollEnd = Date.now()
       return takeQueue(c, lp)
     }
-    if (lp.closing || connection.state === 'closed') {
-      byToken.delete(connection.token)
-      return reply(c, 204, null)
-    }
+    // The token lives on until DELETE or expiry, so the client's closing DELETE still gets 202.
+    if (lp.closing || connection.state === 'closed') return reply(c, 204, null)
     return new Promise<Response>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined
       const finish = (response: Response) => {

@@ -197,6 +197,21 @@ describe('long polling', () => {
   })
 })
 
+describe('long polling stop', () => {
+  it('answers the DELETE that follows a client Close message with 202, then forgets the token', async () => {
+    const { body } = await negotiate()
+    const url = `${server.url}/testhub?id=${body.connectionToken}`
+    await fetch(url)
+    await fetch(url, { method: 'POST', body: `{"protocol":"json","version":1}${RS}` })
+    expect(await (await fetch(url)).text()).toBe(`{}${RS}`)
+    const pending = fetch(url)
+    expect((await fetch(url, { method: 'POST', body: `{"type":7}${RS}` })).status).toBe(200)
+    expect((await pending).status).toBe(204)
+    expect((await fetch(url, { method: 'DELETE' })).status).toBe(202)
+    expect((await fetch(url)).status).toBe(404)
+  })
+})
+
 describe('server-sent events', () => {
   it('opens with a comment line and frames each message as data lines', async () => {
     const { body } = await negotiate()
