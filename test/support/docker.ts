@@ -1,9 +1,10 @@
 // Connects tests to a real Docker engine (starting one and building the offline test images when needed)
 // and fails with one clear sentence when the engine cannot be had.
 import { execFileSync } from 'node:child_process'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import Docker from 'dockerode'
+
+export { freePort } from './process.ts'
 
 const root = join(import.meta.dirname, '../..')
 let ready: Promise<Docker> | undefined
@@ -35,18 +36,6 @@ export function connectDocker(): Promise<Docker> {
 /** A name no other test run uses: safe for stacks, containers and volumes. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`
-}
-
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** GET a URL, retrying briefly while the server inside a fresh container comes up. */
