@@ -70,10 +70,24 @@ export class HubConnection {
   handshakeStartedAt = 0
   /** Set when the hub's onConnected ran, so onDisconnected runs exactly when it should. */
   connectedNotified = false
-  readonly controller: AbortController = new AbortController()
-  readonly pendingResults: Map<string, PendingResult> = new Map()
-  readonly activeStreams: Map<string, AbortController> = new Map()
-  readonly uploads: Map<string, Channel<unknown>> = new Map()
+  // Allocated on first use: most connections never stream or await client results, and idle
+  // memory per connection is what limits how many agents one process holds.
+  private lazyController: AbortController | undefined
+  private lazyPending: Map<string, PendingResult> | undefined
+  private lazyStreams: Map<string, AbortController> | undefined
+  private lazyUploads: Map<string, Channel<unknown>> | undefined
+  get controller(): AbortController {
+    return (this.lazyController ??= new AbortController())
+  }
+  get pendingResults(): Map<string, PendingResult> {
+    return (this.lazyPending ??= new Map())
+  }
+  get activeStreams(): Map<string, AbortController> {
+    return (this.lazyStreams ??= new Map())
+  }
+  get uploads(): Map<string, Channel<unknown>> {
+    return (this.lazyUploads ??= new Map())
+  }
   /** Serialises invocations; completions and pings bypass it so client results never deadlock. */
   invocationSlots: number
   readonly invocationQueue: Array<() => Promise<void>> = []
@@ -250,16 +264,16 @@ export class HubConnection {
   private finish(error?: Error): void {
     if (this.state === 'closed') return
     this.state = 'closed'
-    this.controller.abort()
-    for (const [id, pending] of this.pendingResults) {
+    this.lazyController?.abort()
+    for (const [id, pending] of this.lazyPending ?? []) {
       if (pending.timer) clearTimeout(pending.timer)
       pending.reject(new Error(`Connection ${this.connectionId} closed before answering invocation ${id}.`))
     }
-    this.pendingResults.clear()
-    for (const stream of this.activeStreams.values()) stream.abort()
-    this.activeStreams.clear()
-    for (const upload of this.uploads.values()) upload.end(new Error('The connection closed.'))
-    this.uploads.clear()
+    this.lazyPending?.clear()
+    for (const stream of this.lazyStreams?.values() ?? []) stream.abort()
+    this.lazyStreams?.clear()
+    for (const upload of this.lazyUploads?.values() ?? []) upload.end(new Error('The connection closed.'))
+    this.lazyUploads?.clear()
     this.invocationQueue.length = 0
     this.runtime.released(this)
     if (this.connectedNotified) {

@@ -31,7 +31,7 @@ export function dispatchMessage(connection: HubConnection, message: HubMessage):
       invoke(connection, message)
       return
     case MessageType.StreamItem: {
-      connection.uploads.get(message.invocationId)?.push(message.item)
+      if (connection.uploads.size > 0) connection.uploads.get(message.invocationId)?.push(message.item)
       return
     }
     case MessageType.Completion: {

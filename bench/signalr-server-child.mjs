@@ -1,0 +1,54 @@
+// Child process for bench/signalr-transport.mjs: serves either a raw `ws` echo/counter or our
+// SignalR server with an equivalent hub, and answers `rss`/`count` on stdin so the parent measures
+// only the server's memory.
+import { serve } from '@hono/node-server'
+import { createNodeWebSocket } from '@hono/node-ws'
+import { Hono } from 'hono'
+import { createInterface } from 'node:readline'
+import { WebSocketServer } from 'ws'
+
+const mode = process.argv[2]
+let count = 0
+let port
+
+if (mode === 'ws') {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await new Promise((resolve) => wss.on('listening', resolve))
+  port = wss.address().port
+  wss.on('connection', (socket) => {
+    socket.on('message', (data) => {
+      const text = data.toString()
+      count++
+      if (text.startsWith('echo')) socket.send(text)
+    })
+  })
+} else {
+  const { createSignalRServer } = await import('../dist/lib/signalr/index.js')
+  const app = new Hono()
+  const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app })
+  const signalr = createSignalRServer({ app, upgradeWebSocket })
+  signalr.mapHub('/bench', {
+    methods: {
+      Echo: (_ctx, value) => value,
+      Ingest: () => {
+        count++
+      },
+    },
+  })
+  const server = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s))
+  })
+  injectWebSocket(server)
+  port = server.address().port
+}
+
+console.log(JSON.stringify({ port }))
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'rss') {
+    globalThis.gc?.()
+    globalThis.gc?.()
+    console.log(JSON.stringify({ rss: process.memoryUsage().rss }))
+  } else if (line === 'count') {
+    console.log(JSON.stringify({ count }))
+  }
+})
