@@ -12,6 +12,11 @@ export const main = defineCommand({
   subCommands: {
     run: lazy(() => import('./commands/run.ts')),
     stack: lazy(() => import('./commands/stack.ts')),
+    agent: lazy(() => import('./commands/agent.ts')),
+    auth: lazy(() => import('./commands/auth.ts')),
+    node: lazy(() => import('./commands/node.ts')),
+    cluster: lazy(() => import('./commands/cluster.ts')),
+    keys: lazy(() => import('./commands/keys.ts')),
   },
 })
 

@@ -15,22 +15,21 @@ import {
   validateLocal,
 } from './stack-local.ts'
 import { formatInfo, formatList, formatPlan, progressPrinter } from './stack-output.ts'
+import { destroyRemote, formatRemoteInfo, formatRemoteList, infoRemote, listRemote, remoteClient, startRemote, stopRemote, updateRemote, upRemote } from './stack-remote.ts'
 
 const out = (line: string) => process.stdout.write(`${line}\n`)
 const err = (line: string) => process.stderr.write(`${line}\n`)
 const json = (value: unknown) => out(JSON.stringify(value, null, 2))
 
-const hubArg = { hub: { type: 'string', description: 'act on stacks through this hub instead of the local Docker engine' } } as const
+const hubArg = {
+  hub: { type: 'string', description: 'act on stacks through this hub (default: the logged-in hub, else THRESH_HUB_URL, else the local Docker engine)' },
+  insecure: { type: 'boolean', description: 'do not verify the hub TLS certificate' },
+  local: { type: 'boolean', description: 'use the local Docker engine even when logged in to a hub' },
+} as const
+const detachArg = { detach: { type: 'boolean', alias: 'd', description: 'with a hub: return once the hub accepted the command' } } as const
 const jsonArg = { json: { type: 'boolean', description: 'print JSON' } } as const
 const nameArg = { name: { type: 'positional', description: 'stack name', required: true } } as const
 const fileArg = { file: { type: 'positional', description: 'stack definition (JSON)', required: true } } as const
-
-/** The remote branch lands with the hub client; until then --hub is refused rather than ignored. */
-function requireLocal(args: { hub?: string }): void {
-  if (args.hub !== undefined) {
-    throw new ThreshError({ code: 'hub_required', message: 'remote stacks need a hub; see thresh auth login' })
-  }
-}
 
 const validate = defineCommand({
   meta: { name: 'validate', description: 'Check a stack definition and report every problem' },
@@ -61,9 +60,22 @@ const plan = defineCommand({
 
 const up = defineCommand({
   meta: { name: 'up', description: 'Deploy a stack (local Docker engine unless --hub is given)' },
-  args: { ...fileArg, ...hubArg, ...jsonArg },
+  args: {
+    ...fileArg,
+    ...hubArg,
+    node: { type: 'string', description: 'with a hub: deploy to this node (hostname or id prefix)' },
+    cluster: { type: 'string', description: 'with a hub: deploy to the least loaded node of this cluster' },
+    ...detachArg,
+    ...jsonArg,
+  },
   async run({ args }) {
-    requireLocal(args)
+    const client = remoteClient(args)
+    if (client) {
+      const stack = await upRemote(client, args.file, { node: args.node, cluster: args.cluster, detach: args.detach, quiet: args.json })
+      if (args.json) json(stack)
+      else if (!args.detach) out(`Stack ${stack.name} is ${stack.status} (${stack.services?.length ?? 0} services).`)
+      return
+    }
     const state = await upLocal(args.file, err, args.json ? () => {} : progressPrinter(out))
     if (args.json) json(state)
     else out(`Stack ${state.name} is running (${state.services.length} services).`)
@@ -74,7 +86,13 @@ const list = defineCommand({
   meta: { name: 'list', description: 'List stacks' },
   args: { ...hubArg, ...jsonArg },
   async run({ args }) {
-    requireLocal(args)
+    const client = remoteClient(args)
+    if (client) {
+      const stacks = await listRemote(client)
+      if (args.json) json(stacks)
+      else out(await formatRemoteList(client, stacks))
+      return
+    }
     const stacks = await listLocal()
     if (args.json) json(stacks)
     else out(formatList(stacks))
@@ -85,7 +103,13 @@ const info = defineCommand({
   meta: { name: 'info', description: 'Show a stack and its services' },
   args: { ...nameArg, ...hubArg, ...jsonArg },
   async run({ args }) {
-    requireLocal(args)
+    const client = remoteClient(args)
+    if (client) {
+      const stack = await infoRemote(client, args.name)
+      if (args.json) json(stack)
+      else out(await formatRemoteInfo(client, stack))
+      return
+    }
     const state = await infoLocal(args.name)
     if (args.json) json(state)
     else out(formatInfo(state))
@@ -99,10 +123,17 @@ const update = defineCommand({
     service: { type: 'string', description: 'service to update', required: true },
     image: { type: 'string', description: 'new image', required: true },
     ...hubArg,
+    ...detachArg,
     ...jsonArg,
   },
   async run({ args }) {
-    requireLocal(args)
+    const client = remoteClient(args)
+    if (client) {
+      const stack = await updateRemote(client, args.name, args.service, args.image, { detach: args.detach, quiet: args.json })
+      if (args.json) json(stack)
+      else out(`Service ${args.service} of ${args.name} ${args.detach ? 'is being updated to' : 'now runs'} ${args.image.replace(/^docker:/, '')}.`)
+      return
+    }
     const state = await updateLocal(args.name, args.service, args.image, args.json ? () => {} : progressPrinter(out))
     if (args.json) json(state)
     else out(`Service ${args.service} of ${args.name} now runs ${args.image.replace(/^docker:/, '')}.`)
@@ -112,9 +143,15 @@ const update = defineCommand({
 function stopCommand(name: string, description: string) {
   return defineCommand({
     meta: { name, description },
-    args: { ...nameArg, ...hubArg, ...jsonArg },
+    args: { ...nameArg, ...hubArg, ...detachArg, ...jsonArg },
     async run({ args }) {
-      requireLocal(args)
+      const client = remoteClient(args)
+      if (client) {
+        const stack = await stopRemote(client, args.name, { detach: args.detach, quiet: args.json })
+        if (args.json) json(stack)
+        else out(`Stack ${args.name} is ${args.detach ? 'stopping' : 'stopped'}; its volumes are kept.`)
+        return
+      }
       const state = await stopLocal(args.name, args.json ? () => {} : progressPrinter(out))
       if (args.json) json(state)
       else out(`Stack ${args.name} is stopped; its volumes are kept.`)
@@ -124,9 +161,15 @@ function stopCommand(name: string, description: string) {
 
 const start = defineCommand({
   meta: { name: 'start', description: 'Start a stopped stack' },
-  args: { ...nameArg, ...hubArg, ...jsonArg },
+  args: { ...nameArg, ...hubArg, ...detachArg, ...jsonArg },
   async run({ args }) {
-    requireLocal(args)
+    const client = remoteClient(args)
+    if (client) {
+      const stack = await startRemote(client, args.name, { detach: args.detach, quiet: args.json })
+      if (args.json) json(stack)
+      else out(`Stack ${args.name} is ${stack.status ?? 'starting'}.`)
+      return
+    }
     const state = await startLocal(args.name, args.json ? () => {} : progressPrinter(out))
     if (args.json) json(state)
     else out(`Stack ${args.name} is running.`)
@@ -135,9 +178,9 @@ const start = defineCommand({
 
 const destroy = defineCommand({
   meta: { name: 'destroy', description: 'Remove a stack with its containers, network and volumes' },
-  args: { ...nameArg, yes: { type: 'boolean', alias: 'y', description: 'do not ask for confirmation' }, ...hubArg },
+  args: { ...nameArg, yes: { type: 'boolean', alias: 'y', description: 'do not ask for confirmation' }, ...hubArg, ...detachArg },
   async run({ args }) {
-    requireLocal(args)
+    const client = remoteClient(args)
     if (!args.yes) {
       if (!process.stdin.isTTY) {
         throw new ThreshError({ code: 'confirmation_required', message: `Destroying ${args.name} deletes its volumes; pass --yes to confirm` })
@@ -149,6 +192,11 @@ const destroy = defineCommand({
         out('Nothing was destroyed.')
         return
       }
+    }
+    if (client) {
+      await destroyRemote(client, args.name, { detach: args.detach })
+      out(`Stack ${args.name} is ${args.detach ? 'being destroyed' : 'destroyed'}.`)
+      return
     }
     const removed = await destroyLocal(args.name)
     out(removed ? `Stack ${args.name} is destroyed.` : `No stack named ${args.name}; nothing to destroy.`)
