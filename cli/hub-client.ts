@@ -234,7 +234,7 @@ export function listOf<T = Record<string, unknown>>(data: unknown, key: string):
 
 /**
  * The one item an argument names: an exact id, an exact name (any of `names`, case-insensitive),
- * else a unique id prefix. Ambiguous and unknown arguments are refused with what matched.
+ * else a unique prefix of either. Ambiguous and unknown arguments are refused with what matched.
  */
 export function pickOne<T extends Record<string, unknown>>(items: T[], arg: string, kind: string, names: (item: T) => unknown[]): T {
   const idOf = (item: T) => String(item.id ?? '')
@@ -244,13 +244,16 @@ export function pickOne<T extends Record<string, unknown>>(items: T[], arg: stri
   if (exact.length === 1) return exact[0]!
   const named = items.filter((item) => names(item).some((n) => typeof n === 'string' && n.toLowerCase() === lower))
   if (named.length === 1) return named[0]!
-  const prefixed = named.length > 1 ? named : items.filter((item) => idOf(item).toLowerCase().startsWith(lower))
+  const prefixed =
+    named.length > 1
+      ? named
+      : items.filter((item) => idOf(item).toLowerCase().startsWith(lower) || names(item).some((n) => typeof n === 'string' && n.toLowerCase().startsWith(lower)))
   if (prefixed.length === 1) return prefixed[0]!
   if (prefixed.length > 1) {
     throw new ThreshError({
       code: `${kind}_ambiguous`,
       status: 409,
-      message: `'${arg}' matches ${prefixed.length} ${kind}s (${prefixed.slice(0, 5).map(label).join(', ')}); give more of the id.`,
+      message: `'${arg}' matches ${prefixed.length} ${kind}s (${prefixed.slice(0, 5).map(label).join(', ')}); give more of the name or id.`,
     })
   }
   throw new ThreshError({ code: `${kind}_not_found`, status: 404, message: `No ${kind} named '${arg}' or with an id starting with it.` })

@@ -25,9 +25,11 @@ export function remoteClient(args: HubFlags & { local?: boolean }): HubClient | 
 const transitional = new Set(['pending', 'deploying', 'updating', 'stopping', 'starting', 'destroying', 'pulling', 'queued'])
 
 /** Follows a stack on the hub until it settles, printing each service status change; fails on `error`. */
-async function follow(client: HubClient, name: string, quiet: boolean, timeoutMs = 300_000): Promise<RemoteStack> {
+async function follow(client: HubClient, name: string, quiet: boolean, baseline?: RemoteStack, timeoutMs = 300_000): Promise<RemoteStack> {
   const deadline = Date.now() + timeoutMs
   const seen = new Map<string, string>()
+  // Only changes after the command count: a stop should not re-announce services that were running.
+  for (const svc of baseline?.services ?? []) seen.set(String(svc.name), `${svc.status}${svc.errorMessage ?? svc.error ?? ''}`)
   const icons: Record<string, string> = { running: '✓', error: '✗', blocked: '⊘', stopped: '■' }
   for (;;) {
     const stack = await client.get<RemoteStack>(`/api/stacks/${seg(name)}`)
@@ -150,17 +152,17 @@ export async function formatRemoteInfo(client: HubClient, stack: RemoteStack): P
 
 export async function updateRemote(client: HubClient, name: string, service: string, image: string, options: { detach?: boolean; quiet?: boolean }): Promise<RemoteStack> {
   const answer = await client.patch<RemoteStack>(`/api/stacks/${seg(name)}/services/${seg(service)}`, { image }, { timeoutMs: 120_000 })
-  return options.detach ? answer : follow(client, name, options.quiet === true)
+  return options.detach ? answer : follow(client, name, options.quiet === true, answer)
 }
 
 export async function stopRemote(client: HubClient, name: string, options: { detach?: boolean; quiet?: boolean }): Promise<RemoteStack> {
   const answer = await client.post<RemoteStack>(`/api/stacks/${seg(name)}/stop`, undefined, { timeoutMs: 120_000 })
-  return options.detach ? answer : follow(client, name, options.quiet === true)
+  return options.detach ? answer : follow(client, name, options.quiet === true, answer)
 }
 
 export async function startRemote(client: HubClient, name: string, options: { detach?: boolean; quiet?: boolean }): Promise<RemoteStack> {
   const answer = await client.post<RemoteStack>(`/api/stacks/${seg(name)}/start`, undefined, { timeoutMs: 120_000 })
-  return options.detach ? answer : follow(client, name, options.quiet === true)
+  return options.detach ? answer : follow(client, name, options.quiet === true, answer)
 }
 
 /** Removes the stack on its node and waits until the hub has forgotten it (404) or reports why not. */
