@@ -1,0 +1,163 @@
+// The dashboard's live channel: a minimal SignalR JSON-protocol client for `/dashboardhub` over a
+// WebSocket (negotiate v1, handshake, pings, reconnect), falling back to polling when the hub has none.
+// Every invocation the hub pushes reaches subscribers as `{ target, args }`.
+
+const RS = '\x1e'
+const RETRY_MS = [0, 2000, 5000, 10000, 30000]
+const POLL_MS = 5000
+
+/** @typedef {{ target: string, args: unknown[] }} LiveEvent */
+/** @typedef {'connecting' | 'live' | 'polling' | 'offline'} LiveState */
+
+/** @type {Set<(e: LiveEvent) => void>} */
+const listeners = new Set()
+/** @type {Set<(s: LiveState) => void>} */
+const stateListeners = new Set()
+/** @type {LiveState} */
+let state = 'offline'
+/** @type {WebSocket | null} */
+let socket = null
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let retryTimer
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let pingTimer
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let pollTimer
+let attempt = 0
+let stopped = true
+/** @type {() => string | null} */
+let tokenOf = () => null
+
+/** @param {LiveState} next */
+function setState(next) {
+  if (state === next) return
+  state = next
+  for (const fn of stateListeners) fn(next)
+}
+
+/** @param {LiveEvent} event */
+function emit(event) {
+  for (const fn of listeners) {
+    try {
+      fn(event)
+    } catch (error) {
+      console.error('[thresh] live update handler failed', error)
+    }
+  }
+}
+
+/** Subscribes to pushed events; returns the unsubscribe function. @param {(e: LiveEvent) => void} fn */
+export function onLive(fn) {
+  listeners.add(fn)
+  return () => listeners.delete(fn)
+}
+
+/** @param {(s: LiveState) => void} fn */
+export function onLiveState(fn) {
+  stateListeners.add(fn)
+  fn(state)
+  return () => stateListeners.delete(fn)
+}
+
+export function liveState() {
+  return state
+}
+
+/** Starts the channel for a signed-in user. @param {() => string | null} token */
+export function startLive(token) {
+  tokenOf = token
+  if (!stopped) return
+  stopped = false
+  attempt = 0
+  connect()
+}
+
+export function stopLive() {
+  stopped = true
+  clearTimeout(retryTimer)
+  clearInterval(pingTimer)
+  clearInterval(pollTimer)
+  pollTimer = undefined
+  socket?.close(1000)
+  socket = null
+  setState('offline')
+}
+
+function startPolling() {
+  setState('polling')
+  pollTimer ??= setInterval(() => emit({ target: 'poll', args: [] }), POLL_MS)
+}
+
+function scheduleRetry() {
+  if (stopped) return
+  clearInterval(pingTimer)
+  startPolling()
+  const delay = RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)]
+  retryTimer = setTimeout(connect, delay)
+}
+
+async function connect() {
+  if (stopped) return
+  const token = tokenOf()
+  if (!token) return stopLive()
+  if (state !== 'polling') setState('connecting')
+  let negotiated
+  try {
+    const response = await fetch('/dashboardhub/negotiate?negotiateVersion=1', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    if (!response.ok) throw new Error(`negotiate answered ${response.status}`)
+    negotiated = await response.json()
+    if (!negotiated.availableTransports?.some((/** @type {any} */ t) => t.transport === 'WebSockets')) throw new Error('no WebSockets')
+  } catch {
+    // No dashboard hub (or it refused us): keep the page fresh by polling and try again later.
+    return scheduleRetry()
+  }
+  const id = negotiated.connectionToken ?? negotiated.connectionId
+  const url = new URL(`/dashboardhub?id=${encodeURIComponent(id)}&access_token=${encodeURIComponent(token)}`, location.href)
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
+  const ws = new WebSocket(url)
+  socket = ws
+  let handshaken = false
+  let buffer = ''
+  ws.onopen = () => ws.send(JSON.stringify({ protocol: 'json', version: 1 }) + RS)
+  ws.onmessage = (ev) => {
+    buffer += String(ev.data)
+    let end
+    while ((end = buffer.indexOf(RS)) >= 0) {
+      const frame = buffer.slice(0, end)
+      buffer = buffer.slice(end + 1)
+      let message
+      try {
+        message = JSON.parse(frame)
+      } catch {
+        continue
+      }
+      if (!handshaken) {
+        if (message.error) return ws.close(4000)
+        handshaken = true
+        attempt = 0
+        clearInterval(pollTimer)
+        pollTimer = undefined
+        setState('live')
+        // Something may have changed while we were away: let views refetch once.
+        emit({ target: 'reconnected', args: [] })
+        pingTimer = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send('{"type":6}' + RS), 15000)
+        continue
+      }
+      if (message.type === 1) {
+        if (message.invocationId) {
+          ws.send(JSON.stringify({ type: 3, invocationId: message.invocationId, error: 'The dashboard does not answer server calls.' }) + RS)
+        }
+        emit({ target: String(message.target), args: Array.isArray(message.arguments) ? message.arguments : [] })
+      } else if (message.type === 7) {
+        ws.close(1000)
+      }
+    }
+  }
+  ws.onclose = () => {
+    if (socket === ws) socket = null
+    scheduleRetry()
+  }
+}

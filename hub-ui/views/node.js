@@ -1,0 +1,222 @@
+// Node: live per-core CPU, memory, disks and containers; history charts for 1 h / 24 h / 7 d from
+// `GET /api/nodes/{id}/metrics`; the stacks and environments on the node; removing it from the fleet.
+import { api, asList, enc } from '../lib/api.js'
+import { h, openDialog, replace, toast } from '../lib/dom.js'
+import { lineChart } from '../lib/chart.js'
+import { ago, DASH, duration, gb, mb, pct, ratio } from '../lib/format.js'
+import { onLive } from '../lib/live.js'
+import { toMetrics, toNode, toStack } from '../lib/model.js'
+
+const RANGES = [
+  ['1h', '1 hour', 3600_000],
+  ['24h', '24 hours', 86400_000],
+  ['7d', '7 days', 7 * 86400_000],
+]
+
+/** @param {number | undefined} value */
+const level = (value) => (value === undefined ? '' : value >= 90 ? 'crit' : value >= 75 ? 'warn' : 'ok')
+/** @param {number | undefined} value */
+function meter(value) {
+  const bar = h('i', { class: level(value) })
+  bar.style.width = `${value ?? 0}%`
+  return h('span', { class: 'meter', 'aria-hidden': 'true' }, bar)
+}
+
+/** @type {import('../app.js').ViewFactory} */
+export default async function nodePage({ params, navigate }) {
+  const id = params.id
+  let node = toNode(await api('GET', `/api/nodes/${enc(id)}`))
+  let range = RANGES[0]
+  const title = h('h1', null, node.name)
+  const badge = h('span', { class: 'badge' })
+  const seen = h('span', { class: 'muted small' })
+  const live = h('div')
+  const facts = h('dl', { class: 'facts' })
+  const charts = h('div', { 'aria-live': 'off' })
+  const stacks = h('div')
+  const rangeButtons = RANGES.map((r) =>
+    h('button', { type: 'button', 'aria-pressed': String(r === range), onclick: () => ((range = r), syncRange(), void loadCharts()) }, r[1]),
+  )
+  const syncRange = () => rangeButtons.forEach((b, i) => b.setAttribute('aria-pressed', String(RANGES[i] === range)))
+
+  const remove = h('button', {
+    type: 'button',
+    class: 'danger',
+    onclick: () =>
+      openDialog({
+        title: `Remove ${node.name}?`,
+        body: h('p', null, 'The node leaves the fleet and its history is deleted. If its agent is still running it will register again on its next connection; stop the agent first to keep it out.'),
+        actions: (close) => [
+          h('button', { type: 'button', onclick: close }, 'Cancel'),
+          h('button', {
+            type: 'button',
+            class: 'danger solid',
+            onclick: async () => {
+              try {
+                await api('DELETE', `/api/nodes/${enc(node.id)}`)
+                close()
+                toast(`${node.name} was removed from the fleet.`)
+                navigate('#/')
+              } catch (e) {
+                toast(/** @type {Error} */ (e).message, 'error')
+              }
+            },
+          }, 'Remove node'),
+        ],
+      }),
+  }, 'Remove node')
+
+  function paintHeader() {
+    title.textContent = node.name
+    badge.textContent = node.status === 'online' ? 'Online' : 'Offline'
+    badge.dataset.status = node.status
+    seen.textContent = node.lastSeen ? `last report ${ago(node.lastSeen)}` : ''
+    replace(
+      facts,
+      ...[
+        ['Hostname', node.hostname],
+        ['Address', node.ipAddress],
+        ['Platform', [node.platform, node.osVersion].filter(Boolean).join(' ')],
+        ['Architecture', node.architecture],
+        ['Agent version', node.version],
+        ['Container runtime', node.raw.containerRuntime ?? node.raw.info?.containerRuntime],
+        ['CPU cores', node.cpuCores],
+        ['Cluster', node.cluster],
+        ['Node id', node.id],
+      ].flatMap(([k, v]) => [h('dt', null, String(k)), h('dd', { class: k === 'Node id' ? 'mono' : '' }, v === undefined || v === '' ? DASH : String(v))]),
+    )
+  }
+
+  function paintLive() {
+    const m = node.metrics
+    if (!m) {
+      replace(live, h('p', { class: 'muted' }, 'This node has not reported metrics yet.'))
+      return
+    }
+    const memPct = ratio(m.memoryUsedMB, m.memoryTotalMB)
+    const diskPct = ratio(m.diskUsedGB, m.diskTotalGB)
+    replace(
+      live,
+      h('div', { class: 'cards' },
+        card('CPU', pct(m.cpuPercent, 1), `${m.cpuPerCore.length || node.cpuCores || DASH} cores`, m.cpuPercent),
+        card('Memory', mb(m.memoryUsedMB), `of ${mb(m.memoryTotalMB)} · ${pct(memPct)}`, memPct),
+        card('Disk', gb(m.diskUsedGB), `of ${gb(m.diskTotalGB)} · ${pct(diskPct)}`, diskPct),
+        card('Containers', m.containersRunning === undefined ? DASH : String(m.containersRunning), 'running'),
+        card('Uptime', duration(m.uptimeSeconds), m.timestamp ? `reported ${ago(m.timestamp)}` : ''),
+      ),
+      m.cpuPerCore.length
+        ? [h('h2', null, 'CPU per core'), h('ol', { class: 'cores', 'aria-label': 'CPU per core' }, m.cpuPerCore.map((v, i) => h('li', { class: 'core' }, h('div', null, h('span', { class: 'muted' }, `#${i} `), pct(v)), meter(v))))]
+        : null,
+      h('h2', null, 'Disks'),
+      m.disks.length
+        ? h('div', { class: 'table-wrap' }, h('table', { class: 'grid cardify' },
+            h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Mount'), h('th', { scope: 'col' }, 'Used'), h('th', { scope: 'col' }, 'Total'), h('th', { scope: 'col' }, 'Usage'))),
+            h('tbody', null, m.disks.map((d) => {
+              const p = ratio(d.usedGB, d.totalGB)
+              return h('tr', null, h('th', { scope: 'row', class: 'mono' }, d.mount), h('td', { 'data-label': 'Used' }, gb(d.usedGB)), h('td', { 'data-label': 'Total' }, gb(d.totalGB)), h('td', { 'data-label': 'Usage' }, pct(p), meter(p)))
+            }))))
+        : h('p', { class: 'muted' }, 'No per-mount figures reported.'),
+      h('h2', null, 'Containers'),
+      m.containers.length ? h('ul', { class: 'tags', 'aria-label': 'Running containers' }, m.containers.map((c) => h('li', { class: 'mono' }, c))) : h('p', { class: 'muted' }, 'No containers running.'),
+    )
+  }
+
+  /** @param {string} k @param {string} v @param {string} sub @param {number} [p] */
+  function card(k, v, sub, p) {
+    return h('div', { class: 'card' }, h('div', { class: 'k' }, k), h('div', { class: 'v' }, v), h('div', { class: 'sub' }, sub), p === undefined ? null : meter(p))
+  }
+
+  let chartsLoadedAt = 0
+  async function loadCharts() {
+    const to = Date.now()
+    const from = to - /** @type {number} */ (range[2])
+    chartsLoadedAt = to
+    let samples = []
+    try {
+      const data = await api('GET', `/api/nodes/${enc(node.id)}/metrics?from=${enc(new Date(from).toISOString())}&to=${enc(new Date(to).toISOString())}`)
+      samples = asList(data, 'samples', 'metrics', 'points')
+        .map((s) => ({ t: Date.parse(s.timestamp ?? s.time ?? s.at), m: toMetrics(s) }))
+        .filter((s) => Number.isFinite(s.t) && s.m)
+        .sort((a, b) => a.t - b.t)
+    } catch (e) {
+      replace(charts, h('p', { class: 'error-box' }, `History is unavailable: ${/** @type {Error} */ (e).message}`))
+      return
+    }
+    const times = samples.map((s) => s.t)
+    const ms = samples.map((s) => /** @type {import('../lib/model.js').Metrics} */ (s.m))
+    const wrap = (/** @type {string} */ t, /** @type {[string, string][]} */ legend, /** @type {SVGElement} */ svg) =>
+      h('figure', { class: 'chart-wrap' }, h('h3', null, t, h('span', { class: 'legend' }, legend.map(([c, l]) => h('span', { class: c }, l)))), svg)
+    replace(
+      charts,
+      wrap('CPU %', [['s1', 'CPU']], lineChart({ title: 'CPU percent', times, from, to, unit: '%', max: 100, series: [{ label: 'CPU', className: 's1', values: ms.map((m) => m.cpuPercent) }] })),
+      wrap('Memory %', [['s2', 'Memory']], lineChart({ title: 'Memory percent', times, from, to, unit: '%', max: 100, series: [{ label: 'Memory', className: 's2', values: ms.map((m) => ratio(m.memoryUsedMB, m.memoryTotalMB)) }] })),
+      wrap('Disk %', [['s3', 'Disk']], lineChart({ title: 'Disk percent', times, from, to, unit: '%', max: 100, series: [{ label: 'Disk', className: 's3', values: ms.map((m) => ratio(m.diskUsedGB, m.diskTotalGB)) }] })),
+      wrap('Containers running', [['s1', 'Containers']], lineChart({ title: 'Containers running', times, from, to, unit: '', series: [{ label: 'Containers', className: 's1', values: ms.map((m) => m.containersRunning) }] })),
+    )
+  }
+
+  async function loadStacks() {
+    try {
+      const all = asList(await api('GET', '/api/stacks'), 'stacks').map(toStack)
+      const mine = all.filter((s) => [s.node, s.nodeId].some((v) => v && (v === node.id || v === node.name || v === node.hostname)))
+      replace(
+        stacks,
+        mine.length
+          ? h('ul', { class: 'tags' }, mine.map((s) => h('li', null, h('a', { href: `#/stacks/${enc(s.name)}` }, s.name), ' ', h('span', { class: 'badge', 'data-status': s.status }, s.status))))
+          : h('p', { class: 'muted' }, 'No stacks on this node. ', h('a', { href: `#/stacks/new?node=${enc(node.id)}` }, 'Deploy one.')),
+        node.environments.length ? [h('h3', null, 'Environments'), h('ul', { class: 'tags' }, node.environments.map((e) => h('li', null, e)))] : null,
+      )
+    } catch (e) {
+      replace(stacks, h('p', { class: 'error-box' }, /** @type {Error} */ (e).message))
+    }
+  }
+
+  const off = onLive(({ target, args }) => {
+    const t = target.toLowerCase()
+    for (const a of args.flatMap((x) => (Array.isArray(x) ? x : [x]))) {
+      const any = /** @type {any} */ (a)
+      if (!any || typeof any !== 'object') continue
+      const who = String(any.agentId ?? any.id ?? any.nodeId ?? '')
+      if (who !== node.id) continue
+      if (/metric/.test(t) || ('cpuPercent' in any && !('hostname' in any))) {
+        node = { ...node, metrics: toMetrics(any.metrics ?? any), status: 'online', lastSeen: any.timestamp ?? new Date().toISOString() }
+      } else {
+        const next = toNode(any)
+        node = { ...next, metrics: next.metrics ?? node.metrics }
+      }
+      paintHeader()
+      paintLive()
+      if (range === RANGES[0] && Date.now() - chartsLoadedAt > 15000) void loadCharts()
+    }
+    if (t === 'poll' || t === 'reconnected') void refresh()
+    if (/stack|service/.test(t)) void loadStacks()
+  })
+
+  async function refresh() {
+    try {
+      node = toNode(await api('GET', `/api/nodes/${enc(id)}`))
+      paintHeader()
+      paintLive()
+    } catch {
+      // The next poll tries again; a removed node shows its last known state.
+    }
+  }
+
+  paintHeader()
+  paintLive()
+  const el = h(
+    'section',
+    { class: 'page' },
+    h('div', { class: 'crumbs' }, h('a', { href: '#/' }, 'Fleet'), ' / '),
+    h('div', { class: 'page-head' }, title, badge, seen, h('div', { class: 'actions' }, remove)),
+    live,
+    h('div', { class: 'page-head' }, h('h2', null, 'History'), h('div', { class: 'range', role: 'group', 'aria-label': 'Time range' }, rangeButtons)),
+    charts,
+    h('h2', null, 'Stacks on this node'),
+    stacks,
+    h('h2', null, 'Details'),
+    h('div', { class: 'panel' }, facts),
+  )
+  await Promise.all([loadCharts(), loadStacks()])
+  return { el, dispose: off }
+}

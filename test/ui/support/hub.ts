@@ -1,0 +1,66 @@
+// Starts a real hub process (`thresh run --role hub --no-tls`) for the dashboard tests, with a temp
+// THRESH_HOME and a known admin password, and signs in over the public REST API.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { freePort, repoRoot, spawnThresh, tempHome, waitForHttp, type ThreshProcess } from '../../support/process.ts'
+
+export interface TestHub {
+  url: string
+  home: string
+  password: string
+  proc: ThreshProcess
+  /** A fresh CLI token for REST calls made by the test itself. */
+  token(): Promise<string>
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<T>
+  stop(): Promise<void>
+}
+
+const ADMIN_PASSWORD = 'ui-test-password-1234'
+
+export async function startHub(): Promise<TestHub> {
+  const home = tempHome('thresh-ui-')
+  const port = await freePort()
+  const args = ['run', '--role', 'hub', '--no-tls', '--host', '127.0.0.1', '--port', String(port)]
+  // Until roles/hub.ts lists the dashboard, load it the way any third-party plugin is loaded.
+  if (!readFileSync(join(repoRoot, 'roles/hub.ts'), 'utf8').includes('hub-ui')) {
+    const config = join(home, 'ui-test.json')
+    writeFileSync(config, JSON.stringify({ plugins: [join(repoRoot, 'dist/plugins/hub-ui/index.js')] }))
+    args.push('--config', config)
+  }
+  const proc = spawnThresh('node', args, { THRESH_HOME: home, THRESH_ADMIN_PASSWORD: ADMIN_PASSWORD, THRESH_LOG_LEVEL: 'info' })
+  const url = `http://127.0.0.1:${port}`
+  await waitForHttp(`${url}/health`, proc)
+  let cached: string | undefined
+
+  const hub: TestHub = {
+    url,
+    home,
+    password: ADMIN_PASSWORD,
+    proc,
+    async token() {
+      const response = await fetch(`${url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+      })
+      if (!response.ok) throw new Error(`login answered ${response.status}: ${await response.text()}\n${proc.output()}`)
+      return ((await response.json()) as { accessToken: string }).accessToken
+    },
+    async api(method, path, body) {
+      cached ??= await hub.token()
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${cached}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+      const text = await response.text()
+      if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`)
+      return (text ? JSON.parse(text) : null) as never
+    },
+    async stop() {
+      await proc.stop()
+      rmSync(home, { recursive: true, force: true })
+    },
+  }
+  return hub
+}
