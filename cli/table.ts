@@ -65,11 +65,31 @@ export function status(word: unknown): string {
 
 /** Pretty JSON on stdout: what every read command prints under --json. */
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+  write(JSON.stringify(value, null, 2) + '\n')
 }
 
 export function print(line = ''): void {
-  process.stdout.write(line + '\n')
+  write(line + '\n')
+}
+
+const isEpipe = (error: unknown) => (error as NodeJS.ErrnoException)?.code === 'EPIPE' || /EPIPE/.test(String((error as Error)?.message))
+let guarded = false
+
+/** `thresh node list | head -3` closes the pipe early: that is the reader being done, not a failure. */
+function write(text: string): void {
+  if (!guarded) {
+    guarded = true
+    process.stdout.on('error', (error) => {
+      if (isEpipe(error)) process.exit(0)
+      throw error
+    })
+  }
+  try {
+    process.stdout.write(text)
+  } catch (error) {
+    if (isEpipe(error)) process.exit(0)
+    throw error
+  }
 }
 
 /** `thresh_live_****1a2b`: enough to tell keys apart, never enough to use one. */
