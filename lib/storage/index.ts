@@ -1,0 +1,13 @@
+// The storage contract and the shared SQL store: what storage plugins implement and the hub uses.
+import './service.ts'
+export type * from './types.ts'
+export { createSqlStore } from './sql-store.ts'
+export type { SqlStoreOptions } from './sql-store.ts'
+export type { SqlExecutor, SqlParam } from './sql-executor.ts'
+export { arrayLiteral } from './sql-executor.ts'
+export { migrate, migrations } from './migrations.ts'
+export type { Migration } from './migrations.ts'
+export { aggregate, chooseResolution, defaultRetention, resolveRetention, stepMs } from './metrics-tiers.ts'
+export { isKeyActive } from './keys.ts'
+export { conflict, unavailable } from './errors.ts'
+export { startMaintenance } from './maintenance.ts'

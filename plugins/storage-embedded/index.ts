@@ -1,0 +1,56 @@
+// storage-embedded: the hub's default store, durable with no server to run. PGlite keeps a real
+// PostgreSQL database in `<dataDir>/db`, so it shares storage-postgres's schema and SQL store.
+import { definePlugin, ThreshError } from '../../core/index.ts'
+import { createSqlStore, startMaintenance, type FleetStore, type MetricsRetention, type StoreOptions } from '../../lib/storage/index.ts'
+import { createPgliteExecutor } from './pglite-executor.ts'
+
+export interface EmbeddedStoreOptions extends StoreOptions {
+  /** Directory of the database (created if missing); `memory://` keeps it in the process. */
+  path: string
+}
+
+const plugin = 'storage-embedded'
+
+/** A FleetStore in an embedded PostgreSQL (PGlite) at `path`; migrates before it returns. */
+export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promise<FleetStore> {
+  if (!options.path.startsWith('memory://')) {
+    const { mkdir } = await import('node:fs/promises')
+    await mkdir(options.path, { recursive: true })
+  }
+  let db
+  try {
+    db = await createPgliteExecutor(options.path)
+    return await createSqlStore(db, { ...options, kind: 'embedded', plugin })
+  } catch (error) {
+    await db?.close().catch(() => {})
+    throw new ThreshError({
+      code: 'storage_unavailable',
+      status: 503,
+      plugin,
+      message: `Could not open the embedded database at ${options.path}: ${(error as Error).message}`,
+      cause: error,
+    })
+  }
+}
+
+export default definePlugin((factoryOptions: Partial<EmbeddedStoreOptions> & { maintenanceIntervalMs?: number } = {}) => ({
+  name: plugin,
+  provides: ['storage'],
+  async setup(ctx) {
+    const options = { ...factoryOptions, ...(ctx.options as typeof factoryOptions) }
+    const { join } = await import('node:path')
+    const path = options.path ?? join(ctx.dataDir, 'db')
+    ctx.logger.debug(`Opening the embedded database at ${path}`)
+    const store = await createEmbeddedStore({
+      ...options,
+      path,
+      retention: options.retention ?? (ctx.config.metricsRetention as Partial<MetricsRetention> | undefined),
+    })
+    ctx.provide('storage', store)
+    const stop = startMaintenance(store, options.maintenanceIntervalMs ?? 60_000, ctx.logger)
+    return async () => {
+      await stop()
+      await store.close()
+    }
+  },
+}))

@@ -1,0 +1,57 @@
+// storage-postgres: the production FleetStore on PostgreSQL (`storage: postgres` with `databaseUrl`
+// or THRESH_DATABASE_URL); migrations run at start, metrics are written in batches with unnest.
+import { definePlugin, ThreshError } from '../../core/index.ts'
+import { createSqlStore, startMaintenance, type FleetStore, type MetricsRetention, type StoreOptions } from '../../lib/storage/index.ts'
+import { createPostgresExecutor } from './postgres-executor.ts'
+
+export interface PostgresStoreOptions extends StoreOptions {
+  databaseUrl?: string
+  /** Keep every table in this schema (created if missing); tests use a unique one. */
+  schema?: string
+  /** Pool size (default 10). */
+  max?: number
+}
+
+const plugin = 'storage-postgres'
+
+/** A FleetStore on PostgreSQL; migrates before it returns. */
+export async function createPostgresStore(options: PostgresStoreOptions = {}): Promise<FleetStore> {
+  const url = options.databaseUrl ?? (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.THRESH_DATABASE_URL
+  if (!url) throw new ThreshError({ code: 'config_invalid', status: 400, plugin, message: 'storage postgres needs a databaseUrl (or THRESH_DATABASE_URL).' })
+  const db = await createPostgresExecutor({ url, schema: options.schema, max: options.max })
+  try {
+    return await createSqlStore(db, { ...options, kind: 'postgres', plugin })
+  } catch (error) {
+    await db.close().catch(() => {})
+    throw new ThreshError({
+      code: 'storage_unavailable',
+      status: 503,
+      plugin,
+      message: `Could not open PostgreSQL at ${redact(url)}: ${(error as Error).message}`,
+      cause: error,
+    })
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
+}
+
+export default definePlugin((factoryOptions: PostgresStoreOptions & { maintenanceIntervalMs?: number } = {}) => ({
+  name: plugin,
+  provides: ['storage'],
+  async setup(ctx) {
+    const options = { ...factoryOptions, ...(ctx.options as typeof factoryOptions) }
+    const store = await createPostgresStore({
+      ...options,
+      databaseUrl: options.databaseUrl ?? (ctx.config.databaseUrl as string | undefined),
+      retention: options.retention ?? (ctx.config.metricsRetention as Partial<MetricsRetention> | undefined),
+    })
+    ctx.provide('storage', store)
+    const stop = startMaintenance(store, options.maintenanceIntervalMs ?? 60_000, ctx.logger)
+    return async () => {
+      await stop()
+      await store.close()
+    }
+  },
+}))
