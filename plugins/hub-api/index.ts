@@ -1,0 +1,106 @@
+// The hub-api plugin: mounts the REST API of CONTRACT §3 from the route table (auth per route, body
+// limits, schema validation) and serves /api/openapi.json and the /api/docs page made from it.
+import type { Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { definePlugin, isThreshError, ThreshError } from '../../core/index.ts'
+import { docsPage, openApiDocument } from './openapi.ts'
+import { routes, type Services } from './routes.ts'
+import { validate } from './schema.ts'
+
+export { routes } from './routes.ts'
+export type { RouteDef, Scope } from './routes.ts'
+
+export interface HubApiOptions {
+  /** Largest request body, in bytes, where a route sets none (default 64 KiB). */
+  maxBodyBytes?: number
+  version?: string
+}
+
+function bearerOf(c: Context): string | undefined {
+  const header = c.req.header('authorization')
+  if (!header) return undefined
+  const match = /^bearer\s+(.+)$/i.exec(header.trim())
+  return match ? match[1]!.trim() : undefined
+}
+
+function clientIp(c: Context): string | undefined {
+  const forwarded = c.req.header('x-forwarded-for')
+  if (forwarded) return forwarded.split(',')[0]!.trim()
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming
+  return incoming?.socket?.remoteAddress
+}
+
+function errorReply(c: Context, error: ThreshError) {
+  const body: Record<string, unknown> = { error: error.code, message: error.message }
+  if (Array.isArray(error.details)) body.details = error.details
+  const retry = (error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds
+  if (error.status === 429 && retry) c.header('Retry-After', String(retry))
+  return c.json(body, error.status as 400)
+}
+
+export default definePlugin((options: HubApiOptions = {}) => ({
+  name: 'hub-api',
+  requires: ['auth', 'audit', 'fleet'],
+  setup(ctx) {
+    const merged = { ...options, ...(ctx.options as HubApiOptions) }
+    const app = ctx.server.app
+    const defaultLimit = merged.maxBodyBytes ?? 64 * 1024
+    const services = (): Services => ({ auth: ctx.use('auth'), audit: ctx.use('audit'), fleet: ctx.use('fleet') })
+    const version = merged.version ?? '0.1.0'
+
+    const document = openApiDocument(routes, version)
+    const page = docsPage(routes, version)
+    app.get('/api/openapi.json', (c) => c.json(document))
+    app.get('/api/docs', (c) => c.html(page))
+
+    for (const route of routes) {
+      const path = route.path.replace(/\{(\w+)\}/g, ':$1')
+      const limit = route.maxBodyBytes ?? defaultLimit
+      const limiter = bodyLimit({
+        maxSize: limit,
+        onError: (c) => c.json({ error: 'payload_too_large', message: `The request body is larger than ${limit} bytes.` }, 413),
+      })
+      app.on(route.method.toUpperCase(), path, limiter, async (c) => {
+        try {
+          const svc = services()
+          const principal = route.scope === 'none' ? undefined : await svc.auth.authenticate(bearerOf(c), route.scope)
+          if (route.owner && !principal?.roles.includes('owner')) {
+            throw new ThreshError({ code: 'forbidden', status: 403, plugin: 'hub-api', message: 'Only the hub owner may do this.' })
+          }
+          let body: unknown
+          if (route.body) {
+            const text = await c.req.text()
+            if (text.trim() === '') {
+              if (!route.bodyOptional) throw new ThreshError({ code: 'invalid_request', status: 400, plugin: 'hub-api', message: 'The request needs a JSON body.' })
+            } else {
+              try {
+                body = JSON.parse(text)
+              } catch {
+                throw new ThreshError({ code: 'invalid_json', status: 400, plugin: 'hub-api', message: 'The request body is not valid JSON.' })
+              }
+              const problems = validate(route.body, body)
+              if (problems.length > 0) {
+                throw new ThreshError({ code: 'invalid_request', status: 400, plugin: 'hub-api', message: `Invalid request: ${problems.join('; ')}.`, details: problems })
+              }
+            }
+          }
+          const reply = await route.handle({
+            principal,
+            params: c.req.param() as Record<string, string>,
+            query: c.req.query(),
+            body,
+            services: svc,
+            request: c.req.raw,
+            ip: clientIp(c),
+          })
+          for (const [name, value] of Object.entries(reply.headers ?? {})) c.header(name, value)
+          return c.json(reply.body as object, reply.status as 200)
+        } catch (error) {
+          if (isThreshError(error) && error.status < 500) return errorReply(c, error)
+          if (isThreshError(error) && error.status === 503) return errorReply(c, error)
+          throw error
+        }
+      })
+    }
+  },
+}))

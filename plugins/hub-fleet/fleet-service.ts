@@ -1,0 +1,396 @@
+// The fleet on the hub: nodes from RegisterAgent (embedded gateway or external mid-tiers), their
+// metrics, clusters, node tools and stacks, plus the sweeps that mark nodes offline, prune stale ones,
+// close connections of revoked keys and roll metrics up.
+import { ThreshError, type Logger } from '../../core/index.ts'
+import type { AgentGateway, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/index.ts'
+import type { FleetStore, NodeRecord } from '../../lib/storage/types.ts'
+import { actorOf, type AuditLog, type AuthService, type Principal } from '../hub-auth/index.ts'
+import { newId } from '../hub-auth/secrets.ts'
+import { createDispatcher, type CommandRoute, type Dispatcher } from './dispatcher.ts'
+import type { MetricsWriter } from './metrics-writer.ts'
+import type { FleetIngress, MidtierRouter } from './midtier-hub.ts'
+import { createStackOperations, type StackOperations } from './stacks.ts'
+import { clusterSummary, metricsPoint, nodeDetail, type NodeDetail } from './views.ts'
+
+export interface FleetOptions {
+  /** A node that sent nothing for this long is offline (3 missed metric intervals). */
+  offlineAfterMs: number
+  /** An offline node not seen for this long is removed. */
+  staleAfterMs: number
+  commandTimeoutMs: number
+  sweepMs: number
+  keySweepMs: number
+  maintenanceMs: number
+}
+
+export interface ToolOutcome {
+  commandId: string
+  status: string
+  output: string
+  error: string | null
+}
+
+export interface FleetService {
+  listNodes(accountId: string): Promise<NodeDetail[]>
+  getNode(accountId: string, idOrName: string): Promise<NodeDetail>
+  removeNode(principal: Principal, idOrName: string, force: boolean): Promise<void>
+  nodeMetrics(accountId: string, idOrName: string, from: Date, to: Date): Promise<Record<string, unknown>>
+  runTool(principal: Principal, idOrName: string, tool: string, args: Record<string, unknown>, timeoutMs: number): Promise<ToolOutcome>
+  listClusters(accountId: string): Promise<Array<ReturnType<typeof clusterSummary>>>
+  createCluster(principal: Principal, input: { name: string; description?: string }): Promise<ReturnType<typeof clusterSummary>>
+  getCluster(accountId: string, name: string): Promise<ReturnType<typeof clusterSummary> & { nodes: NodeDetail[] }>
+  deleteCluster(principal: Principal, name: string): Promise<void>
+  addClusterNode(principal: Principal, name: string, node: string): Promise<ReturnType<typeof clusterSummary> & { nodes: NodeDetail[] }>
+  removeClusterNode(principal: Principal, name: string, node: string): Promise<void>
+  listCommands(accountId: string, limit: number): ReturnType<FleetStore['listCommands']>
+  getCommand(accountId: string, id: string): ReturnType<FleetStore['getCommand']>
+  stacks: StackOperations
+  stats(): { nodesOnline: number; nodesTotal: number; stacksByStatus: Record<string, number>; commandsInFlight: number; midtiers: number; agentsConnected: number }
+}
+
+export interface Fleet {
+  service: FleetService
+  ingress: FleetIngress
+  dispatcher: Dispatcher
+  attachMidtiers(router: MidtierRouter): void
+  /** Closes the connections of a key (revoked, or rotated past its grace). */
+  closeKey(accountId: string, keyId: string, reason: string): Promise<void>
+  close(): Promise<void>
+}
+
+const notFound = (message: string) => new ThreshError({ code: 'not_found', status: 404, plugin: 'hub-fleet', message })
+const conflict = (code: string, message: string) => new ThreshError({ code, status: 409, plugin: 'hub-fleet', message })
+const finite = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? n : 0)
+const text = (s: unknown, max = 200) => (typeof s === 'string' ? s.slice(0, max) : '')
+
+export function createFleet(deps: {
+  store: FleetStore
+  auth: AuthService
+  audit: AuditLog
+  gateway: AgentGateway
+  writer: MetricsWriter
+  logger: Logger
+  options: FleetOptions
+}): Fleet {
+  const { store, gateway, writer, logger, options } = deps
+  let midtiers: MidtierRouter | undefined
+  const chains = new Map<string, Promise<unknown>>()
+  const serial = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const next = (chains.get(key) ?? Promise.resolve()).then(fn, fn)
+    const settled = next.catch(() => {})
+    chains.set(key, settled)
+    void settled.then(() => {
+      if (chains.get(key) === settled) chains.delete(key)
+    })
+    return next
+  }
+
+  const onGateway = (accountId: string, agentId: string) => gateway.agent(agentId)?.principal.accountId === accountId
+  const connectedHere = (accountId: string, agentId: string) => onGateway(accountId, agentId) || Boolean(midtiers?.connectionFor(accountId, agentId))
+
+  const routeOf = (node: NodeRecord): CommandRoute | undefined => {
+    if (onGateway(node.accountId, node.id)) {
+      return {
+        via: 'hub',
+        send(command, timeoutMs) {
+          gateway.sendCommand(node.id, command, { timeoutMs }).catch(() => {})
+        },
+      }
+    }
+    const connectionId = midtiers?.connectionFor(node.accountId, node.id)
+    if (connectionId) return { via: node.connectionTier ?? 'midtier', send: (command) => midtiers!.send(connectionId, node.id, command) }
+    return undefined
+  }
+
+  const dispatcher = createDispatcher(store, routeOf, logger)
+
+  async function findNode(accountId: string, idOrName: string): Promise<NodeRecord> {
+    const found = await store.findNode(accountId, idOrName)
+    if (found) return found
+    if (idOrName.length >= 4) {
+      const matches = (await store.listNodes(accountId)).filter((n) => n.id.startsWith(idOrName))
+      if (matches.length === 1) return matches[0]!
+      if (matches.length > 1) throw conflict('ambiguous_node', `'${idOrName}' matches ${matches.length} nodes; give more of the id.`)
+    }
+    throw notFound(`No node '${idOrName}' in this account.`)
+  }
+
+  const statusOf = (node: NodeRecord): 'online' | 'offline' => (node.status === 'online' || connectedHere(node.accountId, node.id) ? 'online' : 'offline')
+
+  async function details(accountId: string, nodes: NodeRecord[]): Promise<NodeDetail[]> {
+    const clusters = new Map((await store.listClusters(accountId)).map((c) => [c.id, c.name]))
+    return nodes.map((n) => nodeDetail(n, statusOf(n), n.clusterId ? (clusters.get(n.clusterId) ?? null) : null))
+  }
+
+  async function clusterNamed(accountId: string, name: string) {
+    const cluster = await store.getClusterByName(accountId, name)
+    if (!cluster) throw notFound(`No cluster named '${name}' in this account.`)
+    return cluster
+  }
+
+  const stacks = createStackOperations({
+    store,
+    audit: deps.audit,
+    dispatcher,
+    commandTimeoutMs: options.commandTimeoutMs,
+    findNode,
+    reachable: (node) => routeOf(node) !== undefined,
+    async nodeName(accountId, nodeId) {
+      if (!nodeId) return null
+      return (await store.getNode(accountId, nodeId))?.hostname ?? null
+    },
+  })
+  dispatcher.onFinished((record) => stacks.applyResult(record))
+
+  const ingress: FleetIngress = {
+    register(principal, info, tier, keyId) {
+      return serial(`${principal.accountId}/${info.agentId}`, async () => {
+        const now = new Date().toISOString()
+        await store.upsertNode({
+          id: info.agentId,
+          accountId: principal.accountId,
+          hostname: text(info.hostname) || info.agentId,
+          platform: text(info.platform),
+          osVersion: text(info.osVersion),
+          ipAddress: text(info.ipAddress, 64),
+          architecture: text(info.architecture, 64),
+          containerRuntime: text(info.containerRuntime, 64),
+          agentVersion: text(info.threshVersion, 64),
+          cpuCores: finite(info.cpuCores),
+          ramTotalGb: finite(info.ramTotalGb),
+          diskTotalGb: finite(info.diskTotalGb),
+          connectionTier: tier,
+          ...(keyId ? { keyId } : {}),
+          info: info as unknown as Record<string, unknown>,
+          lastSeenAt: now,
+        })
+      })
+    },
+    metrics(accountId, agentId, m) {
+      const at = typeof m.timestamp === 'string' && !Number.isNaN(Date.parse(m.timestamp)) ? new Date(m.timestamp).toISOString() : new Date().toISOString()
+      writer.add(accountId, {
+        agentId,
+        timestamp: at,
+        cpuPercent: finite(m.cpuPercent),
+        memoryUsedMB: finite(m.memoryUsedMB),
+        memoryTotalMB: finite(m.memoryTotalMB),
+        diskUsedGB: finite(m.diskUsedGB),
+        diskTotalGB: finite(m.diskTotalGB),
+        containersRunning: finite(m.containersRunning),
+        environmentCount: finite(m.environmentCount),
+        uptimeSeconds: finite(m.uptimeSeconds),
+      })
+      return true
+    },
+    commandResult: (accountId, agentId, result) => dispatcher.handleResult(accountId, agentId, result),
+    statusUpdate: (accountId, agentId, update) => stacks.statusUpdate(accountId, agentId, update as unknown as Record<string, unknown>),
+    gone(accountId, agentId, tier) {
+      return serial(`${accountId}/${agentId}`, async () => {
+        if (connectedHere(accountId, agentId)) return
+        const node = await store.getNode(accountId, agentId)
+        if (node && (node.connectionTier ?? 'hub') === tier) await store.updateNode(accountId, agentId, { status: 'offline' })
+      })
+    },
+    pending: (accountId, agentId) => dispatcher.pendingFor(accountId, agentId),
+  }
+
+  const offs = [
+    gateway.on('register', ({ agent, principal }) => {
+      void ingress
+        .register({ kind: 'live', accountId: principal.accountId, keyId: principal.keyId, roles: [] }, agent as AgentInfo, 'hub', principal.keyId)
+        .catch((e) => logger.warn(`Recording node ${agent.agentId} failed: ${(e as Error).message}`))
+    }),
+    gateway.on('metrics', ({ agentId, metrics, principal }) => void ingress.metrics(principal.accountId, agentId, metrics as MetricsData)),
+    gateway.on('commandResult', ({ agentId, result, principal }) => {
+      void ingress.commandResult(principal.accountId, agentId, result as CommandResult).catch((e) => logger.warn(`Recording a command result failed: ${(e as Error).message}`))
+    }),
+    gateway.on('statusUpdate', ({ agentId, update, principal }) => {
+      void ingress.statusUpdate(principal.accountId, agentId, update as StackServiceStatusUpdate).catch((e) => logger.warn(`Recording a service status failed: ${(e as Error).message}`))
+    }),
+    gateway.on('disconnect', ({ agentId, principal }) => {
+      void ingress.gone(principal.accountId, agentId, 'hub').catch(() => {})
+    }),
+  ]
+
+  // Gauges read synchronously, so the fleet's counts are refreshed in the background.
+  let snapshot = { nodesOnline: 0, nodesTotal: 0, stacksByStatus: {} as Record<string, number> }
+  const refreshSnapshot = async () => {
+    const next = { nodesOnline: 0, nodesTotal: 0, stacksByStatus: {} as Record<string, number> }
+    for (const account of await store.listAccounts()) {
+      for (const node of await store.listNodes(account.id)) {
+        next.nodesTotal++
+        if (statusOf(node) === 'online') next.nodesOnline++
+      }
+      for (const stack of await store.listStacks(account.id)) next.stacksByStatus[stack.status] = (next.stacksByStatus[stack.status] ?? 0) + 1
+    }
+    snapshot = next
+  }
+
+  const closeKey = async (accountId: string, keyId: string, reason: string) => {
+    for (const agent of gateway.agents()) {
+      if (agent.principal.keyId === keyId) gateway.disconnectAgent(agent.agentId, reason)
+    }
+    midtiers?.closeKey(keyId, reason)
+    for (const node of await store.listNodes(accountId)) {
+      if (node.keyId === keyId && (node.connectionTier ?? 'hub') !== 'hub') midtiers?.disconnectAgent(accountId, node.id, reason)
+    }
+  }
+
+  const sweeping = { fleet: false, keys: false, maintenance: false }
+  const every = (ms: number, name: keyof typeof sweeping, fn: () => Promise<void>) => {
+    const timer = setInterval(async () => {
+      if (sweeping[name]) return
+      sweeping[name] = true
+      try {
+        await fn()
+      } catch (error) {
+        logger.warn(`The ${name} sweep failed: ${(error as Error).message}`)
+      } finally {
+        sweeping[name] = false
+      }
+    }, ms)
+    ;(timer as { unref?: () => void }).unref?.()
+    return timer
+  }
+  const timers = [
+    every(options.sweepMs, 'fleet', async () => {
+      const now = Date.now()
+      await writer.flush()
+      await store.markStaleNodesOffline(new Date(now - options.offlineAfterMs).toISOString())
+      const pruned = await store.pruneStaleNodes(new Date(now - options.staleAfterMs).toISOString())
+      if (pruned.length > 0) logger.info(`Removed ${pruned.length} node(s) not seen for ${Math.round(options.staleAfterMs / 60_000)} min.`)
+      await refreshSnapshot()
+    }),
+    every(options.keySweepMs, 'keys', async () => {
+      const seen = new Map<string, string>()
+      for (const agent of gateway.agents()) seen.set(agent.principal.keyId, agent.principal.accountId)
+      for (const connection of midtiers?.hub.connections() ?? []) {
+        if (connection.principal.keyId) seen.set(connection.principal.keyId, connection.principal.accountId)
+      }
+      for (const [keyId, accountId] of seen) {
+        if (!(await deps.auth.keyIsActive(keyId, accountId))) await closeKey(accountId, keyId, 'The key is no longer valid (revoked or past its rotation grace period).')
+      }
+    }),
+    every(options.maintenanceMs, 'maintenance', async () => {
+      await store.timeOutCommands(new Date(Date.now() - options.commandTimeoutMs * 2).toISOString(), new Date().toISOString())
+      await store.pruneSessions(new Date(Date.now() - 24 * 3600_000).toISOString())
+    }),
+  ]
+  void refreshSnapshot().catch(() => {})
+
+  const service: FleetService = {
+    async listNodes(accountId) {
+      const nodes = await store.listNodes(accountId)
+      return details(accountId, nodes.sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id)))
+    },
+    async getNode(accountId, idOrName) {
+      return (await details(accountId, [await findNode(accountId, idOrName)]))[0]!
+    },
+    async removeNode(principal, idOrName, force) {
+      const node = await findNode(principal.accountId, idOrName)
+      if (statusOf(node) === 'online') {
+        if (!force) throw conflict('node_online', `Node ${node.hostname} is online; stop its agent first, or remove it with force=true.`)
+        if (onGateway(node.accountId, node.id)) gateway.disconnectAgent(node.id, 'The node was removed from the hub.')
+        else midtiers?.disconnectAgent(node.accountId, node.id, 'The node was removed from the hub.')
+      }
+      await store.deleteNode(principal.accountId, node.id)
+      await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'node.remove', target: `node:${node.hostname}`, details: { nodeId: node.id, forced: force } })
+    },
+    async nodeMetrics(accountId, idOrName, from, to) {
+      const node = await findNode(accountId, idOrName)
+      const series = await store.queryMetrics(accountId, node.id, { from, to })
+      const detail = (await details(accountId, [node]))[0]!
+      return {
+        id: node.id,
+        hostname: node.hostname,
+        status: detail.status,
+        cpuPercent: detail.cpuPercent,
+        ramUsedGb: detail.ramUsedGb,
+        ramTotalGb: detail.ramTotalGb,
+        diskUsedGb: detail.diskUsedGb,
+        diskTotalGb: detail.diskTotalGb,
+        gpuCount: detail.gpuCount,
+        gpuModel: detail.gpuModel,
+        gpuMemoryTotalGb: detail.gpuMemoryTotalGb,
+        environmentCount: detail.environmentCount,
+        lastSeenAt: detail.lastSeenAt,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        resolution: series.resolution,
+        stepMs: series.stepMs,
+        points: series.points.map(metricsPoint),
+      }
+    },
+    async runTool(principal, idOrName, tool, args, timeoutMs) {
+      const node = await findNode(principal.accountId, idOrName)
+      const { done } = await dispatcher.dispatch(node, tool, args, { timeoutMs })
+      if (tool === 'create_environment') {
+        await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'node.up', target: `node:${node.hostname}`, details: args })
+      }
+      const record = await done
+      return { commandId: record.id, status: record.status, output: record.output ?? '', error: record.error || null }
+    },
+    async listClusters(accountId) {
+      return (await store.listClusters(accountId)).sort((a, b) => a.name.localeCompare(b.name)).map((c) => clusterSummary(c, c.nodeCount))
+    },
+    async createCluster(principal, { name, description }) {
+      if (await store.getClusterByName(principal.accountId, name)) throw conflict('conflict', `A cluster named '${name}' already exists.`)
+      const record = await store.createCluster({ id: newId(), accountId: principal.accountId, name, description: description ?? '', createdAt: new Date().toISOString() })
+      await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.create', target: `cluster:${name}` })
+      return clusterSummary(record, 0)
+    },
+    async getCluster(accountId, name) {
+      const cluster = await clusterNamed(accountId, name)
+      const nodes = await store.listClusterNodes(accountId, cluster.id)
+      return { ...clusterSummary(cluster, nodes.length), nodes: await details(accountId, nodes) }
+    },
+    async deleteCluster(principal, name) {
+      const cluster = await clusterNamed(principal.accountId, name)
+      await store.deleteCluster(principal.accountId, cluster.id)
+      await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.delete', target: `cluster:${name}` })
+    },
+    async addClusterNode(principal, name, ref) {
+      const cluster = await clusterNamed(principal.accountId, name)
+      const node = await findNode(principal.accountId, ref)
+      if (node.clusterId && node.clusterId !== cluster.id) {
+        const other = await store.getCluster(principal.accountId, node.clusterId)
+        throw conflict('conflict', `Node ${node.hostname} already belongs to cluster '${other?.name ?? node.clusterId}'; remove it from there first.`)
+      }
+      await store.setNodeCluster(principal.accountId, node.id, cluster.id)
+      await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.add-node', target: `cluster:${name}`, details: { node: node.hostname } })
+      return service.getCluster(principal.accountId, name)
+    },
+    async removeClusterNode(principal, name, ref) {
+      const cluster = await clusterNamed(principal.accountId, name)
+      const node = await findNode(principal.accountId, ref)
+      if (node.clusterId !== cluster.id) throw notFound(`Node ${node.hostname} is not in cluster '${name}'.`)
+      await store.setNodeCluster(principal.accountId, node.id, null)
+      await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.remove-node', target: `cluster:${name}`, details: { node: node.hostname } })
+    },
+    listCommands: (accountId, limit) => store.listCommands(accountId, { limit }),
+    getCommand: (accountId, id) => store.getCommand(accountId, id),
+    stacks,
+    stats: () => ({
+      ...snapshot,
+      commandsInFlight: dispatcher.inFlight,
+      midtiers: midtiers?.midtiers ?? 0,
+      agentsConnected: gateway.agents().length,
+    }),
+  }
+
+  return {
+    service,
+    ingress,
+    dispatcher,
+    attachMidtiers(router) {
+      midtiers = router
+    },
+    closeKey,
+    async close() {
+      for (const timer of timers) clearInterval(timer)
+      for (const off of offs) off()
+      dispatcher.close()
+      await writer.close()
+    },
+  }
+}

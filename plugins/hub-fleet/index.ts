@@ -1,0 +1,103 @@
+// The hub-fleet plugin: the hub's embedded mid-tier (`/agenthub` and REST polling, live keys), the
+// `/midtierhub` for external mid-tiers (mid keys), and the `fleet` service the REST API drives.
+import { definePlugin } from '../../core/index.ts'
+import { createAgentGateway, mountAgentHub, type AgentGateway } from '../../lib/agent-session/index.ts'
+import '../../lib/storage/index.ts'
+import { createFleet, type FleetService } from './fleet-service.ts'
+import { createMetricsWriter } from './metrics-writer.ts'
+import { mountMidtierHub } from './midtier-hub.ts'
+
+export type { FleetService, ToolOutcome } from './fleet-service.ts'
+export type { StackOutcome } from './stacks.ts'
+export type { NodeDetail, StackView } from './views.ts'
+export type { DeployStackArguments } from './stack-payload.ts'
+
+declare module '../../core/index.ts' {
+  interface ThreshServices {
+    fleet: FleetService
+    'agent-gateway': AgentGateway
+  }
+}
+
+export interface HubFleetOptions {
+  /** Metrics samples per store write (default 500). */
+  batchSize?: number
+  /** Longest a sample waits before it is written, ms (default 1000). */
+  flushMs?: number
+  /** Key validity sweep over open connections, ms (default 15 s; revoked keys are closed at once). */
+  keySweepMs?: number
+  /** Sweep for orphaned commands and expired sessions, ms (default 60 s). */
+  maintenanceMs?: number
+  /** Gateway redelivery of unanswered commands, ms (default 30 s). */
+  redeliveryMs?: number
+}
+
+const duration = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback)
+
+export default definePlugin((options: HubFleetOptions = {}) => ({
+  name: 'hub-fleet',
+  requires: ['storage', 'auth', 'audit', 'signalr'],
+  provides: ['agent-gateway', 'fleet'],
+  setup(ctx) {
+    const merged = { ...options, ...(ctx.options as HubFleetOptions) }
+    const store = ctx.use('storage')
+    const auth = ctx.use('auth')
+    const gateway = createAgentGateway({
+      authenticate: async (token) => {
+        const principal = await auth.authenticate(token, 'live')
+        return { accountId: principal.accountId, keyId: principal.keyId!, scope: 'live' }
+      },
+      redeliveryMs: duration(merged.redeliveryMs, 30_000),
+    })
+    ctx.provide('agent-gateway', gateway)
+    mountAgentHub(ctx.use('signalr'), gateway)
+
+    const ingested = ctx.metrics.counter('hub_metrics_samples_total', 'Metrics samples received from agents.')
+    const writer = createMetricsWriter(
+      store,
+      { batchSize: duration(merged.batchSize, 500), flushMs: duration(merged.flushMs, 1000), maxBuffered: 200_000, onAdd: () => ingested.inc() },
+      ctx.logger,
+    )
+
+    const offlineAfterMs = duration(ctx.config.offlineAfter, 90_000)
+    const fleet = createFleet({
+      store,
+      auth,
+      audit: ctx.use('audit'),
+      gateway,
+      writer,
+      logger: ctx.logger,
+      options: {
+        offlineAfterMs,
+        staleAfterMs: duration(ctx.config.staleAfter, 24 * 3600_000),
+        commandTimeoutMs: duration(ctx.config.commandTimeout, 300_000),
+        sweepMs: Math.max(100, Math.min(10_000, offlineAfterMs / 3)),
+        keySweepMs: duration(merged.keySweepMs, 15_000),
+        maintenanceMs: duration(merged.maintenanceMs, 60_000),
+      },
+    })
+    fleet.attachMidtiers(mountMidtierHub(ctx.use('signalr'), auth, fleet.ingress))
+    ctx.provide('fleet', fleet.service)
+    const offRevoked = ctx.bus.on('auth:key-revoked', ({ accountId, keyId, reason }) => {
+      void fleet.closeKey(accountId, keyId, reason).catch((e) => ctx.logger.warn(`Closing connections of key ${keyId} failed: ${(e as Error).message}`))
+    })
+
+    const stats = () => fleet.service.stats()
+    ctx.metrics.gauge('hub_nodes_online', 'Nodes whose agent reported within the offline window.', () => stats().nodesOnline)
+    ctx.metrics.gauge('hub_nodes_total', 'Nodes known to the hub.', () => stats().nodesTotal)
+    for (const status of ['deploying', 'running', 'partial', 'stopped', 'updating', 'error']) {
+      ctx.metrics.gauge(`hub_stacks_${status}`, `Stacks whose status is ${status}.`, () => stats().stacksByStatus[status] ?? 0)
+    }
+    ctx.metrics.gauge('hub_commands_in_flight', 'Commands sent to agents and not yet answered.', () => stats().commandsInFlight)
+    ctx.metrics.gauge('hub_metrics_ingest_rate', 'Metrics samples received per second, over the last 10 s.', () => writer.rate())
+    ctx.metrics.gauge('hub_metrics_write_dropped', 'Metrics samples dropped because the store could not take them.', () => writer.dropped)
+    ctx.metrics.gauge('hub_agents_connected', 'Agents connected straight to this hub (embedded mid-tier).', () => stats().agentsConnected)
+    ctx.metrics.gauge('hub_midtiers_connected', 'External mid-tiers connected to /midtierhub.', () => stats().midtiers)
+
+    return async () => {
+      offRevoked()
+      await fleet.close()
+      gateway.close()
+    }
+  },
+}))

@@ -1,0 +1,88 @@
+// Metrics ingest: samples are buffered and written in batches (one store call per batch, never one
+// per sample), flushed on size or time and on shutdown.
+import type { FleetStore, MetricsSampleInput } from '../../lib/storage/types.ts'
+
+export interface MetricsWriter {
+  add(accountId: string, sample: MetricsSampleInput): void
+  flush(): Promise<void>
+  /** Samples accepted in the last 10 s, per second. */
+  rate(): number
+  readonly total: number
+  readonly dropped: number
+  close(): Promise<void>
+}
+
+export function createMetricsWriter(
+  store: FleetStore,
+  options: { batchSize: number; flushMs: number; maxBuffered: number; onAdd?: () => void },
+  logger: { warn(msg: string): void },
+): MetricsWriter {
+  let buffer: Array<{ accountId: string; sample: MetricsSampleInput }> = []
+  let writing: Promise<void> = Promise.resolve()
+  let total = 0
+  let dropped = 0
+  const window: number[] = new Array(10).fill(0)
+  let windowSecond = Math.floor(Date.now() / 1000)
+
+  const tick = () => {
+    const second = Math.floor(Date.now() / 1000)
+    if (second - windowSecond >= 10) window.fill(0)
+    else for (let s = windowSecond + 1; s <= second; s++) window[s % 10] = 0
+    windowSecond = second
+    return second
+  }
+
+  const flush = () => {
+    if (buffer.length === 0) return writing
+    const batch = buffer
+    buffer = []
+    writing = writing.then(async () => {
+      try {
+        const byAccount = new Map<string, MetricsSampleInput[]>()
+        for (const { accountId, sample } of batch) {
+          let list = byAccount.get(accountId)
+          if (!list) byAccount.set(accountId, (list = []))
+          list.push(sample)
+        }
+        for (const [accountId, samples] of byAccount) await store.appendMetrics(accountId, samples)
+      } catch (error) {
+        // Keep the samples for the next flush, bounded so a dead database cannot exhaust memory.
+        logger.warn(`Writing ${batch.length} metrics samples failed: ${(error as Error).message}`)
+        buffer = batch.concat(buffer)
+        if (buffer.length > options.maxBuffered) {
+          dropped += buffer.length - options.maxBuffered
+          buffer = buffer.slice(buffer.length - options.maxBuffered)
+        }
+      }
+    })
+    return writing
+  }
+
+  const timer = setInterval(() => void flush(), options.flushMs)
+  ;(timer as { unref?: () => void }).unref?.()
+
+  return {
+    add(accountId, sample) {
+      buffer.push({ accountId, sample })
+      total++
+      options.onAdd?.()
+      window[tick() % 10]!++
+      if (buffer.length >= options.batchSize) void flush()
+    },
+    flush,
+    rate() {
+      tick()
+      return window.reduce((a, b) => a + b, 0) / 10
+    },
+    get total() {
+      return total
+    },
+    get dropped() {
+      return dropped
+    },
+    async close() {
+      clearInterval(timer)
+      await flush()
+    },
+  }
+}

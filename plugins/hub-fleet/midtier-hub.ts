@@ -1,0 +1,131 @@
+// `/midtierhub`: external mid-tiers (mid key) relay their agents' registrations, metric batches,
+// command results and service status here, and receive commands for those agents (docs/protocol.md).
+import type { AgentCommand, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/index.ts'
+import { HubException, type Hub, type SignalRServer } from '../../lib/signalr/index.ts'
+import type { AuthService, Principal } from '../hub-auth/index.ts'
+
+/** What the fleet does with what a mid-tier relays. */
+export interface FleetIngress {
+  register(principal: Principal, info: AgentInfo, tier: string, keyId?: string): Promise<void>
+  metrics(accountId: string, agentId: string, metrics: MetricsData): boolean
+  commandResult(accountId: string, agentId: string, result: CommandResult): Promise<void>
+  statusUpdate(accountId: string, agentId: string, update: StackServiceStatusUpdate): Promise<void>
+  gone(accountId: string, agentId: string, tier: string): Promise<void>
+  /** Commands still waiting for this agent, sent again when a mid-tier (re)registers it. */
+  pending(accountId: string, agentId: string): AgentCommand[]
+}
+
+export interface MidtierRouter {
+  readonly hub: Hub<Principal>
+  /** The connection relaying `agentId` of `accountId`, if any mid-tier here holds it. */
+  connectionFor(accountId: string, agentId: string): string | undefined
+  send(connectionId: string, agentId: string, command: AgentCommand): void
+  disconnectAgent(accountId: string, agentId: string, reason: string): void
+  /** Closes mid-tier connections made with this key. */
+  closeKey(keyId: string, reason: string): void
+  readonly midtiers: number
+}
+
+const MIDTIER_ID = 'midtierId'
+const AGENTS = 'agents'
+
+const fail = (message: string) => new HubException(message)
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet: FleetIngress): MidtierRouter {
+  // accountId/agentId -> connectionId
+  const routes = new Map<string, string>()
+  const keyOf = (accountId: string, agentId: string) => `${accountId}/${agentId}`
+  const agentsOf = (items: Map<string, unknown>) => {
+    let set = items.get(AGENTS) as Set<string> | undefined
+    if (!set) items.set(AGENTS, (set = new Set()))
+    return set
+  }
+  const tierOf = (ctx: { items: Map<string, unknown>; connectionId: string }) => (ctx.items.get(MIDTIER_ID) as string | undefined) ?? `midtier-${ctx.connectionId.slice(0, 8)}`
+  const owned = (ctx: { principal: Principal; connectionId: string }, agentId: unknown): agentId is string =>
+    typeof agentId === 'string' && routes.get(keyOf(ctx.principal.accountId, agentId)) === ctx.connectionId
+
+  const hub: Hub<Principal> = signalr.mapHub<Principal>('/midtierhub', {
+    authenticate: ({ token }) => auth.authenticate(token, 'mid'),
+    maxParallelInvocations: 4,
+    methods: {
+      RegisterMidTier(ctx, info: unknown) {
+        const id = isObject(info) && typeof info.midtierId === 'string' && info.midtierId ? info.midtierId.slice(0, 64) : undefined
+        if (id) ctx.items.set(MIDTIER_ID, `midtier-${id}`)
+        return { midtierId: tierOf(ctx), accountId: ctx.principal.accountId }
+      },
+      async RegisterAgents(ctx, agents: unknown) {
+        if (!Array.isArray(agents)) throw fail('RegisterAgents takes a list of AgentInfo.')
+        const tier = tierOf(ctx)
+        let registered = 0
+        for (const entry of agents) {
+          if (!isObject(entry) || typeof entry.agentId !== 'string' || !entry.agentId) continue
+          const { keyId, ...info } = entry as unknown as AgentInfo & { keyId?: unknown }
+          await fleet.register(ctx.principal, info as AgentInfo, tier, typeof keyId === 'string' ? keyId : undefined)
+          routes.set(keyOf(ctx.principal.accountId, info.agentId), ctx.connectionId)
+          agentsOf(ctx.items).add(info.agentId)
+          registered++
+          for (const command of fleet.pending(ctx.principal.accountId, info.agentId)) {
+            hub.clients.client(ctx.connectionId).send('ExecuteCommand', info.agentId, command)
+          }
+        }
+        return { registered }
+      },
+      SendMetricsBatch(ctx, batch: unknown) {
+        if (!Array.isArray(batch)) throw fail('SendMetricsBatch takes a list of MetricsData.')
+        let accepted = 0
+        for (const sample of batch) {
+          if (!isObject(sample) || !owned(ctx, sample.agentId)) continue
+          if (fleet.metrics(ctx.principal.accountId, sample.agentId as string, sample as unknown as MetricsData)) accepted++
+        }
+        return { accepted }
+      },
+      async SendCommandResult(ctx, result: unknown) {
+        if (!isObject(result) || !owned(ctx, result.agentId)) throw fail('SendCommandResult needs a CommandResult for an agent this mid-tier registered.')
+        await fleet.commandResult(ctx.principal.accountId, result.agentId as string, result as unknown as CommandResult)
+      },
+      async StackServiceStatusUpdate(ctx, agentId: unknown, update: unknown) {
+        if (!owned(ctx, agentId) || !isObject(update)) throw fail('StackServiceStatusUpdate takes (agentId, update) for an agent this mid-tier registered.')
+        await fleet.statusUpdate(ctx.principal.accountId, agentId, update as unknown as StackServiceStatusUpdate)
+      },
+      async AgentDisconnected(ctx, agentId: unknown) {
+        if (!owned(ctx, agentId)) return
+        routes.delete(keyOf(ctx.principal.accountId, agentId))
+        agentsOf(ctx.items).delete(agentId)
+        await fleet.gone(ctx.principal.accountId, agentId, tierOf(ctx))
+      },
+    },
+    async onDisconnected(connection) {
+      const tier = (connection.items.get(MIDTIER_ID) as string | undefined) ?? `midtier-${connection.connectionId.slice(0, 8)}`
+      for (const agentId of agentsOf(connection.items)) {
+        const key = keyOf(connection.principal.accountId, agentId)
+        if (routes.get(key) !== connection.connectionId) continue
+        routes.delete(key)
+        await fleet.gone(connection.principal.accountId, agentId, tier)
+      }
+    },
+  })
+
+  return {
+    hub,
+    connectionFor: (accountId, agentId) => {
+      const id = routes.get(keyOf(accountId, agentId))
+      return id && hub.connection(id) ? id : undefined
+    },
+    send(connectionId, agentId, command) {
+      hub.clients.client(connectionId).send('ExecuteCommand', agentId, command)
+    },
+    disconnectAgent(accountId, agentId, reason) {
+      const id = routes.get(keyOf(accountId, agentId))
+      if (id) hub.clients.client(id).send('DisconnectAgent', agentId, reason)
+    },
+    closeKey(keyId, reason) {
+      for (const connection of hub.connections()) {
+        if (connection.principal.keyId === keyId) hub.abort(connection.connectionId, reason)
+      }
+    },
+    get midtiers() {
+      return hub.connectionCount
+    },
+  }
+}

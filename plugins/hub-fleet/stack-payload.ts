@@ -1,0 +1,63 @@
+// The `deploy_stack` arguments the hub sends an agent: the validated, env-resolved definition in the
+// array form (itself a valid stack definition), plus the stack's id and the account that owns it.
+import type { StackDefinition, StackService } from '../../lib/stack/index.ts'
+
+export interface DeployStackArguments {
+  stackId: string
+  stackName: string
+  /** Docker objects are labelled and named for this account (`<account>-<stack>-<service>`). */
+  account: string
+  traefik: boolean
+  services: PortableService[]
+}
+
+export interface PortableService {
+  name: string
+  image: string
+  ports: string[]
+  volumes: string[]
+  env: Record<string, string>
+  dependsOn: string[]
+  traefik: boolean
+  route?: string
+  command?: string[]
+  healthcheck?: { test: string[]; interval: string; timeout: string; retries: number; startPeriod: string }
+}
+
+export function formatPort(p: StackService['ports'][number]): string {
+  return `${p.hostIp ? `${p.hostIp}:` : ''}${p.host}:${p.container}${p.protocol === 'udp' ? '/udp' : ''}`
+}
+
+export function formatVolume(v: StackService['volumes'][number]): string {
+  return `${v.name}:${v.path}${v.readOnly ? ':ro' : ''}`
+}
+
+export function portableService(service: StackService): PortableService {
+  return {
+    name: service.name,
+    image: service.image,
+    ports: service.ports.map(formatPort),
+    volumes: service.volumes.map(formatVolume),
+    env: service.env,
+    dependsOn: service.dependsOn,
+    traefik: service.traefik,
+    ...(service.route !== undefined ? { route: service.route } : {}),
+    ...(service.command ? { command: service.command } : {}),
+    ...(service.healthcheck
+      ? {
+          healthcheck: {
+            test: service.healthcheck.test,
+            interval: `${service.healthcheck.intervalMs}ms`,
+            timeout: `${service.healthcheck.timeoutMs}ms`,
+            retries: service.healthcheck.retries,
+            startPeriod: `${service.healthcheck.startPeriodMs}ms`,
+          },
+        }
+      : {}),
+  }
+}
+
+/** `stack` must already be resolved (`resolveStack`). */
+export function deployStackArguments(stack: StackDefinition, stackId: string, account: string): DeployStackArguments {
+  return { stackId, stackName: stack.name, account, traefik: stack.traefik, services: stack.services.map(portableService) }
+}

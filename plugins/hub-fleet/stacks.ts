@@ -1,0 +1,296 @@
+// Stack orchestration on the hub: validate and resolve a definition, pick the node, dispatch the
+// runtime tool, and keep the stack's and each service's status from results and status updates.
+import { ThreshError } from '../../core/index.ts'
+import { parseStack, resolveStack, type StackState } from '../../lib/stack/index.ts'
+import type { CommandRecord, FleetStore, NodeRecord, StackRecord, StackServiceRecord } from '../../lib/storage/types.ts'
+import { actorOf, type AuditLog, type Principal } from '../hub-auth/index.ts'
+import { newId } from '../hub-auth/secrets.ts'
+import type { Dispatcher } from './dispatcher.ts'
+import { deployStackArguments, formatPort, formatVolume } from './stack-payload.ts'
+import { stackView, type StackView } from './views.ts'
+
+export interface StackOutcome {
+  /** 200 when finished, 202 when the command is still running. */
+  status: 200 | 202
+  stack: StackView | null
+  command: { id: string; status: string; error: string | null }
+}
+
+export interface StackOperations {
+  deploy(principal: Principal, body: unknown, wait: boolean): Promise<StackOutcome>
+  list(accountId: string): Promise<StackView[]>
+  get(accountId: string, name: string): Promise<StackView>
+  updateService(principal: Principal, name: string, service: string, image: string, wait: boolean): Promise<StackOutcome>
+  stop(principal: Principal, name: string, wait: boolean): Promise<StackOutcome>
+  start(principal: Principal, name: string, wait: boolean): Promise<StackOutcome>
+  destroy(principal: Principal, name: string, wait: boolean, force: boolean): Promise<StackOutcome>
+  statusUpdate(accountId: string, agentId: string, update: { stackId?: unknown; serviceName?: unknown; status?: unknown; errorMessage?: unknown }): Promise<void>
+  applyResult(record: CommandRecord): Promise<void>
+}
+
+export interface StackDeps {
+  store: FleetStore
+  audit: AuditLog
+  dispatcher: Dispatcher
+  commandTimeoutMs: number
+  /** Resolves `{idOrName}` in an account, 404 when unknown. */
+  findNode(accountId: string, idOrName: string): Promise<NodeRecord>
+  /** Whether a connection here reaches the node now. */
+  reachable(node: NodeRecord): boolean
+  nodeName(accountId: string, nodeId: string | undefined): Promise<string | null>
+}
+
+const STACK_TOOLS = new Set(['deploy_stack', 'update_service', 'stop_stack', 'start_stack', 'destroy_stack'])
+
+const notFound = (message: string) => new ThreshError({ code: 'not_found', status: 404, plugin: 'hub-fleet', message })
+const conflict = (code: string, message: string) => new ThreshError({ code, status: 409, plugin: 'hub-fleet', message })
+
+function parseState(output: string | undefined): Partial<StackState> | undefined {
+  if (!output) return undefined
+  try {
+    const value = JSON.parse(output) as unknown
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Partial<StackState>) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function mergeServices(services: StackServiceRecord[], state: Partial<StackState> | undefined, fallback?: string): StackServiceRecord[] {
+  const byName = new Map((Array.isArray(state?.services) ? state!.services : []).map((s) => [s.name, s]))
+  return services.map((service) => {
+    const live = byName.get(service.name)
+    if (!live) return fallback ? { ...service, status: fallback } : service
+    const next: StackServiceRecord = { ...service, status: live.status ?? service.status, image: live.image ?? service.image }
+    if (live.error) next.errorMessage = live.error
+    else delete next.errorMessage
+    return next
+  })
+}
+
+export function createStackOperations(deps: StackDeps): StackOperations {
+  const { store, dispatcher } = deps
+  const busy = new Set<string>()
+
+  async function view(stack: StackRecord): Promise<StackView> {
+    return stackView(stack, await deps.nodeName(stack.accountId, stack.nodeId))
+  }
+
+  async function stackNamed(accountId: string, name: string): Promise<StackRecord> {
+    const stack = await store.getStackByName(accountId, name)
+    if (!stack) throw notFound(`No stack named '${name}' in this account.`)
+    return stack
+  }
+
+  async function pickNode(accountId: string, stackName: string, targetNode?: string, targetCluster?: string, current?: string): Promise<NodeRecord> {
+    if (targetNode !== undefined) {
+      const node = await deps.findNode(accountId, targetNode)
+      if (current && node.id !== current) {
+        throw conflict('stack_on_other_node', `Stack '${stackName}' runs on another node; destroy it before deploying it to ${node.hostname}.`)
+      }
+      return node
+    }
+    if (current) {
+      const node = await store.getNode(accountId, current)
+      if (node) return node
+    }
+    let candidates: NodeRecord[]
+    if (targetCluster !== undefined) {
+      const cluster = await store.getClusterByName(accountId, targetCluster)
+      if (!cluster) throw notFound(`No cluster named '${targetCluster}' in this account.`)
+      candidates = await store.listClusterNodes(accountId, cluster.id)
+    } else {
+      candidates = await store.listNodes(accountId)
+    }
+    const online = candidates.filter((n) => n.status === 'online' && deps.reachable(n))
+    if (online.length === 0) {
+      throw conflict(
+        'no_online_node',
+        targetCluster !== undefined
+          ? `Cluster '${targetCluster}' has no online node to deploy '${stackName}' to.`
+          : `No online node to deploy '${stackName}' to: connect an agent first.`,
+      )
+    }
+    const stacks = await store.listStacks(accountId)
+    const load = (n: NodeRecord) => {
+      const m = n.lastMetrics ?? {}
+      const cpu = typeof m.cpuPercent === 'number' ? m.cpuPercent / 100 : 0
+      const mem = typeof m.memoryUsedMB === 'number' && typeof m.memoryTotalMB === 'number' && m.memoryTotalMB > 0 ? m.memoryUsedMB / m.memoryTotalMB : 0
+      return cpu + mem + 0.1 * stacks.filter((s) => s.nodeId === n.id).length
+    }
+    return online.sort((a, b) => load(a) - load(b) || a.hostname.localeCompare(b.hostname))[0]!
+  }
+
+  async function run(
+    principal: Principal,
+    stack: StackRecord,
+    node: NodeRecord,
+    tool: string,
+    args: Record<string, unknown>,
+    wait: boolean,
+    action: string,
+    details: Record<string, unknown> = {},
+  ): Promise<StackOutcome> {
+    if (busy.has(stack.id)) throw conflict('stack_busy', `Stack '${stack.name}' is busy with another operation; try again when it finishes.`)
+    busy.add(stack.id)
+    let dispatched
+    try {
+      dispatched = await dispatcher.dispatch(node, tool, args, { timeoutMs: deps.commandTimeoutMs, stackId: stack.id })
+    } catch (error) {
+      busy.delete(stack.id)
+      throw error
+    }
+    const done = dispatched.done.finally(() => busy.delete(stack.id))
+    await deps.audit.record({
+      accountId: principal.accountId,
+      actor: actorOf(principal),
+      action,
+      target: `stack:${stack.name}`,
+      details: { stackId: stack.id, node: node.hostname, commandId: dispatched.record.id, ...details },
+    })
+    if (!wait) {
+      return { status: 202, stack: await view(stack), command: { id: dispatched.record.id, status: dispatched.record.status, error: null } }
+    }
+    const finished = await done
+    const after = await store.getStack(stack.accountId, stack.id)
+    return {
+      status: 200,
+      stack: after ? await view(after) : null,
+      command: { id: finished.id, status: finished.status, error: finished.error || null },
+    }
+  }
+
+  async function nodeOf(stack: StackRecord): Promise<NodeRecord> {
+    const node = stack.nodeId ? await store.getNode(stack.accountId, stack.nodeId) : undefined
+    if (!node) throw conflict('node_missing', `The node stack '${stack.name}' ran on is no longer known to the hub.`)
+    return node
+  }
+
+  return {
+    async deploy(principal, body, wait) {
+      const parsed = parseStack(body)
+      if (!parsed.ok) {
+        const lines = parsed.errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message))
+        throw new ThreshError({
+          code: 'stack_invalid',
+          status: 400,
+          plugin: 'hub-fleet',
+          message: `The stack definition is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'}): ${lines.join('; ')}`,
+          details: lines,
+        })
+      }
+      const definition = parsed.stack
+      const existing = await store.getStackByName(principal.accountId, definition.name)
+      const node = await pickNode(principal.accountId, definition.name, definition.targetNode, definition.targetCluster, existing?.nodeId)
+      const resolved = resolveStack(definition)
+      const now = new Date().toISOString()
+      const record: StackRecord = {
+        id: existing?.id ?? newId(),
+        accountId: principal.accountId,
+        name: definition.name,
+        status: 'deploying',
+        nodeId: node.id,
+        definition: body,
+        services: resolved.services.map((s) => ({
+          name: s.name,
+          image: s.image,
+          ports: s.ports.map(formatPort),
+          volumes: s.volumes.map(formatVolume),
+          env: s.env,
+          dependsOn: s.dependsOn,
+          status: 'pending',
+        })),
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+        ...(existing?.deployedAt ? { deployedAt: existing.deployedAt } : {}),
+      }
+      if (busy.has(record.id)) throw conflict('stack_busy', `Stack '${record.name}' is busy with another operation; try again when it finishes.`)
+      if (!deps.reachable(node)) throw conflict('node_offline', `Node ${node.hostname} is offline, so stack '${record.name}' cannot be deployed to it now.`)
+      await store.upsertStack(record)
+      const args = deployStackArguments(resolved, record.id, principal.accountId) as unknown as Record<string, unknown>
+      return run(principal, record, node, 'deploy_stack', args, wait, existing ? 'stack.redeploy' : 'stack.deploy')
+    },
+
+    async list(accountId) {
+      const stacks = await store.listStacks(accountId)
+      return Promise.all(stacks.sort((a, b) => a.name.localeCompare(b.name)).map(view))
+    },
+
+    async get(accountId, name) {
+      return view(await stackNamed(accountId, name))
+    },
+
+    async updateService(principal, name, service, image, wait) {
+      const stack = await stackNamed(principal.accountId, name)
+      if (!stack.services.some((s) => s.name === service)) throw notFound(`Stack '${name}' has no service '${service}'.`)
+      const node = await nodeOf(stack)
+      const args = { stackId: stack.id, stackName: stack.name, account: stack.accountId, service, image: image.replace(/^docker:/, '') }
+      return run(principal, stack, node, 'update_service', args, wait, 'stack.update', { service, image })
+    },
+
+    async stop(principal, name, wait) {
+      const stack = await stackNamed(principal.accountId, name)
+      const node = await nodeOf(stack)
+      return run(principal, stack, node, 'stop_stack', { stackId: stack.id, stackName: stack.name, account: stack.accountId }, wait, 'stack.stop')
+    },
+
+    async start(principal, name, wait) {
+      const stack = await stackNamed(principal.accountId, name)
+      const node = await nodeOf(stack)
+      return run(principal, stack, node, 'start_stack', { stackId: stack.id, stackName: stack.name, account: stack.accountId }, wait, 'stack.start')
+    },
+
+    async destroy(principal, name, wait, force) {
+      const stack = await stackNamed(principal.accountId, name)
+      const node = stack.nodeId ? await store.getNode(stack.accountId, stack.nodeId) : undefined
+      if (!node || (force && !deps.reachable(node))) {
+        // Nothing can reach the containers; forget the stack so its name is free again.
+        await store.deleteStack(stack.accountId, stack.id)
+        await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'stack.destroy', target: `stack:${stack.name}`, details: { stackId: stack.id, forced: true } })
+        return { status: 200, stack: null, command: { id: '', status: 'skipped', error: null } }
+      }
+      const args = { stackId: stack.id, stackName: stack.name, account: stack.accountId, removeVolumes: true }
+      return run(principal, stack, node, 'destroy_stack', args, wait, 'stack.destroy')
+    },
+
+    async statusUpdate(accountId, _agentId, update) {
+      if (typeof update.stackId !== 'string' || typeof update.serviceName !== 'string' || typeof update.status !== 'string') return
+      const errorMessage = typeof update.errorMessage === 'string' && update.errorMessage ? update.errorMessage : null
+      await store.setServiceStatus(accountId, update.stackId, update.serviceName, { status: update.status, errorMessage })
+    },
+
+    async applyResult(record) {
+      if (!record.stackId || !STACK_TOOLS.has(record.tool)) return
+      const stack = await store.getStack(record.accountId, record.stackId)
+      if (!stack) return
+      const ok = record.status === 'success'
+      const state = parseState(record.output)
+      const now = new Date().toISOString()
+      const next: StackRecord = { ...stack, updatedAt: now }
+      if (record.tool === 'destroy_stack') {
+        if (ok) {
+          await store.deleteStack(stack.accountId, stack.id)
+          return
+        }
+        next.status = 'error'
+        next.errorMessage = record.error || 'Destroying the stack failed.'
+      } else if (record.tool === 'stop_stack') {
+        next.services = mergeServices(stack.services, state, ok ? 'stopped' : undefined)
+        next.status = ok ? 'stopped' : 'error'
+        if (ok) delete next.errorMessage
+        else next.errorMessage = record.error || 'Stopping the stack failed.'
+      } else {
+        next.services = mergeServices(stack.services, state, ok ? 'running' : undefined)
+        if (record.tool === 'update_service' && ok && typeof record.arguments.service === 'string' && typeof record.arguments.image === 'string') {
+          next.services = next.services.map((s) => (s.name === record.arguments.service && !state ? { ...s, image: record.arguments.image as string } : s))
+        }
+        const stateStatus = typeof state?.status === 'string' ? state.status : undefined
+        next.status = ok ? (stateStatus ?? 'running') : record.tool === 'update_service' && stateStatus ? stateStatus : 'error'
+        const message = ok ? state?.error : record.error || state?.error || `${record.tool} failed.`
+        if (message) next.errorMessage = message
+        else delete next.errorMessage
+        if (ok && record.tool === 'deploy_stack') next.deployedAt = now
+      }
+      await store.upsertStack(next)
+    },
+  }
+}
