@@ -58,7 +58,17 @@ const config = defineCommand({
   subCommands: { set, get, list, unset },
 })
 
+// Outside `export default defineCommand(...)`: tsc leaves `.ts` in dynamic imports inside it.
+const daemon = () => import('./agent-daemon.ts')
+
 export default defineCommand({
   meta: { name: 'agent', description: 'The node agent: its settings, and running it in the background' },
-  subCommands: { config },
+  subCommands: {
+    config,
+    start: () => daemon().then((m) => m.start),
+    stop: () => daemon().then((m) => m.stop),
+    status: () => daemon().then((m) => m.status),
+    failover: () => daemon().then((m) => m.failover),
+    failback: () => daemon().then((m) => m.failback),
+  },
 })

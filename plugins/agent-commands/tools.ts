@@ -1,0 +1,159 @@
+// The agent's ExecuteCommand tools (CONTRACT §4), run through the node's stack runtime; stack tools
+// stream per-service StackServiceStatusUpdate and answer with the stack's state as JSON.
+import { ThreshError } from '../../core/index.ts'
+import type { AgentCommand, CommandOutcome, StackServiceStatusUpdate } from '../../lib/agent-session/index.ts'
+import type { ProgressEvent, StackDefinition, StackRuntime, StackState } from '../../lib/stack/index.ts'
+import { findBlueprint, listBlueprints } from './blueprints.ts'
+import { isObject, stackFromArguments, stackNameOf, type Args } from './stack-arguments.ts'
+
+export interface ToolContext {
+  runtime(): StackRuntime
+  /** Account the node's stacks belong to (from the agent key); undefined = the runtime's default. */
+  account: string | undefined
+  dataDir: string
+  agentId: string
+  versions(): Promise<Record<string, unknown>>
+  metrics(): Promise<unknown>
+  statusUpdate(update: StackServiceStatusUpdate): void
+}
+
+export const TOOLS = [
+  'deploy_stack',
+  'update_service',
+  'stop_stack',
+  'start_stack',
+  'destroy_stack',
+  'create_environment',
+  'list_blueprints',
+  'list_environments',
+  'get_metrics',
+  'get_version',
+] as const
+
+// The original hub knows pending|deploying|running|stopped|error; the finer runtime steps map to deploying.
+const WIRE_STATUS: Record<string, string> = { pulling: 'deploying', creating: 'deploying', starting: 'deploying' }
+
+const json = (value: unknown) => JSON.stringify(value)
+
+function summary(state: StackState): string {
+  const running = state.services.filter((s) => s.status === 'running').length
+  return `Stack '${state.name}': ${running}/${state.services.length} services running.`
+}
+
+export function createTools(ctx: ToolContext): (command: AgentCommand) => Promise<CommandOutcome> {
+  const opts = (extra: { onProgress?: (event: ProgressEvent) => void } = {}) => ({ ...(ctx.account ? { account: ctx.account } : {}), ...extra })
+
+  const update = (stackId: string, serviceName: string, status: string, errorMessage?: string) =>
+    ctx.statusUpdate({ stackId, serviceName, status: WIRE_STATUS[status] ?? status, errorMessage: errorMessage ?? null, ...(WIRE_STATUS[status] ? { detail: status } : {}) } as StackServiceStatusUpdate)
+
+  const reportFinal = (stackId: string, state: StackState | undefined) => {
+    for (const service of state?.services ?? []) update(stackId, service.name, service.status, service.error)
+  }
+
+  const stackOutcome = (stackId: string, state: StackState): CommandOutcome => ({
+    success: state.status !== 'error',
+    output: json({ stackId, message: summary(state), stack: state }),
+    ...(state.status === 'error' ? { error: state.error ?? `Stack '${state.name}' failed to start.` } : {}),
+  })
+
+  const deploy = async (stack: StackDefinition, stackId: string): Promise<CommandOutcome> => {
+    for (const service of stack.services) update(stackId, service.name, 'pending')
+    const state = await ctx.runtime().deploy(
+      stack,
+      opts({
+        onProgress: (event) => {
+          if (event.type === 'service') update(stackId, event.service, event.status, event.status === 'error' || event.status === 'blocked' ? event.message : undefined)
+        },
+      }),
+    )
+    reportFinal(stackId, state)
+    return stackOutcome(stackId, state)
+  }
+
+  const missing = (name: string) => new ThreshError({ code: 'stack_not_found', plugin: 'agent-commands', message: `Stack '${name}' does not exist on this node.` })
+
+  const tools: Record<(typeof TOOLS)[number], (args: Args) => Promise<CommandOutcome>> = {
+    async deploy_stack(args) {
+      const { stack, stackId } = stackFromArguments(args)
+      return deploy(stack, stackId)
+    },
+    async update_service(args) {
+      const name = stackNameOf(args)
+      const service = typeof args.service === 'string' ? args.service : typeof args.serviceName === 'string' ? args.serviceName : undefined
+      const image = typeof args.image === 'string' ? args.image.replace(/^docker:/, '') : undefined
+      if (!service || !image) throw new ThreshError({ code: 'bad_arguments', plugin: 'agent-commands', message: 'update_service needs service and image.' })
+      const stackId = typeof args.stackId === 'string' ? args.stackId : name
+      const state = await ctx.runtime().updateService(
+        name,
+        service,
+        image,
+        opts({ onProgress: (event) => event.type === 'service' && update(stackId, event.service, event.status, event.status === 'error' ? event.message : undefined) }),
+      )
+      reportFinal(stackId, state)
+      return stackOutcome(stackId, state)
+    },
+    async stop_stack(args) {
+      const name = stackNameOf(args)
+      const state = await ctx.runtime().stop(name, opts())
+      if (!state) throw missing(name)
+      const stackId = typeof args.stackId === 'string' ? args.stackId : name
+      reportFinal(stackId, state)
+      return { success: true, output: json({ stackId, message: `Stack '${name}' stopped; volumes kept.`, stack: state }) }
+    },
+    async start_stack(args) {
+      const name = stackNameOf(args)
+      const state = await ctx.runtime().start(name, opts())
+      if (!state) throw missing(name)
+      const stackId = typeof args.stackId === 'string' ? args.stackId : name
+      reportFinal(stackId, state)
+      return stackOutcome(stackId, state)
+    },
+    async destroy_stack(args) {
+      const name = stackNameOf(args)
+      const existed = await ctx.runtime().destroy(name, opts())
+      return { success: true, output: json({ stackId: typeof args.stackId === 'string' ? args.stackId : name, destroyed: existed, message: existed ? `Stack '${name}' destroyed with its volumes.` : `Stack '${name}' was not on this node.` }) }
+    },
+    async create_environment(args) {
+      const blueprintName = typeof args.blueprint === 'string' ? args.blueprint : undefined
+      if (!blueprintName) throw new ThreshError({ code: 'bad_arguments', plugin: 'agent-commands', message: 'create_environment needs a blueprint name.' })
+      const blueprint = await findBlueprint(ctx.dataDir, blueprintName)
+      const name = typeof args.name === 'string' && args.name ? args.name : blueprint.name
+      const { stack, stackId } = stackFromArguments({ stack: { ...blueprint.definition, name }, ...(typeof args.stackId === 'string' ? { stackId: args.stackId } : {}) })
+      return deploy(stack, stackId)
+    },
+    async list_blueprints() {
+      const blueprints = await listBlueprints(ctx.dataDir)
+      return { success: true, output: json(blueprints.map(({ definition: _d, ...rest }) => rest)) }
+    },
+    async list_environments() {
+      const stacks = await ctx.runtime().list(opts())
+      return {
+        success: true,
+        output: json(stacks.map((s) => ({ name: s.name, status: s.status, services: s.services.map((svc) => ({ name: svc.name, image: svc.image, status: svc.status, ports: svc.ports })) }))),
+      }
+    },
+    async get_metrics() {
+      return { success: true, output: json(await ctx.metrics()) }
+    },
+    async get_version() {
+      return { success: true, output: json(await ctx.versions()) }
+    },
+  }
+
+  return async (command) => {
+    const tool = tools[command.tool as (typeof TOOLS)[number]]
+    if (!tool) return { success: false, error: `Unknown tool '${command.tool}'; this agent knows: ${TOOLS.join(', ')}.` }
+    const args = isObject(command.arguments) ? command.arguments : typeof command.arguments === 'string' ? parseArgs(command.arguments) : {}
+    return tool(args)
+  }
+}
+
+// The original agent sent arguments as a JSON string.
+function parseArgs(text: string): Args {
+  try {
+    const value = JSON.parse(text) as unknown
+    return isObject(value) ? value : {}
+  } catch {
+    return {}
+  }
+}

@@ -1,0 +1,339 @@
+// Keeps the agent connected: picks the transport (auto: SignalR, then REST polling), registers on
+// every (re)connect, reconnects after a jittered `reconnect-delay`, fails over to the fallback URL
+// and back, buffers what it could not send, and runs each commandId at most once across connections.
+import {
+  createRestPollAgentClient,
+  createSignalRAgentClient,
+  jitteredDelay,
+  type AgentInfo,
+  type AgentTransportClient,
+  type AgentTransportName,
+  type CommandHandler,
+  type CommandOutcome,
+  type MetricsData,
+  type StackServiceStatusUpdate,
+} from '../../lib/agent-session/index.ts'
+import { createOutbox } from './outbox.ts'
+
+export type TransportSetting = 'auto' | 'signalr' | 'rest'
+export type TargetName = 'primary' | 'fallback'
+export type ConnectionState = 'not_configured' | 'connecting' | 'connected' | 'disconnected' | 'auth_error'
+
+export interface Target {
+  url: string
+  apiKey: string
+}
+
+export interface ConnectionManagerOptions {
+  agentId: string
+  primary?: Target
+  fallback?: Target
+  transport: TransportSetting
+  tlsVerify: boolean
+  autoFailover: boolean
+  failbackDelayMs: number
+  reconnectDelayMs: number
+  /** Consecutive failed attempts on one server before auto-failover moves to the other (default 3). */
+  failoverAfterAttempts?: number
+  /** Samples kept while disconnected; the oldest go first (default 1000). */
+  outboxLimit?: number
+  /** Seconds a REST command poll waits on the server (default 30). */
+  restWaitSeconds?: number
+  info(): Promise<AgentInfo>
+  handler: CommandHandler
+  logger?: { info(...args: unknown[]): void; warn(...args: unknown[]): void }
+}
+
+export interface ConnectionStatus {
+  state: ConnectionState
+  /** Why the agent is not connected (the server's or the network's words). */
+  reason: string | null
+  agentId: string
+  hubUrl: string | null
+  target: TargetName
+  transport: AgentTransportName | null
+  configuredTransport: TransportSetting
+  connectedSince: string | null
+  lastReportAt: string | null
+  reconnectCount: number
+  failovers: number
+  bufferedMetrics: number
+  droppedMetrics: number
+  commandsExecuted: number
+  hasFallback: boolean
+}
+
+export interface ConnectionManager {
+  start(): void
+  stop(): Promise<void>
+  status(): ConnectionStatus
+  sendMetrics(metrics: MetricsData): void
+  sendStatusUpdate(update: StackServiceStatusUpdate): void
+  /** Switches to the other server now (manual failover/failback). */
+  switchTo(target: TargetName): void
+}
+
+export function isAuthError(error: unknown): boolean {
+  const e = error as { status?: number; statusCode?: number; message?: string }
+  const status = e?.status ?? e?.statusCode
+  if (status === 401 || status === 403) return true
+  return /\b(401|403)\b|unauthori[sz]ed|forbidden/i.test(String(e?.message ?? ''))
+}
+
+export function createConnectionManager(options: ConnectionManagerOptions): ConnectionManager {
+  const failoverAfter = options.failoverAfterAttempts ?? 3
+  const metricsBox = createOutbox<MetricsData>(options.outboxLimit ?? 1000)
+  const statusBox = createOutbox<StackServiceStatusUpdate>(options.outboxLimit ?? 1000)
+  const outcomes = new Map<string, Promise<CommandOutcome>>()
+  const targets: Record<TargetName, Target | undefined> = { primary: options.primary, fallback: options.fallback }
+
+  let state: ConnectionState = options.primary ? 'disconnected' : 'not_configured'
+  let reason: string | null = options.primary ? null : 'No midtier-url is configured (thresh agent config set midtier-url URL).'
+  let target: TargetName = 'primary'
+  let client: AgentTransportClient | undefined
+  let connectedSince: number | null = null
+  let lastReportAt: number | null = null
+  let reconnectCount = 0
+  let failovers = 0
+  let commandsExecuted = 0
+  let stopped = true
+  let loop: Promise<void> | undefined
+  let wanted: TargetName | undefined
+  let handover: { target: TargetName; client: AgentTransportClient } | undefined
+  let wake: (() => void) | undefined
+  let failbackTimer: ReturnType<typeof setTimeout> | undefined
+
+  // Shared by every connection: a command redelivered after a reconnect gets the first run's outcome.
+  const handler: CommandHandler = (command) => {
+    let outcome = outcomes.get(command.commandId)
+    if (!outcome) {
+      commandsExecuted++
+      outcome = Promise.resolve().then(() => options.handler(command))
+      outcomes.set(command.commandId, outcome)
+      if (outcomes.size > 1000) outcomes.delete(outcomes.keys().next().value as string)
+    }
+    return outcome
+  }
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done() {
+        clearTimeout(timer)
+        wake = undefined
+        resolve()
+      }
+      wake = done
+    })
+  const interrupt = () => wake?.()
+
+  const createClient = async (kind: AgentTransportName, to: Target): Promise<AgentTransportClient> => {
+    const delay = options.reconnectDelayMs
+    if (kind === 'signalr') {
+      // Reconnects are ours (jitter, failover), so the SignalR client gives up on the first loss.
+      return createSignalRAgentClient({ url: to.url, apiKey: to.apiKey, tlsVerify: options.tlsVerify, reconnectDelayMs: delay, maxReconnectDelayMs: delay, maxReconnectAttempts: 0 })
+    }
+    const fetchImpl = options.tlsVerify ? undefined : (await import('./insecure-fetch.ts')).insecureFetch
+    return createRestPollAgentClient({
+      url: to.url,
+      apiKey: to.apiKey,
+      agentId: options.agentId,
+      waitSeconds: options.restWaitSeconds ?? 30,
+      reconnectDelayMs: delay,
+      maxReconnectDelayMs: delay,
+      ...(fetchImpl ? { fetch: fetchImpl } : {}),
+    })
+  }
+
+  const attempt = async (to: Target): Promise<AgentTransportClient> => {
+    const kinds: AgentTransportName[] = options.transport === 'auto' ? ['signalr', 'rest'] : [options.transport]
+    let lastError: unknown
+    for (const kind of kinds) {
+      const next = await createClient(kind, to)
+      next.onCommand(handler)
+      try {
+        await next.connect(() => options.info())
+        return next
+      } catch (error) {
+        await next.close().catch(() => {})
+        lastError = error
+        if (isAuthError(error)) break
+      }
+    }
+    throw lastError
+  }
+
+  const flush = async () => {
+    const current = client
+    if (!current || state !== 'connected') return
+    await metricsBox.drain(async (metrics) => {
+      await current.sendMetrics({ ...metrics, agentId: options.agentId })
+      lastReportAt = Date.now()
+    })
+    await statusBox.drain((update) => current.sendStatusUpdate(update))
+  }
+
+  const stopFailback = () => {
+    if (failbackTimer) clearTimeout(failbackTimer)
+    failbackTimer = undefined
+  }
+
+  // On the fallback: after failback-delay, try the primary until it answers, then hand over.
+  const scheduleFailback = () => {
+    stopFailback()
+    const primary = targets.primary
+    if (!primary) return
+    const probe = async () => {
+      failbackTimer = undefined
+      if (stopped || target !== 'fallback' || state !== 'connected') return
+      try {
+        const next = await attempt(primary)
+        if (stopped || target !== 'fallback') {
+          await next.close().catch(() => {})
+          return
+        }
+        options.logger?.info(`The primary ${primary.url} answers again: failing back.`)
+        handover = { target: 'primary', client: next }
+        wanted = 'primary'
+        interrupt()
+      } catch {
+        if (!stopped && target === 'fallback') failbackTimer = setTimeout(probe, jitteredDelay(0, options.reconnectDelayMs, options.reconnectDelayMs))
+      }
+    }
+    failbackTimer = setTimeout(probe, options.failbackDelayMs)
+  }
+
+  const waitUntilDown = (current: AgentTransportClient) =>
+    new Promise<void>((resolve) => {
+      const off = current.onStateChange((next, error) => {
+        if (next === 'connected' || next === 'connecting') return
+        reason = error?.message ?? `The connection to ${targets[target]?.url} was lost.`
+        done()
+      })
+      function done() {
+        off()
+        wake = undefined
+        resolve()
+      }
+      wake = done
+      if (current.state !== 'connected') done()
+    })
+
+  const run = async () => {
+    let failures = 0
+    let everConnected = false
+    while (!stopped) {
+      if (wanted) {
+        if (wanted !== target) failures = 0
+        target = wanted
+        wanted = undefined
+      }
+      const to = targets[target]!
+      let current: AgentTransportClient
+      if (handover && handover.target === target) {
+        current = handover.client
+        handover = undefined
+      } else {
+        state = 'connecting'
+        try {
+          current = await attempt(to)
+        } catch (error) {
+          failures++
+          const auth = isAuthError(error)
+          state = auth ? 'auth_error' : 'disconnected'
+          reason = (error as Error)?.message ?? String(error)
+          options.logger?.warn(`Cannot connect to ${to.url}: ${reason}`)
+          if (stopped) break
+          if (options.autoFailover && !auth && failures >= failoverAfter && targets.fallback && !wanted) {
+            wanted = target === 'primary' ? 'fallback' : 'primary'
+            if (wanted === 'fallback') failovers++
+            options.logger?.warn(`${to.url} is unreachable after ${failures} attempts: switching to ${targets[wanted]!.url}.`)
+            continue
+          }
+          if (!wanted) await sleep(jitteredDelay(0, options.reconnectDelayMs, options.reconnectDelayMs))
+          continue
+        }
+      }
+      if (stopped || (wanted && wanted !== target)) {
+        // Stopped, or a switch was asked for while this connection was being made.
+        await current.close().catch(() => {})
+        if (stopped) break
+        continue
+      }
+      client = current
+      failures = 0
+      if (everConnected) reconnectCount++
+      everConnected = true
+      connectedSince = Date.now()
+      state = 'connected'
+      reason = null
+      options.logger?.info(`Connected to ${to.url} over ${current.transport}${target === 'fallback' ? ' (fallback)' : ''}.`)
+      void flush()
+      if (target === 'fallback' && options.autoFailover) scheduleFailback()
+      await waitUntilDown(current)
+      stopFailback()
+      client = undefined
+      connectedSince = null
+      await current.close().catch(() => {})
+      if (stopped) break
+      state = 'disconnected'
+      if (wanted) continue
+      options.logger?.warn(`Disconnected from ${to.url}: ${reason} Reconnecting.`)
+      await sleep(jitteredDelay(0, options.reconnectDelayMs, options.reconnectDelayMs))
+    }
+  }
+
+  return {
+    start() {
+      if (!options.primary || !stopped) return
+      stopped = false
+      loop = run()
+    },
+    async stop() {
+      stopped = true
+      stopFailback()
+      interrupt()
+      await loop?.catch(() => {})
+      await client?.close().catch(() => {})
+      await handover?.client.close().catch(() => {})
+      client = undefined
+      if (state !== 'not_configured') state = 'disconnected'
+    },
+    status() {
+      const url = targets[target]?.url ?? null
+      return {
+        state,
+        reason,
+        agentId: options.agentId,
+        hubUrl: url,
+        target,
+        transport: state === 'connected' ? (client?.transport ?? null) : null,
+        configuredTransport: options.transport,
+        connectedSince: connectedSince ? new Date(connectedSince).toISOString() : null,
+        lastReportAt: lastReportAt ? new Date(lastReportAt).toISOString() : null,
+        reconnectCount,
+        failovers,
+        bufferedMetrics: metricsBox.size,
+        droppedMetrics: metricsBox.dropped,
+        commandsExecuted,
+        hasFallback: Boolean(targets.fallback),
+      }
+    },
+    sendMetrics(metrics) {
+      metricsBox.push({ ...metrics, agentId: options.agentId })
+      void flush()
+    },
+    sendStatusUpdate(update) {
+      statusBox.push(update)
+      void flush()
+    },
+    switchTo(next) {
+      if (!targets[next]) throw new Error(next === 'fallback' ? 'No fallback-url is configured.' : 'No midtier-url is configured.')
+      if (next === target && state === 'connected') return
+      wanted = next
+      if (next === 'fallback') failovers++
+      stopFailback()
+      interrupt()
+    },
+  }
+}

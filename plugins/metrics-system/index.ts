@@ -1,0 +1,89 @@
+// The metrics-system plugin: samples this node every `metrics-interval` and emits `metrics:collected`;
+// provides `system-metrics` so other plugins (connection, get_metrics) can sample on demand.
+import { definePlugin } from '../../core/index.ts'
+import { version } from '../../cli/version.ts'
+import { createSystemCollector, type StaticInfo, type SystemMetrics } from './collector.ts'
+import { createStallMeter } from './stall-meter.ts'
+
+export { createSystemCollector, parseDf } from './collector.ts'
+export type { StaticInfo, SystemCollector, SystemMetrics } from './collector.ts'
+export { createStallMeter } from './stall-meter.ts'
+
+export interface SystemMetricsService {
+  collect(): Promise<SystemMetrics>
+  staticInfo(): Promise<StaticInfo>
+  /** The event-loop stall the last collection caused, in ms. */
+  readonly lastStallMs: number
+  readonly last: SystemMetrics | undefined
+}
+
+declare module '../../core/index.ts' {
+  interface ThreshServices {
+    'system-metrics': SystemMetricsService
+  }
+  interface ThreshEvents {
+    'metrics:collected': SystemMetrics
+  }
+}
+
+export interface MetricsSystemOptions {
+  /** Overrides config `metricsInterval` (ms). */
+  intervalMs?: number
+}
+
+export default definePlugin((options: MetricsSystemOptions = {}) => ({
+  name: 'metrics-system',
+  provides: ['system-metrics'],
+  setup(ctx) {
+    const merged = { ...(ctx.options as MetricsSystemOptions), ...options }
+    const intervalMs = merged.intervalMs ?? (ctx.config.metricsInterval as number | undefined) ?? 30_000
+    let docker: Promise<import('dockerode')> | undefined
+    const collector = createSystemCollector({
+      threshVersion: version,
+      runtime: ctx.runtime,
+      // One client, created on first use: dockerode is heavy and the socket may not exist.
+      docker: () => (docker ??= import('dockerode').then(({ default: Docker }) => new Docker())),
+    })
+    const meter = createStallMeter()
+    let lastStallMs = 0
+    let last: SystemMetrics | undefined
+    ctx.metrics.gauge('agent_metrics_collect_stall_ms', 'Event-loop stall caused by the last metrics collection.', () => lastStallMs)
+
+    const collect = async () => {
+      const { value, stallMs } = await meter.measure(() => collector.collect())
+      lastStallMs = stallMs
+      last = value
+      return value
+    }
+    ctx.provide('system-metrics', {
+      collect,
+      staticInfo: () => collector.staticInfo(),
+      get lastStallMs() {
+        return lastStallMs
+      },
+      get last() {
+        return last
+      },
+    })
+
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let stopped = false
+    const tick = async () => {
+      try {
+        ctx.bus.emit('metrics:collected', await collect())
+      } catch (error) {
+        ctx.logger.warn(`Collecting metrics failed: ${(error as Error).message}`)
+      }
+      // Scheduled after the sample so a slow collection never stacks up behind itself.
+      if (!stopped) timer = setTimeout(tick, intervalMs)
+    }
+    const offReady = ctx.hooks.hook('app:ready', () => {
+      timer = setTimeout(tick, Math.min(intervalMs, 1000))
+    })
+    return () => {
+      stopped = true
+      offReady()
+      if (timer) clearTimeout(timer)
+    }
+  },
+}))
