@@ -4,8 +4,7 @@ import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 import { createPostgresStore } from '../../plugins/storage-postgres/index.ts'
 import { describeStore } from './conformance.ts'
-
-export const databaseUrl = process.env.THRESH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+import { databaseUrl } from './database-url.ts'
 
 describeStore('postgres', () => {
   const schema = `thresh_store_${randomBytes(6).toString('hex')}`
