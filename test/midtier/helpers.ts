@@ -1,0 +1,67 @@
+// Shared pieces for mid-tier tests: a mid-tier in-process, agents on the real clients, and polling.
+import { startRole, type RunningRole } from '../../adapters/start-role.ts'
+import type { AgentInfo, MetricsData } from '../../lib/agent-session/index.ts'
+import { tempHome } from '../support/process.ts'
+
+export function startMidtier(hubUrl: string, apiKey: string, fields: Record<string, unknown> = {}, home = tempHome('thresh-midtier-')): Promise<RunningRole> {
+  return startRole({
+    role: 'midtier',
+    env: {},
+    flags: { host: '127.0.0.1', port: 0, tls: false, logLevel: 'silent', dataDir: home, hubUrl, apiKey, batchInterval: '100ms', ...fields },
+    plugins: [],
+  })
+}
+
+export function agentInfo(agentId: string): AgentInfo {
+  return {
+    agentId,
+    hostname: `host-${agentId}`,
+    platform: 'linux',
+    osVersion: '6.1',
+    threshVersion: '0.1.0',
+    ipAddress: '127.0.0.1',
+    architecture: 'x64',
+    containerRuntime: 'docker',
+    cpuCores: 2,
+    ramTotalGb: 4,
+    diskTotalGb: 40,
+    registeredAt: new Date().toISOString(),
+  }
+}
+
+/** A sample whose `uptimeSeconds` carries a sequence number, so tests can count what arrived. */
+export function sample(agentId: string, seq: number): MetricsData {
+  return {
+    agentId,
+    timestamp: new Date().toISOString(),
+    cpuPercent: 12.5,
+    cpuPerCore: [10, 15],
+    memoryUsedMB: 512,
+    memoryTotalMB: 4096,
+    diskUsedGB: 10,
+    diskTotalGB: 40,
+    disks: [{ mount: '/', usedGB: 10, totalGB: 40 }],
+    containersRunning: 0,
+    containers: [],
+    environmentCount: 0,
+    uptimeSeconds: seq,
+  }
+}
+
+export async function waitFor<T>(what: string, read: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 25): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs
+  let last: T | undefined
+  while (Date.now() < deadline) {
+    last = await read()
+    if (last) return last as NonNullable<T>
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`)
+}
+
+/** One value from a Prometheus text page. */
+export async function metric(baseUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith(name + ' '))
+  return line ? Number(line.split(' ')[1]) : Number.NaN
+}
