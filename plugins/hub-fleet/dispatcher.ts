@@ -70,8 +70,10 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
         nodeId: node.id,
         tool,
         arguments: args,
-        status: 'pending',
+        // Recorded as sent before it goes out, so a fast result can never be overwritten by 'sent'.
+        status: 'sent',
         createdAt: new Date().toISOString(),
+        sentAt: new Date().toISOString(),
         ...(options.stackId ? { stackId: options.stackId } : {}),
       }
       await store.createCommand(record)
@@ -95,9 +97,6 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
       ;(timer as { unref?: () => void }).unref?.()
       pending.set(record.id, { record, command, timer, resolve })
       route.send(command, options.timeoutMs)
-      record.sentAt = new Date().toISOString()
-      record.status = 'sent'
-      await store.updateCommand(record.accountId, record.id, { status: 'sent', sentAt: record.sentAt }).catch(() => {})
       return { record, done }
     },
 

@@ -115,7 +115,8 @@ export function createFleet(deps: {
     throw notFound(`No node '${idOrName}' in this account.`)
   }
 
-  const statusOf = (node: NodeRecord): 'online' | 'offline' => (node.status === 'online' || connectedHere(node.accountId, node.id) ? 'online' : 'offline')
+  // A connected agent that stops reporting still goes offline after the window (CONTRACT: missed intervals).
+  const statusOf = (node: NodeRecord): 'online' | 'offline' => (node.status === 'online' ? 'online' : 'offline')
 
   async function details(accountId: string, nodes: NodeRecord[]): Promise<NodeDetail[]> {
     const clusters = new Map((await store.listClusters(accountId)).map((c) => [c.id, c.name]))

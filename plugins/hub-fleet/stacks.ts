@@ -49,7 +49,11 @@ function parseState(output: string | undefined): Partial<StackState> | undefined
   if (!output) return undefined
   try {
     const value = JSON.parse(output) as unknown
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Partial<StackState>) : undefined
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+    // Agents answer {stackId, message, stack: StackState}; a bare StackState is accepted too.
+    const nested = (value as { stack?: unknown }).stack
+    const state = typeof nested === 'object' && nested !== null ? nested : value
+    return Array.isArray((state as { services?: unknown }).services) || typeof (state as { status?: unknown }).status === 'string' ? (state as Partial<StackState>) : undefined
   } catch {
     return undefined
   }
