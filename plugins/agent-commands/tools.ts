@@ -41,7 +41,7 @@ function summary(state: StackState): string {
 }
 
 export function createTools(ctx: ToolContext): (command: AgentCommand) => Promise<CommandOutcome> {
-  const opts = (extra: { onProgress?: (event: ProgressEvent) => void } = {}) => ({ ...(ctx.account ? { account: ctx.account } : {}), ...extra })
+  const opts = (account: string | undefined, extra: { onProgress?: (event: ProgressEvent) => void } = {}) => ({ ...(account ? { account } : {}), ...extra })
 
   const update = (stackId: string, serviceName: string, status: string, errorMessage?: string) =>
     ctx.statusUpdate({ stackId, serviceName, status: WIRE_STATUS[status] ?? status, errorMessage: errorMessage ?? null, ...(WIRE_STATUS[status] ? { detail: status } : {}) } as StackServiceStatusUpdate)
@@ -56,11 +56,11 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
     ...(state.status === 'error' ? { error: state.error ?? `Stack '${state.name}' failed to start.` } : {}),
   })
 
-  const deploy = async (stack: StackDefinition, stackId: string): Promise<CommandOutcome> => {
+  const deploy = async (stack: StackDefinition, stackId: string, account: string | undefined): Promise<CommandOutcome> => {
     for (const service of stack.services) update(stackId, service.name, 'pending')
     const state = await ctx.runtime().deploy(
       stack,
-      opts({
+      opts(account, {
         onProgress: (event) => {
           if (event.type === 'service') update(stackId, event.service, event.status, event.status === 'error' || event.status === 'blocked' ? event.message : undefined)
         },
@@ -72,12 +72,12 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
 
   const missing = (name: string) => new ThreshError({ code: 'stack_not_found', plugin: 'agent-commands', message: `Stack '${name}' does not exist on this node.` })
 
-  const tools: Record<(typeof TOOLS)[number], (args: Args) => Promise<CommandOutcome>> = {
-    async deploy_stack(args) {
+  const tools: Record<(typeof TOOLS)[number], (args: Args, account: string | undefined) => Promise<CommandOutcome>> = {
+    async deploy_stack(args, account) {
       const { stack, stackId } = stackFromArguments(args)
-      return deploy(stack, stackId)
+      return deploy(stack, stackId, account)
     },
-    async update_service(args) {
+    async update_service(args, account) {
       const name = stackNameOf(args)
       const service = typeof args.service === 'string' ? args.service : typeof args.serviceName === 'string' ? args.serviceName : undefined
       const image = typeof args.image === 'string' ? args.image.replace(/^docker:/, '') : undefined
@@ -87,46 +87,46 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
         name,
         service,
         image,
-        opts({ onProgress: (event) => event.type === 'service' && update(stackId, event.service, event.status, event.status === 'error' ? event.message : undefined) }),
+        opts(account, { onProgress: (event) => event.type === 'service' && update(stackId, event.service, event.status, event.status === 'error' ? event.message : undefined) }),
       )
       reportFinal(stackId, state)
       return stackOutcome(stackId, state)
     },
-    async stop_stack(args) {
+    async stop_stack(args, account) {
       const name = stackNameOf(args)
-      const state = await ctx.runtime().stop(name, opts())
+      const state = await ctx.runtime().stop(name, opts(account))
       if (!state) throw missing(name)
       const stackId = typeof args.stackId === 'string' ? args.stackId : name
       reportFinal(stackId, state)
       return { success: true, output: json({ stackId, message: `Stack '${name}' stopped; volumes kept.`, stack: state }) }
     },
-    async start_stack(args) {
+    async start_stack(args, account) {
       const name = stackNameOf(args)
-      const state = await ctx.runtime().start(name, opts())
+      const state = await ctx.runtime().start(name, opts(account))
       if (!state) throw missing(name)
       const stackId = typeof args.stackId === 'string' ? args.stackId : name
       reportFinal(stackId, state)
       return stackOutcome(stackId, state)
     },
-    async destroy_stack(args) {
+    async destroy_stack(args, account) {
       const name = stackNameOf(args)
-      const existed = await ctx.runtime().destroy(name, opts())
+      const existed = await ctx.runtime().destroy(name, opts(account))
       return { success: true, output: json({ stackId: typeof args.stackId === 'string' ? args.stackId : name, destroyed: existed, message: existed ? `Stack '${name}' destroyed with its volumes.` : `Stack '${name}' was not on this node.` }) }
     },
-    async create_environment(args) {
+    async create_environment(args, account) {
       const blueprintName = typeof args.blueprint === 'string' ? args.blueprint : undefined
       if (!blueprintName) throw new ThreshError({ code: 'bad_arguments', plugin: 'agent-commands', message: 'create_environment needs a blueprint name.' })
       const blueprint = await findBlueprint(ctx.dataDir, blueprintName)
       const name = typeof args.name === 'string' && args.name ? args.name : blueprint.name
       const { stack, stackId } = stackFromArguments({ stack: { ...blueprint.definition, name }, ...(typeof args.stackId === 'string' ? { stackId: args.stackId } : {}) })
-      return deploy(stack, stackId)
+      return deploy(stack, stackId, account)
     },
     async list_blueprints() {
       const blueprints = await listBlueprints(ctx.dataDir)
       return { success: true, output: json(blueprints.map(({ definition: _d, ...rest }) => rest)) }
     },
-    async list_environments() {
-      const stacks = await ctx.runtime().list(opts())
+    async list_environments(_args, account) {
+      const stacks = await ctx.runtime().list(opts(account))
       return {
         success: true,
         output: json(stacks.map((s) => ({ name: s.name, status: s.status, services: s.services.map((svc) => ({ name: svc.name, image: svc.image, status: svc.status, ports: svc.ports })) }))),
@@ -144,7 +144,8 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
     const tool = tools[command.tool as (typeof TOOLS)[number]]
     if (!tool) return { success: false, error: `Unknown tool '${command.tool}'; this agent knows: ${TOOLS.join(', ')}.` }
     const args = isObject(command.arguments) ? command.arguments : typeof command.arguments === 'string' ? parseArgs(command.arguments) : {}
-    return tool(args)
+    // The hub names the owning account in every stack command; else the agent key's account applies.
+    return tool(args, typeof args.account === 'string' && args.account ? args.account : ctx.account)
   }
 }
 

@@ -21,7 +21,9 @@ export function createOutbox<T>(limit: number): Outbox<T> {
       }
     },
     drain(send) {
-      draining ??= (async () => {
+      if (draining) return draining
+      if (items.length === 0) return Promise.resolve()
+      const run = async () => {
         try {
           while (items.length > 0) {
             const item = items[0]!
@@ -31,11 +33,14 @@ export function createOutbox<T>(limit: number): Outbox<T> {
           }
         } catch {
           // Kept for the next drain.
-        } finally {
-          draining = undefined
         }
-      })()
-      return draining
+      }
+      // Cleared only after the assignment, so a drain that finishes at once cannot leave it set.
+      const current = run().finally(() => {
+        if (draining === current) draining = undefined
+      })
+      draining = current
+      return current
     },
     get size() {
       return items.length
