@@ -1,5 +1,7 @@
 // A real agent process against a real agent server (the gateway behind /agenthub and REST polling):
 // registration, metrics, reconnects with buffered samples, failover and failback, auth errors.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startAgent, waitFor, type RunningAgent } from './agent-helpers.ts'
 import { startAgentTestServer, type AgentTestServer } from './agent-test-server.ts'
@@ -44,5 +46,113 @@ describe('an agent connected over SignalR', () => {
     expect(Array.isArray(sample.containers)).toBe(true)
     expect(sample.uptimeSeconds).toBeGreaterThan(0)
     expect((sample as unknown as { versions: Record<string, string> }).versions.thresh).toBe('0.1.0')
+  })
+})
+
+describe('an agent whose server goes away', () => {
+  it('reconnects after the server restarts, registers again and delivers the metrics taken meanwhile', async () => {
+    const hub = await server()
+    const a = await agent({ midtierUrl: hub.url, metricsInterval: '200ms', reconnectDelay: '400ms' })
+    const { agentId } = await a.until('connected')
+    await waitFor(() => hub.events.metrics.filter((m) => m.agentId === agentId).length, (n) => n >= 2, 'metrics before the outage')
+
+    await hub.stop()
+    const down = Date.now()
+    const offline = await a.until('disconnected')
+    expect(offline.reason).toBeTruthy()
+    await waitFor(() => a.status(), (s) => s.bufferedMetrics >= 5, 'samples buffered while disconnected')
+    const up = Date.now()
+    await hub.start()
+
+    const back = await a.until('connected')
+    expect(back.reconnectCount).toBeGreaterThanOrEqual(1)
+    expect(hub.events.registers.filter((r) => r.agent.agentId === agentId).length).toBeGreaterThanOrEqual(2)
+    // Every sample taken during the outage arrives once the agent is back, oldest first.
+    const fromOutage = await waitFor(
+      () => hub.events.metrics.filter((m) => m.agentId === agentId && Date.parse(m.metrics.timestamp) > down && Date.parse(m.metrics.timestamp) < up),
+      (list) => list.length >= 5,
+      'the buffered samples',
+    )
+    const stamps = fromOutage.map((m) => Date.parse(m.metrics.timestamp))
+    expect(stamps).toEqual([...stamps].sort((x, y) => x - y))
+    await waitFor(() => a.status(), (s) => s.bufferedMetrics === 0, 'an empty buffer')
+  })
+
+  it('says why when the server refuses its key', async () => {
+    const hub = await server()
+    const a = await agent({ midtierUrl: hub.url })
+    await a.until('connected')
+    hub.revoke()
+    const refused = await a.until('auth_error')
+    expect(refused.reason).toMatch(/401|revoked|unauthori/i)
+  })
+})
+
+describe('failover', () => {
+  it('moves to the fallback when the primary is unreachable and back once the primary answers', async () => {
+    const primary = await server()
+    const fallback = await server()
+    const a = await agent({ midtierUrl: primary.url, fallbackUrl: fallback.url, autoFailover: true, failbackDelay: '1s', reconnectDelay: '200ms' })
+    const { agentId } = await a.until('connected', 'primary')
+
+    await primary.stop()
+    const moved = await a.until('connected', 'fallback')
+    expect(moved).toMatchObject({ hubUrl: fallback.url, failovers: 1 })
+    await waitFor(() => fallback.events.metrics.filter((m) => m.agentId === agentId).length, (n) => n > 0, 'metrics on the fallback')
+
+    await primary.start()
+    const returned = await a.until('connected', 'primary', 20_000)
+    expect(returned.hubUrl).toBe(primary.url)
+    await waitFor(() => primary.events.registers.filter((r) => r.agent.agentId === agentId).length, (n) => n >= 2, 'a registration on the returned primary')
+    await waitFor(() => fallback.connected(agentId), (c) => !c, 'the fallback session to close', 10_000)
+  })
+
+  it('switches by hand with thresh agent failover and failback style requests, and stays without auto-failover', async () => {
+    const primary = await server()
+    const fallback = await server()
+    const a = await agent({ midtierUrl: primary.url, fallbackUrl: fallback.url, autoFailover: false })
+    await a.until('connected', 'primary')
+    expect((await fetch(`${a.url}/api/agent/failover`, { method: 'POST' })).status).toBe(200)
+    await a.until('connected', 'fallback')
+    expect((await fetch(`${a.url}/api/agent/failback`, { method: 'POST' })).status).toBe(200)
+    await a.until('connected', 'primary')
+  })
+})
+
+describe('an agent on REST polling', () => {
+  it('registers, reports metrics and runs commands with transport rest', async () => {
+    const hub = await server()
+    const a = await agent({ midtierUrl: hub.url, transport: 'rest' })
+    const { agentId, transport } = await a.until('connected')
+    expect(transport).toBe('rest')
+    expect(hub.events.registers.find((r) => r.agent.agentId === agentId)?.transport).toBe('rest')
+    await waitFor(() => hub.events.metrics.filter((m) => m.agentId === agentId).length, (n) => n >= 2, 'metrics over REST')
+    const result = await hub.send(agentId, { commandId: `rest-${Date.now()}`, tool: 'get_version', arguments: {} }, 15_000)
+    expect(result).toMatchObject({ success: true })
+    expect(JSON.parse(result.output)).toMatchObject({ agentId })
+  })
+
+  it('falls back to REST polling under transport auto when the server offers no SignalR', async () => {
+    const hub = await server({ transports: [] })
+    const a = await agent({ midtierUrl: hub.url })
+    expect((await a.until('connected')).transport).toBe('rest')
+  })
+})
+
+describe('agent identity and config', () => {
+  it('keeps its agent id across restarts and reads THRESH_HOME/agent.json under its config file', async () => {
+    const hub = await server()
+    const first = await agent({ midtierUrl: hub.url })
+    const { agentId } = await first.until('connected')
+    await first.stop()
+    // As `thresh agent config set` writes it; the config file given on the command line wins.
+    writeFileSync(join(first.home, 'agent.json'), JSON.stringify({ midtierUrl: 'http://127.0.0.1:9', nodeName: 'from-agent-json', transport: 'rest' }))
+    const second = await startAgent({ midtierUrl: hub.url }, { home: first.home })
+    agents.push(second)
+    const status = await second.until('connected')
+    expect(status.agentId).toBe(agentId)
+    expect(status.transport).toBe('rest')
+    const registered = hub.events.registers.filter((r) => r.agent.agentId === agentId)
+    expect(registered.at(-1)!.agent.hostname).toBe('from-agent-json')
   })
 })
