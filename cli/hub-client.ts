@@ -219,7 +219,8 @@ function hubError(target: HubTarget, method: string, path: string, status: numbe
   if (Array.isArray(body.details) && body.details.length > 0) {
     message += body.details.map((d) => `\n  - ${typeof d === 'string' ? d : JSON.stringify(d)}`).join('')
   }
-  return new ThreshError({ code, status, message })
+  // The body rides along as details (a failed stack command carries the stack, with each service's error).
+  return new ThreshError({ code, status, message, details: data })
 }
 
 /** A list from a hub answer, whether it is the bare array or wrapped as `{nodes: [...]}`. */

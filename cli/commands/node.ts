@@ -166,7 +166,7 @@ const metrics = defineCommand({
 
 const remove = defineCommand({
   meta: { name: 'remove', description: 'Forget a node (its agent may register again)' },
-  args: { ...nodeArg, force: { type: 'boolean', alias: 'f', description: 'do not ask for confirmation' }, ...hubArgs, ...jsonArg },
+  args: { ...nodeArg, force: { type: 'boolean', alias: 'f', description: 'do not ask for confirmation (an online node is disconnected)' }, ...hubArgs, ...jsonArg },
   async run({ args }) {
     const client = createHubClient(args)
     const node = await findNode(client, args.node)
@@ -174,7 +174,8 @@ const remove = defineCommand({
     if (!args.force && !(await confirm(`Remove node ${name} (${String(node.id).slice(0, 8)}) from the hub?`, `Removing node ${name} needs confirmation; pass --force.`))) {
       return print('Nothing was removed.')
     }
-    const answer = await client.delete(`/api/nodes/${seg(String(node.id))}`)
+    // Confirmed (or --force): the hub's own guard for online nodes is lifted too.
+    const answer = await client.delete(`/api/nodes/${seg(String(node.id))}`, { query: { force: 'true' } })
     if (args.json) return printJson(answer ?? { id: node.id, removed: true })
     print(`✓ Removed node ${name}.`)
   },

@@ -22,38 +22,65 @@ export function remoteClient(args: HubFlags & { local?: boolean }): HubClient | 
   return target ? createHubClient(args, { target }) : undefined
 }
 
-const transitional = new Set(['pending', 'deploying', 'updating', 'stopping', 'starting', 'destroying', 'pulling', 'queued'])
+/** Longer than the hub's own command timeout (5 min by default), so the hub is the one that times out. */
+const WAIT_MS = 660_000
 
-/** Follows a stack on the hub until it settles, printing each service status change; fails on `error`. */
-async function follow(client: HubClient, name: string, quiet: boolean, baseline?: RemoteStack, timeoutMs = 300_000): Promise<RemoteStack> {
-  const deadline = Date.now() + timeoutMs
+/**
+ * Runs a hub stack command with `?wait=true` (the hub answers when the node is done, or with why it
+ * failed) while polling the stack once a second to print each service status change on the way.
+ */
+async function withProgress(
+  client: HubClient,
+  name: string,
+  quiet: boolean,
+  baseline: RemoteStack | undefined,
+  action: () => Promise<RemoteStack>,
+  onPoll?: (stack: RemoteStack) => unknown,
+): Promise<RemoteStack> {
   const seen = new Map<string, string>()
-  // Only changes after the command count: a stop should not re-announce services that were running.
-  for (const svc of baseline?.services ?? []) seen.set(String(svc.name), `${svc.status}${svc.errorMessage ?? svc.error ?? ''}`)
   const icons: Record<string, string> = { running: '✓', error: '✗', blocked: '⊘', stopped: '■' }
-  for (;;) {
-    const stack = await client.get<RemoteStack>(`/api/stacks/${seg(name)}`)
-    for (const svc of stack.services ?? []) {
+  // Only changes after the command count: a stop should not re-announce services that were running.
+  const state = (svc: RemoteService) => `${svc.status}${svc.errorMessage ?? ''}`
+  for (const svc of baseline?.services ?? []) seen.set(String(svc.name), state(svc))
+  const report = (stack: RemoteStack | undefined) => {
+    for (const svc of stack?.services ?? []) {
       const key = String(svc.name)
-      const now = `${svc.status}${svc.errorMessage ?? svc.error ?? ''}`
-      if (!quiet && seen.get(key) !== now && svc.status && svc.status !== 'pending') {
-        const why = svc.errorMessage ?? svc.error
-        print(`${icons[svc.status] ?? '·'} ${key.padEnd(20)} ${svc.status}${why ? ` (${why})` : ''}`)
-      }
-      seen.set(key, now)
+      if (seen.get(key) === state(svc)) continue
+      seen.set(key, state(svc))
+      if (quiet || !svc.status || svc.status === 'pending') continue
+      print(`${icons[svc.status] ?? '·'} ${key.padEnd(20)} ${svc.status}${svc.errorMessage ? ` (${svc.errorMessage})` : ''}`)
     }
-    const state = String(stack.status ?? '')
-    if (!transitional.has(state)) {
-      if (state === 'error') {
-        const why = stack.errorMessage ?? stack.error ?? (stack.services ?? []).find((s) => s.status === 'error')?.errorMessage
-        throw new ThreshError({ code: 'stack_failed', message: `Stack ${name} failed${typeof why === 'string' && why ? `: ${why.replace(/\.$/, '')}` : ''}.` })
-      }
-      return stack
+  }
+  let finished = false
+  let wake = () => {}
+  const poll = (async () => {
+    while (!finished) {
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, 1000)
+        wake = () => {
+          clearTimeout(timer)
+          r()
+        }
+      })
+      if (finished) return
+      const current = await infoRemote(client, name).catch(() => undefined)
+      if (finished || !current) continue
+      await onPoll?.(current)
+      report(current)
     }
-    if (Date.now() > deadline) {
-      throw new ThreshError({ code: 'stack_timeout', message: `Stack ${name} is still ${state} after ${timeoutMs / 1000} s; follow it with thresh stack info ${name}.` })
-    }
-    await new Promise((r) => setTimeout(r, 1000))
+  })()
+  try {
+    const result = await action()
+    report(result)
+    return result
+  } catch (error) {
+    // A failed command's answer carries the stack: show which service failed before the sentence.
+    if (error instanceof ThreshError && error.details && typeof error.details === 'object') report((error.details as { stack?: RemoteStack }).stack)
+    throw error
+  } finally {
+    finished = true
+    wake()
+    await poll
   }
 }
 
@@ -78,13 +105,33 @@ export async function upRemote(
     delete definition.targetNode
   }
   if (!options.quiet) print(`🚀 Deploying stack ${stack.name} (${stack.services.length} services) through ${client.url}…`)
-  const answer = await client.post<RemoteStack>('/api/stacks/deploy', definition, { timeoutMs: 120_000 })
-  if (!options.quiet) {
-    print(`   ID:   ${answer?.id ?? '-'}`)
-    print(`   Node: ${await nodeName(client, answer, node)}`)
+  if (options.detach) {
+    const answer = await client.post<RemoteStack>('/api/stacks/deploy', definition)
+    if (!options.quiet) {
+      print(`   ID:   ${answer?.id ?? '-'}`)
+      print(`   Node: ${await nodeName(client, answer, node)}`)
+    }
+    return answer
   }
-  if (options.detach) return answer
-  return follow(client, stack.name, options.quiet === true)
+  let announced = false
+  const announce = async (current: RemoteStack | undefined) => {
+    if (announced || options.quiet || !current?.id) return
+    announced = true
+    print(`   ID:   ${current.id}`)
+    print(`   Node: ${await nodeName(client, current, node)}`)
+  }
+  const before = await infoRemote(client, stack.name).catch(() => undefined)
+  const result = await withProgress(
+    client,
+    stack.name,
+    options.quiet === true,
+    before,
+    () => client.post<RemoteStack>('/api/stacks/deploy', definition, { query: { wait: 'true' }, timeoutMs: WAIT_MS }),
+    // The stack is on the hub as soon as the deploy is accepted: name its id and node early.
+    (current) => (current.id !== before?.id || current.updatedAt !== before?.updatedAt ? announce(current) : undefined),
+  )
+  await announce(result)
+  return result
 }
 
 function nodeRef(stack: RemoteStack): string | undefined {
@@ -150,40 +197,30 @@ export async function formatRemoteInfo(client: HubClient, stack: RemoteStack): P
   return lines.join('\n')
 }
 
-export async function updateRemote(client: HubClient, name: string, service: string, image: string, options: { detach?: boolean; quiet?: boolean }): Promise<RemoteStack> {
-  const answer = await client.patch<RemoteStack>(`/api/stacks/${seg(name)}/services/${seg(service)}`, { image }, { timeoutMs: 120_000 })
-  return options.detach ? answer : follow(client, name, options.quiet === true, answer)
+type Options = { detach?: boolean; quiet?: boolean }
+
+/** A stack command: answered at once with --detach, else followed until the node has carried it out. */
+async function command(client: HubClient, name: string, method: 'POST' | 'PATCH', path: string, body: unknown, options: Options): Promise<RemoteStack> {
+  if (options.detach) return client.request<RemoteStack>(method, path, body ?? {})
+  const before = await infoRemote(client, name)
+  return withProgress(client, name, options.quiet === true, before, () =>
+    client.request<RemoteStack>(method, path, body ?? {}, { query: { wait: 'true' }, timeoutMs: WAIT_MS }),
+  )
 }
 
-export async function stopRemote(client: HubClient, name: string, options: { detach?: boolean; quiet?: boolean }): Promise<RemoteStack> {
-  const answer = await client.post<RemoteStack>(`/api/stacks/${seg(name)}/stop`, undefined, { timeoutMs: 120_000 })
-  return options.detach ? answer : follow(client, name, options.quiet === true, answer)
+export function updateRemote(client: HubClient, name: string, service: string, image: string, options: Options): Promise<RemoteStack> {
+  return command(client, name, 'PATCH', `/api/stacks/${seg(name)}/services/${seg(service)}`, { image }, options)
 }
 
-export async function startRemote(client: HubClient, name: string, options: { detach?: boolean; quiet?: boolean }): Promise<RemoteStack> {
-  const answer = await client.post<RemoteStack>(`/api/stacks/${seg(name)}/start`, undefined, { timeoutMs: 120_000 })
-  return options.detach ? answer : follow(client, name, options.quiet === true, answer)
+export function stopRemote(client: HubClient, name: string, options: Options): Promise<RemoteStack> {
+  return command(client, name, 'POST', `/api/stacks/${seg(name)}/stop`, undefined, options)
 }
 
-/** Removes the stack on its node and waits until the hub has forgotten it (404) or reports why not. */
+export function startRemote(client: HubClient, name: string, options: Options): Promise<RemoteStack> {
+  return command(client, name, 'POST', `/api/stacks/${seg(name)}/start`, undefined, options)
+}
+
+/** Removes the stack's containers, network and volumes on its node; without --detach, waits until that is done. */
 export async function destroyRemote(client: HubClient, name: string, options: { detach?: boolean } = {}): Promise<unknown> {
-  const answer = await client.delete(`/api/stacks/${seg(name)}`, { timeoutMs: 120_000 })
-  if (options.detach) return answer
-  const deadline = Date.now() + 300_000
-  for (;;) {
-    let stack: RemoteStack
-    try {
-      stack = await infoRemote(client, name)
-    } catch (error) {
-      if ((error as ThreshError).status === 404) return answer
-      throw error
-    }
-    if (stack.status === 'error') {
-      const why = stack.errorMessage ?? stack.error
-      throw new ThreshError({ code: 'stack_failed', message: `Destroying stack ${name} failed${typeof why === 'string' && why ? `: ${why.replace(/\.$/, '')}` : ''}.` })
-    }
-    if (!transitional.has(String(stack.status ?? ''))) return stack
-    if (Date.now() > deadline) throw new ThreshError({ code: 'stack_timeout', message: `Stack ${name} is still ${stack.status} after 300 s.` })
-    await new Promise((r) => setTimeout(r, 1000))
-  }
+  return client.delete(`/api/stacks/${seg(name)}`, options.detach ? {} : { query: { wait: 'true' }, timeoutMs: WAIT_MS })
 }
