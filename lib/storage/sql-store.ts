@@ -60,6 +60,8 @@ export interface SqlStoreOptions extends StoreOptions {
   plugin: string
   /** Skip migrations (a caller that ran them already). */
   migrate?: boolean
+  /** How often nodes' latest sample and lastSeenAt are written back (default 2 s); node reads flush first. */
+  latestFlushMs?: number
 }
 
 export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions): Promise<FleetStore> {
@@ -76,6 +78,51 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
     }
   }
   const q = <T = Row>(text: string, params: SqlParam[] = []) => run<T>(db, text, params)
+
+  interface Latest {
+    accountId: string
+    agentId: string
+    at: number
+    seenAt: string
+    snapshot: string
+  }
+  let pendingLatest = new Map<string, Latest>()
+  let flushing: Promise<void> = Promise.resolve()
+  /** Writes queued latest samples to their nodes; every node read and write awaits it, so callers never see stale rows. */
+  function flushLatest(): Promise<void> {
+    const next = flushing.then(async () => {
+      if (pendingLatest.size === 0) return
+      const batch = [...pendingLatest.values()]
+      pendingLatest = new Map()
+      try {
+        await q(
+          `update nodes n set status = 'online', last_seen_at = greatest(n.last_seen_at, l.seen_at),
+             last_metrics = case when coalesce((n.last_metrics->>'timestamp')::timestamptz, '-infinity') <= l.at
+                                 then l.snapshot else n.last_metrics end
+           from unnest($1::text::text[], $2::text::text[], $3::text::timestamptz[], $4::text::timestamptz[], $5::text::jsonb[])
+             as l(account_id, agent_id, at, seen_at, snapshot)
+           where n.account_id = l.account_id and n.id = l.agent_id`,
+          [
+            arrayLiteral(batch.map((l) => l.accountId)),
+            arrayLiteral(batch.map((l) => l.agentId)),
+            arrayLiteral(batch.map((l) => new Date(l.at).toISOString())),
+            arrayLiteral(batch.map((l) => l.seenAt)),
+            arrayLiteral(batch.map((l) => l.snapshot)),
+          ],
+        )
+      } catch (error) {
+        for (const l of batch) {
+          const key = `${l.accountId}\u0000${l.agentId}`
+          if (!pendingLatest.has(key)) pendingLatest.set(key, l)
+        }
+        throw error
+      }
+    })
+    flushing = next.catch(() => {})
+    return next
+  }
+  const flushTimer = setInterval(() => void flushLatest().catch(() => {}), options.latestFlushMs ?? 2000)
+  ;(flushTimer as { unref?: () => void }).unref?.()
 
   function translate(error: unknown): unknown {
     const e = error as { code?: string; constraint?: string; constraint_name?: string; detail?: string; message?: string }
@@ -374,6 +421,7 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
     },
 
     async upsertNode(reg) {
+      await flushLatest()
       const now = clock().toISOString()
       const [row] = await q(
         `insert into nodes (account_id, id, hostname, platform, os_version, ip_address, architecture, container_runtime,
@@ -411,10 +459,12 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
       return toNode(row!)
     },
     async getNode(accountId, id) {
+      await flushLatest()
       const [row] = await q('select * from nodes where account_id = $1 and id = $2', [accountId, id])
       return row && toNode(row)
     },
     async findNode(accountId, idOrName) {
+      await flushLatest()
       const [row] = await q(
         `select * from nodes where account_id = $1 and (id = $2 or hostname = $2)
          order by (id = $2) desc, last_seen_at desc limit 1`,
@@ -423,9 +473,11 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
       return row && toNode(row)
     },
     async listNodes(accountId) {
+      await flushLatest()
       return (await q('select * from nodes where account_id = $1 order by hostname, id', [accountId])).map(toNode)
     },
     async updateNode(accountId, id, patch) {
+      await flushLatest()
       return patchRow('nodes', accountId, id, patch, {
         status: 'text',
         lastSeenAt: 'timestamptz',
@@ -435,13 +487,16 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
       })
     },
     async deleteNode(accountId, id) {
+      await flushLatest()
       return db.transaction(async (tx) => (await deleteNodes(tx, 'account_id = $1 and id = $2', [accountId, id])).length > 0)
     },
     async markStaleNodesOffline(seenBefore) {
+      await flushLatest()
       const rows = await q(`update nodes set status = 'offline' where status = 'online' and last_seen_at < $1 returning account_id, id`, [seenBefore])
       return rows.map((r) => ({ accountId: r.account_id, id: r.id }))
     },
     async pruneStaleNodes(seenBefore) {
+      await flushLatest()
       return db.transaction((tx) => deleteNodes(tx, 'last_seen_at < $1', [seenBefore]))
     },
 
@@ -478,6 +533,7 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
       return rows.length > 0
     },
     async listClusterNodes(accountId, clusterId) {
+      await flushLatest()
       return (await q('select * from nodes where account_id = $1 and cluster_id = $2 order by hostname, id', [accountId, clusterId])).map(toNode)
     },
 
@@ -632,6 +688,8 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
     async appendMetrics(accountId, samples) {
       if (samples.length === 0) return 0
       const valid = samples.filter((s) => typeof s.agentId === 'string' && Number.isFinite(Date.parse(s.timestamp)))
+      // Node freshness is coalesced and written back in one statement (flushLatest): updating every
+      // node row per batch cost ~4x the sample insert itself.
       const latest = new Map<string, { at: number; sample: (typeof samples)[number] }>()
       for (const s of valid) {
         const at = Date.parse(s.timestamp)
@@ -652,16 +710,6 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
            on conflict do nothing
            returning 1
          ),
-         latest as (
-           select * from unnest($10::text::text[], $11::text::timestamptz[], $12::text::jsonb[]) as l(agent_id, at, snapshot)
-         ),
-         upd as (
-           update nodes n set status = 'online', last_seen_at = greatest(n.last_seen_at, $13::text::timestamptz),
-             last_metrics = case when coalesce((n.last_metrics->>'timestamp')::timestamptz, '-infinity') <= l.at
-                                 then l.snapshot else n.last_metrics end
-           from latest l where n.account_id = $1 and n.id = l.agent_id
-           returning 1
-         ),
          late as (
            update metrics_rollup_state set dirty_from = least(coalesce(dirty_from, 'infinity'), (select min(at) from s))
            where tier = '1m' and done_until > (select min(at) from s)
@@ -678,12 +726,15 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
           arrayLiteral(valid.map((s) => num(s.diskUsedGB))),
           arrayLiteral(valid.map((s) => num(s.diskTotalGB))),
           arrayLiteral(valid.map((s) => Math.max(0, Math.min(32767, Math.round(num(s.containersRunning)))))),
-          arrayLiteral([...latest.keys()]),
-          arrayLiteral([...latest.values()].map((l) => new Date(l.at).toISOString())),
-          arrayLiteral([...latest.values()].map((l) => JSON.stringify({ ...l.sample, timestamp: new Date(l.at).toISOString() }))),
-          clock().toISOString(),
         ],
       )
+      const seenAt = clock().toISOString()
+      for (const [agentId, { at, sample }] of latest) {
+        const key = `${accountId}\u0000${agentId}`
+        const queued = pendingLatest.get(key)
+        if (queued && queued.at > at) continue
+        pendingLatest.set(key, { accountId, agentId, at, seenAt, snapshot: JSON.stringify({ ...sample, timestamp: new Date(at).toISOString() }) })
+      }
       return Number(row!.stored)
     },
 
@@ -841,11 +892,17 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
       )
       return Number(row!.n)
     },
+    flush: () => flushLatest(),
     async ping() {
       await q('select 1')
     },
     async close() {
-      await db.close()
+      clearInterval(flushTimer)
+      try {
+        await flushLatest()
+      } finally {
+        await db.close()
+      }
     },
   }
 

@@ -309,7 +309,11 @@ export interface FleetStore {
   /** Fleet-wide: pending or sent commands created before `createdBefore` become `timeout`; returns them. */
   timeOutCommands(createdBefore: string, at: string): Promise<CommandRecord[]>
 
-  /** Appends samples of the account's nodes (others are dropped; duplicates by node and time are ignored) and refreshes each node's lastMetrics, lastSeenAt and status. Returns how many were stored. */
+  /**
+   * Appends samples of the account's nodes (others are dropped; duplicates by node and time are
+   * ignored) and refreshes each node's lastMetrics, lastSeenAt and status (a store may coalesce that
+   * refresh, but every node read sees it). Returns how many samples were stored.
+   */
   appendMetrics(accountId: string, samples: MetricsSampleInput[]): Promise<number>
   queryMetrics(accountId: string, nodeId: string, query: MetricsQuery): Promise<MetricsSeries>
   /** Rolls raw samples into 1-minute and 15-minute buckets and applies retention. Run it every minute or so. */
@@ -320,6 +324,8 @@ export interface FleetStore {
 
   /** Optional: bytes the metrics series take on disk (SQL stores). */
   metricsBytes?(): Promise<number>
+  /** Optional: writes back anything the store coalesces (nodes' latest samples); `close` does it too. */
+  flush?(): Promise<void>
   /** Optional: checks the backing database answers (for /health). */
   ping?(): Promise<void>
 
