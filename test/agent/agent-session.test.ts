@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { requireTool } from '../support/require.ts'
 import { startAgent, waitFor, type RunningAgent } from './agent-helpers.ts'
 import { startAgentTestServer, type AgentTestServer } from './agent-test-server.ts'
 
@@ -46,6 +47,10 @@ describe('an agent connected over SignalR', () => {
     expect(Array.isArray(sample.containers)).toBe(true)
     expect(sample.uptimeSeconds).toBeGreaterThan(0)
     expect((sample as unknown as { versions: Record<string, string> }).versions.thresh).toBe('0.1.0')
+    // The agent measures the event-loop stall of each collection itself and shows it in its status.
+    const measured = await a.status()
+    expect(measured.lastCollectStallMs).not.toBeNull()
+    expect(measured.lastCollectStallMs!).toBeLessThan(50)
   })
 })
 
@@ -155,4 +160,19 @@ describe('agent identity and config', () => {
     const registered = hub.events.registers.filter((r) => r.agent.agentId === agentId)
     expect(registered.at(-1)!.agent.hostname).toBe('from-agent-json')
   })
+})
+
+describe('the agent on Deno', () => {
+  it('registers, reports metrics with per-core CPU and disks, and runs a command', async () => {
+    requireTool('deno')
+    const hub = await server()
+    const a = await startAgent({ midtierUrl: hub.url }, { runtime: 'deno' })
+    agents.push(a)
+    const { agentId } = await a.until('connected', undefined, 30_000)
+    const samples = await waitFor(() => hub.events.metrics.filter((m) => m.agentId === agentId), (m) => m.length >= 2, 'metrics from the Deno agent')
+    expect(samples[1]!.metrics.cpuPerCore.length).toBeGreaterThan(0)
+    expect(samples[1]!.metrics.disks.map((d) => d.mount)).toContain('/')
+    const result = await hub.send(agentId, { commandId: `deno-${Date.now()}`, tool: 'get_version', arguments: {} }, 15_000)
+    expect(JSON.parse(result.output)).toMatchObject({ agentId, runtime: { name: 'deno' } })
+  }, 60_000)
 })

@@ -1,0 +1,61 @@
+// The node's metrics sample: what it contains, and that taking it does not stall the event loop
+// (measured with Node's own event-loop delay histogram while samples are taken back to back).
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import Docker from 'dockerode'
+import { describe, expect, it } from 'vitest'
+import { createStallMeter, createSystemCollector, parseDf } from '../../plugins/metrics-system/index.ts'
+import { connectDocker } from '../support/docker.ts'
+import { requireTool } from '../support/require.ts'
+
+requireTool('docker')
+
+describe('system metrics', () => {
+  it('samples CPU total and per core, memory, every disk mount, running containers, uptime, platform and versions', async () => {
+    await connectDocker()
+    const collector = createSystemCollector({ threshVersion: '0.1.0', runtime: { name: 'node', version: process.version }, docker: async () => new Docker() })
+    await new Promise((r) => setTimeout(r, 200))
+    const sample = await collector.collect()
+    expect(sample.cpuPerCore.length).toBe((await import('node:os')).cpus().length)
+    for (const value of [sample.cpuPercent, ...sample.cpuPerCore]) expect(value).toBeGreaterThanOrEqual(0)
+    for (const value of [sample.cpuPercent, ...sample.cpuPerCore]) expect(value).toBeLessThanOrEqual(100)
+    expect(sample.memoryTotalMB).toBeGreaterThan(sample.memoryUsedMB)
+    expect(sample.disks.find((d) => d.mount === '/')).toBeDefined()
+    expect(sample.diskTotalGB).toBeCloseTo(sample.disks.reduce((n, d) => n + d.totalGB, 0), 1)
+    expect(sample.containersRunning).toBe(sample.containers.length)
+    expect(sample.uptimeSeconds).toBeGreaterThan(0)
+    expect(sample.platform).toContain(process.platform)
+    expect(sample.versions).toMatchObject({ thresh: '0.1.0', node: process.version })
+    expect(sample.versions.docker).toMatch(/\d+\.\d+/)
+    const info = await collector.staticInfo()
+    expect(info.containerRuntime).toMatch(/^docker \d/)
+  })
+
+  it('keeps the event loop responsive while collecting: max delay stays under 50 ms over 20 samples', async () => {
+    const collector = createSystemCollector({ threshVersion: '0.1.0', runtime: { name: 'node', version: process.version }, docker: async () => new Docker() })
+    await collector.collect() // first-use module loading is not what a steady agent pays
+    const histogram = monitorEventLoopDelay({ resolution: 1 })
+    const meter = createStallMeter()
+    const stalls: number[] = []
+    histogram.enable()
+    for (let i = 0; i < 20; i++) stalls.push((await meter.measure(() => collector.collect())).stallMs)
+    histogram.disable()
+    const maxMs = histogram.max / 1e6
+    expect(maxMs).toBeLessThan(50)
+    expect(Math.max(...stalls)).toBeLessThan(50)
+  })
+
+  it('reads df output: real mounts with their sizes, pseudo filesystems and Docker bind files left out', () => {
+    const out = [
+      'Filesystem     Type     1024-blocks     Used Available Capacity Mounted on',
+      '/dev/vda       ext4       264212084 24470452  81920460      24% /',
+      'tmpfs          tmpfs       24684092     1052  24683040       1% /dev/shm',
+      '/dev/vdb1      xfs        104857600 52428800  52428800      50% /mnt/data disk',
+      'overlay        overlay    264212084 24470452  81920460      24% /var/lib/docker/overlay2/abc/merged',
+      '/dev/vda       ext4       264212084 24470452  81920460      24% /etc/hosts',
+    ].join('\n')
+    expect(parseDf(out)).toEqual([
+      { mount: '/', usedGB: 23.34, totalGB: 251.97 },
+      { mount: '/mnt/data disk', usedGB: 50, totalGB: 100 },
+    ])
+  })
+})
