@@ -78,7 +78,7 @@ export default definePlugin((options: HubApiOptions = {}) => ({
               } catch {
                 throw new ThreshError({ code: 'invalid_json', status: 400, plugin: 'hub-api', message: 'The request body is not valid JSON.' })
               }
-              const problems = validate(route.body, body)
+              const problems = validate(route.bodyCheckedByHandler ? { type: 'object' } : route.body, body)
               if (problems.length > 0) {
                 throw new ThreshError({ code: 'invalid_request', status: 400, plugin: 'hub-api', message: `Invalid request: ${problems.join('; ')}.`, details: problems })
               }

@@ -39,6 +39,8 @@ export interface RouteDef {
   /** Needs the `owner` role (the first account's admin). */
   owner?: boolean
   body?: Schema
+  /** The handler validates the body itself (stacks: every problem with its path); only "an object" is checked here. */
+  bodyCheckedByHandler?: boolean
   /** Accept a request without a body (POST actions). */
   bodyOptional?: boolean
   query?: Record<string, Schema>
@@ -394,6 +396,7 @@ export const routes: RouteDef[] = [
     tag: 'stacks',
     scope: 'cli',
     body: stackBody,
+    bodyCheckedByHandler: true,
     query: waitQuery,
     maxBodyBytes: 1024 * 1024,
     status: 202,

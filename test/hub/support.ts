@@ -77,7 +77,9 @@ export async function startHub(options: HubOptions): Promise<TestHub> {
     if (opts.raw !== undefined) body = opts.raw
     else if (opts.body !== undefined) body = JSON.stringify(opts.body)
     if (body !== undefined) headers['content-type'] ??= 'application/json'
-    const response = await fetch(url + path, { method, headers, ...(body !== undefined ? { body } : {}) })
+    const send = () => fetch(url + path, { method, headers, ...(body !== undefined ? { body } : {}) })
+    // After a 413 the server drops the connection with the unread body; a pooled socket may be stale.
+    const response = await send().catch((error) => (method === 'GET' ? send() : Promise.reject(error)))
     const text = await response.text()
     let parsed: unknown = text
     try {
