@@ -141,11 +141,11 @@ const metrics = defineCommand({
       query: { from: timeArg(args.from, 'from'), to: timeArg(args.to, 'to') },
     })
     if (args.json) return printJson(data)
-    const samples = listOf<Record<string, unknown>>(data, 'samples').length > 0 ? listOf<Record<string, unknown>>(data, 'samples') : listOf<Record<string, unknown>>(data, 'metrics')
+    const samples = ['points', 'samples', 'metrics'].map((key) => listOf<Record<string, unknown>>(data, key)).find((list) => list.length > 0) ?? []
     const latest = samples.at(-1) ?? (data && !Array.isArray(data) ? data : {})
     const f = nodeFigures({ ...node, metrics: undefined, ...latest } as Node)
     const resolution = !Array.isArray(data) && typeof data?.resolution === 'string' ? `, ${data.resolution} resolution` : ''
-    print(`${f.hostname} — ${status(f.status === '-' ? nodeFigures(node).status : f.status)}${samples.length ? ` — ${samples.length} sample(s)${resolution}` : ''}`)
+    print(`${f.hostname} — ${status(f.status === '-' ? nodeFigures(node).status : f.status)}${samples.length ? ` — ${samples.length} point(s)${resolution}` : ''}`)
     print()
     const rows: string[][] = []
     if (f.cpuPercent !== undefined) rows.push(['CPU', bar(f.cpuPercent)])

@@ -5,7 +5,8 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSignalRAgentClient, type AgentTransportClient } from '../../lib/agent-session/index.ts'
-import { freePort, spawnThresh, tempHome, waitForHttp, type ThreshProcess } from '../support/process.ts'
+import { freePort, spawnThresh, tempHome, waitForHttp, waitForOutput, type ThreshProcess } from '../support/process.ts'
+import { requireTool } from '../support/require.ts'
 import { thresh, type CliResult } from './cli.ts'
 
 const password = `pw-${randomBytes(8).toString('hex')}`
@@ -297,5 +298,45 @@ describe('with a connected agent', () => {
     const result = await thresh(['stack', 'up', file], env)
     expect(result.code).not.toBe(0)
     expect(result.stderr).toContain('Circular dependency detected')
+  })
+})
+
+describe('a hub serving HTTPS with its self-signed certificate', () => {
+  let tlsHub: ThreshProcess
+  let url: string
+  beforeAll(async () => {
+    const port = await freePort()
+    url = `https://127.0.0.1:${port}`
+    tlsHub = spawnThresh('node', ['run', '--role', 'hub', '--port', String(port), '--host', '127.0.0.1', '--storage', 'memory'], {
+      THRESH_HOME: tempHome('thresh-hub-tls-'),
+      THRESH_ADMIN_PASSWORD: password,
+    })
+    await waitForOutput(tlsHub, 'listening on https://')
+  })
+  afterAll(async () => {
+    await tlsHub?.stop()
+  })
+
+  it('is refused until trusted, with a sentence saying how; --insecure at login is remembered for that hub', async () => {
+    const cliHome = tempHome()
+    const refused = await thresh(['auth', 'login', '--hub', url, '--username', 'admin', '--password-stdin'], { THRESH_HOME: cliHome }, { stdin: password })
+    expectFailure(refused, /presented a TLS certificate this machine does not trust .*pass --insecure/)
+    ok(await thresh(['auth', 'login', '--hub', url, '--username', 'admin', '--password-stdin', '--insecure'], { THRESH_HOME: cliHome }, { stdin: password }))
+    expect(ok(await thresh(['node', 'list'], { THRESH_HOME: cliHome })).stdout).toContain('No nodes yet')
+    expect(ok(await thresh(['auth', 'status'], { THRESH_HOME: cliHome })).stdout).toMatch(/TLS:\s+not verified/)
+  })
+})
+
+describe('on Deno', () => {
+  it('the same remote commands work: login with --password-stdin, keys and nodes', async () => {
+    requireTool('deno')
+    const cliHome = tempHome()
+    const login = await thresh(['auth', 'login', '--hub', hubUrl, '--username', 'admin', '--password-stdin'], { THRESH_HOME: cliHome }, { stdin: password, runtime: 'deno' })
+    ok(login)
+    expect(statSync(join(cliHome, 'credentials.json')).mode & 0o777).toBe(0o600)
+    const nodes = ok(await thresh(['node', 'list'], { THRESH_HOME: cliHome }, { runtime: 'deno' }))
+    expect(nodes.stdout).toMatch(/^HOSTNAME\s+PLATFORM\s+STATUS/m)
+    const keys = JSON.parse(ok(await thresh(['keys', 'list', '--json'], { THRESH_HOME: cliHome }, { runtime: 'deno' })).stdout)
+    expect(Array.isArray(keys)).toBe(true)
   })
 })
