@@ -1,6 +1,8 @@
 // The mid-tier between agents and a hub: registration, batched metrics, commands both ways,
 // buffering while the hub is away, revoked keys, drain on shutdown, several mid-tiers per hub.
 import { afterEach, describe, expect, it } from 'vitest'
+import { loadTlsMaterial } from '../../adapters/tls.ts'
+import { tempHome } from '../support/process.ts'
 import type { RunningRole } from '../../adapters/start-role.ts'
 import { createRestPollAgentClient, createSignalRAgentClient, type AgentTransportClient } from '../../lib/agent-session/index.ts'
 import { addKey, startTestHub, type TestHub } from './test-hub.ts'
@@ -199,5 +201,23 @@ describe('mid-tier relay', () => {
     expect(h.state.nodes.get('mt-multi-1')!.tier).not.toBe(h.state.nodes.get('mt-multi-2')!.tier)
     expect((await h.command('mt-multi-2', { commandId: 'm-2', tool: 'get_version', arguments: {} })).output).toBe('two')
     expect((await h.command('mt-multi-1', { commandId: 'm-1', tool: 'get_version', arguments: {} })).output).toBe('one')
+  })
+
+  it('reaches an HTTPS hub with a self-signed certificate only when tls-verify is off', async () => {
+    const tls = (await loadTlsMaterial({ enabled: true }, tempHome('thresh-midtier-tls-')))!
+    const h = await startTestHub({ tls })
+    cleanup.push(() => h.close())
+    const trusting = await midtier(h, { tlsVerify: false })
+    const key = addKey(h, 'live')
+    const a = await signalrAgent(trusting.url, key, 'mt-tls-1')
+    await a.sendMetrics(sample('mt-tls-1', 0))
+    await waitFor('the sample over HTTPS', () => seqsOf(h, 'mt-tls-1').length === 1)
+
+    const strict = await midtier(h)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(await metric(strict.url, 'midtier_hub_connected')).toBe(0)
+    // It cannot ask the hub about keys either, so new agents are told the hub is unavailable.
+    const res = await fetch(`${strict.url}/agenthub/negotiate?negotiateVersion=1`, { method: 'POST', headers: { authorization: `Bearer ${key}` } })
+    expect(res.status).toBe(503)
   })
 })

@@ -38,7 +38,7 @@ export function newKey(kind: 'live' | 'mid' | 'cli', account = ACCOUNT): string 
 const httpError = (status: number, message: string) => Object.assign(new Error(message), { status, code: status === 401 ? 'unauthorized' : 'forbidden' })
 
 /** Starts the test hub; pass the previous state (and port) to bring "the same hub" back after close(). */
-export async function startTestHub(options: { port?: number; state?: TestHubState } = {}): Promise<TestHub> {
+export async function startTestHub(options: { port?: number; state?: TestHubState; tls?: { cert: string; key: string } } = {}): Promise<TestHub> {
   const runtime = await loadRuntime()
   const app = new Hono()
   const http = runtime.createServer(app)
@@ -89,9 +89,9 @@ export async function startTestHub(options: { port?: number; state?: TestHubStat
     return c.json({ valid: true, account_id: found.accountId, key_id: found.keyId })
   })
 
-  const listening = await http.listen({ host: '127.0.0.1', port: options.port ?? 0 })
+  const listening = await http.listen({ host: '127.0.0.1', port: options.port ?? 0, ...(options.tls ? { tls: options.tls } : {}) })
   return {
-    url: `http://127.0.0.1:${listening.port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${listening.port}`,
     port: listening.port,
     state,
     router,
