@@ -160,8 +160,7 @@ export interface TestAgent {
 }
 
 /** An agent connected to the hub's /agenthub with a live key; commands go to `handler`. */
-export async function connectAgent(hub: { url: string }, apiKey: string, hostname: string, handler?: CommandHandler): Promise<TestAgent> {
-  const agentId = `agent-${randomBytes(6).toString('hex')}`
+export async function connectAgent(hub: { url: string }, apiKey: string, hostname: string, handler?: CommandHandler, agentId = `agent-${randomBytes(6).toString('hex')}`): Promise<TestAgent> {
   const client = createSignalRAgentClient({ url: hub.url, apiKey, transports: ['WebSockets'], reconnectDelayMs: 200, maxReconnectDelayMs: 500 })
   if (handler) client.onCommand(handler)
   await client.connect(agentInfo(agentId, hostname))
