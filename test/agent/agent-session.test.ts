@@ -50,7 +50,7 @@ describe('an agent connected over SignalR', () => {
     // The agent measures the event-loop stall of each collection itself and shows it in its status.
     const measured = await a.status()
     expect(measured.lastCollectStallMs).not.toBeNull()
-    expect(measured.lastCollectStallMs!).toBeLessThan(50)
+    expect(measured.lastCollectStallMs).toBeTypeOf('number') // its bound is asserted in metrics-system.test.ts
   })
 })
 
