@@ -42,6 +42,10 @@ async function startAgent(apiKey: string): Promise<AgentTransportClient> {
   client.onCommand(async (command) => {
     commands.push({ tool: command.tool, arguments: command.arguments })
     const args = command.arguments as { stackId?: string; services?: Array<{ name: string }>; service?: string }
+    if (command.tool === 'deploy_stack' && String(command.arguments.stackName).startsWith('fail-')) {
+      await client.sendStatusUpdate({ stackId: args.stackId!, serviceName: args.services![0]!.name, status: 'error', errorMessage: 'image not found' })
+      return { success: false, error: `Service ${args.services![0]!.name} failed: image not found` }
+    }
     if (command.tool === 'deploy_stack') {
       for (const svc of args.services ?? []) await client.sendStatusUpdate({ stackId: args.stackId!, serviceName: svc.name, status: 'running' })
       return { success: true, output: JSON.stringify({ status: 'running' }) }
@@ -292,6 +296,23 @@ describe('with a connected agent', () => {
     expectFailure(await thresh(['stack', 'info', name], env), /^\[thresh\] .+/)
   })
 
+  it('a deploy the node cannot carry out shows the failed service and fails with the reason', async () => {
+    const name = `fail-${randomBytes(3).toString('hex')}`
+    const file = join(tempHome(), 'stack.json')
+    writeFileSync(file, JSON.stringify({ name, services: [{ name: 'api', image: 'no-such/image:1' }] }))
+    const result = await thresh(['stack', 'up', file, '--node', hostname], env)
+    expect(result.code).not.toBe(0)
+    expect(result.stdout).toMatch(/✗ api\s+error \(image not found\)/)
+    expect(result.stderr).toMatch(/^\[thresh\] .*image not found/)
+    expect(ok(await thresh(['stack', 'list'], env)).stdout).toMatch(new RegExp(`^${name}\\s+error\\s`, 'm'))
+  })
+
+  it('node remove asks first (refusing without a terminal) and with --force forgets the node', async () => {
+    expectFailure(await thresh(['node', 'remove', hostname], env), /needs confirmation; pass --force/)
+    expect(ok(await thresh(['node', 'remove', hostname, '--force'], env)).stdout).toContain(`Removed node ${hostname}`)
+    expect(ok(await thresh(['node', 'list'], env)).stdout).not.toContain(hostname)
+  })
+
   it('stack up --hub refuses an invalid file before asking the hub, listing every problem', async () => {
     const file = join(tempHome(), 'bad.json')
     writeFileSync(file, JSON.stringify({ name: 'bad', services: { a: { image: 'x', depends_on: ['b'] }, b: { image: 'y', depends_on: ['a'] } } }))
@@ -334,9 +355,9 @@ describe('on Deno', () => {
     const login = await thresh(['auth', 'login', '--hub', hubUrl, '--username', 'admin', '--password-stdin'], { THRESH_HOME: cliHome }, { stdin: password, runtime: 'deno' })
     ok(login)
     expect(statSync(join(cliHome, 'credentials.json')).mode & 0o777).toBe(0o600)
-    const nodes = ok(await thresh(['node', 'list'], { THRESH_HOME: cliHome }, { runtime: 'deno' }))
-    expect(nodes.stdout).toMatch(/^HOSTNAME\s+PLATFORM\s+STATUS/m)
-    const keys = JSON.parse(ok(await thresh(['keys', 'list', '--json'], { THRESH_HOME: cliHome }, { runtime: 'deno' })).stdout)
-    expect(Array.isArray(keys)).toBe(true)
+    const nodes = JSON.parse(ok(await thresh(['node', 'list', '--json'], { THRESH_HOME: cliHome }, { runtime: 'deno' })).stdout)
+    expect(Array.isArray(nodes)).toBe(true)
+    const keys = ok(await thresh(['keys', 'list'], { THRESH_HOME: cliHome }, { runtime: 'deno' }))
+    expect(keys.stdout).toMatch(/^ID\s+NAME\s+TYPE\s+KEY\s+STATUS\s+CREATED$/m)
   })
 })
