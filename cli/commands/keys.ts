@@ -24,8 +24,13 @@ async function listKeys(client: HubClient): Promise<Key[]> {
   return listOf<Key>(await client.get('/api/keys'), 'keys')
 }
 
+/** By id, id prefix or name; after a rotation two keys share a name, and the name means the live one. */
 async function findKey(client: HubClient, arg: string): Promise<Key> {
-  return pickOne(await listKeys(client), arg, 'key', (k) => [k.name])
+  const keys = await listKeys(client)
+  const named = keys.filter((k) => typeof k.name === 'string' && k.name.toLowerCase() === arg.toLowerCase())
+  const active = named.filter((k) => keyStatus(k) === 'active')
+  if (named.length > 1 && active.length === 1) return active[0]!
+  return pickOne(keys, arg, 'key', (k) => [k.name])
 }
 
 function showSecret(key: Key, what: string): void {
