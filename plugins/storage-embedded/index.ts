@@ -2,6 +2,7 @@
 // PostgreSQL database in `<dataDir>/db`, so it shares storage-postgres's schema and SQL store.
 import { definePlugin, ThreshError } from '../../core/index.ts'
 import { createSqlStore, startMaintenance, type FleetStore, type MetricsRetention, type StoreOptions } from '../../lib/storage/index.ts'
+import { lockDataDir } from './data-dir-lock.ts'
 import { createPgliteExecutor } from './pglite-executor.ts'
 
 export interface EmbeddedStoreOptions extends StoreOptions {
@@ -13,16 +14,28 @@ const plugin = 'storage-embedded'
 
 /** A FleetStore in an embedded PostgreSQL (PGlite) at `path`; migrates before it returns. */
 export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promise<FleetStore> {
+  let release = async () => {}
   if (!options.path.startsWith('memory://')) {
     const { mkdir } = await import('node:fs/promises')
     await mkdir(options.path, { recursive: true })
+    release = await lockDataDir(options.path, plugin)
   }
   let db
   try {
     db = await createPgliteExecutor(options.path)
-    return await createSqlStore(db, { ...options, kind: 'embedded', plugin })
+    const store = await createSqlStore(db, { ...options, kind: 'embedded', plugin })
+    const close = store.close.bind(store)
+    store.close = async () => {
+      try {
+        await close()
+      } finally {
+        await release()
+      }
+    }
+    return store
   } catch (error) {
     await db?.close().catch(() => {})
+    await release()
     throw new ThreshError({
       code: 'storage_unavailable',
       status: 503,

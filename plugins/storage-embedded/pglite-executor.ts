@@ -1,6 +1,7 @@
 // A SqlExecutor on PGlite (PostgreSQL compiled to WASM, in process): one connection, so PGlite itself
 // queues callers and runs a transaction alone. Loaded only when the embedded store is used.
 import type { SqlExecutor, SqlParam } from '../../lib/storage/index.ts'
+import { openPglite } from './pglite-template.ts'
 
 type PGlite = import('@electric-sql/pglite').PGlite
 type Transaction = import('@electric-sql/pglite').Transaction
@@ -8,7 +9,7 @@ type Transaction = import('@electric-sql/pglite').Transaction
 /** `dataDir` is a directory for a durable database, or `memory://` for one that lives in the process. */
 export async function createPgliteExecutor(dataDir: string): Promise<SqlExecutor> {
   const { PGlite } = await import('@electric-sql/pglite')
-  const db = await PGlite.create(dataDir)
+  const db = await openPglite(PGlite, dataDir)
   return wrap(db, async () => {
     if (!db.closed) await db.close()
   })

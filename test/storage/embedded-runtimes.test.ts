@@ -1,5 +1,6 @@
-// The embedded store on both runtimes: a database Deno wrote opens on Node with the same data.
-import { execFile } from 'node:child_process'
+// The embedded store across runtimes and processes: a database Deno wrote opens on Node, a second
+// process cannot open a database in use, and what was written survives the writer being killed.
+import { execFile, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,6 +31,43 @@ describe('storage-embedded across runtimes', () => {
     try {
       expect((await store.getNode('acct-deno', 'agent-1'))?.hostname).toBe('written-by-deno')
       expect((await store.getAccount('acct-deno'))?.name).toBe('cross-runtime')
+    } finally {
+      await store.close()
+    }
+  }, 90_000)
+
+  it('refuses a second process while one holds the database, and keeps its writes when that process is killed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'thresh-embedded-crash-'))
+    dirs.push(dir)
+    const path = join(dir, 'db')
+    const writer = spawn(denoBin, ['run', '-A', '--config', join(repoRoot, 'deno.json'), join(repoRoot, 'test/storage/fixtures/embedded-crash-script.ts'), path, 'acct-crash'], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const exited = new Promise((resolve) => writer.once('exit', resolve))
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let output = ''
+        const timer = setTimeout(() => reject(new Error(`writer did not start: ${output}`)), 60_000)
+        const onData = (chunk: Buffer) => {
+          output += chunk
+          if (output.includes('written')) {
+            clearTimeout(timer)
+            resolve()
+          }
+        }
+        writer.stdout!.on('data', onData)
+        writer.stderr!.on('data', (chunk: Buffer) => (output += chunk))
+        writer.once('exit', (code) => reject(new Error(`writer exited ${code}: ${output}`)))
+      })
+      await expect(createEmbeddedStore({ path })).rejects.toMatchObject({ code: 'storage_locked', message: expect.stringContaining(`pid ${writer.pid}`) })
+    } finally {
+      writer.kill('SIGKILL')
+      await exited
+    }
+    const store = await createEmbeddedStore({ path })
+    try {
+      expect((await store.getAccount('acct-crash'))?.name).toBe('survives-a-crash')
     } finally {
       await store.close()
     }

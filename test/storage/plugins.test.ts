@@ -45,7 +45,7 @@ describe('storage plugins', () => {
     await second.setup()
     expect((await second.use('storage').getAccount('acct-1'))?.name).toBe('home')
     await second.close()
-  })
+  }, 120_000)
 
   it('storage-postgres takes databaseUrl from config and a schema from its options', async () => {
     const schema = `thresh_plugin_${randomBytes(6).toString('hex')}`
