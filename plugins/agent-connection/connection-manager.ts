@@ -145,6 +145,25 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
     })
   }
 
+  // The SignalR client reports a refused negotiate as a bare status code; the server's JSON body says why.
+  const explainRefusal = async (to: Target, error: unknown): Promise<string> => {
+    const fallback = `The server refused the agent key: ${(error as Error)?.message ?? error}`
+    try {
+      const doFetch = options.tlsVerify ? fetch : (await import('./insecure-fetch.ts')).insecureFetch
+      const response = await doFetch(`${to.url.replace(/\/+$/, '')}/api/agent/register`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${to.apiKey}`, 'X-Agent-Id': options.agentId, 'Content-Type': 'application/json' },
+        body: '{}',
+        signal: AbortSignal.timeout(5000),
+      })
+      if (response.status !== 401 && response.status !== 403) return fallback
+      const body = (await response.json().catch(() => ({}))) as { message?: string }
+      return `The server refused the agent key (${response.status}): ${body.message ?? response.statusText}`
+    } catch {
+      return fallback
+    }
+  }
+
   const attempt = async (to: Target): Promise<AgentTransportClient> => {
     const kinds: AgentTransportName[] = options.transport === 'auto' ? ['signalr', 'rest'] : [options.transport]
     let lastError: unknown
@@ -241,7 +260,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
           failures++
           const auth = isAuthError(error)
           state = auth ? 'auth_error' : 'disconnected'
-          reason = (error as Error)?.message ?? String(error)
+          reason = auth ? await explainRefusal(to, error) : ((error as Error)?.message ?? String(error))
           options.logger?.warn(`Cannot connect to ${to.url}: ${reason}`)
           if (stopped) break
           if (options.autoFailover && !auth && failures >= failoverAfter && targets.fallback && !wanted) {
@@ -250,7 +269,9 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
             options.logger?.warn(`${to.url} is unreachable after ${failures} attempts: switching to ${targets[wanted]!.url}.`)
             continue
           }
-          if (!wanted) await sleep(jitteredDelay(0, options.reconnectDelayMs, options.reconnectDelayMs))
+          // A refused key will not fix itself quickly: back off (up to a minute) instead of hammering.
+          const delay = auth ? jitteredDelay(failures - 1, options.reconnectDelayMs, Math.max(60_000, options.reconnectDelayMs)) : jitteredDelay(0, options.reconnectDelayMs, options.reconnectDelayMs)
+          if (!wanted) await sleep(delay)
           continue
         }
       }
