@@ -1,11 +1,12 @@
-// The agent against the real hub (its embedded mid-tier): a hub process with memory storage, an agent
-// key from the API, a background-free agent process; the node, its live metrics and a stack deployed
-// through the hub onto the real Docker engine.
+// The agent against the real hub (its embedded mid-tier) as in the seed's home lab: a hub process on
+// HTTPS with its self-signed certificate and memory storage, an agent key from the API, an agent with
+// tls-verify false; the node, its live metrics and a stack deployed through the hub onto real Docker.
 import type Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDockerRuntime } from '../../plugins/runtime-docker/index.ts'
 import { connectDocker, freePort, httpText, uniqueName } from '../support/docker.ts'
-import { spawnThresh, tempHome, waitForHttp, type ThreshProcess } from '../support/process.ts'
+import { insecureFetch } from '../../plugins/agent-connection/insecure-fetch.ts'
+import { spawnThresh, tempHome, type ThreshProcess } from '../support/process.ts'
 import { requireTool } from '../support/require.ts'
 import { startAgent, waitFor, type RunningAgent } from './agent-helpers.ts'
 
@@ -16,12 +17,13 @@ let hub: ThreshProcess
 let hubUrl: string
 let token: string
 let agentKey: string
+let keyId: string
 let account: string
 let agent: RunningAgent
 const stacks: string[] = []
 
 async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(hubUrl + path, {
+  const response = await insecureFetch(hubUrl + path, {
     method,
     headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -32,19 +34,25 @@ async function api<T = Record<string, unknown>>(method: string, path: string, bo
 beforeAll(async () => {
   docker = await connectDocker()
   const port = await freePort()
-  hubUrl = `http://127.0.0.1:${port}`
-  hub = spawnThresh('node', ['run', '--role', 'hub', '--no-tls', '--host', '127.0.0.1', '--port', String(port), '--storage', 'memory'], {
+  hubUrl = `https://127.0.0.1:${port}`
+  hub = spawnThresh('node', ['run', '--role', 'hub', '--host', '127.0.0.1', '--port', String(port), '--storage', 'memory'], {
     THRESH_HOME: tempHome('thresh-agent-hub-'),
     THRESH_ADMIN_PASSWORD: PASSWORD,
   })
-  await waitForHttp(`${hubUrl}/health`, hub)
-  const login = await fetch(`${hubUrl}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) })
+  await waitFor(
+    () => insecureFetch(`${hubUrl}/health`).then((r) => r.status, () => 0),
+    (status) => status === 200 || hub.child.exitCode !== null,
+    'the hub to serve HTTPS',
+    60_000,
+  )
+  const login = await insecureFetch(`${hubUrl}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) })
   token = ((await login.json()) as { accessToken: string }).accessToken
-  const key = await api<{ key: string }>('POST', '/api/keys', { type: 'agent', name: 'test-agent' })
+  const key = await api<{ key: string; id: string }>('POST', '/api/keys', { type: 'agent', name: 'test-agent' })
+  keyId = key.body.id
   expect(key.status).toBeLessThan(300)
   agentKey = key.body.key
   account = /^thresh_live_([^_]+)_/.exec(agentKey)![1]!
-  agent = await startAgent({ midtierUrl: hubUrl, apiKey: agentKey, metricsInterval: '1s', nodeName: uniqueName('node') })
+  agent = await startAgent({ midtierUrl: hubUrl, apiKey: agentKey, tlsVerify: false, metricsInterval: '1s', nodeName: uniqueName('node') })
   await agent.until('connected')
 }, 90_000)
 
@@ -82,4 +90,10 @@ describe('an agent connected to the hub', () => {
     const destroyed = await api('DELETE', `/api/stacks/${name}?wait=true`)
     expect(destroyed.status).toBeLessThan(300)
   }, 90_000)
+
+  it('is disconnected when its key is revoked, and its status says why', async () => {
+    expect((await api('DELETE', `/api/keys/${keyId}`)).status).toBeLessThan(300)
+    const refused = await agent.until('auth_error', undefined, 70_000)
+    expect(refused.reason).toMatch(/^The server refused the agent key \(401\): .+/)
+  }, 80_000)
 })
