@@ -2,7 +2,7 @@
 // log file in THRESH_HOME) and the live state of that process, read from its loopback status endpoint.
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import process from 'node:process'
 import { defineCommand } from 'citty'
 import { loadRuntime } from '../../adapters/index.ts'
@@ -93,7 +93,11 @@ function roleFlags(args: { port?: string }): Record<string, unknown> {
 /** This CLI's own command line, to start it again in the background. */
 function selfCommand(): [string, string[]] {
   const deno = (globalThis as { Deno?: { execPath(): string } }).Deno
-  if (deno) return [deno.execPath(), ['run', '-A', process.argv[1]!]]
+  if (deno) {
+    // The import map lives in deno.json beside cli/; name it so any working directory works.
+    const config = [join(dirname(process.argv[1]!), '..', 'deno.json'), join(dirname(process.argv[1]!), 'deno.json')].find((p) => existsSync(p))
+    return [deno.execPath(), ['run', '-A', ...(config ? ['--config', config] : []), process.argv[1]!]]
+  }
   return [process.execPath, [...process.execArgv, process.argv[1]!]]
 }
 
