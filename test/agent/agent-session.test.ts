@@ -55,9 +55,9 @@ describe('an agent connected over SignalR', () => {
 })
 
 describe('an agent whose server goes away', () => {
-  it('reconnects after the server restarts, registers again and delivers the metrics taken meanwhile', async () => {
+  it.each(['signalr', 'rest'])('reconnects over %s after the server restarts, registers again and delivers the metrics taken meanwhile', async (transport) => {
     const hub = await server()
-    const a = await agent({ midtierUrl: hub.url, metricsInterval: '200ms', reconnectDelay: '400ms' })
+    const a = await agent({ midtierUrl: hub.url, transport, metricsInterval: '200ms', reconnectDelay: '400ms' })
     const { agentId } = await a.until('connected')
     await waitFor(() => hub.events.metrics.filter((m) => m.agentId === agentId).length, (n) => n >= 2, 'metrics before the outage')
 
@@ -135,6 +135,15 @@ describe('an agent on REST polling', () => {
     const result = await hub.send(agentId, { commandId: `rest-${Date.now()}`, tool: 'get_version', arguments: {} }, 15_000)
     expect(result).toMatchObject({ success: true })
     expect(JSON.parse(result.output)).toMatchObject({ agentId })
+  })
+
+  it('stays on SignalR without WebSockets under transport auto (SSE or long polling) and still runs commands', async () => {
+    const hub = await server({ transports: ['ServerSentEvents', 'LongPolling'] })
+    const a = await agent({ midtierUrl: hub.url })
+    const { agentId, transport } = await a.until('connected')
+    expect(transport).toBe('signalr')
+    const result = await hub.send(agentId, { commandId: `nows-${Date.now()}`, tool: 'get_version', arguments: {} }, 15_000)
+    expect(result.success).toBe(true)
   })
 
   it('falls back to REST polling under transport auto when the server offers no SignalR', async () => {
