@@ -19,6 +19,9 @@ export async function createPostgresExecutor(options: PostgresExecutorOptions): 
     const admin = postgres(options.url, { ...base, max: 1 })
     try {
       await admin.unsafe(`create schema if not exists "${options.schema.replace(/"/g, '""')}"`)
+    } catch (error) {
+      // Two processes creating the schema at once: the loser sees a duplicate, which is fine.
+      if (!['23505', '42P06'].includes((error as { code?: string }).code ?? '')) throw error
     } finally {
       await admin.end()
     }

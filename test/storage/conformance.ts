@@ -246,6 +246,24 @@ export function describeStore(name: string, makeHarness: () => StoreHarness): vo
       expect(await store.getStack(a.id, s.id)).toBeUndefined()
     })
 
+    it('lets exactly one of two simultaneous deploys of the same stack name win', async () => {
+      const a = await account()
+      const results = await Promise.allSettled([store.upsertStack(stack(a.id, 'race')), store.upsertStack(stack(a.id, 'race'))])
+      expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+      expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'conflict' })
+      const stored = await store.listStacks(a.id)
+      expect(stored).toHaveLength(1)
+      expect(stored[0]!.services.map((x) => x.name)).toEqual(['db', 'api'])
+    })
+
+    it('refuses to let one account overwrite another account\'s stack by id', async () => {
+      const a = await account()
+      const b = await account()
+      const mine = await store.upsertStack(stack(a.id, 'mine'))
+      await expect(store.upsertStack({ ...stack(b.id, 'theirs'), id: mine.id })).rejects.toMatchObject({ code: 'conflict' })
+      expect((await store.getStack(a.id, mine.id))?.services.map((x) => x.image)).toEqual(['postgres:16', 'api:1'])
+    })
+
     it('records command results once, ignores duplicate results, and times out commands that never answer', async () => {
       const a = await account()
       const n = await node(a.id)
