@@ -113,6 +113,29 @@ describe('stack commands on the real Docker engine', () => {
     expect(JSON.parse(destroyed.output)).toMatchObject({ destroyed: true })
   })
 
+  it('finishes a deploy interrupted by a dropped connection exactly once, and the redelivered command gets its result', async () => {
+    const name = uniqueName('agr')
+    stacks.push(name)
+    const executedBefore = (await agent.status()).commandsExecuted
+    const registersBefore = hub.events.registers.filter((r) => r.agent.agentId === agentId).length
+    const pending = run('deploy_stack', {
+      stackName: name,
+      account: ACCOUNT,
+      services: [
+        { name: 'first', image: IMAGE, dependsOn: [] },
+        { name: 'second', image: IMAGE, dependsOn: ['first'] },
+      ],
+    })
+    await waitFor(() => hub.events.statuses.filter((s) => s.update.stackId === name && s.update.status === 'deploying').length, (n) => n > 0, 'the deploy to start')
+    hub.gateway().disconnectAgent(agentId, 'dropped by the test')
+    const result = await pending
+    expect(result.success).toBe(true)
+    expect(hub.events.registers.filter((r) => r.agent.agentId === agentId).length).toBeGreaterThan(registersBefore)
+    expect((await agent.status()).commandsExecuted).toBe(executedBefore + 1)
+    expect((await labelledObjects(docker, name)).filter((o) => o.startsWith('container')).length).toBe(2)
+    await run('destroy_stack', { stackName: name, account: ACCOUNT })
+  })
+
   it('stops a stack keeping its volume, starts it again, and destroys it with its volume', async () => {
     const name = uniqueName('ags')
     stacks.push(name)
