@@ -297,6 +297,19 @@ describe('with a connected agent', () => {
     expectFailure(await thresh(['stack', 'info', name], env), /^\[thresh\] .+/)
   })
 
+  it('stack up --cluster deploys to a node of that cluster', async () => {
+    const cluster = `c-${randomBytes(3).toString('hex')}`
+    const name = `cl-${randomBytes(3).toString('hex')}`
+    ok(await thresh(['cluster', 'create', cluster], env))
+    ok(await thresh(['cluster', 'add-node', cluster, hostname], env))
+    const file = join(tempHome(), 'stack.json')
+    writeFileSync(file, JSON.stringify({ name, services: [{ name: 'one', image: 'busybox:1' }] }))
+    const up = JSON.parse(ok(await thresh(['stack', 'up', file, '--cluster', cluster, '--json'], env)).stdout)
+    expect(up).toMatchObject({ name, status: 'running', node: hostname })
+    ok(await thresh(['stack', 'destroy', name, '--yes'], env))
+    ok(await thresh(['cluster', 'delete', cluster, '--force'], env))
+  })
+
   it('a deploy the node cannot carry out shows the failed service and fails with the reason', async () => {
     const name = `fail-${randomBytes(3).toString('hex')}`
     const file = join(tempHome(), 'stack.json')
