@@ -123,6 +123,7 @@ async function render() {
     if (seq !== renderSeq) return
     current = await login({ params: {}, query: new URLSearchParams(search), navigate })
     replace(root, current.el)
+    ;/** @type {HTMLElement | null} */ (current.el.querySelector('[autofocus]'))?.focus()
     if (path !== '/login') history.replaceState(null, '', '#/login')
     return
   }

@@ -14,12 +14,12 @@ function s(tag, attrs) {
  * @param {{ title: string, times: number[], series: Series[], max?: number, unit: string, from: number, to: number }} spec
  */
 export function lineChart({ title, times, series, max, unit, from, to }) {
-  const W = 640, H = 180, L = 40, R = 8, T = 10, B = 24
+  const W = 900, H = 200, L = 40, R = 8, T = 10, B = 24
   const all = series.flatMap((x) => x.values.filter((v) => v !== undefined))
   const top = max ?? Math.max(1, ...all.map(Number)) * 1.1
   const x = (/** @type {number} */ t) => L + ((t - from) / Math.max(1, to - from)) * (W - L - R)
   const y = (/** @type {number} */ v) => T + (1 - v / top) * (H - T - B)
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', preserveAspectRatio: 'none' })
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img' })
   const last = series.map((x) => `${x.label} ${fmt([...x.values].reverse().find((v) => v !== undefined))}${unit}`).join(', ')
   const label = s('title', {})
   label.textContent = `${title}: ${times.length} samples${times.length ? `; latest ${last}` : ''}`

@@ -55,7 +55,7 @@ export default async function clusterPage({ params, navigate }) {
       others.length
         ? h('form', {
             class: 'panel inline-form',
-            'aria-label': 'Add a node',
+            'aria-label': 'Add a node to the cluster',
             onsubmit: async (/** @type {Event} */ e) => {
               e.preventDefault()
               try {

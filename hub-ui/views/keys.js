@@ -62,21 +62,23 @@ export default async function keysPage() {
 
   async function load() {
     const keys = asList(await api('GET', '/api/keys'), 'keys').map(toKey).sort((a, b) => Number(a.revoked) - Number(b.revoked) || String(b.createdAt).localeCompare(String(a.createdAt)))
+    // Shown only when the hub tracks it.
+    const lastUsed = keys.some((k) => 'lastUsedAt' in k.raw || 'lastUsed' in k.raw)
     replace(
       list,
       keys.length
         ? h('div', { class: 'table-wrap' }, h('table', { class: 'grid cardify' },
             h('caption', { class: 'sr-only' }, 'API keys'),
-            h('thead', null, h('tr', null, ['Name', 'Type', 'Key', 'Created', 'Last used', 'Status', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'sr-only' }, 'Actions'))))),
+            h('thead', null, h('tr', null, ['Name', 'Type', 'Key', 'Created', ...(lastUsed ? ['Last used'] : []), 'Status', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'sr-only' }, 'Actions'))))),
             h('tbody', null, keys.map((k) => {
               const graceful = !k.revoked && Boolean(k.expiresAt)
               const status = k.revoked ? k.status : graceful ? 'expiring' : 'active'
               return h('tr', { 'data-key': k.id },
                 h('th', { scope: 'row' }, k.name || DASH),
                 h('td', { 'data-label': 'Type' }, TYPE_LABEL[k.type] ?? (k.type || DASH)),
-                h('td', { 'data-label': 'Key', class: 'mono' }, k.prefix ? `${k.prefix}…` : DASH),
+                h('td', { 'data-label': 'Key', class: 'mono' }, k.prefix ? `${k.prefix.replace(/(…|\.\.\.)$/, '')}…` : DASH),
                 h('td', { 'data-label': 'Created' }, dateTime(k.createdAt)),
-                h('td', { 'data-label': 'Last used' }, k.lastUsedAt ? ago(k.lastUsedAt) : 'never'),
+                lastUsed ? h('td', { 'data-label': 'Last used' }, k.lastUsedAt ? ago(k.lastUsedAt) : 'never') : null,
                 h('td', { 'data-label': 'Status' }, h('span', { class: 'badge', 'data-status': status }, status), graceful ? h('div', { class: 'muted small' }, `valid until ${dateTime(k.expiresAt)}`) : null),
                 h('td', null, k.revoked ? null : h('div', { class: 'actions' },
                   h('button', { type: 'button', class: 'small', 'aria-label': `Rotate ${k.name}`, onclick: () => rotate(k) }, 'Rotate'),

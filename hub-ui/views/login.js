@@ -10,7 +10,7 @@ export function needsPasswordChange(body) {
 
 /** @type {import('../app.js').ViewFactory} */
 export default function login({ navigate }) {
-  const username = field({ label: 'Username', control: h('input', { name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' }) })
+  const username = field({ label: 'Username', control: h('input', { name: 'username', autocomplete: 'username', required: true, autofocus: true, autocapitalize: 'none', spellcheck: 'false' }) })
   const password = field({
     label: 'Password',
     control: h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
@@ -62,6 +62,5 @@ export default function login({ navigate }) {
     h('div', { class: 'check' }, remember, h('label', { for: 'remember' }, 'Keep me signed in on this device')),
     submit,
   )
-  queueMicrotask(() => username.control.focus())
   return { el: h('main', { id: 'main', class: 'login-page' }, form) }
 }

@@ -21,27 +21,36 @@ export async function startHub(): Promise<TestHub> {
   const home = tempHome('thresh-ui-')
   const port = await freePort()
   const args = ['run', '--role', 'hub', '--no-tls', '--host', '127.0.0.1', '--port', String(port)]
-  // Until roles/hub.ts lists the dashboard, load it the way any third-party plugin is loaded.
-  if (!readFileSync(join(repoRoot, 'roles/hub.ts'), 'utf8').includes('hub-ui')) {
+  // Until roles/hub.ts lists the API and the dashboard, load them the way any third-party plugin is loaded.
+  const role = readFileSync(join(repoRoot, 'roles/hub.ts'), 'utf8')
+  const missing = [
+    ...(role.includes('hub-api') ? [] : ['storage-embedded', 'hub-auth', 'transport-signalr', 'hub-fleet', 'hub-api']),
+    ...(role.includes('hub-ui') ? [] : ['hub-ui']),
+  ]
+  if (missing.length) {
     const config = join(home, 'ui-test.json')
-    writeFileSync(config, JSON.stringify({ plugins: [join(repoRoot, 'dist/plugins/hub-ui/index.js')] }))
+    writeFileSync(config, JSON.stringify({ plugins: missing.map((name) => join(repoRoot, `dist/plugins/${name}/index.js`)) }))
     args.push('--config', config)
   }
   const proc = spawnThresh('node', args, { THRESH_HOME: home, THRESH_ADMIN_PASSWORD: ADMIN_PASSWORD, THRESH_LOG_LEVEL: 'info' })
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/health`, proc)
+  // A hub that does not read THRESH_ADMIN_PASSWORD prints a one-time password instead.
+  await new Promise((r) => setTimeout(r, 100))
+  const printed = /One-time password: (\S+)/.exec(proc.output())?.[1]
+  const password = printed ?? ADMIN_PASSWORD
   let cached: string | undefined
 
   const hub: TestHub = {
     url,
     home,
-    password: ADMIN_PASSWORD,
+    password,
     proc,
     async token() {
       const response = await fetch(`${url}/api/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+        body: JSON.stringify({ username: 'admin', password }),
       })
       if (!response.ok) throw new Error(`login answered ${response.status}: ${await response.text()}\n${proc.output()}`)
       return ((await response.json()) as { accessToken: string }).accessToken
