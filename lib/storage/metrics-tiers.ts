@@ -1,6 +1,7 @@
 // The metrics series' resolutions and retention, and the rule that picks a resolution for a query:
 // shared by every store so they answer the same question with the same points.
-import type { MetricsPoint, MetricsResolution, MetricsRetention } from './types.ts'
+import { ThreshError } from '../../core/index.ts'
+import type { MetricsPoint, MetricsQuery, MetricsResolution, MetricsRetention } from './types.ts'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -74,4 +75,17 @@ export function aggregate(points: MetricsPoint[], step: number): MetricsPoint[] 
       containersRunning: b.c / b.n,
       samples: b.n,
     }))
+}
+
+/** The query's range as times, or a 400 naming what is wrong. */
+export function queryRange(query: MetricsQuery, plugin: string): { from: Date; to: Date } {
+  const from = new Date(query.from)
+  const to = new Date(query.to)
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) {
+    throw new ThreshError({ code: 'invalid_input', status: 400, plugin, message: 'Metrics queries need `from` and `to` as ISO-8601 times.' })
+  }
+  if (query.resolution !== undefined && !(query.resolution in stepMs)) {
+    throw new ThreshError({ code: 'invalid_input', status: 400, plugin, message: 'The resolution must be raw, 1m or 15m.' })
+  }
+  return { from, to }
 }

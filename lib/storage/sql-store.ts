@@ -2,7 +2,7 @@
 // embedded PGlite store both run this file, so they share one schema and one behaviour.
 import { ThreshError } from '../../core/index.ts'
 import { conflict } from './errors.ts'
-import { aggregate, chooseResolution, floorTo, resolveRetention, stepMs } from './metrics-tiers.ts'
+import { aggregate, chooseResolution, floorTo, queryRange, resolveRetention, stepMs } from './metrics-tiers.ts'
 import { migrate } from './migrations.ts'
 import { arrayLiteral, type SqlExecutor, type SqlParam } from './sql-executor.ts'
 import type {
@@ -740,8 +740,7 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
 
     async queryMetrics(accountId, nodeId, query) {
       const now = query.now ?? clock()
-      const from = new Date(query.from)
-      const to = new Date(query.to)
+      const { from, to } = queryRange(query, plugin)
       const resolution: MetricsResolution = query.resolution ?? chooseResolution(from, to, now, retention)
       const step = stepMs[resolution]
       const series = { nodeId, resolution, stepMs: step, points: [] as MetricsPoint[] }

@@ -1,7 +1,7 @@
 // A FleetStore in plain maps: starts instantly and costs a few kB, for tests and throwaway hubs.
 // It mirrors the SQL store rule for rule (the conformance suite holds both to it); nothing survives exit.
 import { conflict } from '../../lib/storage/errors.ts'
-import { aggregate, chooseResolution, floorTo, resolveRetention, stepMs } from '../../lib/storage/metrics-tiers.ts'
+import { aggregate, chooseResolution, floorTo, queryRange, resolveRetention, stepMs } from '../../lib/storage/metrics-tiers.ts'
 import type {
   AccountRecord,
   AuditRecord,
@@ -437,8 +437,9 @@ export function createMemoryStore(options: StoreOptions = {}): FleetStore {
 
     async queryMetrics(accountId, nodeId, query) {
       const now = query.now ?? clock()
-      const from = new Date(query.from).getTime()
-      const to = new Date(query.to).getTime()
+      const range = queryRange(query, plugin)
+      const from = range.from.getTime()
+      const to = range.to.getTime()
       const resolution = query.resolution ?? chooseResolution(new Date(from), new Date(to), now, retention)
       const step = stepMs[resolution]
       const key = scoped(accountId, nodeId)

@@ -398,6 +398,13 @@ export function describeStore(name: string, makeHarness: () => StoreHarness): vo
       expect(tail.points).toEqual([expect.objectContaining({ at: iso(now), cpuPercent: 50, samples: 2 })])
     })
 
+    it('answers a metrics query with bad times with a 400, and an unknown node with an empty series', async () => {
+      const a = await account()
+      await expect(store.queryMetrics(a.id, 'x', { from: 'yesterday', to: iso(Date.now()) })).rejects.toMatchObject({ code: 'invalid_input', status: 400 })
+      await expect(store.queryMetrics(a.id, 'x', { from: iso(0), to: iso(1), resolution: '5m' as never })).rejects.toMatchObject({ status: 400 })
+      expect(await store.queryMetrics(a.id, 'no-such-node', { from: iso(Date.now() - HOUR), to: iso(Date.now()) })).toMatchObject({ nodeId: 'no-such-node', points: [] })
+    })
+
     it('drops each resolution after its retention while coarser history stays', async () => {
       const a = await account()
       const n = await node(a.id)
