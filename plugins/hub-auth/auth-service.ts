@@ -157,6 +157,12 @@ export function createAuthService(
         if (session.revokedAt) throw unauthorized('The token has been logged out.')
         if (Date.parse(session.expiresAt) <= Date.now()) throw unauthorized('The token has expired; log in again.')
         principal = { kind: 'cli', accountId: session.accountId, userId: user.id, sessionId: session.id, userName: user.username, roles: user.roles }
+        const now = Date.now()
+        if (!session.lastUsedAt || now - Date.parse(session.lastUsedAt) > 60_000) {
+          // At most one write a minute per session, off the request path.
+          session.lastUsedAt = new Date(now).toISOString()
+          void store.touchSession(session.accountId, session.id, session.lastUsedAt).catch(() => {})
+        }
       } else {
         const { key } = entry
         if (!key || !sameDigest(key.keyHash, hash) || key.accountId !== parsed.accountId || KIND_OF_TYPE[key.type] !== parsed.kind) {

@@ -56,6 +56,15 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
   return {
     async dispatch(node, tool, args, options) {
       const route = routeOf(node)
+      if (!route && node.status === 'online') {
+        // Another hub process on the same database holds this agent's connection (hub HA).
+        throw new ThreshError({
+          code: 'node_unreachable',
+          status: 503,
+          plugin: 'hub-fleet',
+          message: `Node ${node.hostname} is online but connected to another hub process, so this hub cannot reach it; try again through that hub or once the agent reconnects here.`,
+        })
+      }
       if (!route) {
         throw new ThreshError({
           code: 'node_offline',

@@ -208,10 +208,27 @@ export function createStackOperations(deps: StackDeps): StackOperations {
         ...(existing?.deployedAt ? { deployedAt: existing.deployedAt } : {}),
       }
       if (busy.has(record.id)) throw conflict('stack_busy', `Stack '${record.name}' is busy with another operation; try again when it finishes.`)
-      if (!deps.reachable(node)) throw conflict('node_offline', `Node ${node.hostname} is offline, so stack '${record.name}' cannot be deployed to it now.`)
+      if (!deps.reachable(node)) {
+        if (node.status === 'online') {
+          throw new ThreshError({
+            code: 'node_unreachable',
+            status: 503,
+            plugin: 'hub-fleet',
+            message: `Node ${node.hostname} is connected to another hub process, so this hub cannot deploy '${record.name}' to it now.`,
+          })
+        }
+        throw conflict('node_offline', `Node ${node.hostname} is offline, so stack '${record.name}' cannot be deployed to it now.`)
+      }
       await store.upsertStack(record)
       const args = deployStackArguments(resolved, record.id, principal.accountId) as unknown as Record<string, unknown>
-      return run(principal, record, node, 'deploy_stack', args, wait, existing ? 'stack.redeploy' : 'stack.deploy')
+      try {
+        return await run(principal, record, node, 'deploy_stack', args, wait, existing ? 'stack.redeploy' : 'stack.deploy')
+      } catch (error) {
+        // Nothing was sent: the stack stays as it was.
+        if (existing) await store.upsertStack(existing).catch(() => {})
+        else await store.deleteStack(record.accountId, record.id).catch(() => {})
+        throw error
+      }
     },
 
     async list(accountId) {

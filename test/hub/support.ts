@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { createSignalRAgentClient, type AgentInfo, type AgentTransportClient, type CommandHandler, type MetricsData } from '../../lib/agent-session/index.ts'
-import { freePort, spawnThresh, tempHome, waitForHttp, waitForOutput, type ThreshProcess } from '../support/process.ts'
+import { freePort, spawnThresh, tempHome, waitForHttp, waitForOutput, type Runtime, type ThreshProcess } from '../support/process.ts'
 
 export const databaseUrl: string = process.env.THRESH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const ADMIN_PASSWORD = 'correct-horse-battery'
@@ -14,6 +14,7 @@ export type Storage = 'embedded' | 'postgres' | 'memory'
 
 export interface HubOptions {
   storage: Storage
+  runtime?: Runtime
   home?: string
   /** PostgreSQL schema (storage postgres); a fresh one by default. */
   schema?: string
@@ -61,7 +62,7 @@ export async function startHub(options: HubOptions): Promise<TestHub> {
   }
   const configPath = join(home, `hub-${port}.json`)
   writeFileSync(configPath, JSON.stringify(config))
-  const proc = spawnThresh('node', ['run', '--role', 'hub', '--no-tls', '--host', '127.0.0.1', '--port', String(port), '--config', configPath], {
+  const proc = spawnThresh(options.runtime ?? 'node', ['run', '--role', 'hub', '--no-tls', '--host', '127.0.0.1', '--port', String(port), '--config', configPath], {
     THRESH_HOME: home,
     THRESH_ADMIN_PASSWORD: ADMIN_PASSWORD,
     ...options.env,
