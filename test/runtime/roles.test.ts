@@ -10,6 +10,9 @@ import { freePort, repoRoot, spawnThresh, tempHome, waitForHttp, waitForOutput, 
 import { requireTool } from '../support/require.ts'
 
 const runtimes: Runtime[] = ['node', 'deno']
+// A mid-tier needs a hub; an unreachable one is enough for it to serve while it keeps retrying.
+const midtierArgs = ['--hub-url', 'http://127.0.0.1:9', '--api-key', 'thresh_mid_test_0123456789abcdef']
+const roleArgs: Record<string, string[]> = { hub: ['--storage', 'memory'], midtier: midtierArgs, agent: [] }
 requireTool('deno')
 
 function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
@@ -39,7 +42,7 @@ function wsEcho(url: string, message: string, ca?: string): Promise<string> {
 describe.each(runtimes)('on %s', (runtime) => {
   it.each(['hub', 'midtier', 'agent'])('the %s role serves /health and /metrics and stops cleanly on SIGTERM', async (role) => {
     const port = await freePort()
-    const proc = spawnThresh(runtime, ['run', '--role', role, '--no-tls', '--port', String(port), '--host', '127.0.0.1'], { THRESH_HOME: tempHome() })
+    const proc = spawnThresh(runtime, ['run', '--role', role, '--no-tls', '--port', String(port), '--host', '127.0.0.1', ...roleArgs[role]!], { THRESH_HOME: tempHome() })
     try {
       await waitForHttp(`http://127.0.0.1:${port}/health`, proc)
       const health = await fetch(`http://127.0.0.1:${port}/health`)
@@ -81,7 +84,7 @@ describe.each(runtimes)('on %s', (runtime) => {
     const home = tempHome()
     for (let i = 0; i < 2; i++) {
       const port = await freePort()
-      const proc = spawnThresh(runtime, ['run', '--role', 'midtier', '--port', String(port), '--host', '127.0.0.1'], { THRESH_HOME: home })
+      const proc = spawnThresh(runtime, ['run', '--role', 'midtier', '--port', String(port), '--host', '127.0.0.1', ...midtierArgs], { THRESH_HOME: home })
       await waitForOutput(proc, 'listening on https://')
       const ca = readFileSync(join(home, 'tls/cert.pem'), 'utf8')
       expect((await httpsGet(`https://127.0.0.1:${port}/health`, ca)).body).toBe('{"status":"Healthy"}')
@@ -151,6 +154,12 @@ describe.each(runtimes)('on %s', (runtime) => {
       expect(code).not.toBe(0)
       expect(output).toContain("[thresh] [broken] Plugin 'broken' failed to start: cannot reach the database")
       expect(output).toContain('first torn down')
+    })
+
+    it('a mid-tier started without a hub', async () => {
+      const { code, output } = await runBad(['run', '--role', 'midtier', '--no-tls'])
+      expect(code).not.toBe(0)
+      expect(output).toContain('The mid-tier needs its hub: pass --hub-url')
     })
 
     it('disabling a plugin the role does not have', async () => {

@@ -81,7 +81,9 @@ describe('thresh stack', () => {
     expect((await thresh('info', name)).error?.message).toBe(`No stack named ${name} on the local Docker engine`)
   })
 
-  it('refuses --hub until remote stacks exist, instead of silently acting locally', async () => {
-    expect((await thresh('list', '--hub', 'https://127.0.0.1:1')).error?.message).toBe('remote stacks need a hub; see thresh auth login')
+  it('with --hub and no login, says how to log in instead of silently acting locally', async () => {
+    expect((await thresh('list', '--hub', 'https://127.0.0.1:1')).error?.message).toBe(
+      'Not logged in to https://127.0.0.1:1: run thresh auth login --hub https://127.0.0.1:1 (or set THRESH_CLI_TOKEN).',
+    )
   })
 })
