@@ -130,21 +130,31 @@ export async function run() {
     const maintained = await store.maintainMetrics(new Date(start + BATCHES * INTERVAL))
     rows.push(['maintainMetrics (rollup)', `${(performance.now() - m0).toFixed(0)} ms for ${maintained.rolledUp} buckets`])
     const sized = postgres(url, { max: 1, onnotice: () => {}, connection: { search_path: schema } })
-    // Fill the 15-minute series with a day of 1,000 nodes to measure its row cost at a realistic size.
-    await sized.unsafe(`insert into metrics_15m select n, to_timestamp(0) + b * interval '15 minutes', 30, 50, 90, 4000, 16000, 40, 100, 3
-      from generate_series(1, ${NODES}) n, generate_series(1, 96) b on conflict do nothing`)
-    await sized.unsafe('vacuum analyze metrics_raw, metrics_15m')
+    // Fill the 15-minute series with a day of 1,000 nodes (varying values, so compression is not
+    // flattered) to measure its cost per bucket at a realistic size.
+    await sized.unsafe(`insert into metrics_15m_day
+      select n, 1, array_fill(30::int2, array[96]),
+        (select array_agg((random() * 100)::real) from generate_series(1, 96) where n > 0),
+        (select array_agg((random() * 100)::real) from generate_series(1, 96) where n > 0),
+        (select array_agg((4000 + random() * 1000)::real) from generate_series(1, 96) where n > 0),
+        array_fill(16000::real, array[96]),
+        (select array_agg((40 + random())::real) from generate_series(1, 96) where n > 0),
+        array_fill(100::real, array[96]),
+        (select array_agg((random() * 5)::real) from generate_series(1, 96) where n > 0)
+      from generate_series(1, ${NODES}) n on conflict do nothing`)
+    await sized.unsafe('vacuum analyze metrics_raw, metrics_15m_day')
     const [size] = await sized.unsafe(`select
       pg_total_relation_size('metrics_raw')::float8 / greatest(1, (select count(*) from metrics_raw)) as raw,
-      pg_total_relation_size('metrics_15m')::float8 / greatest(1, (select count(*) from metrics_15m)) as quarter`)
+      pg_total_relation_size('metrics_1m')::float8 / greatest(1, (select count(*) from metrics_1m)) as minute,
+      pg_total_relation_size('metrics_15m_day')::float8 / greatest(1, 96 * (select count(*) from metrics_15m_day)) as quarter`)
     await sized.end()
     const gb = (n) => `${(n / 1e9).toFixed(2)} GB`
     const rawRows = NODES * 2880
     const minuteRows = NODES * 7 * 1440
     const yearRows = NODES * 365 * 96
-    rows.push(['bytes/row raw, 15m (with index)', `${size.raw.toFixed(0)}, ${size.quarter.toFixed(0)}`])
-    rows.push(['1,000 nodes at 30 s, defaults', `raw 24 h ${gb(rawRows * size.raw)} + 1m 7 d ${gb(minuteRows * size.quarter)} + 15m 90 d ${gb((yearRows * size.quarter * 90) / 365)}`])
-    rows.push(['1,000 nodes, a year at 15m', gb(yearRows * size.quarter + rawRows * size.raw + minuteRows * size.quarter)])
+    rows.push(['bytes per point raw, 1m, 15m (+index)', `${size.raw.toFixed(0)}, ${size.minute.toFixed(0)}, ${size.quarter.toFixed(0)}`])
+    rows.push(['1,000 nodes at 30 s, defaults', `raw 24 h ${gb(rawRows * size.raw)} + 1m 7 d ${gb(minuteRows * size.minute)} + 15m 90 d ${gb((yearRows * size.quarter * 90) / 365)}`])
+    rows.push(['1,000 nodes, a year at 15m', gb(yearRows * size.quarter + rawRows * size.raw + minuteRows * size.minute)])
     await store.close()
 
     // The embedded store (PGlite) on the same work, smaller, for its rate.

@@ -8,6 +8,38 @@ export interface Migration {
   sql: string
 }
 
+/**
+ * Merges the buckets of a CTE `d(node_key, day, idx, samples, cpu, cpu_max, mem_used, mem_total,
+ * disk_used, disk_total, containers)` into metrics_15m_day: each touched node-day gets its 96-slot
+ * arrays rebuilt, new buckets replacing old ones, other slots kept (NULL where there is no data).
+ */
+export const mergeDaysSql = `
+days as (select distinct node_key, day from d),
+merged as (
+  select k.node_key, k.day,
+    array_agg(coalesce(d.samples::smallint, e.samples[i]) order by i) as samples,
+    array_agg(coalesce(d.cpu::real, e.cpu[i]) order by i) as cpu,
+    array_agg(coalesce(d.cpu_max::real, e.cpu_max[i]) order by i) as cpu_max,
+    array_agg(coalesce(d.mem_used::real, e.mem_used[i]) order by i) as mem_used,
+    array_agg(coalesce(d.mem_total::real, e.mem_total[i]) order by i) as mem_total,
+    array_agg(coalesce(d.disk_used::real, e.disk_used[i]) order by i) as disk_used,
+    array_agg(coalesce(d.disk_total::real, e.disk_total[i]) order by i) as disk_total,
+    array_agg(coalesce(d.containers::real, e.containers[i]) order by i) as containers
+  from days k
+  cross join generate_series(1, 96) as i
+  left join metrics_15m_day e on e.node_key = k.node_key and e.day = k.day
+  left join d on d.node_key = k.node_key and d.day = k.day and d.idx = i
+  group by k.node_key, k.day
+),
+written as (
+  insert into metrics_15m_day (node_key, day, samples, cpu, cpu_max, mem_used, mem_total, disk_used, disk_total, containers)
+  select * from merged
+  on conflict (node_key, day) do update set samples = excluded.samples, cpu = excluded.cpu, cpu_max = excluded.cpu_max,
+    mem_used = excluded.mem_used, mem_total = excluded.mem_total, disk_used = excluded.disk_used,
+    disk_total = excluded.disk_total, containers = excluded.containers
+  returning 1
+)`
+
 export const migrations: Migration[] = [
   {
     version: 1,
@@ -182,6 +214,36 @@ create table metrics_rollup_state (
   dirty_from timestamptz
 );
 insert into metrics_rollup_state (tier, done_until) values ('1m', 'epoch'), ('15m', 'epoch');
+`,
+  },
+  {
+    version: 2,
+    name: '15-minute series as one row per node and UTC day',
+    // A row per bucket cost ~119 bytes (tuple header and index entry dwarf 40 bytes of data): a year
+    // of 1,000 nodes was 4.2 GB. 96 buckets in arrays per node-day cost ~3.7 kB, a third of that.
+    sql: `
+create table metrics_15m_day (
+  node_key integer not null,
+  day integer not null,
+  samples smallint[] not null,
+  cpu real[] not null,
+  cpu_max real[] not null,
+  mem_used real[] not null,
+  mem_total real[] not null,
+  disk_used real[] not null,
+  disk_total real[] not null,
+  containers real[] not null,
+  primary key (node_key, day)
+);
+with d as (
+  select node_key, (extract(epoch from bucket)::bigint / 86400)::int as day,
+         ((extract(epoch from bucket)::bigint % 86400) / 900 + 1)::int as idx,
+         samples, cpu, cpu_max, mem_used, mem_total, disk_used, disk_total, containers
+  from metrics_15m
+),
+${mergeDaysSql}
+select 1;
+drop table metrics_15m;
 `,
   },
 ]

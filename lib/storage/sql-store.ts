@@ -3,7 +3,7 @@
 import { ThreshError } from '../../core/index.ts'
 import { conflict } from './errors.ts'
 import { aggregate, chooseResolution, floorTo, queryRange, resolveRetention, stepMs } from './metrics-tiers.ts'
-import { migrate } from './migrations.ts'
+import { mergeDaysSql, migrate } from './migrations.ts'
 import { arrayLiteral, type SqlExecutor, type SqlParam } from './sql-executor.ts'
 import type {
   AccountRecord,
@@ -26,6 +26,7 @@ type Row = Record<string, any>
 
 const MINUTE = 60_000
 const QUARTER = 15 * MINUTE
+const DAY = 24 * 60 * MINUTE
 
 function iso(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined
@@ -294,7 +295,7 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
     const rows = await run(exec, `delete from nodes where ${where} returning account_id, id, key`, params)
     if (rows.length > 0) {
       const keys = arrayLiteral(rows.map((r) => Number(r.key)))
-      for (const table of ['metrics_raw', 'metrics_1m', 'metrics_15m']) {
+      for (const table of ['metrics_raw', 'metrics_1m', 'metrics_15m_day']) {
         await run(exec, `delete from ${table} where node_key = any($1::text::int[])`, [keys])
       }
     }
@@ -767,12 +768,16 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
       if (resolution === '15m') {
         const doneCoarse = state['15m']!.toISOString()
         parts.push(
-          ...(await q(`select bucket as at, ${pointCols} from metrics_15m where node_key = $1 and bucket >= $2 and bucket <= $3 and bucket < $4`, [
-            key,
-            start,
-            end,
-            doneCoarse,
-          ])),
+          ...(await q(
+            `select * from (
+               select to_timestamp(e.day::bigint * 86400 + (i - 1) * 900) as at, e.samples[i] as samples, e.cpu[i] as cpu,
+                      e.cpu_max[i] as cpu_max, e.mem_used[i] as mem_used, e.mem_total[i] as mem_total, e.disk_used[i] as disk_used,
+                      e.disk_total[i] as disk_total, e.containers[i] as containers
+               from metrics_15m_day e cross join generate_series(1, 96) as i
+               where e.node_key = $1 and e.day between $5 and $6 and e.samples[i] is not null) p
+             where at >= $2 and at <= $3 and at < $4`,
+            [key, start, end, doneCoarse, Math.floor(Date.parse(start) / DAY), Math.floor(Date.parse(end) / DAY)],
+          )),
           ...(await q(
             `select bucket as at, ${pointCols} from metrics_1m where node_key = $1 and bucket >= greatest($2::text::timestamptz, $4::text::timestamptz)
                and bucket <= $3 and bucket < $5`,
@@ -834,18 +839,20 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
         if (from15 < to15) {
           const rows = await run<{ n: number }>(
             tx,
-            `with r as (
-               insert into metrics_15m (node_key, bucket, samples, cpu, cpu_max, mem_used, mem_total, disk_used, disk_total, containers)
-               select node_key, date_bin('15 minutes', bucket, 'epoch'), sum(samples),
-                      sum(cpu * samples) / sum(samples), max(cpu_max), sum(mem_used * samples) / sum(samples),
-                      sum(mem_total * samples) / sum(samples), sum(disk_used * samples) / sum(samples),
-                      sum(disk_total * samples) / sum(samples), sum(containers * samples) / sum(samples)
+            `with b as (
+               select node_key, (floor(extract(epoch from bucket) / 900) * 900)::bigint as s15, sum(samples) as samples,
+                      sum(cpu * samples) / sum(samples) as cpu, max(cpu_max) as cpu_max, sum(mem_used * samples) / sum(samples) as mem_used,
+                      sum(mem_total * samples) / sum(samples) as mem_total, sum(disk_used * samples) / sum(samples) as disk_used,
+                      sum(disk_total * samples) / sum(samples) as disk_total, sum(containers * samples) / sum(samples) as containers
                from metrics_1m where bucket >= $1 and bucket < $2 group by 1, 2
-               on conflict (node_key, bucket) do update set samples = excluded.samples, cpu = excluded.cpu, cpu_max = excluded.cpu_max,
-                 mem_used = excluded.mem_used, mem_total = excluded.mem_total, disk_used = excluded.disk_used,
-                 disk_total = excluded.disk_total, containers = excluded.containers
-               returning 1)
-             select count(*)::int as n from r`,
+             ),
+             d as (
+               select node_key, (s15 / 86400)::int as day, ((s15 % 86400) / 900 + 1)::int as idx,
+                      samples, cpu, cpu_max, mem_used, mem_total, disk_used, disk_total, containers
+               from b
+             ),
+             ${mergeDaysSql}
+             select (select count(*) from d)::int as n, (select count(*) from written)::int as days`,
             [new Date(from15).toISOString(), new Date(to15).toISOString()],
           )
           rolledUp += Number(rows[0]!.n)
@@ -860,9 +867,10 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
           tx,
           `with a as (delete from metrics_raw where at < $1 returning 1),
                 b as (delete from metrics_1m where bucket < $2 returning 1),
-                c as (delete from metrics_15m where bucket < $3 returning 1)
+                c as (delete from metrics_15m_day where day < $3 returning 1)
            select ((select count(*) from a) + (select count(*) from b) + (select count(*) from c))::int as n`,
-          [new Date(t - retention.rawMs).toISOString(), new Date(t - retention.minuteMs).toISOString(), new Date(t - retention.quarterHourMs).toISOString()],
+          // 15-minute history goes a whole UTC day at a time.
+          [new Date(t - retention.rawMs).toISOString(), new Date(t - retention.minuteMs).toISOString(), Math.floor((t - retention.quarterHourMs) / DAY)],
         )
         return { rolledUp, pruned: Number(pruned!.n) }
       })
@@ -887,7 +895,7 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
 
     async metricsBytes() {
       const [row] = await q<{ n: number }>(
-        `select (pg_total_relation_size('metrics_raw') + pg_total_relation_size('metrics_1m') + pg_total_relation_size('metrics_15m'))::float8 as n`,
+        `select (pg_total_relation_size('metrics_raw') + pg_total_relation_size('metrics_1m') + pg_total_relation_size('metrics_15m_day'))::float8 as n`,
       )
       return Number(row!.n)
     },

@@ -22,6 +22,8 @@ import { ThreshError } from '../../core/index.ts'
 const plugin = 'storage-memory'
 const MINUTE = 60_000
 const QUARTER = 15 * MINUTE
+// 15-minute history goes a whole UTC day at a time, as in the SQL stores.
+const DAY = 24 * 60 * MINUTE
 
 const copy = <T>(value: T): T => (value === undefined ? value : structuredClone(value))
 const time = (value: string) => Date.parse(value)
@@ -471,7 +473,7 @@ export function createMemoryStore(options: StoreOptions = {}): FleetStore {
       rollup.done1 = Math.max(rollup.done1, to1)
       rollup.dirty1 = Infinity
       rollup.done15 = Math.max(rollup.done15, to15)
-      const pruned = prune(series.raw, t - retention.rawMs) + prune(series['1m'], t - retention.minuteMs) + prune(series['15m'], t - retention.quarterHourMs)
+      const pruned = prune(series.raw, t - retention.rawMs) + prune(series['1m'], t - retention.minuteMs) + prune(series['15m'], floorTo(t - retention.quarterHourMs, DAY))
       return { rolledUp, pruned }
     },
 

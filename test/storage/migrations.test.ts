@@ -4,14 +4,17 @@ import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 import { afterAll, describe, expect, it } from 'vitest'
 import { migrations } from '../../lib/storage/index.ts'
+import { createPostgresExecutor } from '../../plugins/storage-postgres/postgres-executor.ts'
 import { createPostgresStore } from '../../plugins/storage-postgres/index.ts'
 import { databaseUrl } from './database-url.ts'
 
 describe('storage migrations', () => {
   const schema = `thresh_migrate_${randomBytes(6).toString('hex')}`
+  const oldSchema = `thresh_migrate_old_${randomBytes(6).toString('hex')}`
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
   afterAll(async () => {
     await sql.unsafe(`drop schema if exists "${schema}" cascade`)
+    await sql.unsafe(`drop schema if exists "${oldSchema}" cascade`)
     await sql.end()
   })
 
@@ -22,5 +25,29 @@ describe('storage migrations', () => {
     await again.close()
     const rows = await sql.unsafe(`select version, name from "${schema}".thresh_migrations order by version`)
     expect(rows.map((r) => r.version)).toEqual(migrations.map((m) => m.version))
+  })
+
+  it('keeps 15-minute history written before the per-day layout (migration 2)', async () => {
+    const db = await createPostgresExecutor({ url: databaseUrl, schema: oldSchema, max: 1 })
+    await db.exec(`create table thresh_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())`)
+    await db.exec(migrations[0]!.sql)
+    await db.query(`insert into thresh_migrations (version, name) values (1, 'v1')`)
+    await db.query(`insert into accounts values ('acct', 'old', now())`)
+    await db.query(`insert into nodes (account_id, id, hostname, status, last_seen_at, registered_at) values ('acct', 'n1', 'old-host', 'online', now(), now())`)
+    const bucket = Math.floor(Date.now() / 900_000) * 900_000 - 2 * 900_000
+    await db.query(
+      `insert into metrics_15m select key, $1::text::timestamptz, 30, 42, 80, 1000, 2000, 10, 20, 3 from nodes where id = 'n1'`,
+      [new Date(bucket).toISOString()],
+    )
+    await db.query(`update metrics_rollup_state set done_until = now()`)
+    await db.close()
+
+    const store = await createPostgresStore({ databaseUrl, schema: oldSchema, max: 1 })
+    try {
+      const series = await store.queryMetrics('acct', 'n1', { from: new Date(bucket - 3_600_000), to: new Date(), resolution: '15m' })
+      expect(series.points).toEqual([expect.objectContaining({ at: new Date(bucket).toISOString(), samples: 30, cpuPercent: 42, cpuMax: 80 })])
+    } finally {
+      await store.close()
+    }
   })
 })

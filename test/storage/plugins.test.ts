@@ -9,6 +9,7 @@ import { Hono } from 'hono'
 import postgres from 'postgres'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createLogger, createThresh, describeError, type ThreshPlugin } from '../../core/index.ts'
+import { migrations } from '../../lib/storage/index.ts'
 import storageEmbedded from '../../plugins/storage-embedded/index.ts'
 import storageMemory from '../../plugins/storage-memory/index.ts'
 import storagePostgres from '../../plugins/storage-postgres/index.ts'
@@ -64,7 +65,7 @@ describe('storage plugins', () => {
     const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
     try {
       const rows = await sql.unsafe(`select version from "${schema}".thresh_migrations order by version`)
-      expect(rows.map((r) => r.version)).toEqual([1])
+      expect(rows.map((r) => r.version)).toEqual(migrations.map((m) => m.version))
       expect((await sql.unsafe(`select name from "${schema}".accounts`)).map((r) => r.name)).toEqual(['prod'])
     } finally {
       await sql.end()
