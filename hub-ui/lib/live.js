@@ -1,10 +1,12 @@
 // The dashboard's live channel: a minimal SignalR JSON-protocol client for `/dashboardhub` over a
-// WebSocket (negotiate v1, handshake, pings, reconnect), falling back to polling when the hub has none.
-// Every invocation the hub pushes reaches subscribers as `{ target, args }`.
+// WebSocket (negotiate v1, handshake, pings, reconnect); where the hub has none, the hub-ui plugin's
+// server-sent events at `/ui/events`; failing both, polling. Pushes reach subscribers as `{ target, args }`.
 
 const RS = '\x1e'
 const RETRY_MS = [0, 2000, 5000, 10000, 30000]
 const POLL_MS = 5000
+// Even when live, refetch now and then: agents behind an external mid-tier may not be pushed.
+const SAFETY_MS = 30000
 
 /** @typedef {{ target: string, args: unknown[] }} LiveEvent */
 /** @typedef {'connecting' | 'live' | 'polling' | 'offline'} LiveState */
@@ -15,8 +17,10 @@ const listeners = new Set()
 const stateListeners = new Set()
 /** @type {LiveState} */
 let state = 'offline'
-/** @type {WebSocket | null} */
+/** @type {WebSocket | EventSource | null} */
 let socket = null
+/** Which channel this hub answered last: try it first next time. @type {'signalr' | 'sse'} */
+let channel = 'signalr'
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let retryTimer
 /** @type {ReturnType<typeof setInterval> | undefined} */
@@ -78,14 +82,24 @@ export function stopLive() {
   clearInterval(pingTimer)
   clearInterval(pollTimer)
   pollTimer = undefined
-  socket?.close(1000)
+  socket?.close()
   socket = null
   setState('offline')
 }
 
 function startPolling() {
   setState('polling')
-  pollTimer ??= setInterval(() => emit({ target: 'poll', args: [] }), POLL_MS)
+  clearInterval(pollTimer)
+  pollTimer = setInterval(() => emit({ target: 'poll', args: [] }), POLL_MS)
+}
+
+function wentLive() {
+  attempt = 0
+  clearInterval(pollTimer)
+  pollTimer = setInterval(() => emit({ target: 'poll', args: [] }), SAFETY_MS)
+  setState('live')
+  // Something may have changed while we were away: let views refetch once.
+  emit({ target: 'reconnected', args: [] })
 }
 
 function scheduleRetry() {
@@ -101,12 +115,17 @@ async function connect() {
   const token = tokenOf()
   if (!token) return stopLive()
   if (state !== 'polling') setState('connecting')
+  if (channel === 'sse') return connectEvents(token)
   let negotiated
   try {
     const response = await fetch('/dashboardhub/negotiate?negotiateVersion=1', {
       method: 'POST',
       headers: { authorization: `Bearer ${token}` },
     })
+    if (response.status === 404) {
+      channel = 'sse'
+      return connectEvents(token)
+    }
     if (!response.ok) throw new Error(`negotiate answered ${response.status}`)
     negotiated = await response.json()
     if (!negotiated.availableTransports?.some((/** @type {any} */ t) => t.transport === 'WebSockets')) throw new Error('no WebSockets')
@@ -137,12 +156,7 @@ async function connect() {
       if (!handshaken) {
         if (message.error) return ws.close(4000)
         handshaken = true
-        attempt = 0
-        clearInterval(pollTimer)
-        pollTimer = undefined
-        setState('live')
-        // Something may have changed while we were away: let views refetch once.
-        emit({ target: 'reconnected', args: [] })
+        wentLive()
         pingTimer = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send('{"type":6}' + RS), 15000)
         continue
       }
@@ -159,5 +173,30 @@ async function connect() {
   ws.onclose = () => {
     if (socket === ws) socket = null
     scheduleRetry()
+  }
+}
+
+/** Server-sent events from the hub-ui plugin (EventSource cannot send headers, hence the query token). @param {string} token */
+function connectEvents(token) {
+  const es = new EventSource(`/ui/events?access_token=${encodeURIComponent(token)}`)
+  socket = es
+  es.onmessage = (ev) => {
+    let message
+    try {
+      message = JSON.parse(ev.data)
+    } catch {
+      return
+    }
+    if (message.target === 'ready') return wentLive()
+    emit({ target: String(message.target), args: Array.isArray(message.arguments) ? message.arguments : [] })
+  }
+  es.onerror = () => {
+    // Our own backoff (and polling meanwhile) instead of EventSource's silent retries.
+    es.close()
+    if (socket === es) socket = null
+    if (!stopped) {
+      channel = 'signalr'
+      scheduleRetry()
+    }
   }
 }

@@ -279,6 +279,9 @@ export default async function fleet({ query }) {
   const off = onLive(({ target, args }) => {
     const t = target.toLowerCase()
     if (t === 'poll' || t === 'reconnected') return scheduleReload()
+    if (/stack|service|command/.test(t)) return
+    // The hub decides when a node counts as offline; ask it rather than guess from one disconnect.
+    if (/disconnect/.test(t)) return scheduleReload()
     const items = args.flatMap((a) => (Array.isArray(a) ? a : [a])).filter((a) => a && typeof a === 'object')
     if (/remov|delet|prun/.test(t)) {
       for (const item of items) {
@@ -292,7 +295,7 @@ export default async function fleet({ query }) {
     for (const item of items) {
       const any = /** @type {any} */ (item)
       if (/metric/.test(t) || isMetrics(any)) applyMetrics(any.metrics && any.agentId ? { agentId: any.agentId, ...any.metrics } : any)
-      else if (/offline|disconnect/.test(t) && !('hostname' in any) && !('name' in any)) {
+      else if (/offline/.test(t) && !('hostname' in any) && !('name' in any)) {
         const id = String(any.agentId ?? any.id ?? '')
         queue(id, (row) => row && (row.node = { ...row.node, status: 'offline', lastSeen: any.lastSeen ?? row.node.lastSeen }))
       } else applyNode(any)

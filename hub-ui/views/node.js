@@ -173,6 +173,8 @@ export default async function nodePage({ params, navigate }) {
 
   const off = onLive(({ target, args }) => {
     const t = target.toLowerCase()
+    if (/stack|service|command/.test(t)) return void loadStacks()
+    if (/disconnect/.test(t)) return void refresh()
     for (const a of args.flatMap((x) => (Array.isArray(x) ? x : [x]))) {
       const any = /** @type {any} */ (a)
       if (!any || typeof any !== 'object') continue
@@ -189,12 +191,17 @@ export default async function nodePage({ params, navigate }) {
       if (range === RANGES[0] && Date.now() - chartsLoadedAt > 15000) void loadCharts()
     }
     if (t === 'poll' || t === 'reconnected') void refresh()
-    if (/stack|service/.test(t)) void loadStacks()
   })
 
   async function refresh() {
     try {
+      const prev = node.metrics
       node = toNode(await api('GET', `/api/nodes/${enc(id)}`))
+      // The REST view carries scalars only; keep the per-core, per-disk and container detail last pushed.
+      if (prev && node.metrics) {
+        const m = node.metrics
+        node.metrics = { ...m, cpuPerCore: m.cpuPerCore.length ? m.cpuPerCore : prev.cpuPerCore, disks: m.disks.length ? m.disks : prev.disks, containers: m.containers.length ? m.containers : prev.containers }
+      }
       paintHeader()
       paintLive()
     } catch {

@@ -3,6 +3,7 @@
 import type { Context } from 'hono'
 import { definePlugin } from '../../core/index.ts'
 import { type Asset, type AssetBundle, findPackageRoot, loadAssets } from './assets.ts'
+import { mountLiveEvents } from './live-events.ts'
 
 export interface HubUiOptions {
   /** Directory holding `hub-ui/` (default: found above this file). */
@@ -49,6 +50,19 @@ export default definePlugin((options: HubUiOptions = {}) => ({
     const app = ctx.server.app
 
     app.on(['GET', 'HEAD'], '/', (c) => respond(c, index, REVALIDATE))
+    // Registered before `/ui/*` so it is not taken for a file.
+    const live = mountLiveEvents({
+      app,
+      logger: ctx.logger,
+      service: (name) => {
+        try {
+          return ctx.use(name as never)
+        } catch {
+          return undefined
+        }
+      },
+    })
+    ctx.metrics.gauge('hub_ui_live_connections', 'Dashboards connected to /ui/events.', () => live.connections)
     app.on(['GET', 'HEAD'], '/ui/*', (c) => {
       const rest = c.req.path.slice('/ui/'.length)
       const slash = rest.indexOf('/')
@@ -61,5 +75,6 @@ export default definePlugin((options: HubUiOptions = {}) => ({
       return respond(c, asset, versioned && rest.startsWith(bundle.version + '/') ? IMMUTABLE : REVALIDATE)
     })
     ctx.logger.debug(`dashboard ${bundle.version}: ${bundle.files.size} files, validator from ${bundle.validator}`)
+    return () => live.close()
   },
 }))

@@ -37,9 +37,9 @@ export async function openPage(browser: Browser, options: { width?: number; heig
   return { context, page, errors }
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<string> {
   mkdirSync(artifacts, { recursive: true })
   const path = join(artifacts, `${name}.png`)
-  await page.screenshot({ path, fullPage: true })
+  await page.screenshot({ path, fullPage })
   return path
 }
