@@ -1,13 +1,17 @@
-// The embedded store across runtimes and processes: a database Deno wrote opens on Node, a second
-// process cannot open a database in use, and what was written survives the writer being killed.
+// The SQL stores across runtimes and processes: a database Deno wrote opens on Node, a second process
+// cannot open an embedded database in use, what was written survives the writer being killed, and
+// storage-postgres runs on Deno too.
 import { execFile, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import postgres from 'postgres'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createEmbeddedStore } from '../../plugins/storage-embedded/index.ts'
 import { denoBin, repoRoot } from '../support/process.ts'
+import { databaseUrl } from './database-url.ts'
 
 const run = promisify(execFile)
 const script = join(repoRoot, 'test/storage/fixtures/embedded-store-script.ts')
@@ -70,6 +74,22 @@ describe('storage-embedded across runtimes', () => {
       expect((await store.getAccount('acct-crash'))?.name).toBe('survives-a-crash')
     } finally {
       await store.close()
+    }
+  }, 90_000)
+
+  it('runs storage-postgres on Deno', async () => {
+    const schema = `thresh_deno_${randomBytes(6).toString('hex')}`
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
+    try {
+      const { stdout } = await run(
+        denoBin,
+        ['run', '-A', '--config', join(repoRoot, 'deno.json'), join(repoRoot, 'test/storage/fixtures/postgres-store-script.ts'), databaseUrl, schema],
+        { cwd: repoRoot, timeout: 60_000 },
+      )
+      expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ hostname: 'deno-host', cpu: [33], last: 33 })
+    } finally {
+      await sql.unsafe(`drop schema if exists "${schema}" cascade`)
+      await sql.end()
     }
   }, 90_000)
 })
