@@ -259,8 +259,9 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
         } catch (error) {
           failures++
           const auth = isAuthError(error)
-          state = auth ? 'auth_error' : 'disconnected'
+          // The reason first: status readers must never see the new state with the old reason.
           reason = auth ? await explainRefusal(to, error) : ((error as Error)?.message ?? String(error))
+          state = auth ? 'auth_error' : 'disconnected'
           options.logger?.warn(`Cannot connect to ${to.url}: ${reason}`)
           if (stopped) break
           if (options.autoFailover && !auth && failures >= failoverAfter && targets.fallback && !wanted) {
