@@ -430,6 +430,11 @@ export function describeStore(name: string, makeHarness: () => StoreHarness): vo
       expect((await store.queryMetrics(a.id, n.id, { from: iso(start), to: iso(now), resolution: '1m', now: muchLater })).points).toEqual([])
     })
 
+    it('reports the disk its metrics take, where the store can tell', async () => {
+      if (store.metricsBytes === undefined) return expect(store.kind).toBe('memory')
+      expect(await store.metricsBytes()).toBeGreaterThan(0)
+    })
+
     if (harness.durable) {
       it('keeps everything across a close and reopen', async () => {
         const a = await account('durable')
