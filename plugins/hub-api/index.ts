@@ -94,6 +94,7 @@ export default definePlugin((options: HubApiOptions = {}) => ({
             ip: clientIp(c),
           })
           for (const [name, value] of Object.entries(reply.headers ?? {})) c.header(name, value)
+          if (reply.json !== undefined) return c.body(reply.json, reply.status as 200, { 'content-type': 'application/json' })
           return c.json(reply.body as object, reply.status as 200)
         } catch (error) {
           if (isThreshError(error) && error.status < 500) return errorReply(c, error)

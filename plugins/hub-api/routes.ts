@@ -26,6 +26,8 @@ export interface RouteInput {
 export interface Reply {
   status: number
   body: unknown
+  /** An already serialised JSON body (hot cached reads). */
+  json?: string
   headers?: Record<string, string>
 }
 
@@ -243,7 +245,7 @@ export const routes: RouteDef[] = [
     status: 200,
     response: obj({ nodes: arr(nodeSchema) }),
     async handle({ principal, services }) {
-      return ok({ nodes: await services.fleet.listNodes(principal!.accountId) })
+      return { status: 200, body: undefined, json: await services.fleet.listNodesJson(principal!.accountId) }
     },
   },
   {

@@ -32,6 +32,8 @@ export interface ToolOutcome {
 
 export interface FleetService {
   listNodes(accountId: string): Promise<NodeDetail[]>
+  /** `{"nodes": [...]}` serialised, served from a cache at most 1 s old (local changes clear it). */
+  listNodesJson(accountId: string): Promise<string>
   getNode(accountId: string, idOrName: string): Promise<NodeDetail>
   removeNode(principal: Principal, idOrName: string, force: boolean): Promise<void>
   nodeMetrics(accountId: string, idOrName: string, from: Date, to: Date): Promise<Record<string, unknown>>
@@ -123,6 +125,22 @@ export function createFleet(deps: {
     return nodes.map((n) => nodeDetail(n, statusOf(n), n.clusterId ? (clusters.get(n.clusterId) ?? null) : null))
   }
 
+  // Node lists are the hot read (dashboards and CLIs poll them): one store query per account per second.
+  const nodeLists = new Map<string, { at: number; value: Promise<{ nodes: NodeDetail[]; json: string }> }>()
+  const invalidateNodes = (accountId: string) => nodeLists.delete(accountId)
+  const cachedNodes = (accountId: string) => {
+    const hit = nodeLists.get(accountId)
+    if (hit && Date.now() - hit.at < 1000) return hit.value
+    const value = (async () => {
+      const records = await store.listNodes(accountId)
+      const nodes = await details(accountId, records.sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id)))
+      return { nodes, json: JSON.stringify({ nodes }) }
+    })()
+    nodeLists.set(accountId, { at: Date.now(), value })
+    value.catch(() => invalidateNodes(accountId))
+    return value
+  }
+
   async function clusterNamed(accountId: string, name: string) {
     const cluster = await store.getClusterByName(accountId, name)
     if (!cluster) throw notFound(`No cluster named '${name}' in this account.`)
@@ -165,6 +183,7 @@ export function createFleet(deps: {
           info: info as unknown as Record<string, unknown>,
           lastSeenAt: now,
         })
+        invalidateNodes(principal.accountId)
       })
     },
     metrics(accountId, agentId, m) {
@@ -190,6 +209,7 @@ export function createFleet(deps: {
         if (connectedHere(accountId, agentId)) return
         const node = await store.getNode(accountId, agentId)
         if (node && (node.connectionTier ?? 'hub') === tier) await store.updateNode(accountId, agentId, { status: 'offline' })
+        invalidateNodes(accountId)
       })
     },
     pending: (accountId, agentId) => dispatcher.pendingFor(accountId, agentId),
@@ -257,8 +277,9 @@ export function createFleet(deps: {
     every(options.sweepMs, 'fleet', async () => {
       const now = Date.now()
       await writer.flush()
-      await store.markStaleNodesOffline(new Date(now - options.offlineAfterMs).toISOString())
+      const stale = await store.markStaleNodesOffline(new Date(now - options.offlineAfterMs).toISOString())
       const pruned = await store.pruneStaleNodes(new Date(now - options.staleAfterMs).toISOString())
+      for (const node of [...stale, ...pruned]) invalidateNodes(node.accountId)
       if (pruned.length > 0) logger.info(`Removed ${pruned.length} node(s) not seen for ${Math.round(options.staleAfterMs / 60_000)} min.`)
       await refreshSnapshot()
     }),
@@ -281,8 +302,10 @@ export function createFleet(deps: {
 
   const service: FleetService = {
     async listNodes(accountId) {
-      const nodes = await store.listNodes(accountId)
-      return details(accountId, nodes.sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id)))
+      return (await cachedNodes(accountId)).nodes
+    },
+    async listNodesJson(accountId) {
+      return (await cachedNodes(accountId)).json
     },
     async getNode(accountId, idOrName) {
       return (await details(accountId, [await findNode(accountId, idOrName)]))[0]!
@@ -295,6 +318,7 @@ export function createFleet(deps: {
         else midtiers?.disconnectAgent(node.accountId, node.id, 'The node was removed from the hub.')
       }
       await store.deleteNode(principal.accountId, node.id)
+      invalidateNodes(principal.accountId)
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'node.remove', target: `node:${node.hostname}`, details: { nodeId: node.id, forced: force } })
     },
     async nodeMetrics(accountId, idOrName, from, to) {
@@ -348,6 +372,7 @@ export function createFleet(deps: {
     async deleteCluster(principal, name) {
       const cluster = await clusterNamed(principal.accountId, name)
       await store.deleteCluster(principal.accountId, cluster.id)
+      invalidateNodes(principal.accountId)
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.delete', target: `cluster:${name}` })
     },
     async addClusterNode(principal, name, ref) {
@@ -358,6 +383,7 @@ export function createFleet(deps: {
         throw conflict('conflict', `Node ${node.hostname} already belongs to cluster '${other?.name ?? node.clusterId}'; remove it from there first.`)
       }
       await store.setNodeCluster(principal.accountId, node.id, cluster.id)
+      invalidateNodes(principal.accountId)
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.add-node', target: `cluster:${name}`, details: { node: node.hostname } })
       return service.getCluster(principal.accountId, name)
     },
@@ -366,6 +392,7 @@ export function createFleet(deps: {
       const node = await findNode(principal.accountId, ref)
       if (node.clusterId !== cluster.id) throw notFound(`Node ${node.hostname} is not in cluster '${name}'.`)
       await store.setNodeCluster(principal.accountId, node.id, null)
+      invalidateNodes(principal.accountId)
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.remove-node', target: `cluster:${name}`, details: { node: node.hostname } })
     },
     listCommands: (accountId, limit) => store.listCommands(accountId, { limit }),

@@ -24,6 +24,8 @@ export interface HubFleetOptions {
   batchSize?: number
   /** Longest a sample waits before it is written, ms (default 1000). */
   flushMs?: number
+  /** Metrics batches written at once (default 2). */
+  writeConcurrency?: number
   /** Key validity sweep over open connections, ms (default 15 s; revoked keys are closed at once). */
   keySweepMs?: number
   /** Sweep for orphaned commands and expired sessions, ms (default 60 s). */
@@ -55,7 +57,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
     const ingested = ctx.metrics.counter('hub_metrics_samples_total', 'Metrics samples received from agents.')
     const writer = createMetricsWriter(
       store,
-      { batchSize: duration(merged.batchSize, 500), flushMs: duration(merged.flushMs, 1000), maxBuffered: 200_000, onAdd: () => ingested.inc() },
+      { batchSize: duration(merged.batchSize, 500), flushMs: duration(merged.flushMs, 1000), maxBuffered: 200_000, concurrency: duration(merged.writeConcurrency, 2), onAdd: () => ingested.inc() },
       ctx.logger,
     )
 

@@ -14,11 +14,10 @@ export interface MetricsWriter {
 
 export function createMetricsWriter(
   store: FleetStore,
-  options: { batchSize: number; flushMs: number; maxBuffered: number; onAdd?: () => void },
+  options: { batchSize: number; flushMs: number; maxBuffered: number; concurrency: number; onAdd?: () => void },
   logger: { warn(msg: string): void },
 ): MetricsWriter {
   let buffer: Array<{ accountId: string; sample: MetricsSampleInput }> = []
-  let writing: Promise<void> = Promise.resolve()
   let total = 0
   let dropped = 0
   const window: number[] = new Array(10).fill(0)
@@ -32,33 +31,51 @@ export function createMetricsWriter(
     return second
   }
 
-  const flush = () => {
-    if (buffer.length === 0) return writing
-    const batch = buffer
-    buffer = []
-    writing = writing.then(async () => {
-      try {
-        const byAccount = new Map<string, MetricsSampleInput[]>()
-        for (const { accountId, sample } of batch) {
-          let list = byAccount.get(accountId)
-          if (!list) byAccount.set(accountId, (list = []))
-          list.push(sample)
-        }
-        for (const [accountId, samples] of byAccount) await store.appendMetrics(accountId, samples)
-      } catch (error) {
-        // Keep the samples for the next flush, bounded so a dead database cannot exhaust memory.
-        logger.warn(`Writing ${batch.length} metrics samples failed: ${(error as Error).message}`)
-        buffer = batch.concat(buffer)
-        if (buffer.length > options.maxBuffered) {
-          dropped += buffer.length - options.maxBuffered
-          buffer = buffer.slice(buffer.length - options.maxBuffered)
-        }
+  let inFlight = 0
+  const settled: Array<() => void> = []
+
+  const write = async (batch: Array<{ accountId: string; sample: MetricsSampleInput }>) => {
+    try {
+      const byAccount = new Map<string, MetricsSampleInput[]>()
+      for (const { accountId, sample } of batch) {
+        let list = byAccount.get(accountId)
+        if (!list) byAccount.set(accountId, (list = []))
+        list.push(sample)
       }
-    })
-    return writing
+      for (const [accountId, samples] of byAccount) await store.appendMetrics(accountId, samples)
+    } catch (error) {
+      // Keep the samples for the next flush, bounded so a dead database cannot exhaust memory.
+      logger.warn(`Writing ${batch.length} metrics samples failed: ${(error as Error).message}`)
+      buffer = batch.concat(buffer)
+      if (buffer.length > options.maxBuffered) {
+        dropped += buffer.length - options.maxBuffered
+        buffer = buffer.slice(buffer.length - options.maxBuffered)
+      }
+    }
   }
 
-  const timer = setInterval(() => void flush(), options.flushMs)
+  // Up to `concurrency` batches in flight on the store's pool; the rest waits in the buffer.
+  const pump = (all: boolean) => {
+    while (inFlight < options.concurrency && buffer.length > 0 && (all || buffer.length >= options.batchSize)) {
+      const batch = buffer.splice(0, options.batchSize)
+      inFlight++
+      void write(batch).finally(() => {
+        inFlight--
+        for (const wake of settled.splice(0)) wake()
+        pump(false)
+      })
+    }
+  }
+
+  const flush = async () => {
+    pump(true)
+    while (inFlight > 0) {
+      await new Promise<void>((resolve) => settled.push(resolve))
+      pump(true)
+    }
+  }
+
+  const timer = setInterval(() => pump(true), options.flushMs)
   ;(timer as { unref?: () => void }).unref?.()
 
   return {
@@ -67,7 +84,7 @@ export function createMetricsWriter(
       total++
       options.onAdd?.()
       window[tick() % 10]!++
-      if (buffer.length >= options.batchSize) void flush()
+      if (buffer.length >= options.batchSize) pump(false)
     },
     flush,
     rate() {
