@@ -5,8 +5,8 @@
 import { execFile } from 'node:child_process'
 import os from 'node:os'
 import process from 'node:process'
-import type Docker from 'dockerode'
 import type { MetricsData } from '../../lib/agent-session/index.ts'
+import type { DockerApi } from './docker-api.ts'
 
 export interface DiskUsage {
   mount: string
@@ -81,8 +81,8 @@ export async function diskUsage(): Promise<DiskUsage[]> {
 }
 
 export interface CollectorOptions {
-  /** Docker client for the running-containers count; undefined leaves it at 0. */
-  docker?: () => Promise<Docker | undefined>
+  /** The Docker Engine API for running containers and the engine version; undefined leaves them out. */
+  docker?: DockerApi
   threshVersion: string
   runtime: { name: string; version: string }
 }
@@ -93,19 +93,10 @@ export function createSystemCollector(options: CollectorOptions): SystemCollecto
   let si: Promise<typeof import('systeminformation')> | undefined
   const systeminformation = () => (si ??= import('systeminformation').then((m) => ((m as { default?: unknown }).default ?? m) as typeof import('systeminformation')))
 
-  const docker = async () => {
-    try {
-      return await options.docker?.()
-    } catch {
-      return undefined
-    }
-  }
-
   const versionOfDocker = () =>
     (dockerVersion ??= (async () => {
-      const client = await docker()
       try {
-        return client ? String((await client.version()).Version) : undefined
+        return options.docker ? String((await options.docker.get<{ Version: string }>('/version')).Version) : undefined
       } catch {
         dockerVersion = undefined
         return undefined
@@ -113,12 +104,11 @@ export function createSystemCollector(options: CollectorOptions): SystemCollecto
     })())
 
   const containers = async (): Promise<{ names: string[]; stacks: number }> => {
-    const client = await docker()
-    if (!client) return { names: [], stacks: 0 }
+    if (!options.docker) return { names: [], stacks: 0 }
     try {
-      const list = await client.listContainers({ all: false })
+      const list = await options.docker.get<Array<{ Id: string; Names?: string[]; Labels?: Record<string, string> }>>('/containers/json')
       const stacks = new Set(list.map((c) => c.Labels?.['thresh.stack']).filter(Boolean))
-      return { names: list.map((c) => (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, '')), stacks: stacks.size }
+      return { names: list.map((c) => (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, '')), stacks: stacks.size }
     } catch {
       return { names: [], stacks: 0 }
     }

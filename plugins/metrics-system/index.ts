@@ -3,11 +3,13 @@
 import { definePlugin } from '../../core/index.ts'
 import { version } from '../../cli/version.ts'
 import { createSystemCollector, type StaticInfo, type SystemMetrics } from './collector.ts'
+import { createDockerApi } from './docker-api.ts'
 import { createStallMeter } from './stall-meter.ts'
 
 export { createSystemCollector, parseDf } from './collector.ts'
 export type { StaticInfo, SystemCollector, SystemMetrics } from './collector.ts'
 export { createStallMeter } from './stall-meter.ts'
+export { createDockerApi } from './docker-api.ts'
 
 export interface SystemMetricsService {
   collect(): Promise<SystemMetrics>
@@ -37,13 +39,7 @@ export default definePlugin((options: MetricsSystemOptions = {}) => ({
   setup(ctx) {
     const merged = { ...(ctx.options as MetricsSystemOptions), ...options }
     const intervalMs = merged.intervalMs ?? (ctx.config.metricsInterval as number | undefined) ?? 30_000
-    let docker: Promise<import('dockerode')> | undefined
-    const collector = createSystemCollector({
-      threshVersion: version,
-      runtime: ctx.runtime,
-      // One client, created on first use: dockerode is heavy and the socket may not exist.
-      docker: () => (docker ??= import('dockerode').then(({ default: Docker }) => new Docker())),
-    })
+    const collector = createSystemCollector({ threshVersion: version, runtime: ctx.runtime, docker: createDockerApi() })
     const meter = createStallMeter()
     let lastStallMs = 0
     let last: SystemMetrics | undefined

@@ -1,18 +1,20 @@
 // The node's metrics sample: what it contains, and that taking it does not stall the event loop
 // (measured with Node's own event-loop delay histogram while samples are taken back to back).
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import Docker from 'dockerode'
 import { describe, expect, it } from 'vitest'
-import { createStallMeter, createSystemCollector, parseDf } from '../../plugins/metrics-system/index.ts'
-import { connectDocker } from '../support/docker.ts'
+import { createDockerApi, createStallMeter, createSystemCollector, parseDf } from '../../plugins/metrics-system/index.ts'
+import { connectDocker, uniqueName } from '../support/docker.ts'
 import { requireTool } from '../support/require.ts'
 
 requireTool('docker')
 
 describe('system metrics', () => {
   it('samples CPU total and per core, memory, every disk mount, running containers, uptime, platform and versions', async () => {
-    await connectDocker()
-    const collector = createSystemCollector({ threshVersion: '0.1.0', runtime: { name: 'node', version: process.version }, docker: async () => new Docker() })
+    const docker = await connectDocker()
+    const name = uniqueName('metrics-probe')
+    const probe = await docker.createContainer({ name, Image: 'thresh-test/busybox:1', Cmd: ['sleep', '30'], Labels: { 'thresh.test': 'metrics' } })
+    await probe.start()
+    const collector = createSystemCollector({ threshVersion: '0.1.0', runtime: { name: 'node', version: process.version }, docker: createDockerApi() })
     await new Promise((r) => setTimeout(r, 200))
     const sample = await collector.collect()
     expect(sample.cpuPerCore.length).toBe((await import('node:os')).cpus().length)
@@ -22,6 +24,8 @@ describe('system metrics', () => {
     expect(sample.disks.find((d) => d.mount === '/')).toBeDefined()
     expect(sample.diskTotalGB).toBeCloseTo(sample.disks.reduce((n, d) => n + d.totalGB, 0), 1)
     expect(sample.containersRunning).toBe(sample.containers.length)
+    expect(sample.containers).toContain(name)
+    await probe.remove({ force: true })
     expect(sample.uptimeSeconds).toBeGreaterThan(0)
     expect(sample.platform).toContain(process.platform)
     expect(sample.versions).toMatchObject({ thresh: '0.1.0', node: process.version })
@@ -31,7 +35,7 @@ describe('system metrics', () => {
   })
 
   it('keeps the event loop responsive while collecting: the max delay of a round of 10 samples stays under 50 ms', async () => {
-    const collector = createSystemCollector({ threshVersion: '0.1.0', runtime: { name: 'node', version: process.version }, docker: async () => new Docker() })
+    const collector = createSystemCollector({ threshVersion: '0.1.0', runtime: { name: 'node', version: process.version }, docker: createDockerApi() })
     await collector.collect() // first-use module loading is not what a steady agent pays
     // A blocking call stalls every round; the machine being busy with other tests (2 cores) only some.
     // So the quietest of several rounds is what collection itself costs.
