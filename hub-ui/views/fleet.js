@@ -10,7 +10,8 @@ import { toMetrics, toNode } from '../lib/model.js'
 /** @typedef {import('../lib/model.js').FleetNode} FleetNode */
 
 /**
- * @typedef {{ tr: HTMLTableRowElement, node: FleetNode, cells: Record<string, HTMLElement>, bars: Record<string, HTMLElement> }} Row
+ * @typedef {{ tr: HTMLTableRowElement, node: FleetNode, cells: Record<string, HTMLElement>, bars: Record<string, HTMLElement>,
+ *   visible: boolean, dirty: boolean }} Row
  */
 
 const COLUMNS = [
@@ -106,20 +107,48 @@ export default async function fleet({ query }) {
       )
     )
     /** @type {Row} */
-    const row = { tr, node, cells: { link, status, seen, cpuText, memText, diskText, containers, version, platform, cluster }, bars: { cpuBar, memBar, diskBar } }
+    const row = { tr, node, cells: { link, status, seen, cpuText, memText, diskText, containers, version, platform, cluster }, bars: { cpuBar, memBar, diskBar }, visible: false, dirty: true }
+    byElement.set(tr, row)
+    viewport.observe(tr)
     paint(row)
     return row
   }
 
   /** @param {HTMLElement} bar @param {number | undefined} value */
   function setBar(bar, value) {
-    const width = value === undefined ? '0%' : `${value.toFixed(1)}%`
-    if (bar.style.width !== width) bar.style.width = width
+    // A transform, not a width: the compositor moves it without laying the table out again.
+    const scale = `scaleX(${value === undefined ? 0 : (value / 100).toFixed(3)})`
+    if (bar.style.transform !== scale) bar.style.transform = scale
     attr(bar, 'class', level(value))
   }
 
+  // Rows off screen only remember that they changed; they are drawn when scrolled into view, so a
+  // thousand nodes reporting costs the same as the dozen on screen.
+  /** @type {WeakMap<Element, Row>} */
+  const byElement = new WeakMap()
+  const viewport = new IntersectionObserver(
+    (entries) => {
+      for (const entry of entries) {
+        const row = byElement.get(entry.target)
+        if (!row) continue
+        row.visible = entry.isIntersecting
+        if (row.visible && row.dirty) draw(row)
+      }
+    },
+    { rootMargin: '300px 0px' },
+  )
+
   /** @param {Row} row */
   function paint(row) {
+    const hide = !matches(row.node)
+    if (row.tr.hidden !== hide) row.tr.hidden = hide
+    if (row.visible) draw(row)
+    else row.dirty = true
+  }
+
+  /** @param {Row} row */
+  function draw(row) {
+    row.dirty = false
     const { node, cells, bars } = row
     const m = node.metrics
     text(cells.link, node.name)
@@ -139,7 +168,6 @@ export default async function fleet({ query }) {
     text(cells.version, node.version || DASH)
     text(cells.platform, [node.platform, node.architecture].filter(Boolean).join(' · ') || DASH)
     text(cells.cluster, node.cluster || DASH)
-    row.tr.hidden = !matches(node)
   }
 
   /** @param {FleetNode} node */
@@ -196,7 +224,7 @@ export default async function fleet({ query }) {
         fresh.push(created)
       }
     }
-    for (const [id, row] of rows) if (!seen.has(id)) (row.tr.remove(), rows.delete(id))
+    for (const [id, row] of rows) if (!seen.has(id)) (viewport.unobserve(row.tr), row.tr.remove(), rows.delete(id))
     if (fresh.length > 20 || tbody.childElementCount === 0) {
       // A first load: sort once and append in one go instead of searching per row.
       const ordered = [...rows.values()].sort((a, b) => a.node.name.localeCompare(b.node.name))
@@ -286,7 +314,7 @@ export default async function fleet({ query }) {
     if (/remov|delet|prun/.test(t)) {
       for (const item of items) {
         const id = String(/** @type {any} */ (item).agentId ?? /** @type {any} */ (item).id ?? '')
-        if (id) queue(id, (row) => row && (row.tr.remove(), rows.delete(id)))
+        if (id) queue(id, (row) => row && (viewport.unobserve(row.tr), row.tr.remove(), rows.delete(id)))
       }
       return
     }
@@ -331,6 +359,7 @@ export default async function fleet({ query }) {
       clearInterval(ticker)
       clearTimeout(reloadTimer)
       if (frame) cancelAnimationFrame(frame)
+      viewport.disconnect()
     },
   }
 }

@@ -18,7 +18,7 @@ const level = (value) => (value === undefined ? '' : value >= 90 ? 'crit' : valu
 /** @param {number | undefined} value */
 function meter(value) {
   const bar = h('i', { class: level(value) })
-  bar.style.width = `${value ?? 0}%`
+  bar.style.transform = `scaleX(${(value ?? 0) / 100})`
   return h('span', { class: 'meter', 'aria-hidden': 'true' }, bar)
 }
 

@@ -114,7 +114,7 @@ describe('dashboard budget', () => {
     await page.goto(hub.url)
     await expect.poll(() => page.locator('tbody tr').count(), { timeout: 20_000 }).toBe(1000)
     await expect.poll(() => page.locator('.live').textContent(), { timeout: 10_000 }).toBe('live')
-    const watched = page.locator('tr:has(a:text-is("budget-node-0500")) [data-label=CPU]')
+    const watched = page.locator('tr:has(a:text-is("budget-node-0005")) [data-label=CPU]')
     const before = await watched.innerText()
 
     await page.evaluate(() => {
@@ -136,6 +136,10 @@ describe('dashboard budget', () => {
     }
     await expect.poll(() => watched.innerText(), { timeout: 10_000 }).not.toBe(before)
     await page.waitForTimeout(500)
+    // Rows far below are brought up to date when they scroll into view: round 3 gave node 500 39% CPU.
+    const far = page.locator('tr:has(a:text-is("budget-node-0500"))')
+    await far.scrollIntoViewIfNeeded()
+    await expect.poll(() => far.locator('[data-label=CPU]').innerText(), { timeout: 10_000 }).toBe('39%')
     const { frames, long } = await page.evaluate(() => {
       const w = window as unknown as { __frames: number[]; __long: number[] }
       return { frames: w.__frames, long: w.__long }

@@ -99,6 +99,10 @@ describe('the hub dashboard', () => {
     await row(nodeName).getByRole('link', { name: nodeName }).click()
     await expect.poll(() => page.getByRole('heading', { level: 1, name: nodeName }).isVisible()).toBe(true)
     await expect.poll(() => page.locator('svg.chart').count(), { timeout: 10_000 }).toBe(4)
+    // Per-core CPU, mounts and container names arrive with the agent's live reports.
+    await expect.poll(() => page.getByRole('list', { name: 'CPU per core' }).locator('li').count(), { timeout: 10_000 }).toBe(4)
+    expect(await page.getByRole('rowheader', { name: '/var/lib/docker' }).isVisible()).toBe(true)
+    expect(await page.locator('.live').textContent()).toBe('live')
     for (const label of ['24 hours', '7 days', '1 hour']) {
       await page.getByRole('button', { name: label }).click()
       await expect.poll(() => page.getByRole('button', { name: label }).getAttribute('aria-pressed')).toBe('true')
