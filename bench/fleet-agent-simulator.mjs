@@ -1,0 +1,124 @@
+// A child process holding many simulated agents, for the fleet benchmarks (not a scenario itself).
+// `signalr` mode speaks the real agent protocol to a mid-tier (negotiate, JSON handshake,
+// RegisterAgent, SendMetrics, answering ExecuteCommand with SendCommandResult); `raw` mode is the
+// same-run baseline over bare `ws` to a raw relay. A lost connection is retried after a delay
+// jittered in [base/2, base] like the real agent's `reconnect-delay`.
+// Config: one JSON line on stdin; then `count` answers {registered}. Prints {ready, ms} once all are up.
+import { createInterface } from 'node:readline'
+import WebSocket from 'ws'
+
+const RS = '\x1e'
+const lines = createInterface({ input: process.stdin })
+const config = await new Promise((resolve) => lines.once('line', (line) => resolve(JSON.parse(line))))
+const { mode, url, key, count, prefix = 'sim', reportMs = 5000, reconnectMs = 5000, concurrency = 200 } = config
+const registered = new Set()
+const sockets = new Map()
+let stopping = false
+
+const say = (value) => process.stdout.write(JSON.stringify(value) + '\n')
+const jitter = (base) => base / 2 + Math.random() * (base / 2)
+
+function info(agentId) {
+  return { agentId, hostname: agentId, platform: 'linux', osVersion: '6', threshVersion: '0.1.0', ipAddress: '127.0.0.1', architecture: 'x64', containerRuntime: 'docker', cpuCores: 2, ramTotalGb: 4, diskTotalGb: 40, registeredAt: new Date().toISOString() }
+}
+
+function sample(agentId) {
+  return { agentId, timestamp: new Date().toISOString(), cpuPercent: 10, cpuPerCore: [10, 10], memoryUsedMB: 500, memoryTotalMB: 4000, diskUsedGB: 10, diskTotalGB: 40, disks: [{ mount: '/', usedGB: 10, totalGB: 40 }], containersRunning: 0, containers: [], environmentCount: 0, uptimeSeconds: 1 }
+}
+
+function versionResult(agentId, commandId) {
+  const output = JSON.stringify({ agentId, version: '0.1.0' })
+  return { agentId, commandId, status: 'success', success: true, output, error: '', timestamp: new Date().toISOString(), durationMs: 0 }
+}
+
+async function openSignalR(agentId) {
+  const headers = { authorization: `Bearer ${key}` }
+  const negotiated = await (await fetch(`${url}/agenthub/negotiate?negotiateVersion=1`, { method: 'POST', headers })).json()
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/agenthub?id=${negotiated.connectionToken}`, { headers })
+  ws.on('error', () => {})
+  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)))
+  let invocation = 0
+  const invoke = (target, arg) => ws.send(JSON.stringify({ type: 1, invocationId: String(++invocation), target, arguments: [arg] }) + RS)
+  await new Promise((resolve, reject) => {
+    let handshaken = false
+    ws.on('message', (data) => {
+      for (const frame of data.toString().split(RS)) {
+        if (!frame) continue
+        const message = JSON.parse(frame)
+        if (!handshaken) {
+          handshaken = true
+          if (message.error) return reject(new Error(message.error))
+          invoke('RegisterAgent', info(agentId))
+        } else if (message.type === 3 && message.invocationId === '1') {
+          if (message.error) reject(new Error(message.error))
+          else resolve()
+        } else if (message.type === 1 && message.target === 'ExecuteCommand') {
+          invoke('SendCommandResult', versionResult(agentId, message.arguments[0].commandId))
+        }
+      }
+    })
+    ws.once('close', () => reject(new Error('closed before registering')))
+    ws.send(`{"protocol":"json","version":1}${RS}`)
+  })
+  return { ws, report: () => ws.send(JSON.stringify({ type: 1, target: 'SendMetrics', arguments: [sample(agentId)] }) + RS), ping: () => ws.send(`{"type":6}${RS}`) }
+}
+
+async function openRaw(agentId) {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/agent/${agentId}`)
+  ws.on('error', () => {})
+  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)))
+  ws.on('message', (data) => {
+    const command = JSON.parse(data.toString())
+    ws.send(JSON.stringify({ result: versionResult(agentId, command.commandId) }))
+  })
+  return { ws, report: () => ws.send(JSON.stringify({ metrics: sample(agentId) })), ping: () => {} }
+}
+
+const open = mode === 'raw' ? openRaw : openSignalR
+
+/** Connects one agent, retrying after a jittered delay until it is registered; reconnects on loss. */
+async function keep(agentId, retry = true) {
+  for (;;) {
+    try {
+      const agent = await open(agentId)
+      sockets.set(agentId, agent)
+      registered.add(agentId)
+      agent.ws.once('close', () => {
+        registered.delete(agentId)
+        sockets.delete(agentId)
+        if (!stopping) setTimeout(() => void keep(agentId), jitter(reconnectMs))
+      })
+      agent.ws.on('error', () => {})
+      return
+    } catch (error) {
+      if (!retry || stopping) throw error
+      await new Promise((r) => setTimeout(r, jitter(reconnectMs)))
+    }
+  }
+}
+
+const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`)
+const started = performance.now()
+for (let i = 0; i < ids.length; i += concurrency) await Promise.all(ids.slice(i, i + concurrency).map((id) => keep(id)))
+say({ ready: registered.size, ms: performance.now() - started })
+
+// Each agent reports every `reportMs`, spread evenly; a SignalR ping every 15 s keeps the server's timeout away.
+let cursor = 0
+const perTick = Math.max(1, Math.ceil(ids.length / (reportMs / 50)))
+if (reportMs > 0) {
+  setInterval(() => {
+    for (let i = 0; i < perTick; i++) sockets.get(ids[cursor++ % ids.length])?.report()
+  }, 50)
+}
+setInterval(() => {
+  for (const agent of sockets.values()) agent.ping()
+}, 15_000)
+
+lines.on('line', (line) => {
+  if (line === 'count') say({ registered: registered.size })
+  if (line === 'stop') {
+    stopping = true
+    for (const agent of sockets.values()) agent.ws.terminate()
+    process.exit(0)
+  }
+})

@@ -1,0 +1,174 @@
+// Shared parts of the fleet benchmarks (not a scenario itself): a hub in this process (so commands
+// can be sent through its fleet service), a real mid-tier process, the agent simulator child, and the
+// raw two-hop `ws` relay that is the same-run baseline. Needs `npm run build` first.
+import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+
+export const root = new URL('..', import.meta.url).pathname
+const PASSWORD = 'bench-password-1234'
+
+export const freePort = () =>
+  new Promise((resolve) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+export function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+}
+
+/** A child process speaking JSON lines: `ask(line)` resolves with the next line it prints. */
+function lineChild(proc) {
+  const queue = []
+  const waiters = []
+  createInterface({ input: proc.stdout }).on('line', (line) => {
+    const value = JSON.parse(line)
+    if (waiters.length) waiters.shift()(value)
+    else queue.push(value)
+  })
+  const next = () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiters.push(resolve)))
+  return { next, ask: (line) => (proc.stdin.write(line + '\n'), next()) }
+}
+
+/** The hub role in this process, memory storage; `runTool` sends a command to a node through its fleet service. */
+export async function startHub() {
+  const { startRole } = await import('../dist/adapters/start-role.js')
+  const role = await startRole({
+    role: 'hub',
+    flags: { port: 0, host: '127.0.0.1', tls: false, logLevel: 'error', storage: 'memory' },
+    env: { THRESH_HOME: mkdtempSync(join(tmpdir(), 'thresh-bench-hub-')), THRESH_ADMIN_PASSWORD: PASSWORD },
+  })
+  const api = async (method, path, body, token) =>
+    (await fetch(role.url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body && JSON.stringify(body) })).json()
+  const { accessToken } = await api('POST', '/api/auth/login', { username: 'admin', password: PASSWORD })
+  const liveKey = (await api('POST', '/api/keys', { type: 'agent', name: 'bench-agents' }, accessToken)).key
+  const midKey = (await api('POST', '/api/keys', { type: 'midtier', name: 'bench-mid' }, accessToken)).key
+  const accountId = /^thresh_live_([^_]+)_/.exec(liveKey)[1]
+  const fleet = role.thresh.use('fleet')
+  const principal = { kind: 'cli', accountId, userName: 'admin', roles: ['admin'] }
+  return {
+    url: role.url,
+    liveKey,
+    midKey,
+    fleet,
+    runTool: (node, tool, timeoutMs = 10_000) => fleet.runTool(principal, node, tool, {}, timeoutMs),
+    /** Nodes the hub lists as online (registered through the mid-tier, reporting). */
+    online: async () => (await fleet.listNodes(accountId)).filter((n) => n.status === 'online').length,
+    stop: () => role.stop(),
+  }
+}
+
+/** A real mid-tier process (`thresh run --role midtier`) that can be killed and started again on its port and home. */
+export async function startMidtier(hubUrl, midKey) {
+  const port = await freePort()
+  const home = mkdtempSync(join(tmpdir(), 'thresh-bench-mid-'))
+  const url = `http://127.0.0.1:${port}`
+  const mid = {
+    url,
+    proc: undefined,
+    async start() {
+      const proc = spawn(process.execPath, [join(root, 'bin/thresh.mjs'), 'run', '--role', 'midtier', '--no-tls', '--host', '127.0.0.1', '--port', String(port), '--hub-url', hubUrl, '--api-key', midKey], {
+        env: { ...process.env, NO_COLOR: '1', THRESH_LOG_LEVEL: 'warn', THRESH_HOME: home },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+      let output = ''
+      proc.stderr.on('data', (c) => (output = (output + c).slice(-4000)))
+      mid.proc = proc
+      for (;;) {
+        if (proc.exitCode !== null) throw new Error(`the mid-tier exited: ${output}`)
+        try {
+          await fetch(`${url}/health`)
+          return
+        } catch {
+          await sleep(20)
+        }
+      }
+    },
+    kill() {
+      mid.proc.kill('SIGKILL')
+      return new Promise((resolve) => (mid.proc.exitCode !== null ? resolve() : mid.proc.once('exit', resolve)))
+    },
+    async metric(name) {
+      const text = await (await fetch(`${url}/metrics`)).text()
+      const line = text.split('\n').find((l) => l.startsWith(name + ' '))
+      return line ? Number(line.split(' ')[1]) : NaN
+    },
+  }
+  await mid.start()
+  return mid
+}
+
+/** The agent simulator child holding `count` agents; resolves once all are registered. */
+export async function startAgents(options) {
+  const proc = spawn(process.execPath, [join(root, 'bench/fleet-agent-simulator.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = lineChild(proc)
+  proc.stdin.write(JSON.stringify(options) + '\n')
+  const ready = await child.next()
+  return {
+    ...ready,
+    ids: Array.from({ length: options.count }, (_, i) => `${options.prefix ?? 'sim'}-${i}`),
+    registered: async () => (await child.ask('count')).registered,
+    stop: () => (proc.stdin.write('stop\n'), new Promise((resolve) => proc.once('exit', resolve))),
+  }
+}
+
+// The baseline: agents connect to /agent/<id>, the "hub" to /hub; commands and results are relayed
+// by agent id, metrics forwarded upstream as they come. Nothing else: no auth, no framing, no state.
+const RELAY = `
+import { WebSocketServer } from 'ws'
+const server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+const agents = new Map()
+let hub
+server.on('connection', (ws, req) => {
+  ws.on('error', () => {})
+  if (req.url === '/hub') {
+    hub = ws
+    ws.on('message', (data) => {
+      const { agentId, command } = JSON.parse(data.toString())
+      agents.get(agentId)?.send(JSON.stringify(command))
+    })
+    return
+  }
+  const agentId = req.url.slice('/agent/'.length)
+  agents.set(agentId, ws)
+  ws.on('message', (data) => hub?.send(data))
+  ws.on('close', () => agents.get(agentId) === ws && agents.delete(agentId))
+})
+server.on('listening', () => console.log(JSON.stringify({ port: server.address().port })))
+`
+
+/** The raw two-hop relay in its own process; `send(agentId, commandId)` resolves when the result is back. */
+export async function startRawRelay() {
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', RELAY], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
+  const { port } = await lineChild(proc).next()
+  const url = `http://127.0.0.1:${port}`
+  const { default: WebSocket } = await import('ws')
+  const hub = new WebSocket(`ws://127.0.0.1:${port}/hub`)
+  await new Promise((resolve, reject) => (hub.once('open', resolve), hub.once('error', reject)))
+  const pending = new Map()
+  let samples = 0
+  hub.on('message', (data) => {
+    const message = JSON.parse(data.toString())
+    if (message.metrics) samples++
+    else pending.get(message.result.commandId)?.(message.result)
+  })
+  return {
+    url,
+    samples: () => samples,
+    send: (agentId, commandId) =>
+      new Promise((resolve) => {
+        pending.set(commandId, (result) => (pending.delete(commandId), resolve(result)))
+        hub.send(JSON.stringify({ agentId, command: { commandId, tool: 'get_version', arguments: {} } }))
+      }),
+    stop: () => (hub.terminate(), proc.kill('SIGTERM')),
+  }
+}
