@@ -1,18 +1,18 @@
-// The Node adapter: @hono/node-server for HTTP(S), @hono/node-ws (ws) for WebSocket upgrades,
+// The Node adapter: @hono/node-server for HTTP(S), `ws` for WebSocket upgrades (node-websocket.ts),
 // jiti to load TypeScript config files and plugins on Node 20.
 import { serve } from '@hono/node-server'
-import { createNodeWebSocket } from '@hono/node-ws'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
+import { createNodeWebSocket } from './node-websocket.ts'
 import type { RuntimeAdapter } from './runtime.ts'
 
 export const nodeRuntime: RuntimeAdapter = {
   info: { name: 'node', version: process.versions.node },
   createServer(app) {
-    const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app })
+    const webSockets = createNodeWebSocket(app)
     return {
-      upgradeWebSocket: upgradeWebSocket as never,
+      upgradeWebSocket: webSockets.upgradeWebSocket as never,
       listen: ({ host, port, tls }) =>
         new Promise((resolve, reject) => {
           const server = serve(
@@ -29,6 +29,7 @@ export const nodeRuntime: RuntimeAdapter = {
                 close: () =>
                   new Promise<void>((done) => {
                     server.close(() => done())
+                    webSockets.terminateAll()
                     // Idle keep-alive and upgraded sockets would hold close() open forever.
                     ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
                   }),
@@ -36,7 +37,7 @@ export const nodeRuntime: RuntimeAdapter = {
             },
           )
           server.once('error', reject)
-          injectWebSocket(server as never)
+          server.on('upgrade', (incoming, socket, head) => void webSockets.handleUpgrade(incoming, socket, head))
         }),
     }
   },
