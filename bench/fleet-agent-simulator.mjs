@@ -3,14 +3,15 @@
 // RegisterAgent, SendMetrics, answering ExecuteCommand with SendCommandResult); `raw` mode is the
 // same-run baseline over bare `ws` to a raw relay. A lost connection is retried after a delay
 // jittered in [base/2, base] like the real agent's `reconnect-delay`.
-// Config: one JSON line on stdin; then `count` answers {registered}. Prints {ready, ms} once all are up.
+// Config: one JSON line on stdin; then `count` answers {registered}, `reconnect MS` sets the delay. Prints {ready, ms} once all are up.
 import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
 
 const RS = '\x1e'
 const lines = createInterface({ input: process.stdin })
 const config = await new Promise((resolve) => lines.once('line', (line) => resolve(JSON.parse(line))))
-const { mode, url, key, count, prefix = 'sim', reportMs = 5000, reconnectMs = 5000, concurrency = 200 } = config
+const { mode, url, key, count, prefix = 'sim', reportMs = 5000, concurrency = 200 } = config
+let reconnectMs = config.reconnectMs ?? 5000
 const registered = new Set()
 const sockets = new Map()
 let stopping = false
@@ -116,6 +117,7 @@ setInterval(() => {
 
 lines.on('line', (line) => {
   if (line === 'count') say({ registered: registered.size })
+  if (line.startsWith('reconnect ')) reconnectMs = Number(line.slice('reconnect '.length))
   if (line === 'stop') {
     stopping = true
     for (const agent of sockets.values()) agent.ws.terminate()

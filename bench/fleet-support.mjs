@@ -57,6 +57,7 @@ export async function startHub() {
   const principal = { kind: 'cli', accountId, userName: 'admin', roles: ['admin'] }
   return {
     url: role.url,
+    accountId,
     liveKey,
     midKey,
     fleet,
@@ -117,6 +118,7 @@ export async function startAgents(options) {
     ...ready,
     ids: Array.from({ length: options.count }, (_, i) => `${options.prefix ?? 'sim'}-${i}`),
     registered: async () => (await child.ask('count')).registered,
+    setReconnectDelay: (ms) => proc.stdin.write(`reconnect ${ms}\n`),
     stop: () => (proc.stdin.write('stop\n'), new Promise((resolve) => proc.once('exit', resolve))),
   }
 }
