@@ -30,6 +30,15 @@ function clientIp(c: Context): string | undefined {
   return incoming?.socket?.remoteAddress
 }
 
+// Errors a database driver raises when the database cannot be reached (node, postgres.js, PostgreSQL).
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', '57P01', '57P02', '57P03', '53300'])
+
+function unavailable(error: unknown): ThreshError | undefined {
+  const code = (error as { code?: unknown })?.code
+  if (typeof code !== 'string' || !UNAVAILABLE.has(code)) return undefined
+  return new ThreshError({ code: 'storage_unavailable', status: 503, plugin: 'hub-api', message: 'The hub cannot reach its database right now; try again shortly.', cause: error })
+}
+
 function errorReply(c: Context, error: ThreshError) {
   const body: Record<string, unknown> = { error: error.code, message: error.message }
   if (Array.isArray(error.details)) body.details = error.details
@@ -99,6 +108,8 @@ export default definePlugin((options: HubApiOptions = {}) => ({
         } catch (error) {
           if (isThreshError(error) && error.status < 500) return errorReply(c, error)
           if (isThreshError(error) && error.status === 503) return errorReply(c, error)
+          const down = unavailable(error) ?? unavailable((error as { cause?: unknown })?.cause)
+          if (down) return errorReply(c, down)
           throw error
         }
       })
