@@ -60,7 +60,6 @@ export class HubConnection {
   readonly token: string
   readonly runtime: HubRuntime
   readonly principal: unknown
-  readonly items: Map<string, unknown> = new Map()
   readonly createdAt: number = Date.now()
   transport: TransportKind | null = null
   state: State = 'negotiated'
@@ -72,12 +71,21 @@ export class HubConnection {
   connectedNotified = false
   // Allocated on first use: most connections never stream or await client results, and idle
   // memory per connection is what limits how many agents one process holds.
+  private lazyItems: Map<string, unknown> | undefined
   private lazyController: AbortController | undefined
   private lazyPending: Map<string, PendingResult> | undefined
   private lazyStreams: Map<string, AbortController> | undefined
   private lazyUploads: Map<string, Channel<unknown>> | undefined
+  get items(): Map<string, unknown> {
+    return (this.lazyItems ??= new Map())
+  }
+  /** Aborted when the connection closes; an AbortSignal per idle connection costs ~0.5 KiB. */
   get controller(): AbortController {
-    return (this.lazyController ??= new AbortController())
+    if (!this.lazyController) {
+      this.lazyController = new AbortController()
+      if (this.state === 'closed') this.lazyController.abort()
+    }
+    return this.lazyController
   }
   get pendingResults(): Map<string, PendingResult> {
     return (this.lazyPending ??= new Map())

@@ -11,16 +11,21 @@ function errorText(base: string, error: unknown, detailed: boolean): string {
   return base
 }
 
-function methodContext(connection: HubConnection, signal: AbortSignal): HubMethodContext {
+function methodContext(connection: HubConnection, signal?: AbortSignal): HubMethodContext {
   const runtime = connection.runtime
   return {
     connectionId: connection.connectionId,
     principal: connection.principal,
     transport: connection.transport,
-    items: connection.items,
+    get items() {
+      return connection.items
+    },
     hub: runtime.handle,
     caller: runtime.handle.clients.client(connection.connectionId),
-    signal,
+    // The connection's signal only when a method asks for it: most never do.
+    get signal() {
+      return signal ?? connection.controller.signal
+    },
   }
 }
 
@@ -118,7 +123,7 @@ function invoke(connection: HubConnection, message: InvocationMessage | StreamIn
 
   connection.enqueueInvocation(async () => {
     try {
-      const result = await entry.fn(methodContext(connection, connection.controller.signal), ...args)
+      const result = await entry.fn(methodContext(connection), ...args)
       if (invocationId === undefined) return
       connection.send(result === undefined ? { type: MessageType.Completion, invocationId } : { type: MessageType.Completion, invocationId, result })
     } catch (failure) {

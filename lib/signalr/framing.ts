@@ -47,35 +47,47 @@ export interface RecordReader {
  * including a partial one still waiting for its separator.
  */
 export function createRecordReader(maxMessageSize = Number.POSITIVE_INFINITY): RecordReader {
-  let buffer = ''
-  return {
-    push(chunk: string): string[] {
-      const records: string[] = []
-      let start = 0
-      let text = chunk
-      if (buffer.length > 0) {
-        text = buffer + chunk
-        buffer = ''
-      }
-      for (;;) {
-        const end = text.indexOf(RECORD_SEPARATOR, start)
-        if (end === -1) break
-        const record = text.slice(start, end)
-        if (record.length > maxMessageSize / 4 && utf8Length(record) > maxMessageSize) {
-          throw new MessageTooLargeError(maxMessageSize)
-        }
-        records.push(record)
-        start = end + 1
-      }
-      const rest = start === 0 ? text : text.slice(start)
-      if (rest.length > maxMessageSize / 4 && utf8Length(rest) > maxMessageSize) {
+  return new BufferingRecordReader(maxMessageSize)
+}
+
+// A class rather than a closure: every connection holds one, and two fields cost less than a
+// closure, its context and an accessor.
+class BufferingRecordReader implements RecordReader {
+  private buffer = ''
+  private readonly maxMessageSize: number
+
+  constructor(maxMessageSize: number) {
+    this.maxMessageSize = maxMessageSize
+  }
+
+  push(chunk: string): string[] {
+    const maxMessageSize = this.maxMessageSize
+    const records: string[] = []
+    let start = 0
+    let text = chunk
+    if (this.buffer.length > 0) {
+      text = this.buffer + chunk
+      this.buffer = ''
+    }
+    for (;;) {
+      const end = text.indexOf(RECORD_SEPARATOR, start)
+      if (end === -1) break
+      const record = text.slice(start, end)
+      if (record.length > maxMessageSize / 4 && utf8Length(record) > maxMessageSize) {
         throw new MessageTooLargeError(maxMessageSize)
       }
-      buffer = rest
-      return records
-    },
-    get pending() {
-      return buffer.length
-    },
+      records.push(record)
+      start = end + 1
+    }
+    const rest = start === 0 ? text : text.slice(start)
+    if (rest.length > maxMessageSize / 4 && utf8Length(rest) > maxMessageSize) {
+      throw new MessageTooLargeError(maxMessageSize)
+    }
+    this.buffer = rest
+    return records
+  }
+
+  get pending(): number {
+    return this.buffer.length
   }
 }

@@ -70,6 +70,43 @@ export function formatServerSentEvent(text: string): string {
   return out + '\r\n'
 }
 
+/**
+ * One WebSocket connection's event handlers and its transport sink in one object: a connection
+ * lives for days and idle connections are what limit how many agents one process holds, so this
+ * is methods on a prototype rather than six closures. Adapters call the handlers as methods.
+ */
+class WebSocketTransport implements TransportSink {
+  private readonly connection: HubConnection
+  private readonly negotiating: Set<HubConnection>
+  private ws: WSContext | undefined
+
+  constructor(connection: HubConnection, negotiating: Set<HubConnection>) {
+    this.connection = connection
+    this.negotiating = negotiating
+  }
+  onOpen(_event: Event, ws: WSContext): void {
+    this.ws = ws
+    this.negotiating.delete(this.connection)
+    this.connection.attach('WebSockets', this)
+  }
+  onMessage(event: MessageEvent): void {
+    const data = event.data
+    this.connection.receive(typeof data === 'string' ? data : decoder.decode(data as ArrayBuffer))
+  }
+  onClose(): void {
+    this.connection.transportClosed()
+  }
+  onError(): void {
+    this.connection.transportClosed(new Error('WebSocket error.'))
+  }
+  write(data: string): void {
+    this.ws?.send(data)
+  }
+  close(): void {
+    this.ws?.close(1000)
+  }
+}
+
 function statusOf(error: unknown): number {
   const status = (error as { status?: unknown } | null)?.status
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500
@@ -208,26 +245,7 @@ export function createSignalRServer(options: SignalRServerOptions): SignalRServe
     }
     // Reserve the connection now so a second socket racing this one gets 409.
     connection.transport = 'WebSockets'
-    const current = connection
-    const upgrade = options.upgradeWebSocket(() => ({
-      onOpen(_event: Event, ws: WSContext) {
-        negotiating.delete(current)
-        current.attach('WebSockets', {
-          write: (data) => ws.send(data),
-          close: () => ws.close(1000),
-        })
-      },
-      onMessage(event: MessageEvent, _ws: WSContext) {
-        const data = event.data
-        current.receive(typeof data === 'string' ? data : decoder.decode(data as ArrayBuffer))
-      },
-      onClose() {
-        current.transportClosed()
-      },
-      onError() {
-        current.transportClosed(new Error('WebSocket error.'))
-      },
-    }))
+    const upgrade = options.upgradeWebSocket(() => new WebSocketTransport(connection, negotiating))
     return upgrade(c, next)
   }
 
