@@ -1,8 +1,6 @@
 // Child process for bench/signalr-transport.mjs: serves either a raw `ws` echo/counter or our
-// SignalR server with an equivalent hub, and answers `rss`/`count` on stdin so the parent measures
-// only the server's memory.
-import { serve } from '@hono/node-server'
-import { createNodeWebSocket } from '@hono/node-ws'
+// SignalR server with an equivalent hub on thresh's Node adapter (what `thresh run` serves with),
+// and answers `rss`/`count` on stdin so the parent measures only the server's memory.
 import { Hono } from 'hono'
 import { createInterface } from 'node:readline'
 import { WebSocketServer } from 'ws'
@@ -24,9 +22,10 @@ if (mode === 'ws') {
   })
 } else {
   const { createSignalRServer } = await import('../dist/lib/signalr/index.js')
+  const { nodeRuntime } = await import('../dist/adapters/node.js')
   const app = new Hono()
-  const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app })
-  const signalr = createSignalRServer({ app, upgradeWebSocket })
+  const http = nodeRuntime.createServer(app)
+  const signalr = createSignalRServer({ app, upgradeWebSocket: http.upgradeWebSocket })
   signalr.mapHub('/bench', {
     methods: {
       Echo: (_ctx, value) => value,
@@ -35,11 +34,7 @@ if (mode === 'ws') {
       },
     },
   })
-  const server = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s))
-  })
-  injectWebSocket(server)
-  port = server.address().port
+  port = (await http.listen({ host: '127.0.0.1', port: 0 })).port
 }
 
 console.log(JSON.stringify({ port }))
