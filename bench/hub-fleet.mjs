@@ -4,6 +4,8 @@
 // - hub RSS per 1,000 connected agents vs a raw `ws` server holding 1,000 idle connections;
 // - GET /api/nodes with 1,000+ nodes vs a bare hono route returning the same JSON.
 // Needs `npm run build` first and PostgreSQL (THRESH_TEST_DATABASE_URL, default the local `test` db).
+// HUB_BENCH_AGENTS (1000), HUB_BENCH_SAMPLES (50000), HUB_BENCH_BATCH/HUB_BENCH_CONCURRENCY (hub writer),
+// HUB_BENCH_PROF=DIR (CPU profile of the hub) tune a run.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -43,7 +45,7 @@ async function startHub(schema) {
     config,
     JSON.stringify({ storage: 'postgres', databaseUrl, logLevel: 'warn', offlineAfter: '10m', plugins: [join(root, 'bench/hub-gc-plugin.mjs')], pluginOptions: { 'storage-postgres': { schema }, ...(process.env.HUB_BENCH_BATCH ? { 'hub-fleet': { batchSize: Number(process.env.HUB_BENCH_BATCH), writeConcurrency: Number(process.env.HUB_BENCH_CONCURRENCY ?? 2) } } : {}) } }),
   )
-  const proc = spawn(process.execPath, ['--expose-gc', join(root, 'bin/thresh.mjs'), 'run', '--role', 'hub', '--no-tls', '--host', '127.0.0.1', '--port', String(port), '--config', config], {
+  const proc = spawn(process.execPath, ['--expose-gc', ...(process.env.HUB_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.HUB_BENCH_PROF] : []), join(root, 'bin/thresh.mjs'), 'run', '--role', 'hub', '--no-tls', '--host', '127.0.0.1', '--port', String(port), '--config', config], {
     env: { ...process.env, THRESH_HOME: home, THRESH_ADMIN_PASSWORD: 'bench-password' },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
