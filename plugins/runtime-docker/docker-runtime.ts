@@ -1,6 +1,6 @@
 // The stack runtime on a Docker engine: deploys, converges, updates and removes stacks, with Docker's
 // labels as the only record of what runs (so a restarted thresh sees exactly what is there).
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
 import { ThreshError } from '../../core/index.ts'
 import {
   DEFAULT_ACCOUNT,
@@ -20,6 +20,7 @@ import {
 } from '../../lib/stack/index.ts'
 import { createOptions, readSpec, RESTART_POLICY, withImage, type ServiceSpec } from './container-spec.ts'
 import type { StackProxy } from './proxy.ts'
+import { lazyDocker } from './lazy-docker.ts'
 import { ensureImage } from './pull.ts'
 import { portsInUse } from './ports.ts'
 
@@ -71,7 +72,7 @@ function formatPort(p: { host: number; container: number; protocol: string; host
  * const state = await runtime.deploy(stack, { onProgress: (e) => console.log(e) })
  */
 export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRuntime & { docker: Docker } {
-  const docker = options.docker instanceof Docker ? options.docker : new Docker(options.docker)
+  const docker = lazyDocker(options.docker)
   const defaultAccount = options.account ?? DEFAULT_ACCOUNT
   const graceMs = options.startGraceMs ?? 150
   let proxy: StackProxy | undefined = options.proxy === false ? undefined : options.proxy

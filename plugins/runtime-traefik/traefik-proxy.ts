@@ -1,6 +1,7 @@
 // Provisions one `thresh-traefik` container per node for stacks that ask for Traefik, and removes it
 // when the last routed service goes away.
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
+import { lazyDocker } from '../runtime-docker/lazy-docker.ts'
 import type { ProgressEvent, StackPlan } from '../../lib/stack/index.ts'
 import type { StackProxy } from '../runtime-docker/proxy.ts'
 import { ensureImage } from '../runtime-docker/pull.ts'
@@ -40,7 +41,7 @@ export function traefikArgs(): string[] {
 }
 
 export function createTraefikProxy(options: TraefikProxyOptions = {}): StackProxy & { containerName: string } {
-  const docker = options.docker ?? new Docker()
+  const docker = options.docker ?? lazyDocker(undefined)
   const name = options.containerName ?? TRAEFIK_CONTAINER
   const image = options.image ?? TRAEFIK_IMAGE
   const hostIp = options.hostIp ?? ''
