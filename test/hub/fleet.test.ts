@@ -163,6 +163,8 @@ describe('a hub on PostgreSQL', () => {
     await hub.request('POST', '/api/clusters/pool/nodes', { token, body: { node: 'node-busy' } })
     await hub.request('POST', '/api/clusters/pool/nodes', { token, body: { node: 'node-idle' } })
     await eventually(async () => (await hub.request('GET', '/api/nodes/node-busy', { token })).body.cpuPercent === 95, 5000, 'metrics to land')
+    await eventually(async () => (await hub.request('GET', '/api/nodes/node-idle', { token })).body.cpuPercent === 5, 5000, 'metrics to land')
+
     const deploy = await hub.request('POST', '/api/stacks/deploy?wait=true', { token, body: stackDef('pooled', { targetCluster: 'pool' }) })
     expect(deploy.status).toBe(200)
     expect(deploy.body.node).toBe('node-idle')
