@@ -82,6 +82,9 @@ describe('a hub on PostgreSQL', () => {
     expect(metrics.status).toBe(200)
     expect(metrics.body.resolution).toBe('raw')
     expect(metrics.body.points.at(-1)).toMatchObject({ cpuPercent: 37.5, memoryUsedMB: 4096 })
+    const month = await hub.request('GET', `/api/nodes/node-metrics/metrics?from=${Date.now() - 30 * 24 * 3600_000}&to=${Date.now()}`, { token })
+    expect(month.body).toMatchObject({ resolution: '15m', stepMs: 15 * 60_000 })
+    expect((await hub.request('GET', `/api/nodes/node-metrics/metrics?from=${Date.now()}&to=${Date.now() - 1000}`, { token })).status).toBe(400)
 
     // offlineAfter is 3 s in these tests; the agent stays connected but silent.
     await eventually(async () => (await hub.request('GET', `/api/nodes/node-metrics`, { token })).body.status === 'offline', 10_000, 'the silent node to go offline')
