@@ -117,8 +117,8 @@ export function createFleet(deps: {
     throw notFound(`No node '${idOrName}' in this account.`)
   }
 
-  // A connected agent that stops reporting still goes offline after the window (CONTRACT: missed intervals).
-  const statusOf = (node: NodeRecord): 'online' | 'offline' => (node.status === 'online' ? 'online' : 'offline')
+  // The stored status, not "connected here": a connected agent that stops reporting goes offline too.
+  const statusOf = (node: NodeRecord): 'online' | 'offline' => node.status
 
   async function details(accountId: string, nodes: NodeRecord[]): Promise<NodeDetail[]> {
     const clusters = new Map((await store.listClusters(accountId)).map((c) => [c.id, c.name]))

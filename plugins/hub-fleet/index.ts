@@ -34,7 +34,7 @@ export interface HubFleetOptions {
   redeliveryMs?: number
 }
 
-const duration = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback)
+const positive = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback)
 
 export default definePlugin((options: HubFleetOptions = {}) => ({
   name: 'hub-fleet',
@@ -49,7 +49,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
         const principal = await auth.authenticate(token, 'live')
         return { accountId: principal.accountId, keyId: principal.keyId!, scope: 'live' }
       },
-      redeliveryMs: duration(merged.redeliveryMs, 30_000),
+      redeliveryMs: positive(merged.redeliveryMs, 30_000),
     })
     ctx.provide('agent-gateway', gateway)
     mountAgentHub(ctx.use('signalr'), gateway)
@@ -57,11 +57,11 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
     const ingested = ctx.metrics.counter('hub_metrics_samples_total', 'Metrics samples received from agents.')
     const writer = createMetricsWriter(
       store,
-      { batchSize: duration(merged.batchSize, 500), flushMs: duration(merged.flushMs, 1000), maxBuffered: 200_000, concurrency: duration(merged.writeConcurrency, 2), onAdd: () => ingested.inc() },
+      { batchSize: positive(merged.batchSize, 500), flushMs: positive(merged.flushMs, 1000), maxBuffered: 200_000, concurrency: positive(merged.writeConcurrency, 2), onAdd: () => ingested.inc() },
       ctx.logger,
     )
 
-    const offlineAfterMs = duration(ctx.config.offlineAfter, 90_000)
+    const offlineAfterMs = positive(ctx.config.offlineAfter, 90_000)
     const fleet = createFleet({
       store,
       auth,
@@ -71,11 +71,11 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
       logger: ctx.logger,
       options: {
         offlineAfterMs,
-        staleAfterMs: duration(ctx.config.staleAfter, 24 * 3600_000),
-        commandTimeoutMs: duration(ctx.config.commandTimeout, 300_000),
+        staleAfterMs: positive(ctx.config.staleAfter, 24 * 3600_000),
+        commandTimeoutMs: positive(ctx.config.commandTimeout, 300_000),
         sweepMs: Math.max(100, Math.min(10_000, offlineAfterMs / 3)),
-        keySweepMs: duration(merged.keySweepMs, 15_000),
-        maintenanceMs: duration(merged.maintenanceMs, 60_000),
+        keySweepMs: positive(merged.keySweepMs, 15_000),
+        maintenanceMs: positive(merged.maintenanceMs, 60_000),
       },
     })
     fleet.attachMidtiers(mountMidtierHub(ctx.use('signalr'), auth, fleet.ingress))
