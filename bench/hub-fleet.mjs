@@ -358,7 +358,9 @@ async function bareHono(jsonPath) {
     import { readFileSync } from 'node:fs'
     const body = JSON.parse(readFileSync(${JSON.stringify(jsonPath)}, 'utf8'))
     const app = new Hono()
+    const text = JSON.stringify(body)
     app.get('/api/nodes', (c) => c.json(body))
+    app.get('/api/nodes-serialised', (c) => c.body(text, 200, { 'content-type': 'application/json' }))
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => console.log(JSON.stringify({ port: s.address().port })))
   `
   const proc = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -392,10 +394,11 @@ export async function run() {
     const bare = await bareHono(jsonPath)
     await loadWithAuth(`${bare.url}/api/nodes`, hub.token, { durationMs: 500 })
     await loadWithAuth(`${hub.url}/api/nodes`, hub.token, { durationMs: 500 })
-    const rounds = { bare: [], hub: [] }
+    const rounds = { bare: [], serialised: [], hub: [] }
     for (let i = 0; i < 3; i++) {
       rounds.bare.push(await loadWithAuth(`${bare.url}/api/nodes`, hub.token))
       rounds.hub.push(await loadWithAuth(`${hub.url}/api/nodes`, hub.token))
+      rounds.serialised.push(await loadWithAuth(`${bare.url}/api/nodes-serialised`, hub.token))
     }
     bare.kill()
     for (const ws of agents) ws.terminate()
@@ -414,6 +417,7 @@ export async function run() {
         [`raw ws RSS per idle connection`, `${(rawPerConn / 1024).toFixed(1)} KiB`],
         [`GET /api/nodes (${nodes.nodes.length} nodes) hub rps`, avg(rounds.hub, 'rps').toFixed(0)],
         ['same JSON on bare hono rps', avg(rounds.bare, 'rps').toFixed(0)],
+        ['same JSON pre-serialised, bare hono rps', avg(rounds.serialised, 'rps').toFixed(0)],
         ['hub p50 / p99 ms', `${avg(rounds.hub, 'p50').toFixed(1)} / ${avg(rounds.hub, 'p99').toFixed(1)}`],
         ['bare p50 / p99 ms', `${avg(rounds.bare, 'p50').toFixed(1)} / ${avg(rounds.bare, 'p99').toFixed(1)}`],
       ],
@@ -423,6 +427,7 @@ export async function run() {
         { label: 'ingest thresh / one-stream COPY', value: ingested.threshRate / ingested.streamRate, target: '(for scale)' },
         { label: 'RSS per agent / raw ws', value: hubPerAgent / rawPerConn, target: '<= 4' },
         { label: 'GET /api/nodes hub / bare hono', value: avg(rounds.hub, 'rps') / avg(rounds.bare, 'rps'), target: '>= 0.8' },
+        { label: 'GET /api/nodes hub / bare pre-serialised', value: avg(rounds.hub, 'rps') / avg(rounds.serialised, 'rps'), target: '(stricter)' },
       ],
     }
   } finally {
