@@ -29,22 +29,28 @@ async function isFresh(dataDir: string): Promise<boolean> {
   return entries.length === 0
 }
 
+/**
+ * PostgreSQL's 128 MB default shared_buffers is most of an embedded hub's memory, and a homelab hub's
+ * working set is a few MB; a fleet big enough to want more belongs on `storage: postgres`.
+ */
+const postgresqlconf = ['shared_buffers=16MB', 'wal_buffers=1MB']
+
 /** Opens (or creates) the PGlite database in `dataDir`, from the cached template when it is new. */
 export async function openPglite(PGlite: PGliteClass, dataDir: string): Promise<PGlite> {
-  if (dataDir.startsWith('memory://') || !(await isFresh(dataDir))) return PGlite.create(dataDir)
+  if (dataDir.startsWith('memory://') || !(await isFresh(dataDir))) return PGlite.create({ dataDir, postgresqlconf })
   const path = await templatePath()
-  if (!path) return PGlite.create(dataDir)
+  if (!path) return PGlite.create({ dataDir, postgresqlconf })
   const { readFile, rename, stat, writeFile } = await import('node:fs/promises')
   const info = await stat(path).catch(() => undefined)
   const trusted = info?.isFile() && (process.getuid === undefined || info.uid === process.getuid()) && (info.mode & 0o022) === 0
   if (trusted) {
     try {
-      return await PGlite.create({ dataDir, loadDataDir: new Blob([await readFile(path)]) })
+      return await PGlite.create({ dataDir, postgresqlconf, loadDataDir: new Blob([await readFile(path)]) })
     } catch {
       // A damaged template: start from scratch below and replace it.
     }
   }
-  const db = await PGlite.create(dataDir)
+  const db = await PGlite.create({ dataDir, postgresqlconf })
   try {
     const dump = await db.dumpDataDir('gzip')
     const partial = `${path}.${process.pid}.partial`
