@@ -29,7 +29,7 @@ export default function changePassword(done) {
         } catch (err) {
           const error = /** @type {import('../lib/api.js').ApiError} */ (err)
           if (error.status === 404) next.setError('This hub cannot change passwords from the dashboard; set THRESH_ADMIN_PASSWORD and restart it, or ask its operator.')
-          else if (error.status === 400 || error.status === 401 || error.status === 403) current.setError(error.message)
+          else if (error.code === 'wrong_password' || error.status === 401 || error.status === 403 || error.status === 429) current.setError(error.message)
           else next.setError(error.message)
         }
       },

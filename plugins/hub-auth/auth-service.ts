@@ -57,7 +57,12 @@ export interface LoginResult {
   expiresAt: string
   userName: string
   roles: string[]
+  /** True until a user created with a generated one-time password has chosen their own. */
+  mustChangePassword: boolean
 }
+
+/** The rule for a password a person chooses (the generated ones are longer). */
+export const MIN_PASSWORD_LENGTH = 12
 
 export interface AuthService {
   /** Throws 401 for a missing/unknown/expired/revoked credential, 403 for one of another scope. */
@@ -65,6 +70,11 @@ export interface AuthService {
   login(input: { username: string; password: string; expiresInSeconds?: number; client?: string; ip?: string }): Promise<LoginResult>
   listSessions(principal: Principal): Promise<Array<{ id: string; current: boolean; createdAt: string; expiresAt: string; lastUsedAt: string | null; client: string | null }>>
   logout(principal: Principal): Promise<void>
+  /**
+   * Replaces the signed-in user's password. The current session stays valid; every other session of
+   * the user is ended (whoever else knew the old password is signed out).
+   */
+  changePassword(principal: Principal, input: { currentPassword: string; newPassword: string; ip?: string }): Promise<{ changed: true; sessionsEnded: number }>
   createKey(principal: Principal, input: { type: KeyType; name: string }): Promise<CreatedKey>
   listKeys(accountId: string): Promise<KeyView[]>
   revokeKey(principal: Principal, id: string): Promise<KeyView>
@@ -73,6 +83,8 @@ export interface AuthService {
   validateAgentKey(principal: Principal, key: string): Promise<{ valid: boolean; account_id: string | null; key_id?: string }>
   /** Is this key still usable now (for sweeping open connections)? */
   keyIsActive(keyId: string, accountId: string): Promise<boolean>
+  /** Is this CLI principal's session still usable now (not logged out, expired, or ended by a password change)? */
+  sessionIsActive(principal: Principal): Promise<boolean>
   createAccount(principal: Principal, input: { name: string; adminUser: string; adminPassword?: string }): Promise<{ account: AccountRecord; userName: string; password: string }>
   listAccounts(principal: Principal): Promise<AccountRecord[]>
   /** Creates the first account and admin on a hub with no users; returns the one-time password. */
@@ -82,6 +94,7 @@ export interface AuthService {
 const unauthorized = (message: string) => new ThreshError({ code: 'unauthorized', status: 401, plugin: 'hub-auth', message })
 const forbidden = (message: string) => new ThreshError({ code: 'forbidden', status: 403, plugin: 'hub-auth', message })
 const notFound = (message: string) => new ThreshError({ code: 'not_found', status: 404, plugin: 'hub-auth', message })
+const badPassword = (code: string, message: string) => new ThreshError({ code, status: 400, plugin: 'hub-auth', message })
 
 const KIND_OF_TYPE: Record<KeyType, CredentialKind> = { agent: 'live', midtier: 'mid' }
 const SCOPE_NAMES: Record<CredentialKind, string> = {
@@ -216,7 +229,7 @@ export function createAuthService(
       }
       await store.createSession(session)
       await hooks.audit({ accountId: user.accountId, actor: username, action: 'login', target: `user:${username}`, details: { sessionId: session.id } })
-      return { accessToken: credential.token, expiresAt: session.expiresAt, userName: user.username, roles: user.roles }
+      return { accessToken: credential.token, expiresAt: session.expiresAt, userName: user.username, roles: user.roles, mustChangePassword: user.mustChangePassword === true }
     },
 
     async listSessions(principal) {
@@ -240,6 +253,45 @@ export function createAuthService(
       await store.revokeSession(principal.accountId, principal.sessionId!, new Date().toISOString())
       if (current) forget(current.tokenHash)
       await hooks.audit({ accountId: principal.accountId, actor: principal.userName ?? '', action: 'logout', target: `session:${principal.sessionId}` })
+    },
+
+    async changePassword(principal, { currentPassword, newPassword: next, ip }) {
+      if (principal.kind !== 'cli' || !principal.userId) throw forbidden('Only a signed-in user can change their password.')
+      const user = await store.getUser(principal.accountId, principal.userId)
+      if (!user) throw unauthorized('The user of this token no longer exists.')
+      // A stolen token must not become a way to guess the password: the login throttle applies here too.
+      const userKey = `u:${user.username.toLowerCase()}`
+      const wait = throttleUser.retryAfter(userKey)
+      if (wait > 0) {
+        throw new ThreshError({
+          code: 'too_many_attempts',
+          status: 429,
+          plugin: 'hub-auth',
+          message: `Too many wrong passwords; try again in ${Math.ceil(wait / 1000)} s.`,
+          details: { retryAfterSeconds: Math.ceil(wait / 1000) },
+        })
+      }
+      if (!(await verifyPassword(currentPassword, user.passwordHash))) {
+        throttleUser.fail(userKey)
+        if (ip) throttleIp.fail(`ip:${ip}`)
+        await hooks.audit({ accountId: user.accountId, actor: user.username, action: 'password.change-failed', target: `user:${user.username}` })
+        throw badPassword('wrong_password', 'The current password is not right.')
+      }
+      if (next.length < MIN_PASSWORD_LENGTH) throw badPassword('weak_password', `The new password must have at least ${MIN_PASSWORD_LENGTH} characters.`)
+      if (next === currentPassword) throw badPassword('weak_password', 'The new password must differ from the current one.')
+      await store.updateUser(user.accountId, user.id, { passwordHash: await hashPassword(next), mustChangePassword: false })
+      const now = new Date().toISOString()
+      let sessionsEnded = 0
+      for (const s of await store.listSessions(user.accountId, user.id)) {
+        if (s.id === principal.sessionId || s.revokedAt || Date.parse(s.expiresAt) <= Date.now()) continue
+        await store.revokeSession(user.accountId, s.id, now)
+        forget(s.tokenHash)
+        sessionsEnded++
+      }
+      // The cached entry of this session holds the old user record (mustChangePassword).
+      for (const [hash, entry] of cache) if (entry.user?.id === user.id) cache.delete(hash)
+      await hooks.audit({ accountId: user.accountId, actor: user.username, action: 'password.change', target: `user:${user.username}`, details: { sessionsEnded } })
+      return { changed: true, sessionsEnded }
     },
 
     async createKey(principal, { type, name }) {
@@ -319,6 +371,12 @@ export function createAuthService(
       return key !== undefined && isKeyActive(key)
     },
 
+    async sessionIsActive(principal) {
+      if (principal.kind !== 'cli' || !principal.userId || !principal.sessionId) return false
+      const session = (await store.listSessions(principal.accountId, principal.userId)).find((s) => s.id === principal.sessionId)
+      return session !== undefined && !session.revokedAt && Date.parse(session.expiresAt) > Date.now()
+    },
+
     async createAccount(principal, { name, adminUser, adminPassword }) {
       if (!principal.roles.includes('owner')) throw forbidden('Only the hub owner may create accounts.')
       if (await store.findUserByName(adminUser)) {
@@ -332,7 +390,7 @@ export function createAuthService(
         accountId: account.id,
         username: adminUser,
         passwordHash: await hashPassword(password),
-        mustChangePassword: false,
+        mustChangePassword: adminPassword === undefined,
         roles: ['admin'],
         createdAt: account.createdAt,
       })
@@ -352,7 +410,7 @@ export function createAuthService(
       const account: AccountRecord = { id: newId(), name: 'default', createdAt: now }
       try {
         await store.createAccount(account)
-        await store.createUser({ id: newId(), accountId: account.id, username: adminUser, passwordHash: await hashPassword(password), mustChangePassword: false, roles: ['admin', 'owner'], createdAt: now })
+        await store.createUser({ id: newId(), accountId: account.id, username: adminUser, passwordHash: await hashPassword(password), mustChangePassword: adminPassword === undefined, roles: ['admin', 'owner'], createdAt: now })
       } catch (cause) {
         // Another hub on the same database bootstrapped first.
         if ((await store.countUsers()) > 0) return { created: false, userName: adminUser, generated: false }

@@ -5,7 +5,7 @@ import '../../lib/storage/index.ts'
 import type { AuditRecord } from '../../lib/storage/types.ts'
 import { createAuthService, type AuditWriter, type AuthService } from './auth-service.ts'
 
-export { actorOf, viewKey } from './auth-service.ts'
+export { actorOf, MIN_PASSWORD_LENGTH, viewKey } from './auth-service.ts'
 export type { CredentialKind } from './secrets.ts'
 export type { AuthService, CreatedKey, KeyView, LoginResult, Principal } from './auth-service.ts'
 

@@ -17,7 +17,8 @@ export interface TestHub {
 
 const ADMIN_PASSWORD = 'ui-test-password-1234'
 
-export async function startHub(): Promise<TestHub> {
+/** `oneTimePassword`: start like a fresh install, without THRESH_ADMIN_PASSWORD, so the hub generates and prints one. */
+export async function startHub(options: { oneTimePassword?: boolean } = {}): Promise<TestHub> {
   const home = tempHome('thresh-ui-')
   const port = await freePort()
   const args = ['run', '--role', 'hub', '--no-tls', '--host', '127.0.0.1', '--port', String(port)]
@@ -32,7 +33,8 @@ export async function startHub(): Promise<TestHub> {
     writeFileSync(config, JSON.stringify({ plugins: missing.map((name) => join(repoRoot, `dist/plugins/${name}/index.js`)) }))
     args.push('--config', config)
   }
-  const proc = spawnThresh('node', args, { THRESH_HOME: home, THRESH_ADMIN_PASSWORD: ADMIN_PASSWORD, THRESH_LOG_LEVEL: 'info' })
+  const env: Record<string, string> = { THRESH_HOME: home, THRESH_ADMIN_PASSWORD: options.oneTimePassword ? '' : ADMIN_PASSWORD, THRESH_LOG_LEVEL: 'info' }
+  const proc = spawnThresh('node', args, env)
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/health`, proc)
   // A hub that does not read THRESH_ADMIN_PASSWORD prints a one-time password instead.
