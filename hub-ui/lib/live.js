@@ -1,12 +1,13 @@
 // The dashboard's live channel: a minimal SignalR JSON-protocol client for `/dashboardhub` over a
-// WebSocket (negotiate v1, handshake, pings, reconnect); where the hub has none, the hub-ui plugin's
-// server-sent events at `/ui/events`; failing both, polling. Pushes reach subscribers as `{ target, args }`.
+// WebSocket (negotiate v1, handshake, pings, reconnect); where no WebSocket gets through (a proxy
+// refusing upgrades) or the hub has no dashboard hub, the same events as server-sent events at
+// `/ui/events`; failing both, polling. Pushes reach subscribers as `{ target, args }`.
 
 const RS = '\x1e'
 const RETRY_MS = [0, 2000, 5000, 10000, 30000]
 const POLL_MS = 5000
-// Even when live, refetch now and then: agents behind an external mid-tier may not be pushed.
-const SAFETY_MS = 30000
+// Even when live, refetch now and then: a missed push (a reconnect in between) heals by itself.
+const SAFETY_MS = 60000
 
 /** @typedef {{ target: string, args: unknown[] }} LiveEvent */
 /** @typedef {'connecting' | 'live' | 'polling' | 'offline'} LiveState */
@@ -172,6 +173,11 @@ async function connect() {
   }
   ws.onclose = () => {
     if (socket === ws) socket = null
+    // Negotiated but no WebSocket session: something between us and the hub blocks upgrades.
+    if (!handshaken && !stopped) {
+      channel = 'sse'
+      return connectEvents(token)
+    }
     scheduleRetry()
   }
 }

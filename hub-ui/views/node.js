@@ -22,6 +22,18 @@ function meter(value) {
   return h('span', { class: 'meter', 'aria-hidden': 'true' }, bar)
 }
 
+/**
+ * A node from a source without the full last report (a live node event carries only its figures)
+ * keeps the per-core, per-disk and container detail it had; `GET /api/nodes/{id}` has it (`lastMetrics`).
+ * @param {import('../lib/model.js').FleetNode} next @param {import('../lib/model.js').Metrics | null} prev
+ */
+function withDetail(next, prev) {
+  const m = next.metrics
+  if (!prev || next.raw?.lastMetrics) return next
+  if (!m) return { ...next, metrics: prev }
+  return { ...next, metrics: { ...m, cpuPerCore: m.cpuPerCore.length ? m.cpuPerCore : prev.cpuPerCore, disks: m.disks.length ? m.disks : prev.disks, containers: m.containers.length ? m.containers : prev.containers } }
+}
+
 /** @type {import('../app.js').ViewFactory} */
 export default async function nodePage({ params, navigate }) {
   const id = params.id
@@ -180,11 +192,15 @@ export default async function nodePage({ params, navigate }) {
       if (!any || typeof any !== 'object') continue
       const who = String(any.agentId ?? any.id ?? any.nodeId ?? '')
       if (who !== node.id) continue
-      if (/metric/.test(t) || ('cpuPercent' in any && !('hostname' in any))) {
+      if (/remov|delet|prun/.test(t)) {
+        node = { ...node, status: 'offline' }
+        toast(`${node.name} was removed from the fleet.`)
+      } else if (/offline/.test(t) && !('hostname' in any)) {
+        node = { ...node, status: 'offline', lastSeen: any.lastSeenAt ?? node.lastSeen }
+      } else if (/metric/.test(t) || ('cpuPercent' in any && !('hostname' in any))) {
         node = { ...node, metrics: toMetrics(any.metrics ?? any), status: 'online', lastSeen: any.timestamp ?? new Date().toISOString() }
       } else {
-        const next = toNode(any)
-        node = { ...next, metrics: next.metrics ?? node.metrics }
+        node = withDetail(toNode(any), node.metrics)
       }
       paintHeader()
       paintLive()
@@ -195,13 +211,7 @@ export default async function nodePage({ params, navigate }) {
 
   async function refresh() {
     try {
-      const prev = node.metrics
-      node = toNode(await api('GET', `/api/nodes/${enc(id)}`))
-      // The REST view carries scalars only; keep the per-core, per-disk and container detail last pushed.
-      if (prev && node.metrics) {
-        const m = node.metrics
-        node.metrics = { ...m, cpuPerCore: m.cpuPerCore.length ? m.cpuPerCore : prev.cpuPerCore, disks: m.disks.length ? m.disks : prev.disks, containers: m.containers.length ? m.containers : prev.containers }
-      }
+      node = withDetail(toNode(await api('GET', `/api/nodes/${enc(id)}`)), node.metrics)
       paintHeader()
       paintLive()
     } catch {

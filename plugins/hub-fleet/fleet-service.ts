@@ -3,12 +3,13 @@
 // close connections of revoked keys and roll metrics up.
 import { ThreshError, type Logger } from '../../core/index.ts'
 import type { AgentGateway, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/index.ts'
-import type { FleetStore, NodeRecord } from '../../lib/storage/types.ts'
+import type { FleetStore, MetricsSampleInput, NodeRecord } from '../../lib/storage/types.ts'
 import { actorOf, type AuditLog, type AuthService, type Principal } from '../hub-auth/index.ts'
 import { newId } from '../hub-auth/secrets.ts'
 import { createDispatcher, type CommandRoute, type Dispatcher } from './dispatcher.ts'
 import type { MetricsWriter } from './metrics-writer.ts'
 import type { FleetIngress, MidtierRouter } from './midtier-hub.ts'
+import { live, type FleetLiveEvent } from './live-events.ts'
 import { createStackOperations, type StackOperations } from './stacks.ts'
 import { clusterSummary, metricsPoint, nodeDetail, type NodeDetail } from './views.ts'
 
@@ -34,7 +35,8 @@ export interface FleetService {
   listNodes(accountId: string): Promise<NodeDetail[]>
   /** `{"nodes": [...]}` serialised, served from a cache at most 1 s old (local changes clear it). */
   listNodesJson(accountId: string): Promise<string>
-  getNode(accountId: string, idOrName: string): Promise<NodeDetail>
+  /** The node with its full last report (`lastMetrics`: per-core CPU, disks, containers), null before the first. */
+  getNode(accountId: string, idOrName: string): Promise<NodeDetail & { lastMetrics: Record<string, unknown> | null }>
   removeNode(principal: Principal, idOrName: string, force: boolean): Promise<void>
   nodeMetrics(accountId: string, idOrName: string, from: Date, to: Date): Promise<Record<string, unknown>>
   runTool(principal: Principal, idOrName: string, tool: string, args: Record<string, unknown>, timeoutMs: number): Promise<ToolOutcome>
@@ -64,6 +66,42 @@ const notFound = (message: string) => new ThreshError({ code: 'not_found', statu
 const conflict = (code: string, message: string) => new ThreshError({ code, status: 409, plugin: 'hub-fleet', message })
 const finite = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? n : 0)
 const text = (s: unknown, max = 200) => (typeof s === 'string' ? s.slice(0, max) : '')
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function containerOf(c: unknown): unknown {
+  if (typeof c === 'string') return c.slice(0, 256)
+  if (!isRecord(c)) return undefined
+  const out: Record<string, string> = {}
+  for (const key of ['name', 'id', 'image', 'status', 'state']) if (typeof c[key] === 'string') out[key] = (c[key] as string).slice(0, 256)
+  return Object.keys(out).length > 0 ? out : undefined
+}
+
+/**
+ * One report as the hub keeps it: the scalars of the time series plus the detail a node page shows
+ * (per-core CPU, each disk, container names, GPU), bounded so a bad agent cannot bloat a node row.
+ */
+function sampleOf(agentId: string, m: MetricsData): MetricsSampleInput {
+  const at = typeof m.timestamp === 'string' && !Number.isNaN(Date.parse(m.timestamp)) ? new Date(m.timestamp).toISOString() : new Date().toISOString()
+  const raw = m as unknown as Record<string, unknown>
+  return {
+    agentId,
+    timestamp: at,
+    cpuPercent: finite(m.cpuPercent),
+    cpuPerCore: Array.isArray(m.cpuPerCore) ? m.cpuPerCore.slice(0, 1024).map(finite) : [],
+    memoryUsedMB: finite(m.memoryUsedMB),
+    memoryTotalMB: finite(m.memoryTotalMB),
+    diskUsedGB: finite(m.diskUsedGB),
+    diskTotalGB: finite(m.diskTotalGB),
+    disks: Array.isArray(m.disks) ? m.disks.slice(0, 64).filter(isRecord).map((d) => ({ mount: text(d.mount, 256), usedGB: finite(d.usedGB), totalGB: finite(d.totalGB) })) : [],
+    containersRunning: finite(m.containersRunning),
+    containers: Array.isArray(m.containers) ? m.containers.slice(0, 500).map(containerOf).filter((c) => c !== undefined) : [],
+    environmentCount: finite(m.environmentCount),
+    uptimeSeconds: finite(m.uptimeSeconds),
+    ...(raw.gpuCount !== undefined ? { gpuCount: finite(raw.gpuCount) } : {}),
+    ...(typeof raw.gpuModel === 'string' ? { gpuModel: text(raw.gpuModel) } : {}),
+    ...(raw.gpuMemoryTotalGb !== undefined ? { gpuMemoryTotalGb: finite(raw.gpuMemoryTotalGb) } : {}),
+  }
+}
 
 export function createFleet(deps: {
   store: FleetStore
@@ -73,8 +111,10 @@ export function createFleet(deps: {
   writer: MetricsWriter
   logger: Logger
   options: FleetOptions
+  /** Publishes a live event for the account's dashboards. */
+  emit(event: FleetLiveEvent): void
 }): Fleet {
-  const { store, gateway, writer, logger, options } = deps
+  const { store, gateway, writer, logger, options, emit } = deps
   let midtiers: MidtierRouter | undefined
   const chains = new Map<string, Promise<unknown>>()
   const serial = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
@@ -141,6 +181,11 @@ export function createFleet(deps: {
     return value
   }
 
+  async function nodesChanged(accountId: string, ids: string[]) {
+    const records = (await Promise.all(ids.map((id) => store.getNode(accountId, id)))).filter((n): n is NodeRecord => n !== undefined)
+    for (const node of await details(accountId, records)) emit(live.updated(accountId, node))
+  }
+
   async function clusterNamed(accountId: string, name: string) {
     const cluster = await store.getClusterByName(accountId, name)
     if (!cluster) throw notFound(`No cluster named '${name}' in this account.`)
@@ -165,7 +210,7 @@ export function createFleet(deps: {
     register(principal, info, tier, keyId) {
       return serial(`${principal.accountId}/${info.agentId}`, async () => {
         const now = new Date().toISOString()
-        await store.upsertNode({
+        const record = await store.upsertNode({
           id: info.agentId,
           accountId: principal.accountId,
           hostname: text(info.hostname) || info.agentId,
@@ -184,31 +229,37 @@ export function createFleet(deps: {
           lastSeenAt: now,
         })
         invalidateNodes(principal.accountId)
+        emit(live.registered(principal.accountId, (await details(principal.accountId, [record]))[0]!))
       })
     },
     metrics(accountId, agentId, m) {
-      const at = typeof m.timestamp === 'string' && !Number.isNaN(Date.parse(m.timestamp)) ? new Date(m.timestamp).toISOString() : new Date().toISOString()
-      writer.add(accountId, {
-        agentId,
-        timestamp: at,
-        cpuPercent: finite(m.cpuPercent),
-        memoryUsedMB: finite(m.memoryUsedMB),
-        memoryTotalMB: finite(m.memoryTotalMB),
-        diskUsedGB: finite(m.diskUsedGB),
-        diskTotalGB: finite(m.diskTotalGB),
-        containersRunning: finite(m.containersRunning),
-        environmentCount: finite(m.environmentCount),
-        uptimeSeconds: finite(m.uptimeSeconds),
-      })
+      const sample = sampleOf(agentId, m)
+      writer.add(accountId, sample)
+      emit(live.metrics(accountId, agentId, sample))
       return true
     },
-    commandResult: (accountId, agentId, result) => dispatcher.handleResult(accountId, agentId, result),
-    statusUpdate: (accountId, agentId, update) => stacks.statusUpdate(accountId, agentId, update as unknown as Record<string, unknown>),
+    async metricsBatch(accountId, batch) {
+      const samples = batch.map(({ agentId, metrics }) => sampleOf(agentId, metrics))
+      await writer.write(accountId, samples)
+      for (const sample of samples) emit(live.metrics(accountId, sample.agentId, sample))
+      return samples.length
+    },
+    async commandResult(accountId, agentId, result) {
+      await dispatcher.handleResult(accountId, agentId, result)
+      emit(live.commandResult(accountId, agentId, result))
+    },
+    async statusUpdate(accountId, agentId, update) {
+      await stacks.statusUpdate(accountId, agentId, update as unknown as Record<string, unknown>)
+      emit(live.serviceStatus(accountId, agentId, update as unknown as Record<string, unknown>))
+    },
     gone(accountId, agentId, tier) {
       return serial(`${accountId}/${agentId}`, async () => {
         if (connectedHere(accountId, agentId)) return
         const node = await store.getNode(accountId, agentId)
-        if (node && (node.connectionTier ?? 'hub') === tier) await store.updateNode(accountId, agentId, { status: 'offline' })
+        if (node && (node.connectionTier ?? 'hub') === tier) {
+          await store.updateNode(accountId, agentId, { status: 'offline' })
+          emit(live.offline(accountId, agentId, node.lastSeenAt))
+        }
         invalidateNodes(accountId)
       })
     },
@@ -280,6 +331,8 @@ export function createFleet(deps: {
       const stale = await store.markStaleNodesOffline(new Date(now - options.offlineAfterMs).toISOString())
       const pruned = await store.pruneStaleNodes(new Date(now - options.staleAfterMs).toISOString())
       for (const node of [...stale, ...pruned]) invalidateNodes(node.accountId)
+      for (const node of stale) emit(live.offline(node.accountId, node.id))
+      for (const node of pruned) emit(live.removed(node.accountId, node.id))
       if (pruned.length > 0) logger.info(`Removed ${pruned.length} node(s) not seen for ${Math.round(options.staleAfterMs / 60_000)} min.`)
       await refreshSnapshot()
     }),
@@ -308,7 +361,9 @@ export function createFleet(deps: {
       return (await cachedNodes(accountId)).json
     },
     async getNode(accountId, idOrName) {
-      return (await details(accountId, [await findNode(accountId, idOrName)]))[0]!
+      const node = await findNode(accountId, idOrName)
+      const { agentId: _, ...lastMetrics } = node.lastMetrics ?? {}
+      return { ...(await details(accountId, [node]))[0]!, lastMetrics: node.lastMetrics ? lastMetrics : null }
     },
     async removeNode(principal, idOrName, force) {
       const node = await findNode(principal.accountId, idOrName)
@@ -319,6 +374,7 @@ export function createFleet(deps: {
       }
       await store.deleteNode(principal.accountId, node.id)
       invalidateNodes(principal.accountId)
+      emit(live.removed(principal.accountId, node.id))
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'node.remove', target: `node:${node.hostname}`, details: { nodeId: node.id, forced: force } })
     },
     async nodeMetrics(accountId, idOrName, from, to) {
@@ -371,8 +427,10 @@ export function createFleet(deps: {
     },
     async deleteCluster(principal, name) {
       const cluster = await clusterNamed(principal.accountId, name)
+      const members = await store.listClusterNodes(principal.accountId, cluster.id)
       await store.deleteCluster(principal.accountId, cluster.id)
       invalidateNodes(principal.accountId)
+      await nodesChanged(principal.accountId, members.map((n) => n.id))
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.delete', target: `cluster:${name}` })
     },
     async addClusterNode(principal, name, ref) {
@@ -384,6 +442,7 @@ export function createFleet(deps: {
       }
       await store.setNodeCluster(principal.accountId, node.id, cluster.id)
       invalidateNodes(principal.accountId)
+      await nodesChanged(principal.accountId, [node.id])
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.add-node', target: `cluster:${name}`, details: { node: node.hostname } })
       return service.getCluster(principal.accountId, name)
     },
@@ -393,6 +452,7 @@ export function createFleet(deps: {
       if (node.clusterId !== cluster.id) throw notFound(`Node ${node.hostname} is not in cluster '${name}'.`)
       await store.setNodeCluster(principal.accountId, node.id, null)
       invalidateNodes(principal.accountId)
+      await nodesChanged(principal.accountId, [node.id])
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.remove-node', target: `cluster:${name}`, details: { node: node.hostname } })
     },
     listCommands: (accountId, limit) => store.listCommands(accountId, { limit }),

@@ -5,12 +5,14 @@ import { createAgentGateway, mountAgentHub, type AgentGateway } from '../../lib/
 import '../../lib/storage/index.ts'
 import { createFleet, type FleetService } from './fleet-service.ts'
 import { createMetricsWriter } from './metrics-writer.ts'
+import { mountDashboardHub } from './dashboard-hub.ts'
 import { mountMidtierHub } from './midtier-hub.ts'
 
 export type { FleetService, ToolOutcome } from './fleet-service.ts'
 export type { StackOutcome } from './stacks.ts'
 export type { NodeDetail, StackView } from './views.ts'
 export type { DeployStackArguments } from './stack-payload.ts'
+export type { FleetLiveEvent, LiveTarget } from './live-events.ts'
 
 declare module '../../core/index.ts' {
   interface ThreshServices {
@@ -57,7 +59,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
     const ingested = ctx.metrics.counter('hub_metrics_samples_total', 'Metrics samples received from agents.')
     const writer = createMetricsWriter(
       store,
-      { batchSize: positive(merged.batchSize, 500), flushMs: positive(merged.flushMs, 1000), maxBuffered: 200_000, concurrency: positive(merged.writeConcurrency, 2), onAdd: () => ingested.inc() },
+      { batchSize: positive(merged.batchSize, 500), flushMs: positive(merged.flushMs, 1000), maxBuffered: 200_000, concurrency: positive(merged.writeConcurrency, 2), onAdd: (n) => ingested.inc(n) },
       ctx.logger,
     )
 
@@ -69,6 +71,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
       gateway,
       writer,
       logger: ctx.logger,
+      emit: (event) => ctx.bus.emit('fleet:live', event),
       options: {
         offlineAfterMs,
         staleAfterMs: positive(ctx.config.staleAfter, 24 * 3600_000),
@@ -80,6 +83,10 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
     })
     fleet.attachMidtiers(mountMidtierHub(ctx.use('signalr'), auth, fleet.ingress))
     ctx.provide('fleet', fleet.service)
+    const dashboards = mountDashboardHub(ctx.use('signalr'), auth)
+    const offLive = ctx.bus.on('fleet:live', (event) => dashboards.publish(event))
+    const sessionSweep = setInterval(() => void dashboards.sweep().catch((e) => ctx.logger.warn(`Checking dashboard sessions failed: ${(e as Error).message}`)), positive(merged.keySweepMs, 15_000))
+    ;(sessionSweep as { unref?: () => void }).unref?.()
     const offRevoked = ctx.bus.on('auth:key-revoked', ({ accountId, keyId, reason }) => {
       void fleet.closeKey(accountId, keyId, reason).catch((e) => ctx.logger.warn(`Closing connections of key ${keyId} failed: ${(e as Error).message}`))
     })
@@ -95,9 +102,12 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
     ctx.metrics.gauge('hub_metrics_write_dropped', 'Metrics samples dropped because the store could not take them.', () => writer.dropped)
     ctx.metrics.gauge('hub_agents_connected', 'Agents connected straight to this hub (embedded mid-tier).', () => stats().agentsConnected)
     ctx.metrics.gauge('hub_midtiers_connected', 'External mid-tiers connected to /midtierhub.', () => stats().midtiers)
+    ctx.metrics.gauge('hub_dashboards_connected', 'Dashboards connected to /dashboardhub.', () => dashboards.hub.connectionCount)
 
     return async () => {
       offRevoked()
+      offLive()
+      clearInterval(sessionSweep)
       await fleet.close()
       gateway.close()
     }

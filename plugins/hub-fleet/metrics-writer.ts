@@ -4,6 +4,11 @@ import type { FleetStore, MetricsSampleInput } from '../../lib/storage/types.ts'
 
 export interface MetricsWriter {
   add(accountId: string, sample: MetricsSampleInput): void
+  /**
+   * Writes these samples now (sharing the writers' concurrency) and resolves once the store has them;
+   * rejects if it could not, so the sender keeps them and sends again (the store ignores duplicates).
+   */
+  write(accountId: string, samples: MetricsSampleInput[]): Promise<void>
   flush(): Promise<void>
   /** Samples accepted in the last 10 s, per second. */
   rate(): number
@@ -14,7 +19,7 @@ export interface MetricsWriter {
 
 export function createMetricsWriter(
   store: FleetStore,
-  options: { batchSize: number; flushMs: number; maxBuffered: number; concurrency: number; onAdd?: () => void },
+  options: { batchSize: number; flushMs: number; maxBuffered: number; concurrency: number; onAdd?: (samples: number) => void },
   logger: { warn(msg: string): void },
 ): MetricsWriter {
   let buffer: Array<{ accountId: string; sample: MetricsSampleInput }> = []
@@ -59,12 +64,18 @@ export function createMetricsWriter(
     while (inFlight < options.concurrency && buffer.length > 0 && (all || buffer.length >= options.batchSize)) {
       const batch = buffer.splice(0, options.batchSize)
       inFlight++
-      void write(batch).finally(() => {
-        inFlight--
-        for (const wake of settled.splice(0)) wake()
-        pump(false)
-      })
+      void write(batch).finally(release)
     }
+  }
+
+  const slot = async () => {
+    while (inFlight >= options.concurrency) await new Promise<void>((resolve) => settled.push(resolve))
+    inFlight++
+  }
+  const release = () => {
+    inFlight--
+    for (const wake of settled.splice(0)) wake()
+    pump(false)
   }
 
   const flush = async () => {
@@ -82,9 +93,21 @@ export function createMetricsWriter(
     add(accountId, sample) {
       buffer.push({ accountId, sample })
       total++
-      options.onAdd?.()
+      options.onAdd?.(1)
       window[tick() % 10]!++
       if (buffer.length >= options.batchSize) pump(false)
+    },
+    async write(accountId, samples) {
+      if (samples.length === 0) return
+      await slot()
+      try {
+        await store.appendMetrics(accountId, samples)
+      } finally {
+        release()
+      }
+      total += samples.length
+      options.onAdd?.(samples.length)
+      window[tick() % 10]! += samples.length
     },
     flush,
     rate() {

@@ -8,6 +8,11 @@ import type { AuthService, Principal } from '../hub-auth/index.ts'
 export interface FleetIngress {
   register(principal: Principal, info: AgentInfo, tier: string, keyId?: string): Promise<void>
   metrics(accountId: string, agentId: string, metrics: MetricsData): boolean
+  /**
+   * Resolves with how many samples were stored once they are durably written; rejects if they could
+   * not be. Without it (test doubles) samples go one by one through `metrics`.
+   */
+  metricsBatch?(accountId: string, samples: Array<{ agentId: string; metrics: MetricsData }>): Promise<number>
   commandResult(accountId: string, agentId: string, result: CommandResult): Promise<void>
   statusUpdate(accountId: string, agentId: string, update: StackServiceStatusUpdate): Promise<void>
   gone(accountId: string, agentId: string, tier: string): Promise<void>
@@ -28,6 +33,9 @@ export interface MidtierRouter {
 
 const MIDTIER_ID = 'midtierId'
 const AGENTS = 'agents'
+const SENT = 'sent'
+// Commands remembered per connection for late answers; the oldest are forgotten past this many.
+const MAX_SENT = 10_000
 
 const fail = (message: string) => new HubException(message)
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -40,6 +48,27 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
     let set = items.get(AGENTS) as Set<string> | undefined
     if (!set) items.set(AGENTS, (set = new Set()))
     return set
+  }
+  // commandId -> agentId of every command sent through a connection and not yet answered, so a result or
+  // a status update still counts after the mid-tier reported the agent gone (it finished the work).
+  const sentOf = (items: Map<string, unknown>) => {
+    let map = items.get(SENT) as Map<string, string> | undefined
+    if (!map) items.set(SENT, (map = new Map()))
+    return map
+  }
+  const sentHere = (ctx: { items: Map<string, unknown> }, agentId: string, commandId?: unknown) => {
+    const sent = ctx.items.get(SENT) as Map<string, string> | undefined
+    if (!sent) return false
+    if (commandId !== undefined) return typeof commandId === 'string' && sent.get(commandId) === agentId
+    for (const owner of sent.values()) if (owner === agentId) return true
+    return false
+  }
+  const remember = (connectionId: string, agentId: string, command: AgentCommand) => {
+    const connection = hub.connection(connectionId)
+    if (!connection || typeof command.commandId !== 'string') return
+    const sent = sentOf(connection.items)
+    sent.set(command.commandId, agentId)
+    if (sent.size > MAX_SENT) sent.delete(sent.keys().next().value as string)
   }
   const tierOf = (ctx: { items: Map<string, unknown>; connectionId: string }) => (ctx.items.get(MIDTIER_ID) as string | undefined) ?? `midtier-${ctx.connectionId.slice(0, 8)}`
   const owned = (ctx: { principal: Principal; connectionId: string }, agentId: unknown): agentId is string =>
@@ -66,26 +95,38 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
           agentsOf(ctx.items).add(info.agentId)
           registered++
           for (const command of fleet.pending(ctx.principal.accountId, info.agentId)) {
+            remember(ctx.connectionId, info.agentId, command)
             hub.clients.client(ctx.connectionId).send('ExecuteCommand', info.agentId, command)
           }
         }
         return { registered }
       },
-      SendMetricsBatch(ctx, batch: unknown) {
+      // `accepted` is answered only once the samples are in the store (a committed transaction on
+      // PostgreSQL), so a mid-tier may forget what the hub acknowledged: a hub killed right after loses none.
+      async SendMetricsBatch(ctx, batch: unknown) {
         if (!Array.isArray(batch)) throw fail('SendMetricsBatch takes a list of MetricsData.')
-        let accepted = 0
+        const samples: Array<{ agentId: string; metrics: MetricsData }> = []
         for (const sample of batch) {
-          if (!isObject(sample) || !owned(ctx, sample.agentId)) continue
-          if (fleet.metrics(ctx.principal.accountId, sample.agentId as string, sample as unknown as MetricsData)) accepted++
+          if (isObject(sample) && owned(ctx, sample.agentId)) samples.push({ agentId: sample.agentId, metrics: sample as unknown as MetricsData })
         }
-        return { accepted }
+        if (!fleet.metricsBatch) return { accepted: samples.filter((s) => fleet.metrics(ctx.principal.accountId, s.agentId, s.metrics)).length }
+        try {
+          return { accepted: await fleet.metricsBatch(ctx.principal.accountId, samples) }
+        } catch {
+          throw fail('The hub could not store these metrics right now; keep them and send them again.')
+        }
       },
       async SendCommandResult(ctx, result: unknown) {
-        if (!isObject(result) || !owned(ctx, result.agentId)) throw fail('SendCommandResult needs a CommandResult for an agent this mid-tier registered.')
-        await fleet.commandResult(ctx.principal.accountId, result.agentId as string, result as unknown as CommandResult)
+        if (!isObject(result) || typeof result.agentId !== 'string' || !(owned(ctx, result.agentId) || sentHere(ctx, result.agentId, result.commandId))) {
+          throw fail('SendCommandResult needs a CommandResult for an agent this mid-tier registered, or for a command the hub sent through it.')
+        }
+        await fleet.commandResult(ctx.principal.accountId, result.agentId, result as unknown as CommandResult)
+        if (typeof result.commandId === 'string') sentOf(ctx.items).delete(result.commandId)
       },
       async StackServiceStatusUpdate(ctx, agentId: unknown, update: unknown) {
-        if (!owned(ctx, agentId) || !isObject(update)) throw fail('StackServiceStatusUpdate takes (agentId, update) for an agent this mid-tier registered.')
+        if (typeof agentId !== 'string' || !isObject(update) || !(owned(ctx, agentId) || sentHere(ctx, agentId))) {
+          throw fail('StackServiceStatusUpdate takes (agentId, update) for an agent this mid-tier registered, or one the hub sent a command through it.')
+        }
         await fleet.statusUpdate(ctx.principal.accountId, agentId, update as unknown as StackServiceStatusUpdate)
       },
       async AgentDisconnected(ctx, agentId: unknown) {
@@ -113,6 +154,7 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
       return id && hub.connection(id) ? id : undefined
     },
     send(connectionId, agentId, command) {
+      remember(connectionId, agentId, command)
       hub.clients.client(connectionId).send('ExecuteCommand', agentId, command)
     },
     disconnectAgent(accountId, agentId, reason) {

@@ -54,6 +54,7 @@ export default definePlugin((options: HubUiOptions = {}) => ({
     const live = mountLiveEvents({
       app,
       logger: ctx.logger,
+      subscribe: (fn) => ctx.bus.on('fleet:live', fn),
       service: (name) => {
         try {
           return ctx.use(name as never)
