@@ -2,6 +2,7 @@
 // handler. The same table mounts the routes and writes /api/openapi.json.
 import { ThreshError } from '../../core/index.ts'
 import type { AuditLog, AuthService, Principal } from '../hub-auth/index.ts'
+import { MIN_PASSWORD_LENGTH } from '../hub-auth/auth-service.ts'
 import type { FleetService, StackOutcome, ToolOutcome } from '../hub-fleet/index.ts'
 import { arr, bool, int, obj, str, type Schema } from './schema.ts'
 
@@ -123,6 +124,23 @@ const nodeSchema = obj({
   registeredAt: str({ format: 'date-time' }),
   lastSeenAt: str({ format: 'date-time' }),
 })
+const lastMetricsSchema: Schema = {
+  ...obj({
+    timestamp: str({ format: 'date-time' }),
+    cpuPercent: { type: 'number' },
+    cpuPerCore: arr({ type: 'number' }),
+    memoryUsedMB: { type: 'number' },
+    memoryTotalMB: { type: 'number' },
+    diskUsedGB: { type: 'number' },
+    diskTotalGB: { type: 'number' },
+    disks: arr(obj({ mount: str(), usedGB: { type: 'number' }, totalGB: { type: 'number' } })),
+    containersRunning: int(),
+    containers: arr(str({ description: 'container names (or {name, image, status} objects)' })),
+    environmentCount: int(),
+    uptimeSeconds: { type: 'number' },
+  }),
+  nullable: true,
+}
 const serviceSchema = obj({ name: str(), image: str(), ports: arr(str()), volumes: arr(str()), env: { type: 'object' }, dependsOn: arr(str()), status: str(), errorMessage: str({ nullable: true }) })
 const stackSchema = obj({
   id: str(),
@@ -170,7 +188,13 @@ export const routes: RouteDef[] = [
       ['username', 'password'],
     ),
     status: 200,
-    response: obj({ accessToken: str(), expiresAt: str({ format: 'date-time' }), userName: str(), roles: arr(str()) }),
+    response: obj({
+      accessToken: str(),
+      expiresAt: str({ format: 'date-time' }),
+      userName: str(),
+      roles: arr(str()),
+      mustChangePassword: bool({ description: 'true while the user still has the one-time password the hub generated: change it with POST /api/auth/password' }),
+    }),
     async handle({ body, services, request, ip }) {
       const b = body as { username: string; password: string; expiresIn?: number }
       return ok(
@@ -206,6 +230,21 @@ export const routes: RouteDef[] = [
     async handle({ principal, services }) {
       await services.auth.logout(principal!)
       return ok({ loggedOut: true })
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/auth/password',
+    summary: "Change the signed-in user's password",
+    description: `The new password needs at least ${MIN_PASSWORD_LENGTH} characters (else 400 invalid_request) and must differ from the current one (else 400 weak_password); a wrong current password is 400 wrong_password, and repeated wrong ones are throttled like logins (429). This session stays valid; the user's other sessions are ended.`,
+    tag: 'auth',
+    scope: 'cli',
+    body: obj({ currentPassword: str({ minLength: 1, maxLength: 1024 }), newPassword: str({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 }) }, ['currentPassword', 'newPassword']),
+    status: 200,
+    response: obj({ changed: bool(), sessionsEnded: int({ description: "the user's other sessions, now signed out" }) }),
+    async handle({ principal, body, services, ip }) {
+      const b = body as { currentPassword: string; newPassword: string }
+      return ok(await services.auth.changePassword(principal!, { currentPassword: b.currentPassword, newPassword: b.newPassword, ...(ip ? { ip } : {}) }))
     },
   },
   {
@@ -252,10 +291,11 @@ export const routes: RouteDef[] = [
     method: 'get',
     path: '/api/nodes/{idOrName}',
     summary: 'One node, by id, id prefix or hostname',
+    description: 'With lastMetrics: the whole last report (per-core CPU, disks, containers), or null before the first.',
     tag: 'nodes',
     scope: 'cli',
     status: 200,
-    response: nodeSchema,
+    response: { ...nodeSchema, properties: { ...nodeSchema.properties, lastMetrics: lastMetricsSchema } },
     async handle({ principal, params, services }) {
       return ok(await services.fleet.getNode(principal!.accountId, params.idOrName!))
     },

@@ -1,5 +1,7 @@
 // A SqlExecutor on the `postgres` package: a pool, optionally pinned to one schema (tests isolate in
 // their own), with the package loaded only when this store is used.
+import { isThreshError } from '../../core/index.ts'
+import { unavailable } from '../../lib/storage/errors.ts'
 import type { SqlExecutor, SqlParam } from '../../lib/storage/index.ts'
 
 export interface PostgresExecutorOptions {
@@ -11,6 +13,32 @@ export interface PostgresExecutorOptions {
 }
 
 type Sql = import('postgres').Sql
+
+// What node, postgres.js and PostgreSQL say when the database cannot be reached or will not serve:
+// refused or dropped connections, timeouts, an administrator shutdown, too many connections.
+const UNREACHABLE = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  '57P01', '57P02', '57P03', '53300',
+])
+
+/** The store's own 503 for an unreachable database; every other error passes through unchanged. */
+function translate(error: unknown): unknown {
+  if (isThreshError(error)) return error
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && UNREACHABLE.has(code)) {
+    return unavailable('The hub cannot reach its database right now; try again shortly.', 'storage-postgres', error)
+  }
+  return error
+}
+
+async function guarded<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (error) {
+    throw translate(error)
+  }
+}
 
 export async function createPostgresExecutor(options: PostgresExecutorOptions): Promise<SqlExecutor> {
   const { default: postgres } = await import('postgres')
@@ -38,15 +66,15 @@ export async function createPostgresExecutor(options: PostgresExecutorOptions): 
 
 function wrap(sql: Sql | import('postgres').TransactionSql, close: () => Promise<void>): SqlExecutor {
   return {
-    async query<T>(text: string, params: SqlParam[] = []) {
-      return (await sql.unsafe(text, params as never[])) as unknown as T[]
+    query<T>(text: string, params: SqlParam[] = []) {
+      return guarded(async () => (await sql.unsafe(text, params as never[])) as unknown as T[])
     },
-    async exec(text: string) {
-      await sql.unsafe(text)
+    exec(text: string) {
+      return guarded(async () => void (await sql.unsafe(text)))
     },
-    async transaction<R>(fn: (tx: SqlExecutor) => Promise<R>): Promise<R> {
+    transaction<R>(fn: (tx: SqlExecutor) => Promise<R>): Promise<R> {
       const begin = 'begin' in sql ? sql.begin.bind(sql) : (sql as import('postgres').TransactionSql).savepoint.bind(sql)
-      return (await begin((tx) => fn(wrap(tx, close)))) as R
+      return guarded(async () => (await begin((tx) => fn(wrap(tx, close)))) as R)
     },
     close,
   }

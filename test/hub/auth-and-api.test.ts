@@ -71,6 +71,7 @@ describe('credentials and scopes', () => {
       { method: 'POST', path: '/api/agent/commands/no-such-thing/result', scope: 'live' },
       { method: 'POST', path: '/agenthub/negotiate?negotiateVersion=1', scope: 'live' },
       { method: 'POST', path: '/midtierhub/negotiate?negotiateVersion=1', scope: 'mid' },
+      { method: 'POST', path: '/dashboardhub/negotiate?negotiateVersion=1', scope: 'cli' },
     ]
     const expected = (endpoint: (typeof endpoints)[number], kind: Kind): 'allowed' | 401 | 403 => {
       if (endpoint.scope === 'none') return 'allowed'
@@ -135,6 +136,41 @@ describe('credentials and scopes', () => {
     const unknown = await hub.request('POST', '/api/auth/login', { body: { username: 'nobody-at-all', password: 'x' } })
     expect(unknown.status).toBe(401)
     expect(unknown.body.message).toBe('Wrong username or password.')
+  })
+
+  it('asks a user with a generated password to change it; the change ends their other sessions and the old password', async () => {
+    expect((await hub.request('POST', '/api/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } })).body.mustChangePassword).toBe(false)
+    const created = await hub.request('POST', '/api/accounts', { token: admin, body: { name: 'first-run', adminUser: 'first-run-admin' } })
+    const oneTime: string = created.body.password
+    secrets.push(oneTime)
+    const first = await hub.request('POST', '/api/auth/login', { body: { username: 'first-run-admin', password: oneTime } })
+    expect(first.body.mustChangePassword).toBe(true)
+    const token: string = first.body.accessToken
+    const elsewhere = await hub.login('first-run-admin', oneTime)
+    const change = (body: unknown, t: string | null = token) => hub.request('POST', '/api/auth/password', { ...(t ? { token: t } : {}), body })
+
+    expect((await change({ currentPassword: oneTime, newPassword: 'x'.repeat(20) }, null)).status).toBe(401)
+    const live = await createKey(token, 'agent', 'password-live')
+    expect((await change({ currentPassword: oneTime, newPassword: 'x'.repeat(20) }, live.key)).status).toBe(403)
+    const short = await change({ currentPassword: oneTime, newPassword: 'short' })
+    expect(short.status).toBe(400)
+    expect(short.body.message).toBe('Invalid request: newPassword: must not be shorter than 12 characters.')
+    const wrong = await change({ currentPassword: 'not-it', newPassword: 'a-long-new-password' })
+    expect(wrong.status).toBe(400)
+    expect(wrong.body).toEqual({ error: 'wrong_password', message: 'The current password is not right.' })
+    const same = await change({ currentPassword: oneTime, newPassword: oneTime })
+    expect(same.body.error).toBe('weak_password')
+
+    const done = await change({ currentPassword: oneTime, newPassword: 'a-long-new-password' })
+    expect(done.status).toBe(200)
+    expect(done.body).toEqual({ changed: true, sessionsEnded: 1 })
+    expect((await hub.request('GET', '/api/nodes', { token })).status).toBe(200)
+    expect((await hub.request('GET', '/api/nodes', { token: elsewhere })).status).toBe(401)
+    expect((await hub.request('POST', '/api/auth/login', { body: { username: 'first-run-admin', password: oneTime } })).status).toBe(401)
+    const again = await hub.request('POST', '/api/auth/login', { body: { username: 'first-run-admin', password: 'a-long-new-password' } })
+    expect(again.body.mustChangePassword).toBe(false)
+    const audit = await hub.request('GET', '/api/audit', { token })
+    expect(audit.body.entries.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['password.change', 'password.change-failed']))
   })
 
   it('shows a key once, lists keys without secrets, and a revoked key stops working and its agent is disconnected', async () => {
@@ -266,6 +302,7 @@ describe('the API edge', () => {
     expect(doc.body.openapi).toBe('3.1.0')
     for (const route of routes) expect(doc.body.paths[route.path]?.[route.method], `${route.method} ${route.path}`).toBeDefined()
     expect(doc.body.paths['/api/keys'].post.requestBody.content['application/json'].schema.required).toEqual(['type', 'name'])
+    expect(doc.body.paths['/api/auth/password'].post.requestBody.content['application/json'].schema.properties.newPassword.minLength).toBe(12)
     const page = await hub.request('GET', '/api/docs')
     expect(page.headers.get('content-type')).toContain('text/html')
     const html = page.body as string
