@@ -105,6 +105,33 @@ describe('the dashboard hub', () => {
   })
 })
 
+describe('the server-sent events fallback', () => {
+  it('carries the same events as the dashboard hub at /ui/events, for the token in the query', async () => {
+    expect((await fetch(`${hub.url}/ui/events`)).status).toBe(401)
+    const abort = new AbortController()
+    const response = await fetch(`${hub.url}/ui/events?access_token=${encodeURIComponent(token)}`, { signal: abort.signal })
+    expect(response.headers.get('content-type')).toContain('text/event-stream')
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+    let text = ''
+    const until = async (check: () => boolean) => {
+      while (!check()) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error(`the stream ended: ${text}`)
+        text += value
+      }
+    }
+    await until(() => text.includes('"target":"ready"'))
+    const relay = await midtier(hub.url)
+    await relay.invoke('RegisterAgents', [agentInfo('sse-agent', 'sse-node')])
+    await relay.invoke('SendMetricsBatch', [metricsSample('sse-agent', 12)])
+    const frame = () => text.split('\n\n').find((f) => f.includes('"NodeMetrics"') && f.includes('sse-agent'))
+    await until(() => frame() !== undefined)
+    const message = JSON.parse(frame()!.replace(/^data: /, ''))
+    expect(message).toMatchObject({ target: 'NodeMetrics', arguments: [{ agentId: 'sse-agent', cpuPercent: 12, cpuPerCore: [12, 12] }] })
+    abort.abort()
+  })
+})
+
 describe('a mid-tier talking to the hub', () => {
   it('may answer a command and update its services after reporting the agent gone', async () => {
     const relay = await midtier(hub.url, (connection, agentId, command) => {

@@ -1,5 +1,7 @@
 // The hub role on Deno, from source, with the embedded store: the same login, keys, agent session,
-// stack orchestration and revocation as on Node.
+// stack orchestration and revocation as on Node, and gzipped JSON.
+import { request as httpRequest } from 'node:http'
+import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requireTool } from '../support/require.ts'
 import { connectAgent, eventually, metricsSample, startHub, type TestAgent, type TestHub } from './support.ts'
@@ -41,4 +43,20 @@ describe('a hub on Deno', () => {
     await eventually(async () => states.some((s) => s !== 'connected'), 10_000, 'the agent to be cut off')
     expect((await hub.request('POST', '/api/agent/register', { token: key.key, body: { agentId: 'x' } })).status).toBe(401)
   }, 60_000)
+
+  it('gzips JSON API answers on Deno too', async () => {
+    const token = await hub.login()
+    const url = new URL(`${hub.url}/api/openapi.json`)
+    const reply = await new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, headers: { authorization: `Bearer ${token}`, 'accept-encoding': 'gzip' } }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }))
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    expect(reply.encoding).toBe('gzip')
+    expect(JSON.parse(gunzipSync(reply.body).toString()).openapi).toBe('3.1.0')
+  })
 })

@@ -1,5 +1,6 @@
 // A fresh hub in Debian's Chromium: the admin signs in with the one-time password the hub printed, is
-// told to change it, changes it in the dashboard, and the old password stops working.
+// told to change it, changes it in the dashboard, and the old password stops working; where no
+// WebSocket gets through, the live channel falls back to server-sent events.
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requireTool } from '../support/require.ts'
@@ -67,5 +68,23 @@ describe('the first-run admin', () => {
     expect(fresh.status).toBe(200)
     expect((await fresh.json()).mustChangePassword).toBe(false)
     expect(tab.errors).toEqual([])
+  })
+
+  it('stays live over server-sent events when WebSockets to the hub are blocked', async () => {
+    const blocked = await openPage(browser)
+    // A proxy that refuses upgrades: every WebSocket to the dashboard hub closes at once.
+    await blocked.context.routeWebSocket(/\/dashboardhub/, (ws) => ws.close())
+    const page = blocked.page
+    const requested: string[] = []
+    page.on('request', (r) => requested.push(new URL(r.url()).pathname))
+    await page.goto(hub.url)
+    await page.getByLabel('Username').fill('admin')
+    await page.getByLabel('Password').fill(newPassword)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await expect.poll(() => page.locator('.live').textContent(), { timeout: 10_000 }).toBe('live')
+    expect(requested).toContain('/dashboardhub/negotiate')
+    expect(requested).toContain('/ui/events')
+    expect(blocked.errors).toEqual([])
+    await blocked.context.close()
   })
 })
