@@ -2,8 +2,11 @@
 // `signalr` mode speaks the real agent protocol to a mid-tier (negotiate, JSON handshake,
 // RegisterAgent, SendMetrics, answering ExecuteCommand with SendCommandResult); `raw` mode is the
 // same-run baseline over bare `ws` to a raw relay. A lost connection is retried after a delay
-// jittered in [base/2, base] like the real agent's `reconnect-delay`.
+// jittered in [base/2, base] like the real agent's `reconnect-delay`. Each agent connects from its own
+// loopback address (127.1.x.y), as real agents come from their own hosts: from one address, 10,000
+// agents reconnecting at once exhaust the ephemeral ports and the kernel's port search dominates.
 // Config: one JSON line on stdin; then `count` answers {registered}, `reconnect MS` sets the delay. Prints {ready, ms} once all are up.
+import { request } from 'node:http'
 import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
 
@@ -32,10 +35,28 @@ function versionResult(agentId, commandId) {
   return { agentId, commandId, status: 'success', success: true, output, error: '', timestamp: new Date().toISOString(), durationMs: 0 }
 }
 
+const sourceOf = (agentId) => {
+  const i = Number(agentId.slice(agentId.lastIndexOf('-') + 1))
+  return `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`
+}
+
+function negotiate(agentId, headers) {
+  const target = new URL(`${url}/agenthub/negotiate?negotiateVersion=1`)
+  return new Promise((resolve, reject) => {
+    const req = request({ method: 'POST', host: target.hostname, port: target.port, path: target.pathname + target.search, headers, localAddress: sourceOf(agentId), agent: false }, (res) => {
+      let body = ''
+      res.on('data', (c) => (body += c))
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`negotiate answered ${res.statusCode}`))))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
 async function openSignalR(agentId) {
   const headers = { authorization: `Bearer ${key}` }
-  const negotiated = await (await fetch(`${url}/agenthub/negotiate?negotiateVersion=1`, { method: 'POST', headers })).json()
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/agenthub?id=${negotiated.connectionToken}`, { headers })
+  const negotiated = await negotiate(agentId, headers)
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/agenthub?id=${negotiated.connectionToken}`, { headers, localAddress: sourceOf(agentId) })
   ws.on('error', () => {})
   await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)))
   let invocation = 0
@@ -65,7 +86,7 @@ async function openSignalR(agentId) {
 }
 
 async function openRaw(agentId) {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/agent/${agentId}`)
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/agent/${agentId}`, { localAddress: sourceOf(agentId) })
   ws.on('error', () => {})
   await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)))
   ws.on('message', (data) => {

@@ -22,6 +22,18 @@ export const freePort = () =>
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
+// A scenario that throws must not leave 10,000 simulated agents or a mid-tier running.
+const children = new Set()
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+})
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130))
+function track(child) {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
 export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 }
@@ -76,11 +88,14 @@ export async function startMidtier(hubUrl, midKey) {
   const mid = {
     url,
     proc: undefined,
-    async start() {
-      const proc = spawn(process.execPath, [join(root, 'bin/thresh.mjs'), 'run', '--role', 'midtier', '--no-tls', '--host', '127.0.0.1', '--port', String(port), '--hub-url', hubUrl, '--api-key', midKey], {
-        env: { ...process.env, NO_COLOR: '1', THRESH_LOG_LEVEL: 'warn', THRESH_HOME: home },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      })
+    /** `nodeArgs` (e.g. --cpu-prof) go to Node before the CLI. */
+    async start(nodeArgs = []) {
+      const proc = track(
+        spawn(process.execPath, [...nodeArgs, join(root, 'bin/thresh.mjs'), 'run', '--role', 'midtier', '--no-tls', '--host', '127.0.0.1', '--port', String(port), '--hub-url', hubUrl, '--api-key', midKey], {
+          env: { ...process.env, NO_COLOR: '1', THRESH_LOG_LEVEL: 'warn', THRESH_HOME: home },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        }),
+      )
       let output = ''
       proc.stderr.on('data', (c) => (output = (output + c).slice(-4000)))
       mid.proc = proc
@@ -109,8 +124,8 @@ export async function startMidtier(hubUrl, midKey) {
 }
 
 /** The agent simulator child holding `count` agents; resolves once all are registered. */
-export async function startAgents(options) {
-  const proc = spawn(process.execPath, [join(root, 'bench/fleet-agent-simulator.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] })
+export async function startAgents({ nodeArgs = [], ...options }) {
+  const proc = track(spawn(process.execPath, [...nodeArgs, join(root, 'bench/fleet-agent-simulator.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] }))
   const child = lineChild(proc)
   proc.stdin.write(JSON.stringify(options) + '\n')
   const ready = await child.next()
@@ -150,7 +165,7 @@ server.on('listening', () => console.log(JSON.stringify({ port: server.address()
 
 /** The raw two-hop relay in its own process; `send(agentId, commandId)` resolves when the result is back. */
 export async function startRawRelay() {
-  const proc = spawn(process.execPath, ['--input-type=module', '-e', RELAY], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
+  const proc = track(spawn(process.execPath, ['--input-type=module', '-e', RELAY], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] }))
   const { port } = await lineChild(proc).next()
   const url = `http://127.0.0.1:${port}`
   const { default: WebSocket } = await import('ws')
