@@ -100,6 +100,7 @@ with status 400, 401, 403, 404, 409, 413, 429 or 503. Machine-readable: <a href=
 <nav>${tags.map((t) => `<a href="#${escape(t)}">${escape(t)}</a>`).join('')}</nav>
 ${sections}
 <h2>Also</h2><ul><li><code>GET /health</code> → <code>{"status":"Healthy"}</code></li><li><code>GET /metrics</code> Prometheus text</li>
-<li>Agents: SignalR at <code>/agenthub</code> and REST polling at <code>/api/agent/*</code> (thresh_live_ keys); mid-tiers: SignalR at <code>/midtierhub</code> (thresh_mid_ keys).</li></ul>
+<li>Agents: SignalR at <code>/agenthub</code> and REST polling at <code>/api/agent/*</code> (thresh_live_ keys); mid-tiers: SignalR at <code>/midtierhub</code> (thresh_mid_ keys).</li>
+<li>Dashboards: live fleet events over SignalR at <code>/dashboardhub</code>, or as server-sent events at <code>/ui/events</code> (thresh_cli_ tokens).</li></ul>
 </body></html>`
 }
