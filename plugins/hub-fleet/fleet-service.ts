@@ -229,7 +229,9 @@ export function createFleet(deps: {
           lastSeenAt: now,
         })
         invalidateNodes(principal.accountId)
-        emit(live.registered(principal.accountId, (await details(principal.accountId, [record]))[0]!))
+        // A reconnect storm registers every agent at once: ask for the cluster's name only when there is one.
+        const cluster = record.clusterId ? ((await store.getCluster(principal.accountId, record.clusterId))?.name ?? null) : null
+        emit(live.registered(principal.accountId, nodeDetail(record, statusOf(record), cluster)))
       })
     },
     metrics(accountId, agentId, m) {
