@@ -111,6 +111,22 @@ describe('the hub dashboard', () => {
     await screenshot(page, '03-node')
   })
 
+  it("shows a node's cores and disks from the hub's last report alone, with no live channel", async () => {
+    const quiet = await openPage(browser)
+    // No WebSocket and no event stream: the page has only what GET /api/nodes/{id} answers.
+    await quiet.context.routeWebSocket(/\/dashboardhub/, (ws) => ws.close())
+    await quiet.context.route(/\/ui\/events/, (route) => route.abort())
+    await quiet.page.goto(hub.url)
+    await quiet.page.getByLabel('Username').fill('admin')
+    await quiet.page.getByLabel('Password').fill(hub.password)
+    await quiet.page.getByRole('button', { name: 'Sign in' }).click()
+    await quiet.page.getByRole('link', { name: nodeName }).click()
+    await expect.poll(() => quiet.page.getByRole('list', { name: 'CPU per core' }).locator('li').count(), { timeout: 5000 }).toBe(4)
+    expect(await quiet.page.getByRole('rowheader', { name: '/var/lib/docker' }).isVisible()).toBe(true)
+    expect(await quiet.page.locator('.live').textContent()).not.toBe('live')
+    await quiet.context.close()
+  })
+
   it('shows validation problems next to the definition before anything is sent', async () => {
     const deployRequests: string[] = []
     page.on('request', (r) => r.url().includes('/api/stacks/deploy') && deployRequests.push(r.url()))
