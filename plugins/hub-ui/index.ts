@@ -8,6 +8,8 @@ import { mountLiveEvents } from './live-events.ts'
 export interface HubUiOptions {
   /** Directory holding `hub-ui/` (default: found above this file). */
   root?: string
+  /** How often `/ui/events` sends a keep-alive and rechecks the session, ms (default 15 s). */
+  keepAliveMs?: number
 }
 
 const IMMUTABLE = 'public, max-age=31536000, immutable'
@@ -55,6 +57,7 @@ export default definePlugin((options: HubUiOptions = {}) => ({
       app,
       logger: ctx.logger,
       subscribe: (fn) => ctx.bus.on('fleet:live', fn),
+      ...(opts.keepAliveMs ? { keepAliveMs: opts.keepAliveMs } : {}),
       service: (name) => {
         try {
           return ctx.use(name as never)

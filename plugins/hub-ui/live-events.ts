@@ -10,6 +10,7 @@ interface LivePrincipal {
 }
 interface LiveAuth {
   authenticate(bearer: string | undefined, scope: 'cli'): Promise<LivePrincipal>
+  sessionIsActive?(principal: LivePrincipal): Promise<boolean>
 }
 type Unsubscribe = () => void
 
@@ -89,6 +90,8 @@ export function mountLiveEvents(options: LiveEventsOptions): { close(): void; re
           } catch {
             entry.close()
           }
+          // A session that ended (logout, expiry, password change) stops receiving the fleet's events.
+          void auth.sessionIsActive?.(principal).then((active) => active || entry.close(), () => {})
         }, keepAliveMs)
       },
       cancel() {

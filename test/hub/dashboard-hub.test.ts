@@ -46,7 +46,7 @@ async function midtier(url: string, onCommand?: (connection: signalR.HubConnecti
 }
 
 beforeAll(async () => {
-  hub = await startHub({ storage: 'postgres' })
+  hub = await startHub({ storage: 'postgres', config: { pluginOptions: { 'hub-ui': { keepAliveMs: 300 } } } })
   token = await hub.login()
   liveKey = (await hub.request('POST', '/api/keys', { token, body: { type: 'agent', name: 'dash-agents' } })).body.key
   midKey = (await hub.request('POST', '/api/keys', { token, body: { type: 'midtier', name: 'dash-region' } })).body.key
@@ -129,6 +129,15 @@ describe('the server-sent events fallback', () => {
     const message = JSON.parse(frame()!.replace(/^data: /, ''))
     expect(message).toMatchObject({ target: 'NodeMetrics', arguments: [{ agentId: 'sse-agent', cpuPercent: 12, cpuPerCore: [12, 12] }] })
     abort.abort()
+  })
+
+  it('ends the stream when its session is logged out', async () => {
+    const session = await hub.login()
+    const response = await fetch(`${hub.url}/ui/events?access_token=${encodeURIComponent(session)}`)
+    expect(response.status).toBe(200)
+    expect((await hub.request('DELETE', '/api/auth/sessions/current', { token: session })).status).toBe(200)
+    const reader = response.body!.getReader()
+    while (!(await reader.read()).done);
   })
 })
 
