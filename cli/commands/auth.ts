@@ -12,6 +12,7 @@ interface LoginAnswer {
   expiresAt?: string
   userName?: string
   roles?: string[]
+  mustChangePassword?: boolean
 }
 
 /** What the hub says about the current session, from whichever shape `GET /api/auth/sessions` takes. */
@@ -42,6 +43,7 @@ const login = defineCommand({
   async run({ args }) {
     const target = resolveHub(args)!
     let credentials: Credentials
+    let mustChangePassword = false
     if (args.token !== undefined) {
       if (!args.token.startsWith('thresh_cli_')) {
         throw new ThreshError({ code: 'token_invalid', message: 'That is not a CLI token: a CLI token starts with thresh_cli_.' })
@@ -70,17 +72,44 @@ const login = defineCommand({
         throw new ThreshError({ code: 'hub_answer_invalid', message: `The hub at ${target.url} answered the login without a token.` })
       }
       credentials = { hubUrl: target.url, token: answer.accessToken, userName: answer.userName ?? username, roles: answer.roles, expiresAt: answer.expiresAt }
+      mustChangePassword = answer.mustChangePassword === true
     }
     if (!target.tlsVerify && args.insecure) credentials.tlsVerify = false
     credentials.loggedInAt = new Date().toISOString()
     const path = writeCredentials(credentials)
     if (args.json) {
-      printJson({ hubUrl: credentials.hubUrl, userName: credentials.userName, roles: credentials.roles, expiresAt: credentials.expiresAt, credentialsFile: path })
+      printJson({ hubUrl: credentials.hubUrl, userName: credentials.userName, roles: credentials.roles, expiresAt: credentials.expiresAt, credentialsFile: path, mustChangePassword })
       return
     }
     print(`✓ Logged in to ${credentials.hubUrl}${credentials.userName ? ` as ${credentials.userName}` : ''}.`)
     if (credentials.expiresAt) print(`  Session expires ${credentials.expiresAt}.`)
     print(`  Credentials saved to ${path}.`)
+    if (mustChangePassword) print('  ! This is a one-time password: choose your own with thresh auth passwd.')
+  },
+})
+
+const passwd = defineCommand({
+  meta: { name: 'passwd', description: 'Change your password on the hub (asked for, or two lines on stdin with --password-stdin)' },
+  args: { ...hubArgs, 'password-stdin': { type: 'boolean', description: 'read the current and the new password, one per line, from stdin' } },
+  async run({ args }) {
+    let currentPassword: string
+    let newPassword: string
+    if (args['password-stdin']) {
+      const [current = '', next = ''] = (await readStdin()).split(/\r?\n/)
+      ;[currentPassword, newPassword] = [current, next]
+    } else {
+      if (!process.stdin.isTTY) {
+        throw new ThreshError({ code: 'terminal_required', message: 'No terminal to ask for passwords: pass --password-stdin with the current and the new password on two lines.' })
+      }
+      currentPassword = await askHidden('Current password: ')
+      newPassword = await askHidden('New password (12 characters or more): ')
+      if ((await askHidden('New password again: ')) !== newPassword) {
+        throw new ThreshError({ code: 'password_mismatch', message: 'The two new passwords differ; nothing was changed.' })
+      }
+    }
+    if (!currentPassword || !newPassword) throw new ThreshError({ code: 'credentials_required', message: 'Both the current and the new password are needed.' })
+    await createHubClient(args).post('/api/auth/password', { currentPassword, newPassword })
+    print('✓ Password changed. Your other sessions on this hub were ended.')
   },
 })
 
@@ -176,5 +205,5 @@ const token = defineCommand({
 
 export default defineCommand({
   meta: { name: 'auth', description: 'Log in to a hub and manage the CLI session' },
-  subCommands: { login, logout, status, token },
+  subCommands: { login, logout, status, token, passwd },
 })
