@@ -1,6 +1,7 @@
 // The agent's SignalR session through the official @microsoft/signalr client: WebSockets, then SSE,
 // then long polling; automatic reconnect with jittered delays; RegisterAgent on every (re)connect.
 import * as signalR from '@microsoft/signalr'
+import { insecureSignalROptions } from './insecure-signalr-options.ts'
 import { createCommandRunner } from './command-runner.ts'
 import { jitteredDelay } from './retry.ts'
 import type {
@@ -43,29 +44,6 @@ function hubUrl(url: string, hubPath: string): string {
   return new URL(trimmed).pathname.endsWith(hubPath) ? trimmed : trimmed + hubPath
 }
 
-async function insecureNodeOptions(): Promise<Partial<signalR.IHttpConnectionOptions>> {
-  if ('Deno' in globalThis) return {}
-  const [{ default: WebSocket }, eventsource, { InsecureNodeHttpClient }] = await Promise.all([
-    import('ws'),
-    // @ts-ignore: eventsource (a dependency of @microsoft/signalr) ships no types
-    import('eventsource'),
-    import('./insecure-node-http-client.ts'),
-  ])
-  const EventSource = (eventsource.default ?? eventsource) as new (url: string, init?: Record<string, unknown>) => object
-  class InsecureWebSocket extends WebSocket {
-    constructor(address: string, protocols?: string | string[], init?: Record<string, unknown>) {
-      super(address, protocols, { ...init, rejectUnauthorized: false })
-    }
-  }
-  class InsecureEventSource extends EventSource {
-    constructor(url: string, init?: Record<string, unknown>) {
-      super(url, { ...init, https: { rejectUnauthorized: false } })
-    }
-  }
-  // These constructor options exist on the client (HttpConnection.ts) but are not in its typings.
-  return { WebSocket: InsecureWebSocket, EventSource: InsecureEventSource, httpClient: new InsecureNodeHttpClient() } as Partial<signalR.IHttpConnectionOptions>
-}
-
 export function createSignalRAgentClient(options: SignalRAgentClientOptions): AgentTransportClient {
   const transports = options.transports ?? ['WebSockets', 'ServerSentEvents', 'LongPolling']
   const stateListeners = new Set<(state: AgentConnectionState, error?: Error) => void>()
@@ -106,7 +84,7 @@ export function createSignalRAgentClient(options: SignalRAgentClientOptions): Ag
     async connect(agentInfo) {
       info = typeof agentInfo === 'function' ? agentInfo : () => agentInfo
       closing = false
-      const tls = options.tlsVerify === false ? await insecureNodeOptions() : {}
+      const tls = options.tlsVerify === false ? ((await insecureSignalROptions())?.connectionOptions ?? {}) : {}
       const builder = new signalR.HubConnectionBuilder()
         .withUrl(hubUrl(options.url, options.hubPath ?? '/agenthub'), {
           accessTokenFactory: () => options.apiKey,

@@ -11,3 +11,5 @@ export { aggregate, chooseResolution, defaultRetention, queryRange, resolveReten
 export { isKeyActive } from './keys.ts'
 export { conflict, unavailable } from './errors.ts'
 export { startMaintenance } from './maintenance.ts'
+export { defineStorePlugin } from './store-plugin.ts'
+export type { StorePluginOptions } from './store-plugin.ts'

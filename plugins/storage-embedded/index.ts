@@ -1,7 +1,7 @@
 // storage-embedded: the hub's default store, durable with no server to run. PGlite keeps a real
 // PostgreSQL database in `<dataDir>/db`, so it shares storage-postgres's schema and SQL store.
-import { definePlugin, ThreshError } from '../../core/index.ts'
-import { createSqlStore, startMaintenance, type FleetStore, type MetricsRetention, type StoreOptions } from '../../lib/storage/index.ts'
+import { ThreshError } from '../../core/index.ts'
+import { createSqlStore, defineStorePlugin, type FleetStore, type StoreOptions, type StorePluginOptions } from '../../lib/storage/index.ts'
 import { lockDataDir } from './data-dir-lock.ts'
 import { createPgliteExecutor } from './pglite-executor.ts'
 
@@ -46,24 +46,9 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
   }
 }
 
-export default definePlugin((factoryOptions: Partial<EmbeddedStoreOptions> & { maintenanceIntervalMs?: number } = {}) => ({
-  name: plugin,
-  provides: ['storage'],
-  async setup(ctx) {
-    const options = { ...factoryOptions, ...(ctx.options as typeof factoryOptions) }
-    const { join } = await import('node:path')
-    const path = options.path ?? join(ctx.dataDir, 'db')
-    ctx.logger.debug(`Opening the embedded database at ${path}`)
-    const store = await createEmbeddedStore({
-      ...options,
-      path,
-      retention: options.retention ?? (ctx.config.metricsRetention as Partial<MetricsRetention> | undefined),
-    })
-    ctx.provide('storage', store)
-    const stop = startMaintenance(store, options.maintenanceIntervalMs ?? 60_000, ctx.logger)
-    return async () => {
-      await stop()
-      await store.close()
-    }
-  },
-}))
+export default defineStorePlugin<Partial<EmbeddedStoreOptions> & StorePluginOptions>(plugin, async (options, ctx) => {
+  const { join } = await import('node:path')
+  const path = options.path ?? join(ctx.dataDir, 'db')
+  ctx.logger.debug(`Opening the embedded database at ${path}`)
+  return createEmbeddedStore({ ...options, path })
+})

@@ -1,7 +1,7 @@
 // storage-postgres: the production FleetStore on PostgreSQL (`storage: postgres` with `databaseUrl`
 // or THRESH_DATABASE_URL); migrations run at start, metrics are written in batches with unnest.
-import { definePlugin, ThreshError } from '../../core/index.ts'
-import { createSqlStore, startMaintenance, type FleetStore, type MetricsRetention, type StoreOptions } from '../../lib/storage/index.ts'
+import { ThreshError } from '../../core/index.ts'
+import { createSqlStore, defineStorePlugin, type FleetStore, type StoreOptions, type StorePluginOptions } from '../../lib/storage/index.ts'
 import { createPostgresExecutor } from './postgres-executor.ts'
 
 export interface PostgresStoreOptions extends StoreOptions {
@@ -37,21 +37,6 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
 }
 
-export default definePlugin((factoryOptions: PostgresStoreOptions & { maintenanceIntervalMs?: number } = {}) => ({
-  name: plugin,
-  provides: ['storage'],
-  async setup(ctx) {
-    const options = { ...factoryOptions, ...(ctx.options as typeof factoryOptions) }
-    const store = await createPostgresStore({
-      ...options,
-      databaseUrl: options.databaseUrl ?? (ctx.config.databaseUrl as string | undefined),
-      retention: options.retention ?? (ctx.config.metricsRetention as Partial<MetricsRetention> | undefined),
-    })
-    ctx.provide('storage', store)
-    const stop = startMaintenance(store, options.maintenanceIntervalMs ?? 60_000, ctx.logger)
-    return async () => {
-      await stop()
-      await store.close()
-    }
-  },
-}))
+export default defineStorePlugin<PostgresStoreOptions & StorePluginOptions>(plugin, (options, ctx) =>
+  createPostgresStore({ ...options, databaseUrl: options.databaseUrl ?? (ctx.config.databaseUrl as string | undefined) }),
+)
