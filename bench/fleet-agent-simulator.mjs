@@ -5,7 +5,7 @@
 // jittered in [base/2, base] like the real agent's `reconnect-delay`. Each agent connects from its own
 // loopback address (127.1.x.y), as real agents come from their own hosts: from one address, 10,000
 // agents reconnecting at once exhaust the ephemeral ports and the kernel's port search dominates.
-// Config: one JSON line on stdin; then `count` answers {registered}, `reconnect MS` sets the delay. Prints {ready, ms} once all are up.
+// Config: one JSON line on stdin; then `count` answers {registered, failures}, `reconnect MS` sets the delay. Prints {ready, ms} once all are up.
 import { request } from 'node:http'
 import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
@@ -17,6 +17,7 @@ const { mode, url, key, count, prefix = 'sim', reportMs = 5000, concurrency = 20
 let reconnectMs = config.reconnectMs ?? 5000
 const registered = new Set()
 const sockets = new Map()
+const failures = new Map()
 let stopping = false
 
 const say = (value) => process.stdout.write(JSON.stringify(value) + '\n')
@@ -113,6 +114,8 @@ async function keep(agentId, retry = true) {
       agent.ws.on('error', () => {})
       return
     } catch (error) {
+      const reason = String(error?.code ?? error?.message ?? error).slice(0, 60)
+      failures.set(reason, (failures.get(reason) ?? 0) + 1)
       if (!retry || stopping) throw error
       await new Promise((r) => setTimeout(r, jitter(reconnectMs)))
     }
@@ -137,7 +140,7 @@ setInterval(() => {
 }, 15_000)
 
 lines.on('line', (line) => {
-  if (line === 'count') say({ registered: registered.size })
+  if (line === 'count') say({ registered: registered.size, failures: Object.fromEntries(failures) })
   if (line.startsWith('reconnect ')) reconnectMs = Number(line.slice('reconnect '.length))
   if (line === 'stop') {
     stopping = true

@@ -47,7 +47,9 @@ export async function run() {
     return { downMs: upAt - killedAt, backMs: registeredAt - upAt, upAt }
   }
 
+  const before = await agents.failures()
   const first = await restart()
+  const failed = Object.entries(await agents.failures()).map(([reason, n]) => `${n - (before[reason] ?? 0)} ${reason}`).filter((x) => !x.startsWith('0 '))
   const connected = await mid.metric('midtier_agents_connected')
   // The hub counts a node online from its last report, so "back at the hub" is one report after registering.
   const since = Date.now()
@@ -75,6 +77,7 @@ export async function run() {
       ['first connect + register', `${Math.round(firstConnectRate)} agents/s`],
       ['mid-tier down (kill -9 to serving)', `${Math.round(first.downMs)} ms`],
       ['all registered again after it serves', `${Math.round(backMs)} ms (${connected} connected)`],
+      ['failed attempts while coming back', failed.join(', ') || 'none'],
       ['same, agents retrying every 0.1-0.2 s', `${Math.round(herd.backMs)} ms (${Math.round((AGENTS / herd.backMs) * 1000)} agents/s)`],
       ['all reporting at the hub again', hubBack],
       ['reconnect policy', `jittered [${RECONNECT_MS / 2}, ${RECONNECT_MS}] ms, like the agent's default`],

@@ -133,6 +133,8 @@ export async function startAgents({ nodeArgs = [], ...options }) {
     ...ready,
     ids: Array.from({ length: options.count }, (_, i) => `${options.prefix ?? 'sim'}-${i}`),
     registered: async () => (await child.ask('count')).registered,
+    /** Failed connection attempts so far, by reason. */
+    failures: async () => (await child.ask('count')).failures,
     setReconnectDelay: (ms) => proc.stdin.write(`reconnect ${ms}\n`),
     stop: () => (proc.stdin.write('stop\n'), new Promise((resolve) => proc.once('exit', resolve))),
   }
