@@ -29,6 +29,8 @@ let pingTimer
 /** @type {ReturnType<typeof setInterval> | undefined} */
 let pollTimer
 let attempt = 0
+/** Whether the channel was live before, so that going live again is a reconnect. */
+let wasLive = false
 let stopped = true
 /** @type {() => string | null} */
 let tokenOf = () => null
@@ -74,6 +76,7 @@ export function startLive(token) {
   if (!stopped) return
   stopped = false
   attempt = 0
+  wasLive = false
   connect()
 }
 
@@ -99,8 +102,10 @@ function wentLive() {
   clearInterval(pollTimer)
   pollTimer = setInterval(() => emit({ target: 'poll', args: [] }), SAFETY_MS)
   setState('live')
-  // Something may have changed while we were away: let views refetch once.
-  emit({ target: 'reconnected', args: [] })
+  // Something may have changed while we were away: let views refetch once. Not on the first
+  // connection: views have just loaded, and refetching 1,000 nodes then is a visible stall.
+  if (wasLive) emit({ target: 'reconnected', args: [] })
+  wasLive = true
 }
 
 function scheduleRetry() {
