@@ -9,13 +9,13 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import http from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import postgres from 'postgres'
 import WebSocket from 'ws'
+import { load } from './load.mjs'
 
 export const name = 'hub fleet (ingest, agent memory, node list)'
 const RS = '\x1e'
@@ -328,28 +328,8 @@ async function rawWsPerConnection(n) {
   return (after - before) / n
 }
 
-async function loadWithAuth(url, token, { connections = 16, durationMs = 3000 } = {}) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections })
-  const latencies = []
-  const deadline = Date.now() + durationMs
-  const one = () =>
-    new Promise((resolve, reject) => {
-      const started = process.hrtime.bigint()
-      http
-        .get(url, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-          res.resume()
-          res.on('end', () => {
-            latencies.push(Number(process.hrtime.bigint() - started) / 1e6)
-            resolve()
-          })
-        })
-        .on('error', reject)
-    })
-  await Promise.all(Array.from({ length: connections }, async () => { while (Date.now() < deadline) await one() }))
-  agent.destroy()
-  latencies.sort((a, b) => a - b)
-  return { rps: latencies.length / (durationMs / 1000), p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) }
-}
+const loadWithAuth = (url, token, { connections = 16, durationMs = 3000 } = {}) =>
+  load(url, { connections, durationMs, headers: { authorization: `Bearer ${token}` } })
 
 async function bareHono(jsonPath) {
   const code = `

@@ -1,7 +1,7 @@
 // A small closed-loop HTTP load generator for benchmarks: N keep-alive connections for a fixed time.
 import http from 'node:http'
 
-export async function load(url, { connections = 32, durationMs = 3000 } = {}) {
+export async function load(url, { connections = 32, durationMs = 3000, headers = {} } = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections })
   const latencies = []
   const deadline = Date.now() + durationMs
@@ -9,7 +9,7 @@ export async function load(url, { connections = 32, durationMs = 3000 } = {}) {
     new Promise((resolve, reject) => {
       const started = process.hrtime.bigint()
       http
-        .get(url, { agent }, (res) => {
+        .get(url, { agent, headers }, (res) => {
           res.resume()
           res.on('end', () => {
             latencies.push(Number(process.hrtime.bigint() - started) / 1e6)

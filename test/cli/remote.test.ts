@@ -8,6 +8,7 @@ import { createSignalRAgentClient, type AgentTransportClient } from '../../lib/a
 import { freePort, spawnThresh, tempHome, waitForHttp, waitForOutput, type ThreshProcess } from '../support/process.ts'
 import { requireTool } from '../support/require.ts'
 import { thresh, type CliResult } from './cli.ts'
+import { agentInfo } from '../support/agent-fixtures.ts'
 
 const password = `pw-${randomBytes(8).toString('hex')}`
 const hostname = `cli-node-${randomBytes(3).toString('hex')}`
@@ -54,20 +55,7 @@ async function startAgent(apiKey: string): Promise<AgentTransportClient> {
     if (command.tool === 'create_environment') return { success: true, output: `Environment ${String(command.arguments.name)} created.` }
     return { success: true, output: '' }
   })
-  await client.connect({
-    agentId,
-    hostname,
-    platform: 'linux',
-    osVersion: 'test',
-    threshVersion: '0.1.0',
-    ipAddress: '127.0.0.1',
-    architecture: 'x64',
-    containerRuntime: 'docker',
-    cpuCores: 4,
-    ramTotalGb: 8,
-    diskTotalGb: 100,
-    registeredAt: new Date().toISOString(),
-  })
+  await client.connect(agentInfo(agentId, { hostname, osVersion: 'test', cpuCores: 4, ramTotalGb: 8, diskTotalGb: 100 }))
   await client.sendMetrics({
     agentId,
     timestamp: new Date().toISOString(),

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import postgres from 'postgres'
 import { createSignalRAgentClient, type AgentInfo, type AgentTransportClient, type CommandHandler, type MetricsData } from '../../lib/agent-session/index.ts'
 import { freePort, spawnThresh, tempHome, waitForHttp, waitForOutput, type Runtime, type ThreshProcess } from '../support/process.ts'
+import { agentInfo as sharedAgentInfo } from '../support/agent-fixtures.ts'
 
 export const databaseUrl: string = process.env.THRESH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const ADMIN_PASSWORD = 'correct-horse-battery'
@@ -119,20 +120,7 @@ export async function dropSchema(schema: string | undefined): Promise<void> {
 }
 
 export function agentInfo(agentId: string, hostname: string): AgentInfo {
-  return {
-    agentId,
-    hostname,
-    platform: 'linux',
-    osVersion: 'Test OS 1',
-    threshVersion: '0.1.0',
-    ipAddress: '127.0.0.1',
-    architecture: 'x64',
-    containerRuntime: 'docker',
-    cpuCores: 4,
-    ramTotalGb: 8,
-    diskTotalGb: 100,
-    registeredAt: new Date().toISOString(),
-  }
+  return sharedAgentInfo(agentId, { hostname, osVersion: 'Test OS 1', cpuCores: 4, ramTotalGb: 8, diskTotalGb: 100 })
 }
 
 export function metricsSample(agentId: string, cpuPercent = 12.5, memoryUsedMB = 2048): MetricsData {

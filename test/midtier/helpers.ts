@@ -1,6 +1,6 @@
 // Shared pieces for mid-tier tests: a mid-tier in-process, agents on the real clients, and polling.
 import { startRole, type RunningRole } from '../../adapters/start-role.ts'
-import type { AgentInfo, MetricsData } from '../../lib/agent-session/index.ts'
+import type { MetricsData } from '../../lib/agent-session/index.ts'
 import { tempHome } from '../support/process.ts'
 
 export function startMidtier(hubUrl: string, apiKey: string, fields: Record<string, unknown> = {}, home = tempHome('thresh-midtier-')): Promise<RunningRole> {
@@ -12,22 +12,7 @@ export function startMidtier(hubUrl: string, apiKey: string, fields: Record<stri
   })
 }
 
-export function agentInfo(agentId: string): AgentInfo {
-  return {
-    agentId,
-    hostname: `host-${agentId}`,
-    platform: 'linux',
-    osVersion: '6.1',
-    threshVersion: '0.1.0',
-    ipAddress: '127.0.0.1',
-    architecture: 'x64',
-    containerRuntime: 'docker',
-    cpuCores: 2,
-    ramTotalGb: 4,
-    diskTotalGb: 40,
-    registeredAt: new Date().toISOString(),
-  }
-}
+export { agentInfo } from '../support/agent-fixtures.ts'
 
 /** A sample whose `uptimeSeconds` carries a sequence number, so tests can count what arrived. */
 export function sample(agentId: string, seq: number): MetricsData {

@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   createRestPollAgentClient,
   createSignalRAgentClient,
-  type AgentInfo,
   type AgentTransportClient,
   type MetricsData,
 } from '../../lib/agent-session/index.ts'
 import { AGENT_KEY, MID_KEY, startAgentSessionServer } from '../fixtures/signalr-agent-server.ts'
+import { agentInfo } from '../support/agent-fixtures.ts'
 
 type ServerHandle = { url: string; close(): Promise<void> }
 
@@ -47,22 +47,6 @@ const clients: Array<[string, ClientFactory]> = [
   ['REST polling', (url, apiKey, agentId) => createRestPollAgentClient({ url, apiKey, agentId, waitSeconds: 1, reconnectDelayMs: 50, maxReconnectDelayMs: 200 })],
 ]
 
-function agentInfo(agentId: string): AgentInfo {
-  return {
-    agentId,
-    hostname: `host-${agentId}`,
-    platform: 'linux',
-    osVersion: '6.1',
-    threshVersion: '0.1.0',
-    ipAddress: '127.0.0.1',
-    architecture: 'x64',
-    containerRuntime: 'docker',
-    cpuCores: 2,
-    ramTotalGb: 4,
-    diskTotalGb: 40,
-    registeredAt: new Date().toISOString(),
-  }
-}
 
 function metrics(agentId: string, cpuPercent: number): MetricsData {
   return {

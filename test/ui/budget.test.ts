@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requireTool } from '../support/require.ts'
 import { launchChromium, openPage, screenshot } from './support/browser.ts'
 import { startHub, type TestHub } from './support/hub.ts'
+import { agentInfo } from '../support/agent-fixtures.ts'
 
 requireTool('chromium')
 
@@ -71,7 +72,7 @@ describe('dashboard budget', () => {
   it('loads the fleet page in at most 300 KB and is interactive within a second', async () => {
     const first = randomUUID()
     agents.push(first)
-    await agentCall('/api/agent/register', first, { agentId: first, hostname: 'budget-node-0000', platform: 'linux', osVersion: 'test', threshVersion: '0.1.0', ipAddress: '127.0.0.1', architecture: 'x64', containerRuntime: 'docker', cpuCores: 2, ramTotalGb: 8, diskTotalGb: 256, registeredAt: new Date().toISOString() })
+    await agentCall('/api/agent/register', first, agentInfo(first, { hostname: 'budget-node-0000', osVersion: 'test', ramTotalGb: 8, diskTotalGb: 256 }))
     await agentCall('/api/agent/metrics', first, metrics(first, 0, 0))
 
     // A browser that has just launched is slow for its first page; a user's browser is already running.
@@ -105,7 +106,7 @@ describe('dashboard budget', () => {
   it('renders 1,000 nodes and keeps frames smooth while every node reports live', async () => {
     while (agents.length < 1000) agents.push(randomUUID())
     await inBatches(agents.map((id, i) => ({ id, i })), 50, ({ id, i }) =>
-      agentCall('/api/agent/register', id, { agentId: id, hostname: `budget-node-${String(i).padStart(4, '0')}`, platform: 'linux', osVersion: 'test', threshVersion: '0.1.0', ipAddress: '127.0.0.1', architecture: 'x64', containerRuntime: 'docker', cpuCores: 2, ramTotalGb: 8, diskTotalGb: 256, registeredAt: new Date().toISOString() }),
+      agentCall('/api/agent/register', id, agentInfo(id, { hostname: `budget-node-${String(i).padStart(4, '0')}`, osVersion: 'test', ramTotalGb: 8, diskTotalGb: 256 })),
     )
     await inBatches(agents.map((id, i) => ({ id, i })), 50, ({ id, i }) => agentCall('/api/agent/metrics', id, metrics(id, 0, i)))
 

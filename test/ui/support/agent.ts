@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { createSignalRAgentClient, type AgentInfo, type AgentTransportClient, type MetricsData } from '../../../lib/agent-session/index.ts'
 import { parseStack, type StackState } from '../../../lib/stack/index.ts'
 import { createDockerRuntime } from '../../../plugins/runtime-docker/index.ts'
+import { agentInfo } from '../../support/agent-fixtures.ts'
 
 export interface TestAgent {
   agentId: string
@@ -60,20 +61,8 @@ export async function startTestAgent(options: { url: string; apiKey: string; hos
     }
   })
 
-  const info = (): AgentInfo => ({
-    agentId,
-    hostname: options.hostname,
-    platform: 'linux',
-    osVersion: 'Debian GNU/Linux 13',
-    threshVersion: '0.1.0-test',
-    ipAddress: '127.0.0.1',
-    architecture: 'x64',
-    containerRuntime: 'docker',
-    cpuCores: 4,
-    ramTotalGb: 16,
-    diskTotalGb: 500,
-    registeredAt: new Date().toISOString(),
-  })
+  const info = (): AgentInfo =>
+    agentInfo(agentId, { hostname: options.hostname, osVersion: 'Debian GNU/Linux 13', threshVersion: '0.1.0-test', cpuCores: 4, ramTotalGb: 16, diskTotalGb: 500 })
   await client.connect(info)
 
   const report = async (): Promise<MetricsData> => {
