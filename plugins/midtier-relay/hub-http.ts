@@ -1,7 +1,7 @@
 // How the mid-tier reaches its hub over HTTP(S) and SignalR: one HttpClient for key validation and
-// negotiate, and the Node WebSocket/EventSource classes that skip certificate checks for `tls-verify false`.
+// negotiate, and on Node thresh's WebSocket/EventSource classes (which skip certificate checks for `tls-verify false`).
 import * as signalR from '@microsoft/signalr'
-import { insecureSignalROptions } from '../../lib/agent-session/insecure-signalr-options.ts'
+import { nodeSignalROptions } from '../../lib/agent-session/node-signalr-options.ts'
 
 export interface HubHttp {
   client: signalR.HttpClient
@@ -10,8 +10,8 @@ export interface HubHttp {
 }
 
 export async function createHubHttp(tlsVerify: boolean): Promise<HubHttp> {
-  // On Deno `insecure` is undefined: it skips certificate checks only process-wide, never per request.
-  const insecure = tlsVerify ? undefined : await insecureSignalROptions()
-  if (!insecure) return { client: new signalR.DefaultHttpClient(signalR.NullLogger.instance), connectionOptions: {} }
-  return { client: insecure.httpClient, connectionOptions: insecure.connectionOptions }
+  // On Deno this is undefined: the client's defaults, which skip certificate checks only process-wide.
+  const node = await nodeSignalROptions(tlsVerify)
+  if (!node) return { client: new signalR.DefaultHttpClient(signalR.NullLogger.instance), connectionOptions: {} }
+  return { client: node.httpClient, connectionOptions: node.connectionOptions }
 }

@@ -1,6 +1,6 @@
 // An append-only file of what the mid-tier still owes the hub, so a crash (kill -9) or a restart
 // loses no accepted sample: each op is written before it counts as received, acks mark delivery.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 export type JournalLine =
@@ -19,7 +19,10 @@ export interface Replayed {
 
 export interface Journal {
   replay(): Replayed
-  append(line: JournalLine): void
+  /** Appends lines in one write. */
+  append(...lines: JournalLine[]): void
+  /** Empties the file: nothing is owed. */
+  clear(): void
   /** Replaces the file with just these lines (atomically, by rename). */
   rewrite(lines: JournalLine[]): void
   /** Lines appended since the last rewrite. */
@@ -58,9 +61,13 @@ export function openJournal(path: string): Journal {
       const live = [...entries].filter(([seq]) => seq > acked).sort((a, b) => a[0] - b[0])
       return { entries: live.map(([seq, op]) => ({ seq, op })), infos, nextSeq: Math.max(maxSeq, acked) + 1 }
     },
-    append(line) {
-      writeSync(fd, JSON.stringify(line) + '\n')
-      written++
+    append(...lines) {
+      writeSync(fd, lines.length === 1 ? JSON.stringify(lines[0]) + '\n' : lines.map((line) => JSON.stringify(line) + '\n').join(''))
+      written += lines.length
+    },
+    clear() {
+      ftruncateSync(fd, 0)
+      written = 0
     },
     rewrite(lines) {
       const temp = `${path}.tmp`

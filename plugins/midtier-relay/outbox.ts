@@ -84,12 +84,13 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
     if (!refs.has(agentId) && !options.isConnected?.(agentId)) known.delete(agentId)
   }
 
-  const writeInfo = (agentId: string) => {
-    if (!journal || infoWritten.has(agentId)) return
+  /** The agent's info line, if the journal does not hold it yet (replay needs it to register the agent). */
+  const infoLine = (agentId: string): JournalLine | undefined => {
+    if (!journal || infoWritten.has(agentId)) return undefined
     const k = known.get(agentId)
-    if (!k) return
-    journal.append({ k: { agentId, info: k.info, ...(k.keyId ? { keyId: k.keyId } : {}) } })
+    if (!k) return undefined
     infoWritten.add(agentId)
+    return { k: { agentId, info: k.info, ...(k.keyId ? { keyId: k.keyId } : {}) } }
   }
 
   /** Rewrites the journal as the agents' infos followed by what is still owed. */
@@ -107,8 +108,7 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
   }
 
   const compact = () => {
-    if (!journal) return
-    if (live === 0 ? journal.written > 0 : journal.written >= 4 * live + 10_000) rewriteJournal(journal)
+    if (journal && journal.written >= 4 * live + 10_000) rewriteJournal(journal)
   }
 
   const dropOldestSample = () => {
@@ -126,12 +126,14 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
 
   const outbox: Outbox = {
     push(op) {
+      let info: JournalLine | undefined
       if (op.kind === 'register') {
         known.set(op.agentId, { info: op.info, ...(op.keyId ? { keyId: op.keyId } : {}) })
         infoWritten.add(op.agentId)
-      } else writeInfo(op.agentId)
+      } else info = infoLine(op.agentId)
       const entry: OutboxEntry = { seq: nextSeq++, op }
-      journal?.append({ s: entry.seq, op })
+      if (info) journal?.append(info, { s: entry.seq, op })
+      else journal?.append({ s: entry.seq, op })
       entries.push(entry)
       count(op, 1)
       if (op.kind === 'metrics' && samples > options.maxSamples) {
@@ -167,7 +169,12 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
         head++
       }
       inflightUntil = -1
-      journal?.append({ a: seq })
+      if (journal && live === 0) {
+        // Nothing is owed: the journal starts afresh, one truncate instead of an ack line (a rewrite
+        // here cost every command result an open, write, rename and close).
+        journal.clear()
+        infoWritten.clear()
+      } else journal?.append({ a: seq })
       if (head > 1024 && head * 2 > entries.length) {
         entries = entries.slice(head)
         dropCursor = Math.max(0, dropCursor - head)

@@ -32,6 +32,9 @@ describe('an agent connected over SignalR', () => {
     const status = await a.until('connected')
     expect(status).toMatchObject({ transport: 'signalr', hubUrl: hub.url, target: 'primary' })
     const registered = await waitFor(() => hub.events.registers.filter((r) => r.agent.agentId === status.agentId), (r) => r.length > 0, 'a registration')
+    // Straight to WebSockets: no negotiate round trip, so a reconnecting fleet costs the server one request per agent.
+    expect(hub.events.requests.filter((r) => r.endsWith('/negotiate'))).toEqual([])
+    expect(hub.events.requests).toContain('GET /agenthub')
     expect(registered[0]!.agent).toMatchObject({ hostname: 'node-facts', threshVersion: '0.1.0', architecture: process.arch })
     expect(registered[0]!.agent.cpuCores).toBeGreaterThan(0)
     expect(registered[0]!.agent.diskTotalGb).toBeGreaterThan(0)

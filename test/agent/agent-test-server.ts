@@ -25,6 +25,8 @@ export interface ServerEvents {
   statuses: Array<{ agentId: string; update: StackServiceStatusUpdate; at: number }>
   results: Array<{ agentId: string; result: CommandResult }>
   disconnects: Array<{ agentId: string }>
+  /** Every HTTP request and WebSocket upgrade, as `METHOD /path`. */
+  requests: string[]
 }
 
 export interface AgentTestServer {
@@ -51,7 +53,7 @@ function authenticator(revoked: { value: boolean }) {
 
 export async function startAgentTestServer(options: { port?: number; transports?: Array<'WebSockets' | 'ServerSentEvents' | 'LongPolling'> } = {}): Promise<AgentTestServer> {
   const runtime = await loadRuntime()
-  const events: ServerEvents = { registers: [], metrics: [], statuses: [], results: [], disconnects: [] }
+  const events: ServerEvents = { registers: [], metrics: [], statuses: [], results: [], disconnects: [], requests: [] }
   const revoked = { value: false }
   let port = options.port ?? 0
   let current: { gateway: AgentGateway; signalr: SignalRServer; close(): Promise<void> } | undefined
@@ -61,6 +63,10 @@ export async function startAgentTestServer(options: { port?: number; transports?
     const http = runtime.createServer(app)
     const gateway = createAgentGateway({ authenticate: authenticator(revoked), redeliveryMs: 1500, pollingOfflineMs: 3000 })
     const signalr = createSignalRServer({ app, upgradeWebSocket: http.upgradeWebSocket, pollTimeoutMs: 2000, ...(options.transports ? { transports: options.transports } : {}) } as Parameters<typeof createSignalRServer>[0])
+    app.use('*', (c, next) => {
+      events.requests.push(`${c.req.method} ${c.req.path}`)
+      return next()
+    })
     mountAgentHub(signalr, gateway)
     mountRestPollRoutes(app, gateway)
     app.get('/health', (c) => c.json({ status: 'Healthy' }))
