@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream'
 import type { Hono } from 'hono'
 import { defineWebSocketHelper, type SendOptions, type UpgradeWebSocket, type WSEvents, type WSReadyState } from 'hono/ws'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
+import { upgradeRequest } from './node-upgrade-request.ts'
 
 const PENDING = Symbol('thresh.websocket.pending')
 const CONTEXT = Symbol('thresh.websocket.context')
@@ -117,14 +118,6 @@ function onSocketError(this: TrackedSocket, failure: Error): void {
   }
 }
 
-function requestFrom(incoming: IncomingMessage): Request {
-  const headers = new Headers()
-  const raw = incoming.rawHeaders
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
-  const scheme = (incoming.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
-  return new Request(`${scheme}://${incoming.headers.host ?? 'localhost'}${incoming.url ?? '/'}`, { method: incoming.method ?? 'GET', headers })
-}
-
 function refuse(socket: Duplex, status: number): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
 }
@@ -159,7 +152,7 @@ export function createNodeWebSocket(app: Hono): NodeWebSocket {
     let response: Response
     let href: string
     try {
-      const request = requestFrom(incoming)
+      const request = upgradeRequest(incoming)
       href = request.url
       response = await app.fetch(request, env)
     } catch {

@@ -1,11 +1,16 @@
 // The Node adapter: @hono/node-server for HTTP(S), `ws` for WebSocket upgrades (node-websocket.ts),
 // jiti to load TypeScript config files and plugins on Node 20.
-import { serve } from '@hono/node-server'
+import { createAdaptorServer } from '@hono/node-server'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
 import { createNodeWebSocket } from './node-websocket.ts'
 import type { RuntimeAdapter } from './runtime.ts'
+
+// A fleet reconnecting at once after a restart arrives faster than it is accepted: with Node's default
+// backlog (511) the kernel drops the surplus SYNs, and clients retry those only after 1, 3, 7 s. The
+// kernel caps this at net.core.somaxconn.
+const LISTEN_BACKLOG = 4096
 
 export const nodeRuntime: RuntimeAdapter = {
   info: { name: 'node', version: process.versions.node },
@@ -15,29 +20,25 @@ export const nodeRuntime: RuntimeAdapter = {
       upgradeWebSocket: webSockets.upgradeWebSocket as never,
       listen: ({ host, port, tls }) =>
         new Promise((resolve, reject) => {
-          const server = serve(
-            {
-              fetch: app.fetch,
-              hostname: host,
-              port,
-              ...(tls ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } } : {}),
-            },
-            (info) => {
-              server.off('error', reject)
-              resolve({
-                port: info.port ?? (server.address() as AddressInfo).port,
-                close: () =>
-                  new Promise<void>((done) => {
-                    server.close(() => done())
-                    webSockets.terminateAll()
-                    // Idle keep-alive and upgraded sockets would hold close() open forever.
-                    ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
-                  }),
-              })
-            },
-          )
+          const server = createAdaptorServer({
+            fetch: app.fetch,
+            ...(tls ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } } : {}),
+          })
           server.once('error', reject)
           server.on('upgrade', (incoming, socket, head) => void webSockets.handleUpgrade(incoming, socket, head))
+          server.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
+            server.off('error', reject)
+            resolve({
+              port: (server.address() as AddressInfo).port,
+              close: () =>
+                new Promise<void>((done) => {
+                  server.close(() => done())
+                  webSockets.terminateAll()
+                  // Idle keep-alive and upgraded sockets would hold close() open forever.
+                  ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
+                }),
+            })
+          })
         }),
     }
   },

@@ -1,11 +1,14 @@
 // A child process holding many simulated agents, for the fleet benchmarks (not a scenario itself).
-// `signalr` mode speaks the real agent protocol to a mid-tier (negotiate, JSON handshake,
-// RegisterAgent, SendMetrics, answering ExecuteCommand with SendCommandResult); `raw` mode is the
+// `signalr` mode speaks the real agent protocol to a mid-tier (WebSockets without negotiate as the
+// agent first tries, or with negotiate as official clients and the original thresh agent do when
+// `negotiate` is set; JSON handshake, RegisterAgent, SendMetrics, answering ExecuteCommand with
+// SendCommandResult); `raw` mode is the
 // same-run baseline over bare `ws` to a raw relay. A lost connection is retried after a delay
 // jittered in [base/2, base] like the real agent's `reconnect-delay`. Each agent connects from its own
 // loopback address (127.1.x.y), as real agents come from their own hosts: from one address, 10,000
 // agents reconnecting at once exhaust the ephemeral ports and the kernel's port search dominates.
-// Config: one JSON line on stdin; then `count` answers {registered, failures}, `reconnect MS` sets the delay. Prints {ready, ms} once all are up.
+// Config: one JSON line on stdin; then `count` answers {registered, failures}, `reconnect MS` sets the
+// delay, `negotiate on|off` switches negotiate. Prints {ready, ms} once all are up.
 import { request } from 'node:http'
 import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
@@ -15,6 +18,7 @@ const lines = createInterface({ input: process.stdin })
 const config = await new Promise((resolve) => lines.once('line', (line) => resolve(JSON.parse(line))))
 const { mode, url, key, count, prefix = 'sim', reportMs = 5000, concurrency = 200 } = config
 let reconnectMs = config.reconnectMs ?? 5000
+let useNegotiate = config.negotiate === true
 const registered = new Set()
 const sockets = new Map()
 const failures = new Map()
@@ -56,8 +60,8 @@ function negotiate(agentId, headers) {
 
 async function openSignalR(agentId) {
   const headers = { authorization: `Bearer ${key}` }
-  const negotiated = await negotiate(agentId, headers)
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/agenthub?id=${negotiated.connectionToken}`, { headers, localAddress: sourceOf(agentId) })
+  const query = useNegotiate ? `?id=${(await negotiate(agentId, headers)).connectionToken}` : ''
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/agenthub${query}`, { headers, localAddress: sourceOf(agentId) })
   ws.on('error', () => {})
   await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)))
   let invocation = 0
@@ -142,6 +146,7 @@ setInterval(() => {
 lines.on('line', (line) => {
   if (line === 'count') say({ registered: registered.size, failures: Object.fromEntries(failures) })
   if (line.startsWith('reconnect ')) reconnectMs = Number(line.slice('reconnect '.length))
+  if (line.startsWith('negotiate ')) useNegotiate = line === 'negotiate on'
   if (line === 'stop') {
     stopping = true
     for (const agent of sockets.values()) agent.ws.terminate()

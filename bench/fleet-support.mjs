@@ -136,6 +136,8 @@ export async function startAgents({ nodeArgs = [], ...options }) {
     /** Failed connection attempts so far, by reason. */
     failures: async () => (await child.ask('count')).failures,
     setReconnectDelay: (ms) => proc.stdin.write(`reconnect ${ms}\n`),
+    /** Whether agents negotiate before WebSockets (official clients, the original agent) or go straight there (thresh's agent). */
+    setNegotiate: (on) => proc.stdin.write(`negotiate ${on ? 'on' : 'off'}\n`),
     stop: () => (proc.stdin.write('stop\n'), new Promise((resolve) => proc.once('exit', resolve))),
   }
 }

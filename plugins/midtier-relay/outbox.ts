@@ -126,14 +126,18 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
 
   const outbox: Outbox = {
     push(op) {
-      let info: JournalLine | undefined
-      if (op.kind === 'register') {
-        known.set(op.agentId, { info: op.info, ...(op.keyId ? { keyId: op.keyId } : {}) })
-        infoWritten.add(op.agentId)
-      } else info = infoLine(op.agentId)
       const entry: OutboxEntry = { seq: nextSeq++, op }
-      if (info) journal?.append(info, { s: entry.seq, op })
-      else journal?.append({ s: entry.seq, op })
+      if (op.kind === 'register') {
+        // Not journaled: after a crash every agent connects and registers again, and one that is owed
+        // samples is registered from its info line, which goes out with its next op. A reconnecting
+        // fleet saves a file write per agent.
+        known.set(op.agentId, { info: op.info, ...(op.keyId ? { keyId: op.keyId } : {}) })
+        infoWritten.delete(op.agentId)
+      } else {
+        const info = infoLine(op.agentId)
+        if (info) journal?.append(info, { s: entry.seq, op })
+        else journal?.append({ s: entry.seq, op })
+      }
       entries.push(entry)
       count(op, 1)
       if (op.kind === 'metrics' && samples > options.maxSamples) {

@@ -98,6 +98,32 @@ describe('WebSockets on the Node adapter', () => {
     await expect.poll(() => closed).toEqual([{ code: 4001, reason: 'bye' }])
   })
 
+  it('gives middleware and routes a complete Request for an upgrade: headers to iterate, signal, clone', async () => {
+    let seen: Record<string, unknown> = {}
+    const url = await start((app, upgrade) => {
+      app.use('*', async (c, next) => {
+        const raw = c.req.raw
+        seen = {
+          isRequest: raw instanceof Request,
+          method: raw.method,
+          path: new URL(raw.url).pathname,
+          token: c.req.header('Authorization'),
+          names: [...raw.headers.keys()].filter((n) => n.startsWith('x-')),
+          all: c.req.header()['x-agent'],
+          aborted: raw.signal.aborted,
+          cloneUrl: raw.clone().url,
+        }
+        expect(() => raw.headers.set('x-agent', 'other')).toThrow(TypeError)
+        await next()
+      })
+      app.get('/ws', upgrade(() => ({ onOpen: (_e, ws) => ws.send('open') })))
+    })
+    const ws = await open(`${url}/ws?x=1`, { authorization: 'Bearer k1', 'x-agent': 'a1', 'x-zone': 'z' })
+    expect(String((await ws.next()).data)).toBe('open')
+    expect(seen).toEqual({ isRequest: true, method: 'GET', path: '/ws', token: 'Bearer k1', names: ['x-agent', 'x-zone'], all: 'a1', aborted: false, cloneUrl: `${url.replace('ws:', 'http:')}/ws?x=1` })
+    ws.close()
+  })
+
   it('closes from the server side with a code, and exposes the ws socket as raw', async () => {
     const url = await start((app, upgrade) => {
       app.get(
