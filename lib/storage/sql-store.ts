@@ -491,6 +491,11 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
       await flushLatest()
       return db.transaction(async (tx) => (await deleteNodes(tx, 'account_id = $1 and id = $2', [accountId, id])).length > 0)
     },
+    async countNodes() {
+      await flushLatest()
+      const [row] = await q(`select count(*)::int as total, (count(*) filter (where status = 'online'))::int as online from nodes`)
+      return { total: Number(row?.total ?? 0), online: Number(row?.online ?? 0) }
+    },
     async markStaleNodesOffline(seenBefore) {
       await flushLatest()
       const rows = await q(`update nodes set status = 'offline' where status = 'online' and last_seen_at < $1 returning account_id, id`, [seenBefore])

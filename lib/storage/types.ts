@@ -277,6 +277,8 @@ export interface FleetStore {
   deleteNode(accountId: string, id: string): Promise<boolean>
   /** Fleet-wide: online nodes not seen since `seenBefore` go offline; returns them. */
   markStaleNodesOffline(seenBefore: string): Promise<Array<{ accountId: string; id: string }>>
+  /** Fleet-wide: how many nodes there are and how many are online (the hub's gauges), without reading them. */
+  countNodes(): Promise<{ total: number; online: number }>
   /** Fleet-wide: deletes nodes not seen since `seenBefore` (and their metrics); returns them. */
   pruneStaleNodes(seenBefore: string): Promise<Array<{ accountId: string; id: string }>>
 

@@ -261,6 +261,11 @@ export function createMemoryStore(options: StoreOptions = {}): FleetStore {
       dropSeries(accountId, id)
       return nodes.delete(scoped(accountId, id))
     },
+    async countNodes() {
+      let online = 0
+      for (const n of nodes.values()) if (n.status === 'online') online++
+      return { total: nodes.size, online }
+    },
     async markStaleNodesOffline(seenBefore) {
       const changed = []
       for (const n of nodes.values()) {

@@ -177,11 +177,14 @@ export function describeStore(name: string, makeHarness: () => StoreHarness): vo
     })
 
     it('marks nodes offline when they stop reporting and prunes them after the stale window', async () => {
+      const before = await store.countNodes()
       const a = await account()
       const quiet = await node(a.id, id('quiet'), { lastSeenAt: iso(Date.now() - 10 * 60_000) })
       const gone = await node(a.id, id('gone'), { lastSeenAt: iso(Date.now() - 48 * HOUR) })
       const fresh = await node(a.id)
+      expect(await store.countNodes()).toEqual({ total: before.total + 3, online: before.online + 3 })
       const offline = await store.markStaleNodesOffline(iso(Date.now() - 90_000))
+      expect(await store.countNodes()).toEqual({ total: before.total + 3, online: before.online + 1 })
       expect(offline).toEqual(expect.arrayContaining([{ accountId: a.id, id: quiet.id }, { accountId: a.id, id: gone.id }]))
       expect(offline).not.toContainEqual({ accountId: a.id, id: fresh.id })
       expect((await store.getNode(a.id, quiet.id))?.status).toBe('offline')
