@@ -1,7 +1,8 @@
 // After a mid-tier restart (kill -9, started again on its port and home), how long until all N
 // simulated agents are back: reconnected with the agent's own policy (a delay jittered in [2.5, 5] s,
-// the default reconnect-delay), registered, and online at the hub again. Target: within 2x the time N
-// raw `ws` handshakes take at the same concurrency, measured in the same run.
+// the default reconnect-delay; straight to WebSockets as thresh's agent does), registered, and online
+// at the hub again. Target: within 2x the time N raw `ws` handshakes take at the same concurrency,
+// measured in the same run.
 // Needs `npm run build` first. Scale with FLEET_BENCH_AGENTS (default 10000).
 import { sleep, startAgents, startHub, startMidtier, startRawRelay } from './fleet-support.mjs'
 
@@ -63,6 +64,9 @@ export async function run() {
   // The same with agents retrying every 100-200 ms: what the mid-tier itself can take back.
   agents.setReconnectDelay(200)
   const herd = await restart()
+  // And with a negotiate before each WebSocket, as official clients and the original thresh agent do.
+  agents.setNegotiate(true)
+  const negotiating = await restart()
 
   await agents.stop()
   await mid.kill()
@@ -79,6 +83,7 @@ export async function run() {
       ['all registered again after it serves', `${Math.round(backMs)} ms (${connected} connected)`],
       ['failed attempts while coming back', failed.join(', ') || 'none'],
       ['same, agents retrying every 0.1-0.2 s', `${Math.round(herd.backMs)} ms (${Math.round((AGENTS / herd.backMs) * 1000)} agents/s)`],
+      ['same, negotiating first', `${Math.round(negotiating.backMs)} ms (${Math.round((AGENTS / negotiating.backMs) * 1000)} agents/s)`],
       ['all reporting at the hub again', hubBack],
       ['reconnect policy', `jittered [${RECONNECT_MS / 2}, ${RECONNECT_MS}] ms, like the agent's default`],
     ],
