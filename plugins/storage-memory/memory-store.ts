@@ -25,7 +25,19 @@ const QUARTER = 15 * MINUTE
 // 15-minute history goes a whole UTC day at a time, as in the SQL stores.
 const DAY = 24 * 60 * MINUTE
 
-const copy = <T>(value: T): T => (value === undefined ? value : structuredClone(value))
+/**
+ * A detached copy of what the store holds (plain JSON-like records): a recursive copy is ~6x cheaper
+ * than structuredClone for them, which a command round trip paid three times on the hub.
+ */
+function copy<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) return value.map(copy) as T
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value)
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) out[key] = copy((value as Record<string, unknown>)[key])
+  return out as T
+}
 const time = (value: string) => Date.parse(value)
 const scoped = (accountId: string, id: string) => `${accountId}\u0000${id}`
 
