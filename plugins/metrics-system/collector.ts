@@ -1,12 +1,13 @@
 // Takes one MetricsData sample of this node without stalling the event loop: CPU from os.cpus()
-// deltas, memory from systeminformation (it reads /proc asynchronously), disks from an async `df`,
-// containers from the Docker socket. systeminformation's currentLoad() and fsSize() run execSync
-// on Linux, so they are not used.
+// deltas; memory and disks on Linux from /proc and statfs (linux-proc.ts), elsewhere from
+// systeminformation (loaded on first use) and an async `df`; containers from the Docker socket.
+// systeminformation's currentLoad() and fsSize() run execSync on Linux, so they are not used.
 import { execFile } from 'node:child_process'
 import os from 'node:os'
 import process from 'node:process'
 import type { MetricsData } from '../../lib/agent-session/index.ts'
 import type { DockerApi } from './docker-api.ts'
+import { readDfRows, readMemory, type DfRow } from './linux-proc.ts'
 
 export interface DiskUsage {
   mount: string
@@ -52,22 +53,35 @@ function busyPercent(before: CpuTimes, after: CpuTimes): number {
 // Pseudo and per-container filesystems say nothing about the node's storage.
 const SKIP_TYPES = new Set(['tmpfs', 'devtmpfs', 'squashfs', 'overlay', 'proc', 'sysfs', 'cgroup', 'cgroup2', 'nsfs', 'efivarfs', 'ramfs'])
 
-export function parseDf(stdout: string): DiskUsage[] {
-  const disks: DiskUsage[] = []
-  const seen = new Set<string>()
+/** The rows of `df -kPT` output (mount points may hold spaces). */
+export function parseDfRows(stdout: string): DfRow[] {
+  const rows: DfRow[] = []
   for (const line of stdout.split('\n').slice(1)) {
-    // Filesystem Type 1024-blocks Used Available Capacity Mounted-on (mount points may hold spaces)
+    // Filesystem Type 1024-blocks Used Available Capacity Mounted-on
     const parts = line.trim().split(/\s+/)
     if (parts.length < 7) continue
     const [device, type, blocks, used] = parts as [string, string, string, string]
-    const mount = parts.slice(6).join(' ')
+    rows.push({ device, type, blocksK: Number(blocks), usedK: Number(used), mount: parts.slice(6).join(' ') })
+  }
+  return rows
+}
+
+/** The disks a user means among df's rows. */
+export function disksFromRows(rows: DfRow[]): DiskUsage[] {
+  const disks: DiskUsage[] = []
+  const seen = new Set<string>()
+  for (const { device, type, blocksK, usedK, mount } of rows) {
     if ((SKIP_TYPES.has(type) && mount !== '/') || mount.startsWith('/var/lib/docker/') || mount.startsWith('/run/') || seen.has(device + mount)) continue
     // Docker bind-mounts single files (/etc/hosts, /etc/resolv.conf) from the host disk: not mounts a user means.
     if (/^\/etc\/(hosts|hostname|resolv\.conf)$/.test(mount)) continue
     seen.add(device + mount)
-    disks.push({ mount, usedGB: round((Number(used) * 1024) / GB), totalGB: round((Number(blocks) * 1024) / GB) })
+    disks.push({ mount, usedGB: round((usedK * 1024) / GB), totalGB: round((blocksK * 1024) / GB) })
   }
   return disks
+}
+
+export function parseDf(stdout: string): DiskUsage[] {
+  return disksFromRows(parseDfRows(stdout))
 }
 
 function run(command: string, args: string[]): Promise<string> {
@@ -77,6 +91,14 @@ function run(command: string, args: string[]): Promise<string> {
 }
 
 export async function diskUsage(): Promise<DiskUsage[]> {
+  if (process.platform === 'linux') {
+    try {
+      const rows = readDfRows()
+      if (rows) return disksFromRows(rows)
+    } catch {
+      // No /proc or no statfs (a sandbox, an old runtime): df below.
+    }
+  }
   return parseDf(await run('df', ['-kPT']))
 }
 
@@ -116,6 +138,7 @@ export function createSystemCollector(options: CollectorOptions): SystemCollecto
 
   const memory = async () => {
     try {
+      if (process.platform === 'linux') return readMemory()
       const mem = await (await systeminformation()).mem()
       return { used: mem.active, total: mem.total }
     } catch {

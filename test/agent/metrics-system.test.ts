@@ -1,8 +1,12 @@
 // The node's metrics sample: what it contains, and that taking it does not stall the event loop
 // (measured with Node's own event-loop delay histogram while samples are taken back to back).
+import { execFileSync } from 'node:child_process'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import si from 'systeminformation'
 import { describe, expect, it } from 'vitest'
+import { parseDfRows } from '../../plugins/metrics-system/collector.ts'
 import { createDockerApi, createStallMeter, createSystemCollector, parseDf } from '../../plugins/metrics-system/index.ts'
+import { dfMounts, memoryFromMeminfo, parseMountinfo, readDfRows, readMemory, statfsIsSafe } from '../../plugins/metrics-system/linux-proc.ts'
 import { connectDocker, uniqueName } from '../support/docker.ts'
 import { requireTool } from '../support/require.ts'
 
@@ -67,5 +71,45 @@ describe('system metrics', () => {
       { mount: '/', usedGB: 23.34, totalGB: 251.97 },
       { mount: '/mnt/data disk', usedGB: 50, totalGB: 100 },
     ])
+  })
+
+  it.runIf(process.platform === 'linux')('on Linux reads the same disks as `df -kPT` and the same memory as systeminformation, without either', async () => {
+    const df = execFileSync('df', ['-kPT'], { env: { ...process.env, LC_ALL: 'C' } }).toString()
+    const fromDf = parseDfRows(df)
+    const fromStatfs = readDfRows()
+    expect(fromStatfs, 'this host has only local filesystems').toBeDefined()
+    const shape = (rows: typeof fromDf) => rows.map(({ device, type, blocksK, mount }) => ({ device, type, blocksK, mount }))
+    expect(shape(fromStatfs!)).toEqual(shape(fromDf))
+    // Used space may move between the two reads; 64 MiB of slack.
+    fromStatfs!.forEach((row, i) => expect(Math.abs(row.usedK - fromDf[i]!.usedK)).toBeLessThan(65536))
+    const mem = await si.mem()
+    const ours = readMemory()
+    expect(ours.total).toBe(mem.total)
+    expect(Math.abs(ours.used - mem.active)).toBeLessThan(64 * 1024 ** 2)
+  })
+
+  it('picks mounts as df does: pseudo filesystems out, one entry per device, bind mounts nearest the root, overmounts win', () => {
+    const mountinfo = [
+      '22 27 0:21 / /proc rw,relatime - proc proc rw',
+      '25 24 0:23 / /dev/shm rw,relatime - tmpfs tmpfs rw',
+      '27 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
+      '30 25 0:27 / /dev/shm rw,relatime - tmpfs shm rw',
+      '42 27 254:0 /var/lib/docker /var/lib/docker rw,relatime shared:1 - ext4 /dev/vda rw',
+      '43 27 254:16 / /mnt/data\\040disk rw,relatime - xfs /dev/vdb1 rw',
+      '44 27 254:16 /sub /srv rw,relatime - xfs /dev/vdb1 rw',
+    ].join('\n')
+    const entries = parseMountinfo(mountinfo)
+    expect(entries.map((e) => e.mount)).toContain('/mnt/data disk')
+    // stat(2) sees the top mount of /dev/shm for both of its entries.
+    const devs: Record<string, string> = { '/dev/shm': '0:27', '/': '254:0', '/var/lib/docker': '254:0', '/mnt/data disk': '254:16', '/srv': '254:16' }
+    expect(dfMounts(entries, (m) => devs[m]).map((e) => `${e.device} ${e.mount}`)).toEqual(['shm /dev/shm', '/dev/vda /', '/dev/vdb1 /mnt/data disk'])
+    expect(statfsIsSafe(entries)).toBe(true)
+    expect(statfsIsSafe(parseMountinfo('50 27 0:50 / /mnt/nfs rw - nfs4 server:/export rw'))).toBe(false)
+    expect(statfsIsSafe(parseMountinfo('51 27 0:51 / /mnt/s3 rw - fuse.s3fs s3fs rw'))).toBe(false)
+  })
+
+  it('computes used memory as systeminformation does, also before MemAvailable existed', () => {
+    expect(memoryFromMeminfo('MemTotal: 1000 kB\nMemFree: 100 kB\nMemAvailable: 600 kB\nBuffers: 50 kB\nCached: 200 kB\nSwapCached: 7 kB\n')).toEqual({ total: 1024000, used: 409600 })
+    expect(memoryFromMeminfo('MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 200 kB\nSwapCached: 7 kB\nSlab: 30 kB\n')).toEqual({ total: 1024000, used: 634880 })
   })
 })
