@@ -11,7 +11,7 @@ let bystander: signalR.HubConnection
 
 beforeAll(async () => {
   server = await startSignalRTestServer(
-    { maxMessageSize: 4096, handshakeTimeoutMs: 300, disconnectTimeoutMs: 300, maxPendingNegotiations: 20, heartbeatMs: 25 },
+    { maxMessageSize: 4096, handshakeTimeoutMs: 300, disconnectTimeoutMs: 1500, maxPendingNegotiations: 20, heartbeatMs: 25 },
     (signalr) => void mapTestHub(signalr),
   )
   bystander = new signalR.HubConnectionBuilder()
@@ -95,7 +95,7 @@ describe('bad input closes only the offending connection', () => {
     expect(await bystander.invoke('Echo', 'during flood')).toBe('during flood')
     // Unused negotiations expire after the disconnect timeout, making room again.
     await expect
-      .poll(async () => (await fetch(`${server.url}/testhub/negotiate?negotiateVersion=1`, { method: 'POST' })).status, { timeout: 3000 })
+      .poll(async () => (await fetch(`${server.url}/testhub/negotiate?negotiateVersion=1`, { method: 'POST' })).status, { timeout: 8000 })
       .toBe(200)
   })
 

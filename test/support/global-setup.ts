@@ -3,7 +3,14 @@
 // everyone else's tests.
 import { execFileSync } from 'node:child_process'
 
+// The root config and each project (vitest.config.ts) run this, each loading the module afresh; one
+// build per test run is enough, so the mark lives on the process.
+const BUILT = Symbol.for('thresh.test.built')
+
 export default function setup(): void {
+  const marks = globalThis as { [BUILT]?: boolean }
+  if (marks[BUILT]) return
+  marks[BUILT] = true
   try {
     execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
   } catch (error) {
