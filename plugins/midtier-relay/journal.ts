@@ -1,5 +1,8 @@
 // An append-only file of what the mid-tier still owes the hub, so a crash (kill -9) or a restart
 // loses no accepted sample: each op is written before it counts as received, acks mark delivery.
+// Lines appended during one turn of the event loop go out in one write, from a microtask: after what
+// the same turn sent on (a command result reaches the hub first) but before any answer the turn owes
+// an agent, since those are sent once the handler that appended has returned.
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
@@ -19,8 +22,10 @@ export interface Replayed {
 
 export interface Journal {
   replay(): Replayed
-  /** Appends lines in one write. */
+  /** Appends lines; they are written together at the end of the current microtask run. */
   append(...lines: JournalLine[]): void
+  /** Writes what is appended but not yet written. */
+  flush(): void
   /** Empties the file: nothing is owed. */
   clear(): void
   /** Replaces the file with just these lines (atomically, by rename). */
@@ -34,6 +39,15 @@ export function openJournal(path: string): Journal {
   mkdirSync(dirname(path), { recursive: true })
   let fd = openSync(path, 'a', 0o600)
   let written = 0
+  let pending = ''
+  let scheduled = false
+  const flush = () => {
+    scheduled = false
+    if (!pending) return
+    const text = pending
+    pending = ''
+    writeSync(fd, text)
+  }
   return {
     replay() {
       const entries = new Map<number, unknown>()
@@ -62,14 +76,22 @@ export function openJournal(path: string): Journal {
       return { entries: live.map(([seq, op]) => ({ seq, op })), infos, nextSeq: Math.max(maxSeq, acked) + 1 }
     },
     append(...lines) {
-      writeSync(fd, lines.length === 1 ? JSON.stringify(lines[0]) + '\n' : lines.map((line) => JSON.stringify(line) + '\n').join(''))
+      for (const line of lines) pending += JSON.stringify(line) + '\n'
       written += lines.length
+      if (!scheduled) {
+        scheduled = true
+        queueMicrotask(flush)
+      }
     },
+    flush,
     clear() {
+      // Everything owed was delivered, including what is not written yet.
+      pending = ''
       ftruncateSync(fd, 0)
       written = 0
     },
     rewrite(lines) {
+      pending = '' // the lines are the whole state, pending ones included
       const temp = `${path}.tmp`
       const out = openSync(temp, 'w', 0o600)
       try {
@@ -94,6 +116,7 @@ export function openJournal(path: string): Journal {
       return written
     },
     close() {
+      flush()
       closeSync(fd)
     },
   }
