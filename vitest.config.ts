@@ -1,7 +1,7 @@
 // One test command for the whole repo: `npm test`. Real Docker, PostgreSQL, Deno and Chromium.
 import { defineConfig } from 'vitest/config'
 
-// The dashboard budget times page loads and frames in Chromium: it runs after everything else, alone,
+// The dashboard budget prints page-load and frame times from Chromium: it runs after everything else, alone,
 // so the rest of the suite's load on a 2-core machine does not stand in for the dashboard's own cost.
 const TIMED = ['test/ui/budget.test.ts']
 
