@@ -119,8 +119,8 @@ export function createSignalRAgentClient(options: SignalRAgentClientOptions): Ag
       await register()
     } catch (error) {
       await current.stop().catch(() => {})
-      if (direct) throw error
-      setState('disconnected', error as Error)
+      // A failed direct attempt is not a disconnect yet: connect() goes on to negotiate.
+      if (!direct) setState('disconnected', error as Error)
       throw error
     }
     setState('connected')

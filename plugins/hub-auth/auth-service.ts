@@ -92,6 +92,15 @@ export interface AuthService {
 }
 
 const unauthorized = (message: string) => new ThreshError({ code: 'unauthorized', status: 401, plugin: 'hub-auth', message })
+/** 429 from the login throttle, for logins and password changes alike. */
+const tooManyAttempts = (what: string, waitMs: number) =>
+  new ThreshError({
+    code: 'too_many_attempts',
+    status: 429,
+    plugin: 'hub-auth',
+    message: `Too many ${what}; try again in ${Math.ceil(waitMs / 1000)} s.`,
+    details: { retryAfterSeconds: Math.ceil(waitMs / 1000) },
+  })
 const forbidden = (message: string) => new ThreshError({ code: 'forbidden', status: 403, plugin: 'hub-auth', message })
 const notFound = (message: string) => new ThreshError({ code: 'not_found', status: 404, plugin: 'hub-auth', message })
 const badPassword = (code: string, message: string) => new ThreshError({ code, status: 400, plugin: 'hub-auth', message })
@@ -196,15 +205,7 @@ export function createAuthService(
       const userKey = `u:${username.toLowerCase()}`
       const ipKey = `ip:${ip ?? 'unknown'}`
       const wait = Math.max(throttleUser.retryAfter(userKey), ip ? throttleIp.retryAfter(ipKey) : 0)
-      if (wait > 0) {
-        throw new ThreshError({
-          code: 'too_many_attempts',
-          status: 429,
-          plugin: 'hub-auth',
-          message: `Too many failed logins; try again in ${Math.ceil(wait / 1000)} s.`,
-          details: { retryAfterSeconds: Math.ceil(wait / 1000) },
-        })
-      }
+      if (wait > 0) throw tooManyAttempts('failed logins', wait)
       const user = await store.findUserByName(username)
       const ok = user ? await verifyPassword(password, user.passwordHash) : (await burnPasswordCheck(password), false)
       if (!user || !ok) {
@@ -262,15 +263,7 @@ export function createAuthService(
       // A stolen token must not become a way to guess the password: the login throttle applies here too.
       const userKey = `u:${user.username.toLowerCase()}`
       const wait = throttleUser.retryAfter(userKey)
-      if (wait > 0) {
-        throw new ThreshError({
-          code: 'too_many_attempts',
-          status: 429,
-          plugin: 'hub-auth',
-          message: `Too many wrong passwords; try again in ${Math.ceil(wait / 1000)} s.`,
-          details: { retryAfterSeconds: Math.ceil(wait / 1000) },
-        })
-      }
+      if (wait > 0) throw tooManyAttempts('wrong passwords', wait)
       if (!(await verifyPassword(currentPassword, user.passwordHash))) {
         throttleUser.fail(userKey)
         if (ip) throttleIp.fail(`ip:${ip}`)
