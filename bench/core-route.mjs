@@ -13,7 +13,7 @@ export async function run() {
   })
   const barePort = bareServer.address().port
 
-  const { startRole } = await import('../dist/adapters/start-role.js')
+  const { startRole } = await import('../dist/roles/start-role.js')
   const plugin = {
     name: 'bench-hello',
     setup(ctx) {

@@ -53,7 +53,7 @@ function lineChild(proc) {
 
 /** The hub role in this process, memory storage; `runTool` sends a command to a node through its fleet service. */
 export async function startHub() {
-  const { startRole } = await import('../dist/adapters/start-role.js')
+  const { startRole } = await import('../dist/roles/start-role.js')
   const role = await startRole({
     role: 'hub',
     flags: { port: 0, host: '127.0.0.1', tls: false, logLevel: 'error', storage: 'memory' },

@@ -1,78 +1,39 @@
-// The agent's settings in `$THRESH_HOME/agent.json` (mode 600): the keys of CONTRACT §7, validated.
-// Fields are stored under the agent role's config names (midtierUrl, metricsInterval, ...) so the same
-// file works as `thresh run --role agent --config $THRESH_HOME/agent.json`.
+// The agent's settings in `$THRESH_HOME/agent.json` (mode 600): the keys are the agent role's plugin
+// settings in kebab-case (CONTRACT §7), validated by the same field declarations `thresh run` uses.
+// Values are stored under the field names (midtierUrl, metricsInterval, ...) so the same file works
+// as `thresh run --role agent --config $THRESH_HOME/agent.json`.
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import process from 'node:process'
-import { parseDuration, ThreshError } from '../core/index.ts'
+import { camelCase, coerceField, describeField, formatDuration, kebabCase, ThreshError, type ConfigField, type ConfigFields } from '../core/index.ts'
+import { loadRole } from '../roles/index.ts'
+import { baseFields, roleFields } from '../roles/start-role.ts'
 import { threshHome } from './credentials.ts'
 import { maskSecret } from './table.ts'
 
-type Value = string | boolean
+type Value = string | number | boolean | string[]
 
-interface KeySpec {
-  field: string
-  description: string
-  /** The valid values, as shown when a value is refused. */
-  valid: string
-  default?: Value
-  secret?: boolean
-  parse(raw: string): Value | undefined
-}
-
-const url = (raw: string) => {
-  try {
-    const u = new URL(raw.trim())
-    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href.replace(/\/+$/, '') : undefined
-  } catch {
-    return undefined
+/** The settings the agent role's plugins declare, by key (`metrics-interval`), in plugin order. */
+export async function agentConfigKeys(): Promise<Record<string, { field: string; spec: ConfigField }>> {
+  const common = baseFields()
+  const fields: ConfigFields = await roleFields(await loadRole('agent'))
+  const keys: Record<string, { field: string; spec: ConfigField }> = {}
+  for (const [field, spec] of Object.entries(fields)) {
+    if (!Object.hasOwn(common, field)) keys[kebabCase(field)] = { field, spec }
   }
+  return keys
 }
-const agentKey = (raw: string) => (/^thresh_live_[a-z0-9]{1,32}_[A-Za-z0-9]{16,128}$/.test(raw.trim()) ? raw.trim() : undefined)
-const bool = (raw: string) => (/^(true|yes|on|1)$/i.test(raw.trim()) ? true : /^(false|no|off|0)$/i.test(raw.trim()) ? false : undefined)
-const duration = (min: number) => (raw: string) => {
-  const text = raw.trim()
-  const ms = parseDuration(text)
-  if (ms === undefined || ms < min) return undefined
-  return /^\d+(\.\d+)?$/.test(text) ? `${text}s` : text.replace(/\s+/g, '')
-}
-
-const durationHelp = (min: string) => `a duration of at least ${min}, such as 30s, 5m or 1h (a bare number means seconds)`
-
-export const agentConfigKeys: Record<string, KeySpec> = {
-  'midtier-url': { field: 'midtierUrl', description: 'the mid-tier (or hub) the agent connects to', valid: 'an http:// or https:// URL', parse: url },
-  'fallback-url': { field: 'fallbackUrl', description: 'where to go when the primary is unreachable', valid: 'an http:// or https:// URL', parse: url },
-  'api-key': { field: 'apiKey', description: 'the agent key for midtier-url', valid: 'an agent key, thresh_live_<account>_<secret>', secret: true, parse: agentKey },
-  'fallback-api-key': { field: 'fallbackApiKey', description: 'the agent key for fallback-url', valid: 'an agent key, thresh_live_<account>_<secret>', secret: true, parse: agentKey },
-  'tls-verify': { field: 'tlsVerify', description: 'verify server certificates', valid: 'true or false', default: true, parse: bool },
-  transport: {
-    field: 'transport',
-    description: 'auto tries SignalR then REST polling',
-    valid: 'auto, signalr or rest',
-    default: 'auto',
-    parse: (raw) => (['auto', 'signalr', 'rest'].includes(raw.trim().toLowerCase()) ? raw.trim().toLowerCase() : undefined),
-  },
-  'auto-failover': { field: 'autoFailover', description: 'move to fallback-url when the primary is down', valid: 'true or false', default: false, parse: bool },
-  'failback-delay': { field: 'failbackDelay', description: 'wait before going back to the primary', valid: durationHelp('0s'), default: '5m', parse: duration(0) },
-  'metrics-interval': { field: 'metricsInterval', description: 'how often metrics are sent', valid: durationHelp('1s'), default: '30s', parse: duration(1000) },
-  'reconnect-delay': { field: 'reconnectDelay', description: 'wait between reconnect attempts', valid: durationHelp('100ms'), default: '5s', parse: duration(100) },
-  'node-name': {
-    field: 'nodeName',
-    description: 'the name this node reports (default: its hostname)',
-    valid: 'a host name: letters, digits, dot, dash and underscore, up to 63 characters',
-    parse: (raw) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(raw.trim()) ? raw.trim() : undefined),
-  },
-}
-
-const validKeys = () => Object.keys(agentConfigKeys).join(', ')
 
 export function agentConfigPath(): string {
   return join(threshHome(), 'agent.json')
 }
 
-function spec(key: string): KeySpec {
-  const found = Object.hasOwn(agentConfigKeys, key) ? agentConfigKeys[key] : undefined
-  if (!found) throw new ThreshError({ code: 'agent_config_key_unknown', status: 400, message: `Unknown agent config key '${key}'; valid keys: ${validKeys()}.` })
+async function lookup(key: string): Promise<{ field: string; spec: ConfigField }> {
+  const keys = await agentConfigKeys()
+  const found = Object.hasOwn(keys, key) ? keys[key] : undefined
+  if (!found) {
+    throw new ThreshError({ code: 'agent_config_key_unknown', status: 400, message: `Unknown agent config key '${key}'; valid keys: ${Object.keys(keys).join(', ')}.` })
+  }
   return found
 }
 
@@ -98,24 +59,31 @@ function writeFile(data: Record<string, unknown>): void {
   renameSync(temp, path)
 }
 
-/** Validates and stores one key; returns the value as stored. */
-export function setAgentConfig(key: string, raw: string): Value {
-  const s = spec(key)
-  const value = s.parse(raw)
-  if (value === undefined) {
-    throw new ThreshError({ code: 'agent_config_value_invalid', status: 400, message: `Invalid value '${s.secret ? maskSecret(raw) : raw}' for ${key}; valid values: ${s.valid}.` })
-  }
-  const data = readFile()
-  data[s.field] = value
-  writeFile(data)
-  return value
+/** A duration is kept as its text (`15s`), the way a person wrote it; everything else as its value. */
+function stored(spec: ConfigField, raw: string, value: unknown): Value {
+  if (spec.type !== 'duration') return value as Value
+  const text = raw.trim()
+  return /^\d+(\.\d+)?$/.test(text) ? `${text}s` : text.replace(/\s+/g, '')
 }
 
-export function unsetAgentConfig(key: string): boolean {
-  const s = spec(key)
+/** Validates and stores one key; returns the value as stored. */
+export async function setAgentConfig(key: string, raw: string): Promise<Value> {
+  const { field, spec } = await lookup(key)
+  const result = coerceField(spec, spec.type === 'string' ? raw.trim() : raw, true)
+  if ('error' in result) {
+    throw new ThreshError({ code: 'agent_config_value_invalid', status: 400, message: `Invalid value '${spec.secret ? maskSecret(raw) : raw}' for ${key}; valid values: ${describeField(spec)}.` })
+  }
   const data = readFile()
-  if (!(s.field in data)) return false
-  delete data[s.field]
+  data[field] = stored(spec, raw, result.value)
+  writeFile(data)
+  return data[field] as Value
+}
+
+export async function unsetAgentConfig(key: string): Promise<boolean> {
+  const { field } = await lookup(key)
+  const data = readFile()
+  if (!(field in data)) return false
+  delete data[field]
   writeFile(data)
   return true
 }
@@ -128,25 +96,30 @@ export interface AgentConfigEntry {
   description: string
 }
 
-function entry(key: string, s: KeySpec, data: Record<string, unknown>): AgentConfigEntry {
-  const stored = data[s.field]
-  if (typeof stored === 'string' || typeof stored === 'boolean') {
-    return { key, value: s.secret && typeof stored === 'string' ? maskSecret(stored) : stored, source: 'set', description: s.description }
-  }
-  if (s.default !== undefined) return { key, value: s.default, source: 'default', description: s.description }
-  return { key, value: undefined, source: 'unset', description: s.description }
+function shown(spec: ConfigField, value: unknown): Value {
+  if (spec.secret && typeof value === 'string') return maskSecret(value)
+  if (spec.type === 'duration' && typeof value === 'number') return formatDuration(value)
+  return value as Value
 }
 
-export function getAgentConfig(key: string): AgentConfigEntry {
-  return entry(key, spec(key), readFile())
+function entry(key: string, field: string, spec: ConfigField, data: Record<string, unknown>): AgentConfigEntry {
+  const value = data[field] ?? data[camelCase(key)]
+  if (value !== undefined && value !== null && value !== '') return { key, value: shown(spec, value), source: 'set', description: spec.description }
+  if (spec.default !== undefined) return { key, value: shown(spec, spec.default), source: 'default', description: spec.description }
+  return { key, value: undefined, source: 'unset', description: spec.description }
 }
 
-export function listAgentConfig(): AgentConfigEntry[] {
+export async function getAgentConfig(key: string): Promise<AgentConfigEntry> {
+  const { field, spec } = await lookup(key)
+  return entry(key, field, spec, readFile())
+}
+
+export async function listAgentConfig(): Promise<AgentConfigEntry[]> {
   const data = readFile()
-  return Object.entries(agentConfigKeys).map(([key, s]) => entry(key, s, data))
+  return Object.entries(await agentConfigKeys()).map(([key, { field, spec }]) => entry(key, field, spec, data))
 }
 
 /** Shown after a set: secrets masked. */
-export function displayValue(key: string, value: Value): string {
-  return spec(key).secret && typeof value === 'string' ? maskSecret(value) : String(value)
+export async function displayValue(key: string, value: Value): Promise<string> {
+  return String(shown((await lookup(key)).spec, value))
 }

@@ -4,7 +4,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import process from 'node:process'
 import { ThreshError } from '../core/index.ts'
-import { version } from './version.ts'
+import { version } from '../core/version.ts'
 import { readCredentials, type Credentials } from './credentials.ts'
 
 /** The flags every remote command takes. */

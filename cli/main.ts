@@ -3,7 +3,7 @@
 import { defineCommand, runCommand, runMain } from 'citty'
 import process from 'node:process'
 import { fail } from './fail.ts'
-import { version } from './version.ts'
+import { version } from '../core/version.ts'
 
 const lazy = (load: () => Promise<{ default: unknown }>) => () => load().then((m) => m.default as never)
 

@@ -1,7 +1,7 @@
 // The lifecycle of a role: check plugins, set each up in order, and tear down in reverse,
 // trying every teardown and aggregating their errors.
 import { createEventBus } from './bus.ts'
-import type { ThreshConfig } from './config.ts'
+import type { ConfigFields, ThreshConfig } from './config.ts'
 import { ThreshError } from './errors.ts'
 import { createHooks } from './hooks.ts'
 import type { Logger } from './logger.ts'
@@ -39,6 +39,15 @@ export interface Thresh {
   close(reason?: string): Promise<void>
 }
 
+/** A plugin's own fields from the resolved config; defaults fill in where a caller built config by hand. */
+function settingsOf(plugin: ThreshPlugin<any>, config: ThreshConfig): Record<string, unknown> {
+  const settings: Record<string, unknown> = {}
+  for (const [name, field] of Object.entries((plugin.config ?? {}) as ConfigFields)) {
+    settings[name] = config[name] ?? (field.default === undefined ? undefined : structuredClone(field.default))
+  }
+  return settings
+}
+
 export function createThresh(options: CreateThreshOptions): Thresh {
   const { plugins, logger } = options
   checkPlugins(plugins)
@@ -59,10 +68,10 @@ export function createThresh(options: CreateThreshOptions): Thresh {
     return services.get(name as string) as ThreshServices[K]
   }
 
-  const contextFor = (plugin: ThreshPlugin): PluginContext => ({
+  const contextFor = (plugin: ThreshPlugin<any>): PluginContext<any> => ({
     role: options.role,
     config: options.config,
-    options: options.config.pluginOptions?.[plugin.name] ?? {},
+    settings: settingsOf(plugin, options.config),
     logger: logger.withTag(plugin.name),
     bus,
     hooks,

@@ -5,7 +5,7 @@ import type { EventBus } from './bus.ts'
 import type { Hooks } from './hooks.ts'
 import type { Logger } from './logger.ts'
 import type { MetricsRegistry } from './metrics.ts'
-import type { ThreshConfig } from './config.ts'
+import type { ConfigFields, SettingsOf, ThreshConfig } from './config.ts'
 
 /** Services plugins provide to each other; extended by declaration merging. */
 // deno-lint-ignore no-empty-interface
@@ -44,11 +44,12 @@ export interface RuntimeInfo {
   version: string
 }
 
-export interface PluginContext {
+export interface PluginContext<Settings = Record<string, unknown>> {
   role: string
-  config: ThreshConfig
-  /** This plugin's options, as given in config (`pluginOptions[name]`) or to its factory. */
-  options: Record<string, unknown>
+  /** The whole resolved config, read-only: a plugin's own fields are in `settings`. */
+  config: Readonly<ThreshConfig>
+  /** This plugin's declared fields, resolved from defaults, the role, the file, THRESH_* and flags. */
+  settings: Readonly<Settings>
   logger: Logger
   bus: EventBus<ThreshEvents>
   hooks: Hooks<ThreshHooks>
@@ -62,28 +63,35 @@ export interface PluginContext {
   has(name: string): boolean
 }
 
-export interface ThreshPlugin {
+export interface ThreshPlugin<Fields extends ConfigFields = ConfigFields> {
   /** Unique name, used in logs, errors and `disable` lists. */
   name: string
   /** Services that earlier plugins must provide. */
   requires?: string[]
   /** Services this plugin provides with `ctx.provide`. */
   provides?: string[]
-  setup(ctx: PluginContext): void | Teardown | Promise<void | Teardown>
+  /**
+   * The settings this plugin reads, declared once: config file field, `THRESH_<FIELD>` variable and
+   * `thresh run --<field>` flag all come from here, and the values arrive typed in `ctx.settings`.
+   */
+  config?: Fields
+  setup(ctx: PluginContext<SettingsOf<Fields>>): void | Teardown | Promise<void | Teardown>
 }
 
-export type PluginFactory<Options = any> = (options?: Options) => ThreshPlugin
+/** A plugin's factory; `thresh run` calls it with `pluginOptions[name]` from config. */
+export type PluginFactory<Options = any> = (options?: Options) => ThreshPlugin<any>
 
 /**
- * Types a plugin factory; adds nothing at run time.
+ * Types a plugin factory and its settings; adds nothing at run time.
  * @example
- * export default definePlugin((opts: { greeting?: string } = {}) => ({
+ * export default definePlugin((opts: { route?: string } = {}) => ({
  *   name: 'hello',
- *   setup(ctx) { ctx.server.app.get('/hello', (c) => c.text(opts.greeting ?? 'hi')) },
+ *   config: defineFields({ greeting: { type: 'string', description: 'what to say', default: 'hi' } }),
+ *   setup(ctx) { ctx.server.app.get(opts.route ?? '/hello', (c) => c.text(ctx.settings.greeting)) },
  * }))
  */
-export function definePlugin<Options = Record<string, unknown>>(
-  factory: (options?: Options) => ThreshPlugin,
+export function definePlugin<Options = Record<string, unknown>, const Fields extends ConfigFields = {}>(
+  factory: (options?: Options) => ThreshPlugin<Fields>,
 ): PluginFactory<Options> {
   return factory
 }

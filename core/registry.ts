@@ -1,7 +1,32 @@
-// Checks a list of plugins before anything starts: names, and that every required service is
-// provided exactly once by an earlier plugin.
+// Checks a list of plugins before anything starts: names, that every required service is
+// provided exactly once by an earlier plugin, and that no two plugins claim one setting.
+import type { ConfigFields } from './config.ts'
 import { ThreshError } from './errors.ts'
 import type { ThreshPlugin } from './plugin.ts'
+
+/**
+ * Every setting the plugins declare, by field name. Two plugins may read one setting only by sharing
+ * its declaration (the same object); two declarations of one name are a plugin author's mistake.
+ */
+export function collectFields(plugins: ThreshPlugin<any>[], taken: ConfigFields = {}): ConfigFields {
+  const fields: ConfigFields = {}
+  const owner = new Map<string, string>()
+  for (const plugin of plugins) {
+    for (const [name, field] of Object.entries((plugin.config ?? {}) as ConfigFields)) {
+      const clash = Object.hasOwn(taken, name) ? 'the core' : fields[name] && fields[name] !== field ? `plugin '${owner.get(name)}'` : undefined
+      if (clash) {
+        throw new ThreshError({
+          code: 'plugin_config_conflict',
+          plugin: plugin.name,
+          message: `Plugin '${plugin.name}' declares setting '${name}', which ${clash} already declares; rename one of them.`,
+        })
+      }
+      fields[name] = field
+      owner.set(name, plugin.name)
+    }
+  }
+  return fields
+}
 
 export function checkPlugins(plugins: ThreshPlugin[]): void {
   const names = new Set<string>()

@@ -2,26 +2,26 @@
 // start/stop/status join `subCommands` below as their own lazily loaded commands.
 import { defineCommand } from 'citty'
 import { ThreshError } from '../../core/index.ts'
-import { agentConfigKeys, agentConfigPath, displayValue, getAgentConfig, listAgentConfig, setAgentConfig, unsetAgentConfig } from '../agent-config.ts'
+import { agentConfigPath, displayValue, getAgentConfig, listAgentConfig, setAgentConfig, unsetAgentConfig } from '../agent-config.ts'
 import { jsonArg } from '../hub-client.ts'
 import { print, printJson, table } from '../table.ts'
 
-const keyArg = { key: { type: 'positional', description: `one of: ${Object.keys(agentConfigKeys).join(', ')}`, required: true } } as const
+const keyArg = { key: { type: 'positional', description: 'a setting, as listed by thresh agent config list', required: true } } as const
 
 const set = defineCommand({
   meta: { name: 'set', description: 'Set an agent setting (validated)' },
   args: { ...keyArg, value: { type: 'positional', description: 'the new value', required: true } },
-  run({ args }) {
-    const value = setAgentConfig(args.key, args.value)
-    print(`✓ ${args.key} = ${displayValue(args.key, value)}`)
+  async run({ args }) {
+    const value = await setAgentConfig(args.key, args.value)
+    print(`✓ ${args.key} = ${await displayValue(args.key, value)}`)
   },
 })
 
 const get = defineCommand({
   meta: { name: 'get', description: 'Print one agent setting (API keys masked)' },
   args: { ...keyArg, ...jsonArg },
-  run({ args }) {
-    const entry = getAgentConfig(args.key)
+  async run({ args }) {
+    const entry = await getAgentConfig(args.key)
     if (args.json) return printJson(entry)
     if (entry.value === undefined) throw new ThreshError({ code: 'agent_config_unset', message: `${args.key} is not set; set it with thresh agent config set ${args.key} VALUE.` })
     print(String(entry.value))
@@ -31,8 +31,8 @@ const get = defineCommand({
 const list = defineCommand({
   meta: { name: 'list', description: 'Show every agent setting, its value or default (API keys masked)' },
   args: { ...jsonArg },
-  run({ args }) {
-    const entries = listAgentConfig()
+  async run({ args }) {
+    const entries = await listAgentConfig()
     if (args.json) return printJson(Object.fromEntries(entries.map((e) => [e.key, e.value ?? null])))
     print(
       table([
@@ -47,8 +47,8 @@ const list = defineCommand({
 const unset = defineCommand({
   meta: { name: 'unset', description: 'Remove an agent setting (back to its default)' },
   args: { ...keyArg },
-  run({ args }) {
-    const removed = unsetAgentConfig(args.key)
+  async run({ args }) {
+    const removed = await unsetAgentConfig(args.key)
     print(removed ? `✓ ${args.key} unset.` : `${args.key} was not set.`)
   },
 })

@@ -1,40 +1,36 @@
-// `thresh run --role hub|midtier|agent`: runs a role in the foreground until SIGINT/SIGTERM.
+// `thresh run --role hub|midtier|agent`: runs a role in the foreground until SIGINT/SIGTERM. Its flags
+// are the role's settings, so `thresh run --role X --help` lists them.
 import { defineCommand } from 'citty'
-import { loadRuntime } from '../../adapters/index.ts'
-import { startRole } from '../../adapters/start-role.ts'
-import { describeError } from '../../core/index.ts'
 import process from 'node:process'
+import { loadRuntime } from '../../adapters/index.ts'
+import { describeError } from '../../core/index.ts'
+import { loadRole, roleNames } from '../../roles/index.ts'
+import { baseFields, roleFields, startRole } from '../../roles/start-role.ts'
 import { fail } from '../fail.ts'
+import { flagArgs, flagValues } from '../role-flags.ts'
+
+/** The role named on this command line, read before citty parses it so its flags can be offered. */
+function requestedRole(argv: string[]): string | undefined {
+  const at = argv.findIndex((arg) => arg === '--role' || arg.startsWith('--role='))
+  if (at < 0) return undefined
+  const value = argv[at]!.includes('=') ? argv[at]!.slice('--role='.length) : argv[at + 1]
+  return value && roleNames.includes(value) ? value : undefined
+}
+
+const fieldsFor = async (role: string | undefined) => (role ? roleFields(await loadRole(role)) : baseFields())
 
 export default defineCommand({
-  meta: { name: 'run', description: 'Run a role (hub, midtier or agent) in the foreground.' },
-  args: {
-    role: { type: 'string', description: 'hub, midtier or agent', required: true },
+  meta: { name: 'run', description: 'Run a role (hub, midtier or agent) in the foreground; `thresh run --role X --help` lists its settings.' },
+  args: async () => ({
+    role: { type: 'string', description: roleNames.join(', '), required: true },
     config: { type: 'string', description: 'config file (JSON, or TS/JS exporting defineConfig(...))' },
-    port: { type: 'string', description: 'port to listen on' },
-    host: { type: 'string', description: 'address to listen on' },
-    tls: { type: 'boolean', description: 'serve HTTPS (--no-tls for plain HTTP behind a proxy)' },
-    'database-url': { type: 'string', description: 'PostgreSQL URL for the hub (postgres://...)' },
-    storage: { type: 'string', description: 'hub storage: embedded, postgres or memory' },
-    'hub-url': { type: 'string', description: 'mid-tier: the hub to connect to' },
-    'api-key': { type: 'string', description: 'mid-tier: a thresh_mid_ key' },
-  },
-  async run({ args, rawArgs }) {
-    const flags: Record<string, unknown> = {}
-    if (args.port !== undefined) {
-      const port = Number(args.port)
-      flags.port = Number.isInteger(port) ? port : args.port
-    }
-    if (args.host !== undefined) flags.host = args.host
-    if (rawArgs.includes('--no-tls') || rawArgs.includes('--tls=false')) flags.tls = false
-    else if (rawArgs.includes('--tls')) flags.tls = true
-    for (const name of ['database-url', 'storage', 'hub-url', 'api-key'] as const) {
-      if (args[name] !== undefined) flags[name] = args[name]
-    }
-
+    ...flagArgs(await fieldsFor(requestedRole(process.argv))),
+  }),
+  async run({ args }) {
     const runtime = await loadRuntime()
     let running: Awaited<ReturnType<typeof startRole>>
     try {
+      const flags = flagValues(args, await fieldsFor(args.role), args.role)
       running = await startRole({ role: args.role, configPath: args.config, flags })
     } catch (error) {
       fail(error)

@@ -1,6 +1,6 @@
-// What every storage plugin does around its store: merge factory and config options, give the store
-// the hub's metrics retention, provide it as `storage`, run maintenance, and close it on shutdown.
-import { definePlugin, type PluginContext, type PluginFactory } from '../../core/index.ts'
+// What every storage plugin does around its store: give it the hub's metrics retention, provide it as
+// `storage`, run maintenance, and close it on shutdown.
+import { defineFields, definePlugin, type ConfigFields, type PluginContext, type PluginFactory, type SettingsOf } from '../../core/index.ts'
 import { startMaintenance } from './maintenance.ts'
 import type { FleetStore, MetricsRetention, StoreOptions } from './types.ts'
 import './service.ts'
@@ -10,19 +10,25 @@ export interface StorePluginOptions extends StoreOptions {
   maintenanceIntervalMs?: number
 }
 
-export function defineStorePlugin<Options extends StorePluginOptions>(
+/** Settings every store has; one declaration shared by all of them. */
+export const storeFields = defineFields({
+  metricsRetention: { type: 'object', description: 'how long metrics are kept, in ms per resolution: {rawMs, minuteMs, quarterHourMs}', env: false },
+})
+
+export function defineStorePlugin<Options extends StorePluginOptions, const Extra extends ConfigFields = {}>(
   name: string,
-  open: (options: Options, ctx: PluginContext) => FleetStore | Promise<FleetStore>,
+  open: (options: Options, ctx: PluginContext<SettingsOf<typeof storeFields & Extra>>) => FleetStore | Promise<FleetStore>,
+  extraFields?: Extra,
 ): PluginFactory<Options> {
-  return definePlugin((factoryOptions?: Options) => ({
+  return definePlugin((options: Options = {} as Options) => ({
     name,
     provides: ['storage'],
+    config: { ...storeFields, ...extraFields } as typeof storeFields & Extra,
     async setup(ctx) {
-      const merged = { ...factoryOptions, ...(ctx.options as Options) }
-      const retention = merged.retention ?? (ctx.config.metricsRetention as Partial<MetricsRetention> | undefined)
-      const store = await open({ ...merged, retention }, ctx)
+      const retention = options.retention ?? (ctx.settings.metricsRetention as Partial<MetricsRetention> | undefined)
+      const store = await open({ ...options, retention }, ctx)
       ctx.provide('storage', store)
-      const stop = startMaintenance(store, merged.maintenanceIntervalMs ?? 60_000, ctx.logger)
+      const stop = startMaintenance(store, options.maintenanceIntervalMs ?? 60_000, ctx.logger)
       return async () => {
         await stop()
         await store.close()

@@ -1,29 +1,26 @@
 // The agent-commands plugin: executes the hub's commands on this node through the `runtime` service
 // and streams per-service status through `agent-connection`.
-import { definePlugin } from '../../core/index.ts'
-import { version } from '../../cli/version.ts'
+import { definePlugin, version } from '../../core/index.ts'
 import { createTools } from './tools.ts'
 
 export { TOOLS, createTools } from './tools.ts'
 export { listBlueprints, findBlueprint, shippedBlueprintDir } from './blueprints.ts'
 export { stackFromArguments } from './stack-arguments.ts'
 
-/** `thresh_live_<account>_<secret>` names its account; the node's stacks are labelled with it. */
-export function accountOfKey(key: unknown): string | undefined {
-  const match = typeof key === 'string' ? /^thresh_live_([a-z0-9][a-z0-9-]*)_/i.exec(key) : null
-  return match ? match[1]!.toLowerCase() : undefined
+export interface AgentCommandsOptions {
+  /** The account the node's stacks are labelled with (default: the one the agent key names). */
+  account?: string
 }
 
-export default definePlugin(() => ({
+export default definePlugin((options: AgentCommandsOptions = {}) => ({
   name: 'agent-commands',
   requires: ['runtime', 'agent-connection'],
   setup(ctx) {
     const connection = ctx.use('agent-connection')
     const runtime = ctx.use('runtime')
-    const account = accountOfKey((ctx.options as { account?: string }).account ?? ctx.config.apiKey)
     const execute = createTools({
       runtime: () => runtime,
-      account: (ctx.options as { account?: string }).account ?? account,
+      account: options.account ?? connection.account,
       dataDir: ctx.dataDir,
       agentId: connection.agentId,
       statusUpdate: (update) => connection.sendStatusUpdate(update),

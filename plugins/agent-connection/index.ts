@@ -2,8 +2,7 @@
 // provided as `agent-connection`; it sends what `metrics:collected` carries and runs commands through
 // the handler another plugin (agent-commands) sets.
 import os from 'node:os'
-import { definePlugin } from '../../core/index.ts'
-import { version } from '../../cli/version.ts'
+import { defineFields, definePlugin, version } from '../../core/index.ts'
 import type { CommandHandler, StackServiceStatusUpdate } from '../../lib/agent-session/index.ts'
 import { createConnectionManager, type ConnectionStatus, type TargetName, type TransportSetting } from './connection-manager.ts'
 import { agentInfo, loadAgentId, type HostFacts } from './identity.ts'
@@ -15,6 +14,10 @@ export { loadAgentId } from './identity.ts'
 
 export interface AgentConnectionService {
   readonly agentId: string
+  /** The name this node reports, when `node-name` is set (else its hostname is used). */
+  readonly nodeName: string | undefined
+  /** The account the agent key names (`thresh_live_<account>_…`). */
+  readonly account: string | undefined
   status(): ConnectionStatus
   setCommandHandler(handler: CommandHandler): void
   sendStatusUpdate(update: StackServiceStatusUpdate): void
@@ -34,17 +37,43 @@ export interface AgentConnectionOptions {
   restWaitSeconds?: number
 }
 
+const agentKey = { pattern: /^thresh_live_[a-z0-9]{1,32}_[A-Za-z0-9]{16,128}$/, expected: 'an agent key, thresh_live_<account>_<secret>', secret: true } as const
+
+/** The agent's connection settings: the keys of `thresh agent config set` (CONTRACT §7). */
+export const agentConnectionFields = defineFields({
+  midtierUrl: { type: 'url', description: 'the mid-tier (or hub) the agent connects to' },
+  fallbackUrl: { type: 'url', description: 'where to go when the primary is unreachable' },
+  apiKey: { type: 'string', description: 'the agent key for midtier-url', ...agentKey },
+  fallbackApiKey: { type: 'string', description: 'the agent key for fallback-url', ...agentKey },
+  tlsVerify: { type: 'boolean', description: 'verify server certificates', default: true },
+  transport: { type: 'string', description: 'auto tries SignalR then REST polling', default: 'auto', oneOf: ['auto', 'signalr', 'rest'] },
+  autoFailover: { type: 'boolean', description: 'move to fallback-url when the primary is down', default: false },
+  failbackDelay: { type: 'duration', description: 'wait before going back to the primary', default: 300_000 },
+  reconnectDelay: { type: 'duration', description: 'wait between reconnect attempts', default: 5_000, min: 100 },
+  nodeName: {
+    type: 'string',
+    description: 'the name this node reports (default: its hostname)',
+    pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+    expected: 'a host name: letters, digits, dot, dash and underscore, up to 63 characters',
+  },
+})
+
+/** `thresh_live_<account>_<secret>` names its account; the node's stacks are labelled with it. */
+export function accountOfKey(key: unknown): string | undefined {
+  const match = typeof key === 'string' ? /^thresh_live_([a-z0-9][a-z0-9-]*)_/i.exec(key) : null
+  return match ? match[1]!.toLowerCase() : undefined
+}
+
 export default definePlugin((options: AgentConnectionOptions = {}) => ({
   name: 'agent-connection',
   provides: ['agent-connection'],
+  config: agentConnectionFields,
   setup(ctx) {
-    const merged = { ...(ctx.options as AgentConnectionOptions), ...options }
-    const config = ctx.config as Record<string, unknown>
-    const str = (key: string) => (typeof config[key] === 'string' && config[key] !== '' ? (config[key] as string) : undefined)
+    const settings = ctx.settings
     const agentId = loadAgentId(ctx.dataDir)
-    const apiKey = str('apiKey') ?? ''
-    const primaryUrl = str('midtierUrl')
-    const fallbackUrl = str('fallbackUrl')
+    const apiKey = settings.apiKey ?? ''
+    const primaryUrl = settings.midtierUrl
+    const fallbackUrl = settings.fallbackUrl
 
     let commandHandler: CommandHandler = (command) => ({ success: false, error: `This agent has no handler for '${command.tool}'.` })
     let facts: HostFacts | undefined
@@ -63,16 +92,16 @@ export default definePlugin((options: AgentConnectionOptions = {}) => ({
     const manager = createConnectionManager({
       agentId,
       primary: primaryUrl ? { url: primaryUrl, apiKey } : undefined,
-      fallback: fallbackUrl ? { url: fallbackUrl, apiKey: str('fallbackApiKey') ?? apiKey } : undefined,
-      transport: (str('transport') ?? 'auto') as TransportSetting,
-      tlsVerify: config.tlsVerify !== false,
-      autoFailover: config.autoFailover === true,
-      failbackDelayMs: (config.failbackDelay as number | undefined) ?? 300_000,
-      reconnectDelayMs: (config.reconnectDelay as number | undefined) ?? 5_000,
-      failoverAfterAttempts: merged.failoverAfterAttempts,
-      outboxLimit: merged.outboxLimit,
-      restWaitSeconds: merged.restWaitSeconds,
-      info: async () => agentInfo(agentId, str('nodeName'), version, await hostFacts()),
+      fallback: fallbackUrl ? { url: fallbackUrl, apiKey: settings.fallbackApiKey ?? apiKey } : undefined,
+      transport: settings.transport as TransportSetting,
+      tlsVerify: settings.tlsVerify,
+      autoFailover: settings.autoFailover,
+      failbackDelayMs: settings.failbackDelay,
+      reconnectDelayMs: settings.reconnectDelay,
+      failoverAfterAttempts: options.failoverAfterAttempts,
+      outboxLimit: options.outboxLimit,
+      restWaitSeconds: options.restWaitSeconds,
+      info: async () => agentInfo(agentId, settings.nodeName, version, await hostFacts()),
       handler: (command) => commandHandler(command),
       logger: ctx.logger,
     })
@@ -81,6 +110,8 @@ export default definePlugin((options: AgentConnectionOptions = {}) => ({
 
     ctx.provide('agent-connection', {
       agentId,
+      nodeName: settings.nodeName,
+      account: accountOfKey(apiKey),
       status: () => manager.status(),
       setCommandHandler(handler) {
         commandHandler = handler

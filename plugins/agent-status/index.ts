@@ -4,8 +4,7 @@
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import process from 'node:process'
-import { definePlugin } from '../../core/index.ts'
-import { version } from '../../cli/version.ts'
+import { definePlugin, version } from '../../core/index.ts'
 
 export const RUNTIME_FILE = 'agent.runtime.json'
 
@@ -28,13 +27,13 @@ export default definePlugin(() => ({
       const metrics = ctx.has('system-metrics') ? ctx.use('system-metrics') : undefined
       return {
         ...live,
-        nodeName: (ctx.config.nodeName as string | undefined) ?? null,
+        nodeName: connection.nodeName ?? null,
         pid: process.pid,
         version,
         runtime: ctx.runtime,
         startedAt: new Date(startedAt).toISOString(),
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-        metricsIntervalMs: ctx.config.metricsInterval ?? null,
+        metricsIntervalMs: metrics?.intervalMs ?? null,
         lastCollectStallMs: metrics?.lastStallMs ?? null,
       }
     }

@@ -3,7 +3,7 @@
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { compress } from 'hono/compress'
-import { definePlugin, isThreshError, ThreshError } from '../../core/index.ts'
+import { definePlugin, isThreshError, ThreshError, version as threshVersion } from '../../core/index.ts'
 import { docsPage, openApiDocument } from './openapi.ts'
 import { routes, type Services } from './routes.ts'
 import { validate } from './schema.ts'
@@ -71,11 +71,10 @@ export default definePlugin((options: HubApiOptions = {}) => ({
   name: 'hub-api',
   requires: ['auth', 'audit', 'fleet'],
   setup(ctx) {
-    const merged = { ...options, ...(ctx.options as HubApiOptions) }
     const app = ctx.server.app
-    const defaultLimit = merged.maxBodyBytes ?? 64 * 1024
+    const defaultLimit = options.maxBodyBytes ?? 64 * 1024
     const services = (): Services => ({ auth: ctx.use('auth'), audit: ctx.use('audit'), fleet: ctx.use('fleet') })
-    const version = merged.version ?? '0.1.0'
+    const version = options.version ?? threshVersion
 
     // JSON over CompressionStream (Node >= 18 and Deno alike); bodies under 1 KiB are sent as they are.
     app.use('/api/*', compress())

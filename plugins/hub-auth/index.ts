@@ -1,9 +1,9 @@
 // The hub-auth plugin: the first account and admin, login sessions, agent and mid-tier keys, and the
 // `auth` service every hub route and SignalR hub asks who a bearer credential is.
-import { definePlugin } from '../../core/index.ts'
+import { defineFields, definePlugin } from '../../core/index.ts'
 import '../../lib/storage/index.ts'
 import type { AuditRecord } from '../../lib/storage/types.ts'
-import { createAuthService, type AuditWriter, type AuthService } from './auth-service.ts'
+import { createAuthService, MIN_PASSWORD_LENGTH, type AuditWriter, type AuthService } from './auth-service.ts'
 
 export { actorOf, MIN_PASSWORD_LENGTH, viewKey } from './auth-service.ts'
 export type { CredentialKind } from './secrets.ts'
@@ -30,14 +30,26 @@ export interface HubAuthOptions {
   cacheMs?: number
 }
 
-const num = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) ? value : fallback)
+export const hubAuthFields = defineFields({
+  adminUser: { type: 'string', description: 'name of the admin user created on first start', default: 'admin', pattern: /^\S{1,64}$/, expected: 'a user name of 1 to 64 characters without spaces' },
+  adminPassword: {
+    type: 'string',
+    description: 'password of that admin user (default: generated and printed once)',
+    secret: true,
+    pattern: new RegExp(`^.{${MIN_PASSWORD_LENGTH},}$`, 's'),
+    expected: `a password of at least ${MIN_PASSWORD_LENGTH} characters`,
+  },
+  sessionTtl: { type: 'duration', description: 'how long a login session lasts', default: 7 * 24 * 3600_000, min: 60_000 },
+  keyRotationGrace: { type: 'duration', description: 'how long a rotated key keeps working', default: 24 * 3600_000 },
+})
 
 export default definePlugin((options: HubAuthOptions = {}) => ({
   name: 'hub-auth',
   requires: ['storage'],
   provides: ['auth', 'audit'],
+  config: hubAuthFields,
   async setup(ctx) {
-    const merged = { ...options, ...(ctx.options as HubAuthOptions) }
+    const { settings } = ctx
     const store = ctx.use('storage')
     const audit: AuditLog = {
       async record(entry) {
@@ -48,11 +60,11 @@ export default definePlugin((options: HubAuthOptions = {}) => ({
     const auth = createAuthService(
       store,
       {
-        sessionTtlMs: num(ctx.config.sessionTtl, 7 * 24 * 3600_000),
-        rotationGraceMs: num(ctx.config.keyRotationGrace, 24 * 3600_000),
-        loginMaxFailures: num(merged.loginMaxFailures, 5),
-        loginWindowMs: num(merged.loginWindowMs, 60_000),
-        cacheMs: num(merged.cacheMs, 5_000),
+        sessionTtlMs: settings.sessionTtl,
+        rotationGraceMs: settings.keyRotationGrace,
+        loginMaxFailures: options.loginMaxFailures ?? 5,
+        loginWindowMs: options.loginWindowMs ?? 60_000,
+        cacheMs: options.cacheMs ?? 5_000,
       },
       {
         audit: audit.record,
@@ -62,8 +74,7 @@ export default definePlugin((options: HubAuthOptions = {}) => ({
     ctx.provide('auth', auth)
     ctx.provide('audit', audit)
 
-    const adminUser = typeof ctx.config.adminUser === 'string' && ctx.config.adminUser ? ctx.config.adminUser : 'admin'
-    const adminPassword = typeof ctx.config.adminPassword === 'string' && ctx.config.adminPassword ? ctx.config.adminPassword : undefined
+    const { adminUser, adminPassword } = settings
     const boot = await auth.bootstrap({ adminUser, ...(adminPassword ? { adminPassword } : {}) })
     if (boot.created && boot.generated) {
       // The one secret thresh ever prints: shown once, on the first start, so the owner can log in.

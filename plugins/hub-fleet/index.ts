@@ -1,6 +1,6 @@
 // The hub-fleet plugin: the hub's embedded mid-tier (`/agenthub` and REST polling, live keys), the
 // `/midtierhub` for external mid-tiers (mid keys), and the `fleet` service the REST API drives.
-import { definePlugin } from '../../core/index.ts'
+import { defineFields, definePlugin } from '../../core/index.ts'
 import { createAgentGateway, mountAgentHub, type AgentGateway } from '../../lib/agent-session/index.ts'
 import '../../lib/storage/index.ts'
 import { createFleet, type FleetService } from './fleet-service.ts'
@@ -36,14 +36,20 @@ export interface HubFleetOptions {
   redeliveryMs?: number
 }
 
-const positive = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback)
+export const hubFleetFields = defineFields({
+  offlineAfter: { type: 'duration', description: 'a node that reported nothing for this long is offline (3 metric intervals)', default: 90_000, min: 100 },
+  staleAfter: { type: 'duration', description: 'an offline node not seen for this long is removed', default: 24 * 3600_000, min: 1000 },
+  commandTimeout: { type: 'duration', description: 'how long the hub waits for a node to answer a command', default: 300_000, min: 100 },
+})
 
 export default definePlugin((options: HubFleetOptions = {}) => ({
   name: 'hub-fleet',
   requires: ['storage', 'auth', 'audit', 'signalr'],
   provides: ['agent-gateway', 'fleet'],
+  config: hubFleetFields,
   setup(ctx) {
-    const merged = { ...options, ...(ctx.options as HubFleetOptions) }
+    const { settings } = ctx
+    const keySweepMs = options.keySweepMs ?? 15_000
     const store = ctx.use('storage')
     const auth = ctx.use('auth')
     const gateway = createAgentGateway({
@@ -51,7 +57,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
         const principal = await auth.authenticate(token, 'live')
         return { accountId: principal.accountId, keyId: principal.keyId!, scope: 'live' }
       },
-      redeliveryMs: positive(merged.redeliveryMs, 30_000),
+      redeliveryMs: options.redeliveryMs ?? 30_000,
     })
     ctx.provide('agent-gateway', gateway)
     mountAgentHub(ctx.use('signalr'), gateway)
@@ -59,11 +65,11 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
     const ingested = ctx.metrics.counter('hub_metrics_samples_total', 'Metrics samples received from agents.')
     const writer = createMetricsWriter(
       store,
-      { batchSize: positive(merged.batchSize, 500), flushMs: positive(merged.flushMs, 1000), maxBuffered: 200_000, concurrency: positive(merged.writeConcurrency, 2), onAdd: (n) => ingested.inc(n) },
+      { batchSize: options.batchSize ?? 500, flushMs: options.flushMs ?? 1000, maxBuffered: 200_000, concurrency: options.writeConcurrency ?? 2, onAdd: (n) => ingested.inc(n) },
       ctx.logger,
     )
 
-    const offlineAfterMs = positive(ctx.config.offlineAfter, 90_000)
+    const offlineAfterMs = settings.offlineAfter
     const fleet = createFleet({
       store,
       auth,
@@ -74,18 +80,18 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
       emit: (event) => ctx.bus.emit('fleet:live', event),
       options: {
         offlineAfterMs,
-        staleAfterMs: positive(ctx.config.staleAfter, 24 * 3600_000),
-        commandTimeoutMs: positive(ctx.config.commandTimeout, 300_000),
+        staleAfterMs: settings.staleAfter,
+        commandTimeoutMs: settings.commandTimeout,
         sweepMs: Math.max(100, Math.min(10_000, offlineAfterMs / 3)),
-        keySweepMs: positive(merged.keySweepMs, 15_000),
-        maintenanceMs: positive(merged.maintenanceMs, 60_000),
+        keySweepMs,
+        maintenanceMs: options.maintenanceMs ?? 60_000,
       },
     })
     fleet.attachMidtiers(mountMidtierHub(ctx.use('signalr'), auth, fleet.ingress))
     ctx.provide('fleet', fleet.service)
     const dashboards = mountDashboardHub(ctx.use('signalr'), auth)
     const offLive = ctx.bus.on('fleet:live', (event) => dashboards.publish(event))
-    const sessionSweep = setInterval(() => void dashboards.sweep().catch((e) => ctx.logger.warn(`Checking dashboard sessions failed: ${(e as Error).message}`)), positive(merged.keySweepMs, 15_000))
+    const sessionSweep = setInterval(() => void dashboards.sweep().catch((e) => ctx.logger.warn(`Checking dashboard sessions failed: ${(e as Error).message}`)), keySweepMs)
     ;(sessionSweep as { unref?: () => void }).unref?.()
     const offRevoked = ctx.bus.on('auth:key-revoked', ({ accountId, keyId, reason }) => {
       void fleet.closeKey(accountId, keyId, reason).catch((e) => ctx.logger.warn(`Closing connections of key ${keyId} failed: ${(e as Error).message}`))

@@ -43,7 +43,7 @@ function respond(c: Context, asset: Asset, cacheControl: string): Response {
 export default definePlugin((options: HubUiOptions = {}) => ({
   name: 'hub-ui',
   async setup(ctx) {
-    const opts = { ...options, ...(ctx.options as HubUiOptions) }
+    const opts = options
     const bundle: AssetBundle = await loadAssets(opts.root ?? findPackageRoot())
     if (bundle.validator === 'missing') {
       ctx.logger.warn('the stack validator is not built (run `npm run build`); the dashboard will rely on the hub to validate stacks')

@@ -1,7 +1,6 @@
 // The metrics-system plugin: samples this node every `metrics-interval` and emits `metrics:collected`;
 // provides `system-metrics` so other plugins (connection, get_metrics) can sample on demand.
-import { definePlugin } from '../../core/index.ts'
-import { version } from '../../cli/version.ts'
+import { defineFields, definePlugin, version } from '../../core/index.ts'
 import { createSystemCollector, type StaticInfo, type SystemMetrics } from './collector.ts'
 import { createDockerApi } from './docker-api.ts'
 import { createStallMeter } from './stall-meter.ts'
@@ -17,6 +16,8 @@ export interface SystemMetricsService {
   /** The event-loop stall the last collection caused, in ms. */
   readonly lastStallMs: number
   readonly last: SystemMetrics | undefined
+  /** How often samples are sent, ms. */
+  readonly intervalMs: number
 }
 
 declare module '../../core/index.ts' {
@@ -28,17 +29,16 @@ declare module '../../core/index.ts' {
   }
 }
 
-export interface MetricsSystemOptions {
-  /** Overrides config `metricsInterval` (ms). */
-  intervalMs?: number
-}
+export const metricsSystemFields = defineFields({
+  metricsInterval: { type: 'duration', description: 'how often metrics are sent', default: 30_000, min: 1000 },
+})
 
-export default definePlugin((options: MetricsSystemOptions = {}) => ({
+export default definePlugin(() => ({
   name: 'metrics-system',
   provides: ['system-metrics'],
+  config: metricsSystemFields,
   setup(ctx) {
-    const merged = { ...(ctx.options as MetricsSystemOptions), ...options }
-    const intervalMs = merged.intervalMs ?? (ctx.config.metricsInterval as number | undefined) ?? 30_000
+    const intervalMs = ctx.settings.metricsInterval
     const collector = createSystemCollector({ threshVersion: version, runtime: ctx.runtime, docker: createDockerApi() })
     const meter = createStallMeter()
     let lastStallMs = 0
@@ -60,6 +60,7 @@ export default definePlugin((options: MetricsSystemOptions = {}) => ({
       get last() {
         return last
       },
+      intervalMs,
     })
 
     let timer: ReturnType<typeof setTimeout> | undefined

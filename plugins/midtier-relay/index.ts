@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { definePlugin, ThreshError } from '../../core/index.ts'
+import { defineFields, definePlugin, ThreshError } from '../../core/index.ts'
 import { createAgentGateway, mountAgentHub, type AgentGateway } from '../../lib/agent-session/index.ts'
 import { createHubHttp } from './hub-http.ts'
 import { openJournal } from './journal.ts'
@@ -28,9 +28,19 @@ export interface MidtierRelayOptions {
   pollingOfflineMs?: number
 }
 
-const MAX_KEY_CACHE_MS = 60_000
-
-const num = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) ? value : fallback)
+export const midtierRelayFields = defineFields({
+  hubUrl: { type: 'url', description: 'the hub to connect to' },
+  apiKey: { type: 'string', description: 'a thresh_mid_ key for the hub', secret: true },
+  tlsVerify: { type: 'boolean', description: 'verify the hub certificate', default: true },
+  batchInterval: { type: 'duration', description: 'metrics flush interval', default: 5000, min: 10 },
+  batchSize: { type: 'number', description: 'metrics flush size in samples', default: 1000, min: 1 },
+  bufferSize: { type: 'number', description: 'most metric samples held while the hub is unreachable (oldest dropped first)', default: 100_000, min: 1 },
+  keyCacheTtl: { type: 'duration', description: 'how long a hub answer about an agent key is trusted (at most 60 s)', default: 60_000, max: 60_000 },
+  commandTimeout: { type: 'duration', description: 'a command for an agent offline this long gets an error result', default: 30_000, min: 10 },
+  drainTimeout: { type: 'duration', description: 'longest wait on shutdown to send buffered metrics', default: 10_000 },
+  midtierId: { type: 'string', description: 'the name this mid-tier gives the hub (default: a stable random id)', pattern: /^[A-Za-z0-9._-]{1,64}$/, expected: 'letters, digits, dot, dash and underscore, up to 64 characters' },
+  journal: { type: 'boolean', description: 'keep what the hub has not received on disk, so a crash loses nothing', default: true },
+})
 
 const invalid = (message: string) => new ThreshError({ code: 'config_invalid', plugin: 'midtier-relay', message })
 
@@ -67,27 +77,27 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
   name: 'midtier-relay',
   requires: ['signalr'],
   provides: ['agent-gateway', 'midtier-relay'],
+  config: midtierRelayFields,
   async setup(ctx) {
-    const merged = { ...options, ...(ctx.options as MidtierRelayOptions) }
-    const { config } = ctx
-    const { hubUrl, apiKey } = checkMidtierConfig(config.hubUrl, config.apiKey)
-    const keyCacheTtlMs = Math.min(MAX_KEY_CACHE_MS, num(config.keyCacheTtl, MAX_KEY_CACHE_MS))
-    const batchSize = Math.max(1, Math.floor(num(config.batchSize, 1000)))
+    const { settings } = ctx
+    const { hubUrl, apiKey } = checkMidtierConfig(settings.hubUrl, settings.apiKey)
+    const keyCacheTtlMs = settings.keyCacheTtl
+    const batchSize = Math.floor(settings.batchSize)
 
-    const http = await createHubHttp(config.tlsVerify !== false)
+    const http = await createHubHttp(settings.tlsVerify)
     const validator = createKeyValidator({ hubUrl, midKey: apiKey, http: http.client, ttlMs: keyCacheTtlMs })
     const gateway = createAgentGateway({
       authenticate: validator.authenticate,
-      ...(merged.redeliveryMs !== undefined ? { redeliveryMs: merged.redeliveryMs } : {}),
-      ...(merged.pollingOfflineMs !== undefined ? { pollingOfflineMs: merged.pollingOfflineMs } : {}),
+      ...(options.redeliveryMs !== undefined ? { redeliveryMs: options.redeliveryMs } : {}),
+      ...(options.pollingOfflineMs !== undefined ? { pollingOfflineMs: options.pollingOfflineMs } : {}),
     })
     ctx.provide('agent-gateway', gateway)
     mountAgentHub(ctx.use('signalr'), gateway)
 
-    const journal = config.journal === false ? undefined : openJournal(join(ctx.dataDir, 'midtier', 'outbox.jsonl'))
+    const journal = !settings.journal ? undefined : openJournal(join(ctx.dataDir, 'midtier', 'outbox.jsonl'))
     const dropped = ctx.metrics.counter('midtier_metrics_dropped_total', 'Metric samples dropped because the buffer was full while the hub was unreachable.')
     const { outbox, replayedAgents } = createOutbox({
-      maxSamples: Math.max(1, Math.floor(num(config.bufferSize, 100_000))),
+      maxSamples: Math.floor(settings.bufferSize),
       ...(journal ? { journal } : {}),
       onDrop: (count) => dropped.inc(count),
       isConnected: (agentId) => gateway.isConnected(agentId),
@@ -98,19 +108,19 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
       hubUrl,
       apiKey,
       http,
-      midtierId: midtierIdFor(ctx.dataDir, config.midtierId),
+      midtierId: midtierIdFor(ctx.dataDir, settings.midtierId),
       gateway,
       validator,
       outbox,
       replayedAgents,
       logger: ctx.logger,
-      batchIntervalMs: Math.max(10, num(config.batchInterval, 5000)),
+      batchIntervalMs: settings.batchInterval,
       batchSize,
-      commandTimeoutMs: Math.max(10, num(config.commandTimeout, 30_000)),
+      commandTimeoutMs: settings.commandTimeout,
       keyCacheTtlMs,
       metrics: ctx.metrics,
-      ...(merged.reconnectDelayMs !== undefined ? { reconnectDelayMs: merged.reconnectDelayMs } : {}),
-      ...(merged.maxReconnectDelayMs !== undefined ? { maxReconnectDelayMs: merged.maxReconnectDelayMs } : {}),
+      ...(options.reconnectDelayMs !== undefined ? { reconnectDelayMs: options.reconnectDelayMs } : {}),
+      ...(options.maxReconnectDelayMs !== undefined ? { maxReconnectDelayMs: options.maxReconnectDelayMs } : {}),
     })
     ctx.provide('midtier-relay', relay)
 
@@ -120,7 +130,7 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
     ctx.metrics.gauge('midtier_updates_buffered', 'Registrations, command results and status updates waiting for the hub.', () => outbox.controls)
     ctx.metrics.gauge('midtier_key_validations_total', 'Agent key lookups sent to the hub.', () => validator.lookups)
 
-    const drainTimeoutMs = num(config.drainTimeout, 10_000)
+    const drainTimeoutMs = settings.drainTimeout
     ctx.hooks.hook('app:close', async () => {
       if (outbox.size === 0) return
       ctx.logger.info(`Draining ${outbox.size} buffered updates to the hub (at most ${Math.round(drainTimeoutMs / 1000)} s).`)

@@ -20,7 +20,7 @@ export default definePlugin((options: DockerRuntimeOptions = {}) => ({
   name: 'runtime-docker',
   provides: ['runtime'],
   setup(ctx) {
-    const merged = { ...(ctx.options as DockerRuntimeOptions), ...options }
+    const merged = { ...options }
     // Use a configured proxy plugin (runtime-traefik) when one runs before us; else the built-in default.
     if (merged.proxy === undefined && ctx.has('proxy')) merged.proxy = ctx.use('proxy')
     const runtime = createDockerRuntime(merged)

@@ -17,6 +17,6 @@ export default definePlugin((options: TraefikProxyOptions = {}) => ({
   name: 'runtime-traefik',
   provides: ['proxy'],
   setup(ctx) {
-    ctx.provide('proxy', createTraefikProxy({ ...(ctx.options as TraefikProxyOptions), ...options }))
+    ctx.provide('proxy', createTraefikProxy(options))
   },
 }))

@@ -1,6 +1,6 @@
 // storage-postgres: the production FleetStore on PostgreSQL (`storage: postgres` with `databaseUrl`
 // or THRESH_DATABASE_URL); migrations run at start, metrics are written in batches with unnest.
-import { ThreshError } from '../../core/index.ts'
+import { defineFields, ThreshError } from '../../core/index.ts'
 import { createSqlStore, defineStorePlugin, type FleetStore, type StoreOptions, type StorePluginOptions } from '../../lib/storage/index.ts'
 import { createPostgresExecutor } from './postgres-executor.ts'
 
@@ -13,6 +13,16 @@ export interface PostgresStoreOptions extends StoreOptions {
 }
 
 const plugin = 'storage-postgres'
+
+const fields = defineFields({
+  databaseUrl: {
+    type: 'url',
+    description: 'PostgreSQL URL (postgres://...); selects storage postgres',
+    pattern: /^postgres(ql)?:\/\/\S+$/,
+    expected: 'a PostgreSQL URL such as postgres://thresh@db.example:5432/thresh',
+    secret: true,
+  },
+})
 
 /** A FleetStore on PostgreSQL; migrates before it returns. */
 export async function createPostgresStore(options: PostgresStoreOptions = {}): Promise<FleetStore> {
@@ -37,6 +47,8 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
 }
 
-export default defineStorePlugin<PostgresStoreOptions & StorePluginOptions>(plugin, (options, ctx) =>
-  createPostgresStore({ ...options, databaseUrl: options.databaseUrl ?? (ctx.config.databaseUrl as string | undefined) }),
+export default defineStorePlugin<PostgresStoreOptions & StorePluginOptions, typeof fields>(
+  plugin,
+  (options, ctx) => createPostgresStore({ ...options, databaseUrl: options.databaseUrl ?? ctx.settings.databaseUrl }),
+  fields,
 )

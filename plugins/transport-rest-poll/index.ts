@@ -14,6 +14,6 @@ export default definePlugin((options: RestPollOptions = {}) => ({
   name: 'transport-rest-poll',
   requires: ['agent-gateway'],
   setup(ctx) {
-    mountRestPollRoutes(ctx.server.app, ctx.use('agent-gateway'), { ...options, ...(ctx.options as RestPollOptions) })
+    mountRestPollRoutes(ctx.server.app, ctx.use('agent-gateway'), options)
   },
 }))

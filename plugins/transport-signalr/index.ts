@@ -28,9 +28,8 @@ export default definePlugin((options: TransportSignalROptions = {}) => ({
   name: 'transport-signalr',
   provides: ['signalr'],
   setup(ctx) {
-    const merged = { ...options, ...(ctx.options as TransportSignalROptions) }
     const server = createSignalRServer({
-      ...merged,
+      ...options,
       app: ctx.server.app,
       upgradeWebSocket: ctx.server.upgradeWebSocket,
       logger: ctx.logger,

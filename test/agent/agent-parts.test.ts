@@ -3,7 +3,8 @@
 // account taken from the key.
 import { describe, expect, it } from 'vitest'
 import { createOutbox, isAuthError } from '../../plugins/agent-connection/index.ts'
-import { accountOfKey, stackFromArguments } from '../../plugins/agent-commands/index.ts'
+import { stackFromArguments } from '../../plugins/agent-commands/index.ts'
+import { accountOfKey } from '../../plugins/agent-connection/index.ts'
 
 describe('the metrics outbox', () => {
   it('keeps the newest samples when full, counts the dropped ones, and sends in order once it can', async () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { commonConfigFields, parseDuration, resolveConfig } from '../../core/index.ts'
 import { createEventBus, createMetricsRegistry } from '../../core/index.ts'
-import { version } from '../../cli/version.ts'
+import { version } from '../../core/version.ts'
 import pkg from '../../package.json' with { type: 'json' }
 import denoJson from '../../deno.json' with { type: 'json' }
 

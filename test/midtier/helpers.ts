@@ -1,5 +1,5 @@
 // Shared pieces for mid-tier tests: a mid-tier in-process, agents on the real clients, and polling.
-import { startRole, type RunningRole } from '../../adapters/start-role.ts'
+import { startRole, type RunningRole } from '../../roles/start-role.ts'
 import type { MetricsData } from '../../lib/agent-session/index.ts'
 import { tempHome } from '../support/process.ts'
 

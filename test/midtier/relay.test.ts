@@ -1,9 +1,9 @@
 // The mid-tier between agents and a hub: registration, batched metrics, commands both ways,
 // buffering while the hub is away, revoked keys, drain on shutdown, several mid-tiers per hub.
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadTlsMaterial } from '../../adapters/tls.ts'
+import { loadTlsMaterial } from '../../lib/tls.ts'
 import { tempHome } from '../support/process.ts'
-import type { RunningRole } from '../../adapters/start-role.ts'
+import type { RunningRole } from '../../roles/start-role.ts'
 import { createRestPollAgentClient, createSignalRAgentClient, type AgentTransportClient } from '../../lib/agent-session/index.ts'
 import { addKey, startTestHub, type TestHub } from './test-hub.ts'
 import { agentInfo, metric, sample, startMidtier, waitFor } from './helpers.ts'

@@ -55,7 +55,7 @@ describe('storage plugins', () => {
       await sql.unsafe(`drop schema if exists "${schema}" cascade`)
       await sql.end()
     })
-    const thresh = hub(storagePostgres(), tmpdir(), { databaseUrl, pluginOptions: { 'storage-postgres': { schema } } })
+    const thresh = hub(storagePostgres({ schema }), tmpdir(), { databaseUrl })
     await thresh.setup()
     const store = thresh.use('storage')
     expect(store.kind).toBe('postgres')

@@ -1,7 +1,7 @@
 // Turns thrown errors into `{ error, message }` JSON with the right status, and never leaks a stack.
 import type { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { isThreshError, type Logger } from '../core/index.ts'
+import { isThreshError, type Logger } from '../../core/index.ts'
 
 export function installErrorHandlers(app: Hono, logger: Logger): void {
   app.notFound((c) => c.json({ error: 'not_found', message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}.` }, 404))

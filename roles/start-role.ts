@@ -1,28 +1,32 @@
-// Starts a role: resolve config -> resolve plugins -> set them up in order -> serve.
-// The returned `stop()` tears everything down in reverse order.
+// Starts a role: resolve config in two passes (selectors and the plugin list, then every plugin's own
+// settings) -> set the plugins up in order -> serve. The returned `stop()` tears down in reverse.
 import { Hono } from 'hono'
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import process from 'node:process'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import {
+  collectFields,
   commonConfigFields,
   createLogger,
   createThresh,
+  isRoleChoice,
   resolveConfig,
   ThreshError,
+  type ConfigFields,
   type Logger,
   type PluginFactory,
-  type RolePlugin,
+  type ResolveConfigInput,
+  type RoleDefinition,
   type ServerCapabilities,
   type Thresh,
   type ThreshConfig,
   type ThreshPlugin,
 } from '../core/index.ts'
-import { loadRole } from '../roles/index.ts'
-import { loadRuntime } from './index.ts'
-import { installErrorHandlers } from './http-errors.ts'
-import { loadTlsMaterial } from './tls.ts'
+import { loadRuntime } from '../adapters/index.ts'
+import { installErrorHandlers } from '../lib/http/errors.ts'
+import { loadTlsMaterial } from '../lib/tls.ts'
+import { loadRole, roleNames } from './index.ts'
 
 export interface StartRoleOptions {
   role: string
@@ -31,7 +35,7 @@ export interface StartRoleOptions {
   flags?: Record<string, unknown>
   env?: Record<string, string | undefined>
   /** Plugins appended after the role's and the config's own (tests, embedding). */
-  plugins?: ThreshPlugin[]
+  plugins?: ThreshPlugin<any>[]
 }
 
 export interface RunningRole {
@@ -43,24 +47,57 @@ export interface RunningRole {
   stop(reason?: string): Promise<void>
 }
 
+/** The fields every role has, with the role list taken from `roles/`. */
+export function baseFields(): ConfigFields {
+  return { ...commonConfigFields, role: { ...commonConfigFields.role!, oneOf: roleNames } }
+}
+
+/**
+ * Every setting a role can take: the common fields, its selectors, and what each of its plugins
+ * declares (every candidate of a choice, so help and `agent config` can list them all).
+ */
+export async function roleFields(role: RoleDefinition): Promise<ConfigFields> {
+  const factories: PluginFactory[] = []
+  for (const entry of role.plugins) {
+    if (isRoleChoice(entry)) for (const load of Object.values(entry.from)) factories.push(await load())
+    else factories.push(await entry.load())
+  }
+  return { ...baseFields(), ...role.fields, ...pluginFields(factories.map((factory) => factory({}))) }
+}
+
+/** The fields the plugins declare; a candidate of a choice not taken may share a name with the one taken. */
+function pluginFields(plugins: ThreshPlugin<any>[]): ConfigFields {
+  const fields: ConfigFields = {}
+  for (const plugin of plugins) Object.assign(fields, collectFields([plugin], baseFields()))
+  return fields
+}
+
 export async function startRole(options: StartRoleOptions): Promise<RunningRole> {
   const runtime = await loadRuntime()
   const env = options.env ?? runtime.env()
   const role = await loadRole(options.role)
-
   const file = options.configPath ? await readConfigFile(options.configPath, runtime.importModule) : undefined
-  const config = resolveConfig({
-    fields: { ...commonConfigFields, ...role.fields },
-    defaults: { port: role.port, dataDir: resolve(homedir(), '.thresh'), ...role.defaults },
+  const dataDir = resolveDataDir(env)
+  const sources: Omit<ResolveConfigInput, 'fields'> = {
+    defaults: { port: role.port, dataDir, ...role.defaults },
+    layers: role.layers?.(dataDir) ?? [],
     file,
     env,
     flags: options.flags,
-  })
+  }
+
+  // Pass 1: what picks plugins (storage, disable, plugins, pluginOptions), with every candidate's fields known.
+  const allFields = await roleFields(role)
+  const first = resolveConfig({ ...sources, fields: allFields, lenient: true })
+  first.role = role.name
+  const plugins = await resolvePlugins(role, first, options, runtime.importModule)
+
+  // Pass 2: every source checked against the fields of the plugins that will run.
+  const fields = { ...allFields, ...collectFields(plugins, { ...baseFields(), ...role.fields }) }
+  const config = resolveConfig({ ...sources, fields })
   config.role = role.name
   config.dataDir = resolve(config.dataDir)
   const logger = createLogger(config.logLevel)
-
-  const plugins = await resolvePlugins(role.plugins, config, options, runtime.importModule)
 
   const app = new Hono()
   installErrorHandlers(app, logger)
@@ -119,6 +156,11 @@ export async function startRole(options: StartRoleOptions): Promise<RunningRole>
   }
 }
 
+/** THRESH_HOME decides where role layers (agent.json) live, before any other source is read. */
+function resolveDataDir(env: Record<string, string | undefined>): string {
+  return resolve(env.THRESH_HOME || resolve(homedir(), '.thresh'))
+}
+
 async function readConfigFile(
   path: string,
   importModule: (specifier: string) => Promise<Record<string, unknown>>,
@@ -146,12 +188,12 @@ async function readConfigFile(
 }
 
 async function resolvePlugins(
-  rolePlugins: RolePlugin[],
+  role: RoleDefinition,
   config: ThreshConfig,
   options: StartRoleOptions,
   importModule: (specifier: string) => Promise<Record<string, unknown>>,
-): Promise<ThreshPlugin[]> {
-  const known = new Set(rolePlugins.map((p) => p.name))
+): Promise<ThreshPlugin<any>[]> {
+  const known = new Set(role.plugins.map((p) => p.name))
   for (const name of config.disable) {
     if (!known.has(name)) {
       throw new ThreshError({
@@ -160,11 +202,13 @@ async function resolvePlugins(
       })
     }
   }
-  const plugins: ThreshPlugin[] = []
-  for (const entry of rolePlugins) {
+  const plugins: ThreshPlugin<any>[] = []
+  for (const entry of role.plugins) {
     if (config.disable.includes(entry.name)) continue
-    const factory = await entry.load(config)
-    plugins.push(factory(config.pluginOptions[entry.name] ?? {}))
+    // A choice's candidates are keyed by plugin name, so `pluginOptions['storage-postgres']` reaches it.
+    const name = isRoleChoice(entry) ? entry.choose(config) : entry.name
+    const factory = isRoleChoice(entry) ? await entry.from[name]!() : await entry.load()
+    plugins.push(factory(config.pluginOptions[name] ?? config.pluginOptions[entry.name] ?? {}))
   }
   const baseDir = options.configPath ? dirname(resolve(options.configPath)) : process.cwd()
   for (const entry of config.plugins) {
@@ -178,8 +222,7 @@ async function resolvePlugins(
     }
     const exported = module.default ?? module.plugin
     if (typeof exported === 'function') {
-      const plugin = (exported as PluginFactory)(pluginOptions ?? {})
-      plugins.push(plugin)
+      plugins.push((exported as PluginFactory)(pluginOptions ?? {}))
     } else if (exported && typeof exported === 'object') {
       plugins.push(exported as ThreshPlugin)
     } else {
