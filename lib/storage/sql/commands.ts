@@ -1,0 +1,101 @@
+// Commands sent to nodes, in SQL. A result is recorded only while the command is still pending or
+// sent, so an agent's retried answer cannot overwrite the first one or a timeout.
+import { arrayLiteral, type SqlParam } from '../sql-executor.ts'
+import type { CommandsStore } from '../store-parts.ts'
+import type { CommandRecord } from '../types.ts'
+import { assignments, type SqlContext } from './context.ts'
+import { clean, iso, json, opt, type Row } from './rows.ts'
+
+const commandColumns = {
+  status: 'text',
+  output: 'text',
+  error: 'text',
+  result: 'jsonb',
+  durationMs: 'int',
+  sentAt: 'timestamptz',
+  finishedAt: 'timestamptz',
+}
+
+const toCommand = (r: Row): CommandRecord =>
+  clean({
+    id: r.id,
+    accountId: r.account_id,
+    nodeId: r.node_id,
+    tool: r.tool,
+    arguments: r.arguments,
+    status: r.status,
+    stackId: opt(r.stack_id),
+    output: opt(r.output),
+    error: opt(r.error),
+    result: opt(r.result),
+    durationMs: r.duration_ms === null ? undefined : Number(r.duration_ms),
+    createdAt: iso(r.created_at)!,
+    sentAt: iso(r.sent_at),
+    finishedAt: iso(r.finished_at),
+  })
+
+export function createSqlCommands({ q, patchRow }: SqlContext): CommandsStore {
+  return {
+    async createCommand(record) {
+      await q(
+        `insert into commands (id, account_id, node_id, tool, arguments, status, stack_id, output, error, result, duration_ms, created_at, sent_at, finished_at)
+         values ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10::text::jsonb, $11, $12, $13, $14)`,
+        [
+          record.id,
+          record.accountId,
+          record.nodeId,
+          record.tool,
+          json(record.arguments ?? {}),
+          record.status,
+          record.stackId ?? null,
+          record.output ?? null,
+          record.error ?? null,
+          json(record.result),
+          record.durationMs ?? null,
+          record.createdAt,
+          record.sentAt ?? null,
+          record.finishedAt ?? null,
+        ],
+      )
+      return structuredClone(record)
+    },
+    async getCommand(accountId, id) {
+      const [row] = await q('select * from commands where account_id = $1 and id = $2', [accountId, id])
+      return row && toCommand(row)
+    },
+    async updateCommand(accountId, id, patch) {
+      return patchRow('commands', accountId, id, patch, commandColumns)
+    },
+    async finishCommand(accountId, id, patch) {
+      const params: SqlParam[] = [accountId, id]
+      const sets = assignments(patch, commandColumns, params)
+      const rows = await q(
+        `update commands set ${sets.join(', ')} where account_id = $1 and id = $2 and status in ('pending', 'sent') returning 1`,
+        params,
+      )
+      return rows.length > 0
+    },
+    async listCommands(accountId, filter = {}) {
+      const params: SqlParam[] = [accountId]
+      let where = 'account_id = $1'
+      if (filter.nodeId !== undefined) {
+        params.push(filter.nodeId)
+        where += ` and node_id = $${params.length}`
+      }
+      if (filter.status !== undefined) {
+        params.push(arrayLiteral(filter.status))
+        where += ` and status = any($${params.length}::text::text[])`
+      }
+      params.push(filter.limit ?? 1000)
+      return (await q(`select * from commands where ${where} order by created_at, id limit $${params.length}`, params)).map(toCommand)
+    },
+    async timeOutCommands(createdBefore, at) {
+      const rows = await q(
+        `update commands set status = 'timeout', finished_at = $2, error = coalesce(error, 'The node did not answer in time.')
+         where status in ('pending', 'sent') and created_at < $1 returning *`,
+        [createdBefore, at],
+      )
+      return rows.map(toCommand)
+    },
+  }
+}

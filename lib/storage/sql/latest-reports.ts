@@ -1,0 +1,74 @@
+// Nodes' latest sample and lastSeenAt, coalesced per node and written back in one statement: updating
+// every node row per metrics batch cost ~4x the sample insert itself.
+import { arrayLiteral } from '../sql-executor.ts'
+import type { MetricsSampleInput } from '../types.ts'
+import type { SqlContext } from './context.ts'
+
+interface Latest {
+  accountId: string
+  agentId: string
+  at: number
+  seenAt: string
+  snapshot: string
+}
+
+export interface LatestReports {
+  /** Queues each node's newest sample of a batch (by agent id); an older one never replaces a newer. */
+  queue(accountId: string, newest: Map<string, { at: number; sample: MetricsSampleInput }>): void
+  /** Writes queued samples to their nodes; every node read and write awaits it, so callers never see stale rows. */
+  flush(): Promise<void>
+  stop(): void
+}
+
+export function createLatestReports({ q, clock }: SqlContext, flushMs: number): LatestReports {
+  let pendingLatest = new Map<string, Latest>()
+  let flushing: Promise<void> = Promise.resolve()
+  function flushLatest(): Promise<void> {
+    const next = flushing.then(async () => {
+      if (pendingLatest.size === 0) return
+      const batch = [...pendingLatest.values()]
+      pendingLatest = new Map()
+      try {
+        await q(
+          `update nodes n set status = 'online', last_seen_at = greatest(n.last_seen_at, l.seen_at),
+             last_metrics = case when coalesce((n.last_metrics->>'timestamp')::timestamptz, '-infinity') <= l.at
+                                 then l.snapshot else n.last_metrics end
+           from unnest($1::text::text[], $2::text::text[], $3::text::timestamptz[], $4::text::timestamptz[], $5::text::jsonb[])
+             as l(account_id, agent_id, at, seen_at, snapshot)
+           where n.account_id = l.account_id and n.id = l.agent_id`,
+          [
+            arrayLiteral(batch.map((l) => l.accountId)),
+            arrayLiteral(batch.map((l) => l.agentId)),
+            arrayLiteral(batch.map((l) => new Date(l.at).toISOString())),
+            arrayLiteral(batch.map((l) => l.seenAt)),
+            arrayLiteral(batch.map((l) => l.snapshot)),
+          ],
+        )
+      } catch (error) {
+        for (const l of batch) {
+          const key = `${l.accountId}\u0000${l.agentId}`
+          if (!pendingLatest.has(key)) pendingLatest.set(key, l)
+        }
+        throw error
+      }
+    })
+    flushing = next.catch(() => {})
+    return next
+  }
+  const flushTimer = setInterval(() => void flushLatest().catch(() => {}), flushMs)
+  ;(flushTimer as { unref?: () => void }).unref?.()
+
+  return {
+    queue(accountId, newest) {
+      const seenAt = clock().toISOString()
+      for (const [agentId, { at, sample }] of newest) {
+        const key = `${accountId}\u0000${agentId}`
+        const queued = pendingLatest.get(key)
+        if (queued && queued.at > at) continue
+        pendingLatest.set(key, { accountId, agentId, at, seenAt, snapshot: JSON.stringify({ ...sample, timestamp: new Date(at).toISOString() }) })
+      }
+    },
+    flush: flushLatest,
+    stop: () => clearInterval(flushTimer),
+  }
+}
