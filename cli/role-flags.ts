@@ -1,7 +1,7 @@
 // `thresh run` flags made from the role's settings: every scalar field is `--<kebab-name>`, described
-// with its default and environment variable, and any flag the role does not have is refused by name.
+// with its default and environment variable.
 import type { ArgsDef } from 'citty'
-import { camelCase, describeField, envName, formatDuration, kebabCase, ThreshError, type ConfigField, type ConfigFields } from '../core/index.ts'
+import { describeField, envName, formatDuration, kebabCase, ThreshError, type ConfigField, type ConfigFields } from '../core/index.ts'
 
 /** Fields that are set in a config file only: no flag can hold them. */
 const FILE_ONLY = new Set(['object', 'plugins'])
@@ -37,20 +37,24 @@ export function flagArgs(fields: ConfigFields): ArgsDef {
   return args
 }
 
-/** The flags given, as config values by field name; an unknown flag is refused with the role's list. */
-export function flagValues(args: Record<string, unknown>, fields: ConfigFields, role: string): Record<string, unknown> {
+/**
+ * The flags given, as config values by field name. A flag the role does not know may belong to a
+ * plugin loaded from the config file: it is passed on (as `--name=value`), and the boot's strict
+ * pass refuses it by name if no plugin declares it.
+ */
+export function flagValues(args: Record<string, unknown>, fields: ConfigFields): Record<string, unknown> {
   const defined = flagArgs(fields)
   const flags: Record<string, unknown> = {}
+  const stray = (args._ as unknown[] | undefined) ?? []
+  if (stray.length > 0) {
+    throw new ThreshError({ code: 'flag_invalid', message: `Unexpected argument '${String(stray[0])}': give settings as --name value (or --name=value for a plugin loaded from config).` })
+  }
   for (const [key, value] of Object.entries(args)) {
     if (key === '_' || OWN_FLAGS.has(key) || value === undefined) continue
-    if (Object.hasOwn(defined, key)) {
-      flags[camelCase(key)] = value
-    } else if (!Object.hasOwn(defined, kebabCase(key))) {
-      throw new ThreshError({
-        code: 'flag_unknown',
-        message: `thresh run --role ${role} has no flag --${key}; its flags: ${Object.keys(defined).map((k) => `--${k}`).join(', ')}.`,
-      })
-    }
+    // citty also sets a camelCase twin of each kebab flag; take the kebab one.
+    if (!Object.hasOwn(defined, key) && Object.hasOwn(defined, kebabCase(key))) continue
+    if (!Object.hasOwn(defined, key) && /[A-Z]/.test(key) && Object.hasOwn(args, kebabCase(key))) continue
+    flags[key] = value
   }
   return flags
 }

@@ -30,7 +30,7 @@ export default defineCommand({
     const runtime = await loadRuntime()
     let running: Awaited<ReturnType<typeof startRole>>
     try {
-      const flags = flagValues(args, await fieldsFor(args.role), args.role)
+      const flags = flagValues(args, await fieldsFor(args.role))
       running = await startRole({ role: args.role, configPath: args.config, flags })
     } catch (error) {
       fail(error)

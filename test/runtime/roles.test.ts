@@ -63,7 +63,7 @@ describe.each(runtimes)('on %s', (runtime) => {
     const home = tempHome()
     const port = await freePort()
     const configPath = join(home, 'thresh.json')
-    writeFileSync(configPath, JSON.stringify({ host: '127.0.0.1', plugins: [[join(repoRoot, 'examples/hello-plugin/index.ts'), { greeting: 'hej' }]] }))
+    writeFileSync(configPath, JSON.stringify({ host: '127.0.0.1', plugins: [join(repoRoot, 'examples/hello-plugin/index.ts')], helloGreeting: 'hej' }))
     const proc = spawnThresh(runtime, ['run', '--role', 'hub', '--config', configPath, '--port', String(port)], { THRESH_HOME: home })
     try {
       await waitForOutput(proc, 'listening on https://')
@@ -78,6 +78,28 @@ describe.each(runtimes)('on %s', (runtime) => {
       expect(await proc.stop('SIGTERM')).toBe(0)
     }
     expect(proc.output()).toContain('hello plugin stopped')
+  })
+
+  it("takes a third-party plugin's own setting from the environment, and a flag over it", async () => {
+    const home = tempHome()
+    const configPath = join(home, 'thresh.json')
+    writeFileSync(configPath, JSON.stringify({ host: '127.0.0.1', plugins: [[join(repoRoot, 'examples/hello-plugin/index.ts'), { route: '/hi' }]], helloGreeting: 'from the file' }))
+    const greet = async (flags: string[]) => {
+      const port = await freePort()
+      const proc = spawnThresh(runtime, ['run', '--role', 'hub', '--storage', 'memory', '--no-tls', '--config', configPath, '--port', String(port), ...flags], { THRESH_HOME: home, THRESH_HELLO_GREETING: 'from env' })
+      try {
+        await waitForHttp(`http://127.0.0.1:${port}/health`, proc)
+        return ((await (await fetch(`http://127.0.0.1:${port}/hi/ada`)).json()) as { message: string }).message
+      } finally {
+        expect(await proc.stop('SIGTERM')).toBe(0)
+      }
+    }
+    expect(await greet([])).toBe('from env, ada')
+    expect(await greet(['--hello-greeting=hola'])).toBe('hola, ada')
+
+    const bad = spawnThresh(runtime, ['run', '--role', 'hub', '--storage', 'memory', '--no-tls', '--config', configPath, '--hello-greeting=<script>'], { THRESH_HOME: home })
+    expect(await bad.exited).not.toBe(0)
+    expect(bad.output()).toContain("command line: field 'hello-greeting' must be up to 40 letters, spaces and punctuation")
   })
 
   it('keeps the self-signed certificate across restarts', async () => {
