@@ -30,7 +30,7 @@ declare module '../../core/index.ts' {
 }
 
 export const metricsSystemFields = defineFields({
-  metricsInterval: { type: 'duration', description: 'how often metrics are sent', default: 30_000, min: 1000 },
+  metricsInterval: { type: 'duration', description: 'how often metrics are sent', default: 30_000, min: 100 },
 })
 
 export default definePlugin(() => ({

@@ -56,7 +56,7 @@ describe('thresh agent config', () => {
     ['transport', 'websocket', 'auto, signalr or rest'],
     ['tls-verify', 'maybe', 'true or false'],
     ['metrics-interval', 'soon', 'a duration'],
-    ['metrics-interval', '0', 'at least 1s'],
+    ['metrics-interval', '0', 'at least 100ms'],
     ['midtier-url', 'ftp://mid.example', 'http:// or https:// URL'],
     ['node-name', 'has spaces', 'a host name'],
     ['api-key', 'thresh_mid_acct42_a1B2c3D4e5F6g7H8i9J0', 'thresh_live_<account>_<secret>'],
