@@ -39,22 +39,35 @@ export function flagArgs(fields: ConfigFields): ArgsDef {
 
 /**
  * The flags given, as config values by field name. A flag the role does not know may belong to a
- * plugin loaded from the config file: it is passed on (as `--name=value`), and the boot's strict
- * pass refuses it by name if no plugin declares it.
+ * plugin loaded from the config file: it is passed on, read from the raw arguments (`--name value` or
+ * `--name=value`), and the boot's strict pass refuses it by name if no plugin declares it.
  */
-export function flagValues(args: Record<string, unknown>, fields: ConfigFields): Record<string, unknown> {
+export function flagValues(args: Record<string, unknown>, rawArgs: string[], fields: ConfigFields): Record<string, unknown> {
   const defined = flagArgs(fields)
   const flags: Record<string, unknown> = {}
-  const stray = (args._ as unknown[] | undefined) ?? []
-  if (stray.length > 0) {
-    throw new ThreshError({ code: 'flag_invalid', message: `Unexpected argument '${String(stray[0])}': give settings as --name value (or --name=value for a plugin loaded from config).` })
-  }
   for (const [key, value] of Object.entries(args)) {
-    if (key === '_' || OWN_FLAGS.has(key) || value === undefined) continue
-    // citty also sets a camelCase twin of each kebab flag; take the kebab one.
-    if (!Object.hasOwn(defined, key) && Object.hasOwn(defined, kebabCase(key))) continue
-    if (!Object.hasOwn(defined, key) && /[A-Z]/.test(key) && Object.hasOwn(args, kebabCase(key))) continue
-    flags[key] = value
+    if (Object.hasOwn(defined, key) && value !== undefined) flags[key] = value
+  }
+  const known = (name: string) => OWN_FLAGS.has(name) || Object.hasOwn(defined, name) || (name.startsWith('no-') && Object.hasOwn(defined, name.slice(3)))
+  for (let i = 0; i < rawArgs.length; i++) {
+    const match = /^--([a-z][a-zA-Z0-9-]*)(?:=(.*))?$/s.exec(rawArgs[i]!)
+    if (!match) {
+      if (i > 0 && !rawArgs[i - 1]!.startsWith('--')) {
+        throw new ThreshError({ code: 'flag_invalid', message: `Unexpected argument '${rawArgs[i]}': give settings as --name value.` })
+      }
+      continue
+    }
+    const [, name, inline] = match as unknown as [string, string, string | undefined]
+    if (known(name)) {
+      if (inline === undefined && defined[name]?.type !== 'boolean' && rawArgs[i + 1] !== undefined && !rawArgs[i + 1]!.startsWith('--')) i++
+      continue
+    }
+    const next = rawArgs[i + 1]
+    if (inline !== undefined) flags[name] = inline
+    else if (next !== undefined && !next.startsWith('--')) {
+      flags[name] = next
+      i++
+    } else flags[name] = true
   }
   return flags
 }

@@ -26,11 +26,11 @@ export default defineCommand({
     config: { type: 'string', description: 'config file (JSON, or TS/JS exporting defineConfig(...))' },
     ...flagArgs(await fieldsFor(requestedRole(process.argv))),
   }),
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const runtime = await loadRuntime()
     let running: Awaited<ReturnType<typeof startRole>>
     try {
-      const flags = flagValues(args, await fieldsFor(args.role))
+      const flags = flagValues(args, rawArgs, await fieldsFor(args.role))
       running = await startRole({ role: args.role, configPath: args.config, flags })
     } catch (error) {
       fail(error)

@@ -3,7 +3,7 @@
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { compress } from 'hono/compress'
-import { definePlugin, isThreshError, ThreshError, version as threshVersion } from '../../core/index.ts'
+import { defineFields, definePlugin, isThreshError, ThreshError, version as threshVersion } from '../../core/index.ts'
 import { docsPage, openApiDocument } from './openapi.ts'
 import { routes, type Services } from './routes.ts'
 import { validate } from './schema.ts'
@@ -24,9 +24,13 @@ function bearerOf(c: Context): string | undefined {
   return match ? match[1]!.trim() : undefined
 }
 
-function clientIp(c: Context): string | undefined {
-  const forwarded = c.req.header('x-forwarded-for')
-  if (forwarded) return forwarded.split(',')[0]!.trim()
+/**
+ * The caller's address. X-Forwarded-For is anyone's to write, so it counts only behind a proxy the
+ * owner runs (`trustProxy`), and then only its last entry: the one that proxy added.
+ */
+function clientIp(c: Context, trustProxy: boolean): string | undefined {
+  const forwarded = trustProxy ? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined
+  if (forwarded) return forwarded
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming
   return incoming?.socket?.remoteAddress
 }
@@ -67,9 +71,18 @@ function errorReply(c: Context, error: ThreshError) {
   return c.json(body, error.status as 400)
 }
 
+export const hubApiFields = defineFields({
+  trustProxy: {
+    type: 'boolean',
+    description: 'take client addresses (login throttling, audit) from X-Forwarded-For: only behind a reverse proxy you run',
+    default: false,
+  },
+})
+
 export default definePlugin((options: HubApiOptions = {}) => ({
   name: 'hub-api',
   requires: ['auth', 'audit', 'fleet'],
+  config: hubApiFields,
   setup(ctx) {
     const app = ctx.server.app
     const defaultLimit = options.maxBodyBytes ?? 64 * 1024
@@ -123,7 +136,7 @@ export default definePlugin((options: HubApiOptions = {}) => ({
             body,
             services: svc,
             request: c.req.raw,
-            ip: clientIp(c),
+            ip: clientIp(c, ctx.settings.trustProxy),
           })
           for (const [name, value] of Object.entries(reply.headers ?? {})) c.header(name, value)
           if (reply.json !== undefined) {

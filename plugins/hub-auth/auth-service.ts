@@ -137,8 +137,7 @@ export function createAuthService(
   options: AuthOptions,
   hooks: { audit: AuditWriter; keyRevoked(accountId: string, keyId: string, reason: string): void },
 ): AuthService {
-  const throttleUser = createThrottle({ maxFailures: options.loginMaxFailures, windowMs: options.loginWindowMs })
-  const throttleIp = createThrottle({ maxFailures: options.loginMaxFailures * 4, windowMs: options.loginWindowMs })
+  const throttle = createThrottle({ maxFailures: options.loginMaxFailures, windowMs: options.loginWindowMs })
   const cache = new Map<string, { at: number; key?: KeyRecord; session?: SessionRecord; user?: UserRecord }>()
   const forget = (hash: string) => cache.delete(hash)
   const forgetKey = (id: string) => {
@@ -202,19 +201,21 @@ export function createAuthService(
     },
 
     async login({ username, password, expiresInSeconds, client, ip }) {
-      const userKey = `u:${username.toLowerCase()}`
-      const ipKey = `ip:${ip ?? 'unknown'}`
-      const wait = Math.max(throttleUser.retryAfter(userKey), ip ? throttleIp.retryAfter(ipKey) : 0)
+      const wait = throttle.retryAfter(username, ip)
       if (wait > 0) throw tooManyAttempts('failed logins', wait)
-      const user = await store.findUserByName(username)
-      const ok = user ? await verifyPassword(password, user.passwordHash) : (await burnPasswordCheck(password), false)
+      const attempt = throttle.begin(username, ip)
+      let ok = false
+      let user: UserRecord | undefined
+      try {
+        user = await store.findUserByName(username)
+        ok = user ? await verifyPassword(password, user.passwordHash) : (await burnPasswordCheck(password), false)
+      } finally {
+        attempt.done(ok)
+      }
       if (!user || !ok) {
-        throttleUser.fail(userKey)
-        if (ip) throttleIp.fail(ipKey)
         if (user) await hooks.audit({ accountId: user.accountId, actor: username, action: 'login.failed', target: `user:${username}` })
         throw unauthorized('Wrong username or password.')
       }
-      throttleUser.succeed(userKey)
       const ttl = Math.min(options.sessionTtlMs, expiresInSeconds !== undefined ? expiresInSeconds * 1000 : Infinity)
       const credential = newCredential('cli', user.accountId)
       const now = new Date()
@@ -261,12 +262,16 @@ export function createAuthService(
       const user = await store.getUser(principal.accountId, principal.userId)
       if (!user) throw unauthorized('The user of this token no longer exists.')
       // A stolen token must not become a way to guess the password: the login throttle applies here too.
-      const userKey = `u:${user.username.toLowerCase()}`
-      const wait = throttleUser.retryAfter(userKey)
+      const wait = throttle.retryAfter(user.username, ip)
       if (wait > 0) throw tooManyAttempts('wrong passwords', wait)
-      if (!(await verifyPassword(currentPassword, user.passwordHash))) {
-        throttleUser.fail(userKey)
-        if (ip) throttleIp.fail(`ip:${ip}`)
+      const attempt = throttle.begin(user.username, ip)
+      let ok = false
+      try {
+        ok = await verifyPassword(currentPassword, user.passwordHash)
+      } finally {
+        attempt.done(ok)
+      }
+      if (!ok) {
         await hooks.audit({ accountId: user.accountId, actor: user.username, action: 'password.change-failed', target: `user:${user.username}` })
         throw badPassword('wrong_password', 'The current password is not right.')
       }

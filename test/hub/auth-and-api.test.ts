@@ -2,6 +2,7 @@
 // matrix over every endpoint and hub with every kind of credential, logins and throttling, sessions,
 // key rotation and revocation (a revoked agent is disconnected), account isolation, every documented
 // error status, the OpenAPI document and docs page, and that no secret reaches the log.
+import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { routes } from '../../plugins/hub-api/routes.ts'
 import { ADMIN_PASSWORD, connectAgent, eventually, startHub, type TestAgent, type TestHub } from './support.ts'
@@ -136,6 +137,42 @@ describe('credentials and scopes', () => {
     const unknown = await hub.request('POST', '/api/auth/login', { body: { username: 'nobody-at-all', password: 'x' } })
     expect(unknown.status).toBe(401)
     expect(unknown.body.message).toBe('Wrong username or password.')
+  })
+
+  /** A login sent from one loopback address (127.0.0.x), as a second machine would. */
+  function loginFrom(localAddress: string, username: string, password: string, headers: Record<string, string> = {}): Promise<number> {
+    const url = new URL(`${hub.url}/api/auth/login`)
+    const body = JSON.stringify({ username, password })
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode!))
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+  }
+
+  it('counts parallel guesses before they are checked: of 40 at once, at most 5 are tried and the rest get 429', async () => {
+    const created = await hub.request('POST', '/api/accounts', { token: admin, body: { name: 'parallel', adminUser: 'parallel-user', adminPassword: 'the-right-password' } })
+    expect(created.status).toBe(201)
+    const statuses = await Promise.all([
+      ...Array.from({ length: 39 }, (_, i) => loginFrom('127.0.0.3', 'parallel-user', `wrong-${i}`)),
+      loginFrom('127.0.0.3', 'parallel-user', 'the-right-password'),
+    ])
+    expect(statuses.filter((s) => s === 401 || s === 200).length).toBeLessThanOrEqual(5)
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(35)
+  })
+
+  it('ignores a forged X-Forwarded-For, and a stranger guessing from elsewhere does not lock the owner out', async () => {
+    const created = await hub.request('POST', '/api/accounts', { token: admin, body: { name: 'lockout', adminUser: 'lockout-user', adminPassword: 'the-right-password' } })
+    expect(created.status).toBe(201)
+    const guesses: number[] = []
+    for (let i = 0; i < 8; i++) guesses.push(await loginFrom('127.0.0.4', 'lockout-user', `wrong-${i}`, { 'x-forwarded-for': `10.9.8.${i}` }))
+    expect(guesses.slice(0, 5)).toEqual([401, 401, 401, 401, 401])
+    expect(guesses.slice(5)).toEqual([429, 429, 429])
+    // The owner, from their own machine, still gets in.
+    expect(await loginFrom('127.0.0.5', 'lockout-user', 'the-right-password')).toBe(200)
   })
 
   it('asks a user with a generated password to change it; the change ends their other sessions and the old password', async () => {

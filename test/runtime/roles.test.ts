@@ -141,6 +141,28 @@ describe.each(runtimes)('on %s', (runtime) => {
       expect(output).toMatch(/c\.json: field 'port' must be a number/)
     })
 
+    it("another role's setting, refused with the settings this role has", async () => {
+      const { code, output } = await runBad(['run', '--role', 'hub', '--no-tls', '--storage', 'memory', '--hub-url', 'https://hub.example:7200'])
+      expect(code).not.toBe(0)
+      expect(output).toMatch(/command line: unknown field 'hub-url' \(valid fields: .*offlineAfter/)
+    })
+
+    it('an admin password under 12 characters, without echoing it', async () => {
+      const { code, output } = await runBad(['run', '--role', 'hub', '--no-tls', '--config', '$HOME/c.json'], { 'c.json': '{ "storage": "memory", "adminPassword": "pw-x9q" }' })
+      expect(code).not.toBe(0)
+      expect(output).toContain("field 'adminPassword' must be a password of at least 12 characters (got a value that is not shown)")
+      expect(output).not.toContain('pw-x9q')
+    })
+
+    it('a plugin that declares a setting another plugin owns', async () => {
+      const { code, output } = await runBad(['run', '--role', 'hub', '--no-tls', '--storage', 'memory', '--config', '$HOME/c.json'], {
+        'c.json': '{ "plugins": ["./greedy.mjs"] }',
+        'greedy.mjs': "export default () => ({ name: 'greedy', config: { offlineAfter: { type: 'duration', description: 'mine' } }, setup() {} })",
+      })
+      expect(code).not.toBe(0)
+      expect(output).toContain("Plugin 'greedy' declares setting 'offlineAfter', which plugin 'hub-fleet' already declares; rename one of them.")
+    })
+
     it('an unloadable plugin', async () => {
       const { code, output } = await runBad(['run', '--role', 'hub', '--no-tls', '--config', '$HOME/c.json'], { 'c.json': '{ "plugins": ["./missing-plugin.ts"] }' })
       expect(code).not.toBe(0)
