@@ -24,6 +24,7 @@ import {
   type ThreshPlugin,
 } from '../core/index.ts'
 import { loadRuntime } from '../adapters/index.ts'
+import { secureDataDir } from '../lib/data-dir.ts'
 import { installErrorHandlers } from '../lib/http/errors.ts'
 import { loadTlsMaterial } from '../lib/tls.ts'
 import { loadRole, roleNames } from './index.ts'
@@ -97,6 +98,7 @@ export async function startRole(options: StartRoleOptions): Promise<RunningRole>
   const config = resolveConfig({ ...sources, fields })
   config.role = role.name
   config.dataDir = resolve(config.dataDir)
+  secureDataDir(config.dataDir)
   const logger = createLogger(config.logLevel)
 
   const app = new Hono()

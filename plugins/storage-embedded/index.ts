@@ -2,6 +2,7 @@
 // PostgreSQL database in `<dataDir>/db`, so it shares storage-postgres's schema and SQL store.
 import { ThreshError } from '../../core/index.ts'
 import { createSqlStore, defineStorePlugin, type FleetStore, type StoreOptions, type StorePluginOptions } from '../../lib/storage/index.ts'
+import { restrictToOwner } from '../../lib/data-dir.ts'
 import { lockDataDir } from './data-dir-lock.ts'
 import { createPgliteExecutor } from './pglite-executor.ts'
 
@@ -23,6 +24,8 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
   let db
   try {
     db = await createPgliteExecutor(options.path)
+    // A database unpacked from the template keeps the archive's 0666 modes: owner-only, like THRESH_HOME.
+    if (!options.path.startsWith('memory://')) restrictToOwner(options.path)
     const store = await createSqlStore(db, { ...options, kind: 'embedded', plugin })
     const close = store.close.bind(store)
     store.close = async () => {

@@ -1,6 +1,9 @@
 // A hub keeps its state across a restart, on the embedded store (no server) and on PostgreSQL:
 // the admin, sessions, keys (and their revocations), nodes, clusters, stacks, commands and the audit log.
+import { chmodSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { tempHome } from '../support/process.ts'
 import { requireTool } from '../support/require.ts'
 import { connectAgent, dropSchema, eventually, metricsSample, startHub, type Storage, type TestHub } from './support.ts'
 
@@ -55,6 +58,39 @@ describe.each(['embedded', 'postgres'] as Storage[])('with %s storage', (storage
       agent = await connectAgent(hub, live.key, 'durable-node', undefined, agent.agentId)
       await eventually(async () => (await hub.request('GET', '/api/nodes', { token })).body.nodes.filter((n: { hostname: string }) => n.hostname === 'durable-node').length === 1, 5000, 'one node')
       await agent.close()
+    } finally {
+      await hub.stop()
+    }
+  }, 120_000)
+})
+
+/** Paths under `dir` that anyone but the owner may read, write or enter. */
+function openToOthers(dir: string): string[] {
+  const open: string[] = []
+  const walk = (path: string) => {
+    const stat = lstatSync(path)
+    if (stat.isSymbolicLink()) return
+    if ((stat.mode & 0o077) !== 0) open.push(`${path} ${(stat.mode & 0o777).toString(8)}`)
+    if (stat.isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry))
+  }
+  walk(dir)
+  return open
+}
+
+describe('the data dir', () => {
+  it('is readable by its owner only: THRESH_HOME, the embedded database, keys and certificates, also when an older hub left it open', async () => {
+    const home = tempHome('thresh-perms-')
+    // What an older thresh left: a world-readable home and database files.
+    chmodSync(home, 0o755)
+    mkdirSync(join(home, 'db'), { recursive: true, mode: 0o755 })
+    writeFileSync(join(home, 'db', 'left-over'), 'x', { mode: 0o666 })
+    chmodSync(join(home, 'db', 'left-over'), 0o666)
+    const hub = await startHub({ storage: 'embedded', home })
+    try {
+      const token = await hub.login()
+      expect((await hub.request('POST', '/api/keys', { token, body: { type: 'agent', name: 'perms' } })).status).toBe(201)
+      expect(readdirSync(join(home, 'db')).length).toBeGreaterThan(10)
+      expect(openToOthers(home)).toEqual([])
     } finally {
       await hub.stop()
     }
