@@ -1,7 +1,7 @@
 // The hub-fleet plugin: the hub's embedded mid-tier (`/agenthub` and REST polling, live keys), the
 // `/midtierhub` for external mid-tiers (mid keys), and the `fleet` service the REST API drives.
 import { defineFields, definePlugin } from '../../core/index.ts'
-import { createAgentGateway, mountAgentHub, type AgentGateway } from '../../lib/agent-session/index.ts'
+import { createAgentGateway, mountAgentHub, type AgentGateway } from '../../lib/agent-session/server/index.ts'
 import '../../lib/storage/index.ts'
 import { createFleet, type FleetService } from './fleet-service.ts'
 import { createMetricsWriter } from './metrics-writer.ts'

@@ -1,7 +1,7 @@
 // How the mid-tier reaches its hub over HTTP(S) and SignalR: one HttpClient for key validation and
 // negotiate, and on Node thresh's WebSocket/EventSource classes (which skip certificate checks for `tls-verify false`).
 import * as signalR from '@microsoft/signalr'
-import { nodeSignalROptions } from '../../lib/agent-session/node-signalr-options.ts'
+import { nodeSignalROptions } from '../../lib/agent-session/agent/node-signalr-options.ts'
 
 export interface HubHttp {
   client: signalR.HttpClient

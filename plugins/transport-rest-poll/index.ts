@@ -1,7 +1,7 @@
 // The transport-rest-poll plugin: CONTRACT §4's REST polling endpoints for agents that cannot hold a
 // WebSocket, fed into the same agent gateway as the SignalR agent hub.
 import { definePlugin } from '../../core/index.ts'
-import { mountRestPollRoutes, type AgentGateway, type RestPollOptions } from '../../lib/agent-session/index.ts'
+import { mountRestPollRoutes, type AgentGateway, type RestPollOptions } from '../../lib/agent-session/server/index.ts'
 
 declare module '../../core/index.ts' {
   interface ThreshServices {

@@ -5,15 +5,8 @@ import * as signalR from '@microsoft/signalr'
 import { nodeSignalROptions } from './node-signalr-options.ts'
 import { createCommandRunner } from './command-runner.ts'
 import { jitteredDelay } from './retry.ts'
-import type {
-  AgentConnectionState,
-  AgentInfo,
-  AgentTransportClient,
-  CommandHandler,
-  CommandResult,
-  MetricsData,
-  StackServiceStatusUpdate,
-} from './types.ts'
+import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
+import type { AgentConnectionState, AgentTransportClient, CommandHandler } from './types.ts'
 
 export type SignalRTransportName = 'WebSockets' | 'ServerSentEvents' | 'LongPolling'
 
