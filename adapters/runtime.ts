@@ -1,4 +1,5 @@
 // The contract each runtime adapter fulfils, so that everything above it is runtime-neutral.
+import type * as signalR from '@microsoft/signalr'
 import type { Hono } from 'hono'
 import type { UpgradeWebSocket } from 'hono/ws'
 import type { RuntimeInfo } from '../core/index.ts'
@@ -28,4 +29,12 @@ export interface RuntimeAdapter {
   env(): Record<string, string | undefined>
   /** Imports a module by absolute path or package name, TypeScript included. */
   importModule(specifier: string): Promise<Record<string, unknown>>
+}
+
+/** What the official SignalR client needs besides its defaults on a runtime (see `loadSignalRClientOptions`). */
+export interface SignalRClientOptions {
+  /** For plain HTTP calls next to the connection (e.g. key validation). */
+  httpClient: signalR.HttpClient
+  /** Spread into `HubConnectionBuilder.withUrl(url, { ...connectionOptions })`. */
+  connectionOptions: Partial<signalR.IHttpConnectionOptions>
 }

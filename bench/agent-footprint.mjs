@@ -63,7 +63,7 @@ setInterval(async () => { await si.mem(); os.cpus(); os.uptime() }, 5000)
 export async function run() {
   const { Hono } = await import('hono')
   const { loadRuntime } = await import('../dist/adapters/index.js')
-  const { createAgentGateway, mountAgentHub } = await import('../dist/lib/agent-session/index.js')
+  const { createAgentGateway, mountAgentHub } = await import('../dist/lib/agent-session/server/index.js')
   const { createSignalRServer } = await import('../dist/lib/signalr/index.js')
   const runtime = await loadRuntime()
   const app = new Hono()

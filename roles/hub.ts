@@ -27,6 +27,7 @@ const role: RoleDefinition = defineRole({
     },
     { name: 'hub-auth', load: () => load(import('../plugins/hub-auth/index.ts')) },
     { name: 'transport-signalr', load: () => load(import('../plugins/transport-signalr/index.ts')) },
+    { name: 'agent-gateway', load: () => load(import('../plugins/agent-gateway/index.ts')) },
     { name: 'hub-fleet', load: () => load(import('../plugins/hub-fleet/index.ts')) },
     { name: 'transport-rest-poll', load: () => load(import('../plugins/transport-rest-poll/index.ts')) },
     { name: 'hub-api', load: () => load(import('../plugins/hub-api/index.ts')) },

@@ -10,6 +10,7 @@ const role: RoleDefinition = defineRole({
   plugins: [
     { name: 'server-health', load: () => load(import('../plugins/server-health/index.ts')) },
     { name: 'transport-signalr', load: () => load(import('../plugins/transport-signalr/index.ts')) },
+    { name: 'agent-gateway', load: () => load(import('../plugins/agent-gateway/index.ts')) },
     { name: 'midtier-relay', load: () => load(import('../plugins/midtier-relay/index.ts')) },
     { name: 'transport-rest-poll', load: () => load(import('../plugins/transport-rest-poll/index.ts')) },
   ],

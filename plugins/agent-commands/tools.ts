@@ -1,7 +1,7 @@
 // The agent's ExecuteCommand tools (CONTRACT §4), run through the node's stack runtime; stack tools
 // stream per-service StackServiceStatusUpdate and answer with the stack's state as JSON.
 import { ThreshError } from '../../core/index.ts'
-import type { AgentCommand, CommandOutcome, StackServiceStatusUpdate } from '../../lib/agent-session/index.ts'
+import type { AgentCommand, CommandOutcome, StackServiceStatusUpdate } from '../../lib/agent-session/agent/index.ts'
 import type { ProgressEvent, StackDefinition, StackRuntime, StackState } from '../../lib/stack/index.ts'
 import { findBlueprint, listBlueprints } from './blueprints.ts'
 import { isObject, stackFromArguments, stackNameOf, type Args } from './stack-arguments.ts'

@@ -1,8 +1,8 @@
 // Keeps the agent connected: picks the transport (auto: SignalR, then REST polling), registers on
 // every (re)connect, reconnects after a jittered `reconnect-delay`, fails over to the fallback URL
 // and back, buffers what it could not send, and runs each commandId at most once across connections.
-import type { AgentInfo, AgentTransportClient, AgentTransportName, CommandHandler, CommandOutcome, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/index.ts'
-import { jitteredDelay } from '../../lib/agent-session/retry.ts'
+import type { AgentInfo, AgentTransportClient, AgentTransportName, CommandHandler, CommandOutcome, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/agent/index.ts'
+import { jitteredDelay } from '../../lib/agent-session/agent/retry.ts'
 import { createOutbox } from './outbox.ts'
 
 export type TransportSetting = 'auto' | 'signalr' | 'rest'
@@ -119,14 +119,14 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
 
   const createClient = async (kind: AgentTransportName, to: Target): Promise<AgentTransportClient> => {
     const delay = options.reconnectDelayMs
-    // Each client is loaded when first tried (not from the agent-session barrel, which also holds the
-    // server side): an agent on SignalR never loads the REST client, one on REST never loads SignalR's.
+    // Each client is loaded when first tried (not from the agent barrel, which holds both): an agent
+    // on SignalR never loads the REST client, one on REST never loads SignalR's.
     if (kind === 'signalr') {
-      const { createSignalRAgentClient } = await import('../../lib/agent-session/signalr-agent-client.ts')
+      const { createSignalRAgentClient } = await import('../../lib/agent-session/agent/signalr-agent-client.ts')
       // Reconnects are ours (jitter, failover), so the SignalR client gives up on the first loss.
       return createSignalRAgentClient({ url: to.url, apiKey: to.apiKey, tlsVerify: options.tlsVerify, reconnectDelayMs: delay, maxReconnectDelayMs: delay, maxReconnectAttempts: 0 })
     }
-    const { createRestPollAgentClient } = await import('../../lib/agent-session/rest-poll-agent-client.ts')
+    const { createRestPollAgentClient } = await import('../../lib/agent-session/agent/rest-poll-agent-client.ts')
     const fetchImpl = options.tlsVerify ? undefined : (await import('./insecure-fetch.ts')).insecureFetch
     return createRestPollAgentClient({
       url: to.url,

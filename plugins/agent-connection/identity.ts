@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
-import type { AgentInfo } from '../../lib/agent-session/index.ts'
+import type { AgentInfo } from '../../lib/agent-session/protocol.ts'
 
 const ID_FILE = 'agent-id'
 

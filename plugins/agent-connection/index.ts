@@ -3,7 +3,7 @@
 // the handler another plugin (agent-commands) sets.
 import os from 'node:os'
 import { defineFields, definePlugin, version } from '../../core/index.ts'
-import type { CommandHandler, StackServiceStatusUpdate } from '../../lib/agent-session/index.ts'
+import type { CommandHandler, StackServiceStatusUpdate } from '../../lib/agent-session/agent/index.ts'
 import { createConnectionManager, type ConnectionStatus, type TargetName, type TransportSetting } from './connection-manager.ts'
 import { agentInfo, loadAgentId, type HostFacts } from './identity.ts'
 

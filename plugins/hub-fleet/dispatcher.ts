@@ -1,7 +1,7 @@
 // Commands to nodes: persisted with status and result, routed to the agent's connection (the embedded
 // mid-tier's gateway or an external mid-tier), timed out when no answer comes, late answers kept.
 import { ThreshError } from '../../core/index.ts'
-import type { AgentCommand, CommandResult } from '../../lib/agent-session/index.ts'
+import type { AgentCommand, CommandResult } from '../../lib/agent-session/protocol.ts'
 import { newId } from '../hub-auth/secrets.ts'
 import type { CommandRecord, FleetStore, NodeRecord } from '../../lib/storage/types.ts'
 

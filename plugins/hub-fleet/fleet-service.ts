@@ -2,7 +2,7 @@
 // metrics, clusters, node tools and stacks, plus the sweeps that mark nodes offline, prune stale ones,
 // close connections of revoked keys and roll metrics up.
 import { ThreshError, type Logger } from '../../core/index.ts'
-import type { AgentGateway, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/index.ts'
+import type { AgentGateway, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/server/index.ts'
 import type { FleetStore, MetricsSampleInput, NodeRecord } from '../../lib/storage/types.ts'
 import { actorOf, type AuditLog, type AuthService, type Principal } from '../hub-auth/index.ts'
 import { newId } from '../hub-auth/secrets.ts'

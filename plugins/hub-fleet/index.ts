@@ -1,7 +1,7 @@
-// The hub-fleet plugin: the hub's embedded mid-tier (`/agenthub` and REST polling, live keys), the
+// The hub-fleet plugin: the hub's embedded mid-tier (live keys on the agent gateway), the
 // `/midtierhub` for external mid-tiers (mid keys), and the `fleet` service the REST API drives.
 import { defineFields, definePlugin } from '../../core/index.ts'
-import { createAgentGateway, mountAgentHub, type AgentGateway } from '../../lib/agent-session/index.ts'
+import type {} from '../agent-gateway/index.ts'
 import '../../lib/storage/index.ts'
 import { createFleet, type FleetService } from './fleet-service.ts'
 import { createMetricsWriter } from './metrics-writer.ts'
@@ -17,7 +17,6 @@ export type { FleetLiveEvent, LiveTarget } from './live-events.ts'
 declare module '../../core/index.ts' {
   interface ThreshServices {
     fleet: FleetService
-    'agent-gateway': AgentGateway
   }
 }
 
@@ -32,8 +31,6 @@ export interface HubFleetOptions {
   keySweepMs?: number
   /** Sweep for orphaned commands and expired sessions, ms (default 60 s). */
   maintenanceMs?: number
-  /** Gateway redelivery of unanswered commands, ms (default 30 s). */
-  redeliveryMs?: number
 }
 
 export const hubFleetFields = defineFields({
@@ -44,23 +41,19 @@ export const hubFleetFields = defineFields({
 
 export default definePlugin((options: HubFleetOptions = {}) => ({
   name: 'hub-fleet',
-  requires: ['storage', 'auth', 'audit', 'signalr'],
-  provides: ['agent-gateway', 'fleet'],
+  requires: ['storage', 'auth', 'audit', 'signalr', 'agent-gateway'],
+  provides: ['fleet'],
   config: hubFleetFields,
   setup(ctx) {
     const { settings } = ctx
     const keySweepMs = options.keySweepMs ?? 15_000
     const store = ctx.use('storage')
     const auth = ctx.use('auth')
-    const gateway = createAgentGateway({
-      authenticate: async (token) => {
-        const principal = await auth.authenticate(token, 'live')
-        return { accountId: principal.accountId, keyId: principal.keyId!, scope: 'live' }
-      },
-      redeliveryMs: options.redeliveryMs ?? 30_000,
+    const gateway = ctx.use('agent-gateway')
+    gateway.setAuthenticator(async (token) => {
+      const principal = await auth.authenticate(token, 'live')
+      return { accountId: principal.accountId, keyId: principal.keyId!, scope: 'live' }
     })
-    ctx.provide('agent-gateway', gateway)
-    mountAgentHub(ctx.use('signalr'), gateway)
 
     const ingested = ctx.metrics.counter('hub_metrics_samples_total', 'Metrics samples received from agents.')
     const writer = createMetricsWriter(
@@ -115,7 +108,6 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
       offLive()
       clearInterval(sessionSweep)
       await fleet.close()
-      gateway.close()
     }
   },
 }))

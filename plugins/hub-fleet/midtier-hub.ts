@@ -1,6 +1,6 @@
 // `/midtierhub`: external mid-tiers (mid key) relay their agents' registrations, metric batches,
 // command results and service status here, and receive commands for those agents (docs/protocol.md).
-import type { AgentCommand, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/index.ts'
+import type { AgentCommand, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/protocol.ts'
 import { HubException, type Hub, type SignalRServer } from '../../lib/signalr/index.ts'
 import type { AuthService, Principal } from '../hub-auth/index.ts'
 

@@ -1,7 +1,7 @@
 // How the mid-tier reaches its hub over HTTP(S) and SignalR: one HttpClient for key validation and
 // negotiate, and on Node thresh's WebSocket/EventSource classes (which skip certificate checks for `tls-verify false`).
 import * as signalR from '@microsoft/signalr'
-import { nodeSignalROptions } from '../../lib/agent-session/node-signalr-options.ts'
+import { loadSignalRClientOptions } from '../../adapters/index.ts'
 
 export interface HubHttp {
   client: signalR.HttpClient
@@ -11,7 +11,7 @@ export interface HubHttp {
 
 export async function createHubHttp(tlsVerify: boolean): Promise<HubHttp> {
   // On Deno this is undefined: the client's defaults, which skip certificate checks only process-wide.
-  const node = await nodeSignalROptions(tlsVerify)
-  if (!node) return { client: new signalR.DefaultHttpClient(signalR.NullLogger.instance), connectionOptions: {} }
-  return { client: node.httpClient, connectionOptions: node.connectionOptions }
+  const runtime = await loadSignalRClientOptions(tlsVerify)
+  if (!runtime) return { client: new signalR.DefaultHttpClient(signalR.NullLogger.instance), connectionOptions: {} }
+  return { client: runtime.httpClient, connectionOptions: runtime.connectionOptions }
 }

@@ -1,7 +1,7 @@
 // The mid-tier's SignalR session with its hub's `/midtierhub` (official client, mid key): connects
 // in the background, retries with jittered backoff forever, and announces itself on every connect.
 import * as signalR from '@microsoft/signalr'
-import { jitteredDelay } from '../../lib/agent-session/index.ts'
+import { jitteredDelay } from '../../lib/agent-session/agent/retry.ts'
 import type { Logger } from '../../core/index.ts'
 import type { HubHttp } from './hub-http.ts'
 

@@ -1,10 +1,10 @@
-// The midtier-relay plugin: the mid-tier role's agent gateway (`/agenthub`, REST polling via
-// transport-rest-poll) relayed to the hub's `/midtierhub` with a mid key (CONTRACT §5).
+// The midtier-relay plugin: what agents send the mid-tier's agent gateway, relayed to the hub's
+// `/midtierhub` with a mid key, and agent keys checked with that hub (CONTRACT §5).
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { defineFields, definePlugin, ThreshError } from '../../core/index.ts'
-import { createAgentGateway, mountAgentHub, type AgentGateway } from '../../lib/agent-session/index.ts'
+import type {} from '../agent-gateway/index.ts'
 import { createHubHttp } from './hub-http.ts'
 import { openJournal } from './journal.ts'
 import { createKeyValidator } from './key-validator.ts'
@@ -13,7 +13,6 @@ import { createRelay, type Relay } from './relay.ts'
 
 declare module '../../core/index.ts' {
   interface ThreshServices {
-    'agent-gateway': AgentGateway
     'midtier-relay': Relay
   }
 }
@@ -22,10 +21,6 @@ export interface MidtierRelayOptions {
   /** First hub reconnect delay in ms (later ones grow, jittered, to `maxReconnectDelayMs`). */
   reconnectDelayMs?: number
   maxReconnectDelayMs?: number
-  /** Gateway: a pushed command without a result is pushed again after this (ms). */
-  redeliveryMs?: number
-  /** Gateway: a polling agent silent this long counts as gone (ms). */
-  pollingOfflineMs?: number
 }
 
 export const midtierRelayFields = defineFields({
@@ -75,8 +70,8 @@ function midtierIdFor(dataDir: string, configured: unknown): string {
 
 export default definePlugin((options: MidtierRelayOptions = {}) => ({
   name: 'midtier-relay',
-  requires: ['signalr'],
-  provides: ['agent-gateway', 'midtier-relay'],
+  requires: ['agent-gateway'],
+  provides: ['midtier-relay'],
   config: midtierRelayFields,
   async setup(ctx) {
     const { settings } = ctx
@@ -86,13 +81,8 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
 
     const http = await createHubHttp(settings.tlsVerify)
     const validator = createKeyValidator({ hubUrl, midKey: apiKey, http: http.client, ttlMs: keyCacheTtlMs })
-    const gateway = createAgentGateway({
-      authenticate: validator.authenticate,
-      ...(options.redeliveryMs !== undefined ? { redeliveryMs: options.redeliveryMs } : {}),
-      ...(options.pollingOfflineMs !== undefined ? { pollingOfflineMs: options.pollingOfflineMs } : {}),
-    })
-    ctx.provide('agent-gateway', gateway)
-    mountAgentHub(ctx.use('signalr'), gateway)
+    const gateway = ctx.use('agent-gateway')
+    gateway.setAuthenticator(validator.authenticate)
 
     const journal = !settings.journal ? undefined : openJournal(join(ctx.dataDir, 'midtier', 'outbox.jsonl'))
     const dropped = ctx.metrics.counter('midtier_metrics_dropped_total', 'Metric samples dropped because the buffer was full while the hub was unreachable.')
@@ -141,7 +131,6 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
     relay.start()
     return async () => {
       await relay.close()
-      gateway.close()
       journal?.close()
     }
   },

@@ -3,7 +3,7 @@
 import * as signalR from '@microsoft/signalr'
 import { createHash } from 'node:crypto'
 import { ThreshError } from '../../core/index.ts'
-import type { AgentPrincipal } from '../../lib/agent-session/index.ts'
+import type { AgentPrincipal } from '../../lib/agent-session/server/index.ts'
 
 export interface KeyValidatorOptions {
   hubUrl: string

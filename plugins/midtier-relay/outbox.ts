@@ -1,7 +1,7 @@
 // What the mid-tier owes the hub, in the order it happened: registrations, metric samples, command
 // results, status updates and departures. Bounded in samples (the oldest sample goes first, counted);
 // ordered so an agent is registered before its samples and its samples arrive before its departure.
-import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/index.ts'
+import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/protocol.ts'
 import type { Journal, JournalLine } from './journal.ts'
 
 export type RelayOp =

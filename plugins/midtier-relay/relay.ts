@@ -1,7 +1,7 @@
 // The mid-tier's work between its agents and its hub: what agents send goes into the outbox and out
 // in batches; hub commands go to the agent's connection; keys are rechecked so revoked agents go.
 import { createMetricsRegistry, type Counter, type Logger, type MetricsRegistry } from '../../core/index.ts'
-import type { AgentCommand, AgentGateway, CommandResult } from '../../lib/agent-session/index.ts'
+import type { AgentCommand, AgentGateway, CommandResult } from '../../lib/agent-session/server/index.ts'
 import { createHubLink, type HubLink } from './hub-link.ts'
 import type { HubHttp } from './hub-http.ts'
 import type { KeyValidator } from './key-validator.ts'

@@ -1,14 +1,8 @@
 // The transport-rest-poll plugin: CONTRACT §4's REST polling endpoints for agents that cannot hold a
-// WebSocket, fed into the same agent gateway as the SignalR agent hub.
+// WebSocket, on the agent-gateway plugin's gateway next to its SignalR agent hub.
 import { definePlugin } from '../../core/index.ts'
-import { mountRestPollRoutes, type AgentGateway, type RestPollOptions } from '../../lib/agent-session/index.ts'
-
-declare module '../../core/index.ts' {
-  interface ThreshServices {
-    /** Created by the role's hub or mid-tier plugin with its key authenticator. */
-    'agent-gateway': AgentGateway
-  }
-}
+import { mountRestPollRoutes, type RestPollOptions } from '../../lib/agent-session/server/index.ts'
+import type {} from '../agent-gateway/index.ts'
 
 export default definePlugin((options: RestPollOptions = {}) => ({
   name: 'transport-rest-poll',

@@ -14,7 +14,7 @@ import {
   type CommandResult,
   type MetricsData,
   type StackServiceStatusUpdate,
-} from '../../lib/agent-session/index.ts'
+} from '../../lib/agent-session/server/index.ts'
 import { createSignalRServer, type SignalRServer } from '../../lib/signalr/index.ts'
 
 export const AGENT_KEY = 'thresh_live_acct1_0123456789abcdef0123456789abcdef'

@@ -6,7 +6,7 @@
 import { request as httpRequest } from 'node:http'
 import * as signalR from '@microsoft/signalr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AgentCommand } from '../../lib/agent-session/index.ts'
+import type { AgentCommand } from '../../lib/agent-session/protocol.ts'
 import { requireTool } from '../support/require.ts'
 import { agentInfo, connectAgent, dropSchema, eventually, metricsSample, startHub, type TestAgent, type TestHub } from './support.ts'
 

@@ -3,7 +3,7 @@
 // speaking the real protocol, answering deterministically), timeouts, and an external mid-tier.
 import * as signalR from '@microsoft/signalr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AgentCommand, CommandOutcome } from '../../lib/agent-session/index.ts'
+import type { AgentCommand, CommandOutcome } from '../../lib/agent-session/agent/index.ts'
 import { requireTool } from '../support/require.ts'
 import { agentInfo, connectAgent, dropSchema, eventually, metricsSample, startHub, type TestAgent, type TestHub } from './support.ts'
 

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { createSignalRAgentClient, type AgentInfo, type AgentTransportClient, type CommandHandler, type MetricsData } from '../../lib/agent-session/index.ts'
+import { createSignalRAgentClient, type AgentInfo, type AgentTransportClient, type CommandHandler, type MetricsData } from '../../lib/agent-session/agent/index.ts'
 import { freePort, spawnThresh, tempHome, waitForHttp, waitForOutput, type Runtime, type ThreshProcess } from '../support/process.ts'
 import { agentInfo as sharedAgentInfo } from '../support/agent-fixtures.ts'
 

@@ -1,7 +1,7 @@
 // A real mid-tier process: it refuses a wrong key with exit 1, and after kill -9 and a restart every
 // sample it had accepted (but not yet sent) still reaches the hub, exactly once and in order.
 import { afterEach, describe, expect, it } from 'vitest'
-import { createSignalRAgentClient } from '../../lib/agent-session/index.ts'
+import { createSignalRAgentClient } from '../../lib/agent-session/agent/index.ts'
 import { freePort, spawnThresh, tempHome, waitForHttp, type ThreshProcess } from '../support/process.ts'
 import { addKey, startTestHub } from './test-hub.ts'
 import { agentInfo, metric, sample, waitFor } from './helpers.ts'

@@ -1,6 +1,6 @@
 // Shared pieces for mid-tier tests: a mid-tier in-process, agents on the real clients, and polling.
 import { startRole, type RunningRole } from '../../roles/start-role.ts'
-import type { MetricsData } from '../../lib/agent-session/index.ts'
+import type { MetricsData } from '../../lib/agent-session/protocol.ts'
 import { tempHome } from '../support/process.ts'
 
 export function startMidtier(hubUrl: string, apiKey: string, fields: Record<string, unknown> = {}, home = tempHome('thresh-midtier-')): Promise<RunningRole> {

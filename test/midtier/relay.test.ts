@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { loadTlsMaterial } from '../../lib/tls.ts'
 import { tempHome } from '../support/process.ts'
 import type { RunningRole } from '../../roles/start-role.ts'
-import { createRestPollAgentClient, createSignalRAgentClient, type AgentTransportClient } from '../../lib/agent-session/index.ts'
+import { createRestPollAgentClient, createSignalRAgentClient, type AgentTransportClient } from '../../lib/agent-session/agent/index.ts'
 import { addKey, startTestHub, type TestHub } from './test-hub.ts'
 import { agentInfo, metric, sample, startMidtier, waitFor } from './helpers.ts'
 

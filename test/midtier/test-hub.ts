@@ -2,7 +2,7 @@
 // real SignalR server, with keys and fleet state kept in memory and exposed for assertions.
 import { Hono } from 'hono'
 import { loadRuntime } from '../../adapters/index.ts'
-import type { AgentCommand, AgentInfo, CommandResult, MetricsData } from '../../lib/agent-session/index.ts'
+import type { AgentCommand, AgentInfo, CommandResult, MetricsData } from '../../lib/agent-session/protocol.ts'
 import { createSignalRServer } from '../../lib/signalr/index.ts'
 import type { AuthService, Principal } from '../../plugins/hub-auth/index.ts'
 import { mountMidtierHub, type MidtierRouter } from '../../plugins/hub-fleet/midtier-hub.ts'

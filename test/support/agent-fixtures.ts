@@ -1,6 +1,6 @@
 // The AgentInfo a test agent registers with: one shape for every suite, with the fields a test
 // asserts on passed as overrides.
-import type { AgentInfo } from '../../lib/agent-session/index.ts'
+import type { AgentInfo } from '../../lib/agent-session/protocol.ts'
 
 export function agentInfo(agentId: string, overrides: Partial<AgentInfo> = {}): AgentInfo {
   return {

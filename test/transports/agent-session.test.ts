@@ -8,7 +8,7 @@ import {
   createSignalRAgentClient,
   type AgentTransportClient,
   type MetricsData,
-} from '../../lib/agent-session/index.ts'
+} from '../../lib/agent-session/agent/index.ts'
 import { AGENT_KEY, MID_KEY, startAgentSessionServer } from '../fixtures/signalr-agent-server.ts'
 import { agentInfo } from '../support/agent-fixtures.ts'
 

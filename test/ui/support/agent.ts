@@ -1,7 +1,7 @@
 // A real agent for the dashboard tests: the official SignalR client speaking the agent protocol to
 // the hub, sending changing metrics, and running stack commands on the real Docker engine.
 import { randomUUID } from 'node:crypto'
-import { createSignalRAgentClient, type AgentInfo, type AgentTransportClient, type MetricsData } from '../../../lib/agent-session/index.ts'
+import { createSignalRAgentClient, type AgentInfo, type AgentTransportClient, type MetricsData } from '../../../lib/agent-session/agent/index.ts'
 import { parseStack, type StackState } from '../../../lib/stack/index.ts'
 import { createDockerRuntime } from '../../../plugins/runtime-docker/index.ts'
 import { agentInfo } from '../../support/agent-fixtures.ts'

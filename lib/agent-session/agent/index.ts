@@ -1,10 +1,7 @@
-// The agent-session contract shared by the SignalR and REST transports: public entry point.
+// The agent side of agent sessions: the SignalR and REST polling clients an agent talks to a mid-tier
+// or hub with. Nothing here loads the server side.
+export type * from '../protocol.ts'
 export type * from './types.ts'
-export { createAgentGateway } from './gateway.ts'
-export type { AgentBinding, AgentGateway, AgentGatewayEvents, AgentGatewayOptions, ConnectedAgent, SendCommandOptions } from './gateway.ts'
-export { mountAgentHub } from './signalr-agent-hub.ts'
-export { mountRestPollRoutes } from './rest-poll-routes.ts'
-export type { RestPollOptions } from './rest-poll-routes.ts'
 export { createSignalRAgentClient } from './signalr-agent-client.ts'
 export type { SignalRAgentClientOptions, SignalRTransportName } from './signalr-agent-client.ts'
 export { AgentRequestError, createRestPollAgentClient } from './rest-poll-agent-client.ts'

@@ -2,16 +2,8 @@
 // results over plain fetch, re-registering after every outage.
 import { createCommandRunner } from './command-runner.ts'
 import { jitteredDelay } from './retry.ts'
-import type {
-  AgentCommand,
-  AgentConnectionState,
-  AgentInfo,
-  AgentTransportClient,
-  CommandHandler,
-  CommandResult,
-  MetricsData,
-  StackServiceStatusUpdate,
-} from './types.ts'
+import type { AgentCommand, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
+import type { AgentConnectionState, AgentTransportClient, CommandHandler } from './types.ts'
 
 export interface RestPollAgentClientOptions {
   /** The server's base URL. */

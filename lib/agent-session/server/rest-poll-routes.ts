@@ -1,8 +1,8 @@
 // The REST polling fallback of CONTRACT §4, mounted on a Hono app and fed into the agent gateway:
 // register, metrics, long-polled commands (`?wait=`) and command results, keyed by X-Agent-Id.
 import type { Context, Hono } from 'hono'
-import type { AgentBinding, AgentGateway } from './gateway.ts'
-import type { AgentInfo, AgentPrincipal, CommandResult, MetricsData, StackServiceStatusUpdate } from './types.ts'
+import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
+import type { AgentBinding, AgentGateway, AgentPrincipal } from './gateway.ts'
 
 export interface RestPollOptions {
   /** Longest `?wait=` honoured, in seconds (default 60). */

@@ -2,18 +2,11 @@
 // negotiate first, then negotiate and WebSockets, SSE, long polling; automatic reconnect with jittered
 // delays; RegisterAgent on every (re)connect.
 import * as signalR from '@microsoft/signalr'
-import { nodeSignalROptions } from './node-signalr-options.ts'
+import { loadSignalRClientOptions } from '../../../adapters/index.ts'
 import { createCommandRunner } from './command-runner.ts'
 import { jitteredDelay } from './retry.ts'
-import type {
-  AgentConnectionState,
-  AgentInfo,
-  AgentTransportClient,
-  CommandHandler,
-  CommandResult,
-  MetricsData,
-  StackServiceStatusUpdate,
-} from './types.ts'
+import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
+import type { AgentConnectionState, AgentTransportClient, CommandHandler } from './types.ts'
 
 export type SignalRTransportName = 'WebSockets' | 'ServerSentEvents' | 'LongPolling'
 
@@ -80,14 +73,14 @@ export function createSignalRAgentClient(options: SignalRAgentClientOptions): Ag
   }
 
   const open = async (direct: boolean) => {
-    const nodeOptions = (await nodeSignalROptions(options.tlsVerify !== false))?.connectionOptions ?? {}
+    const runtimeOptions = (await loadSignalRClientOptions(options.tlsVerify !== false))?.connectionOptions ?? {}
     const builder = new signalR.HubConnectionBuilder()
       .withUrl(hubUrl(options.url, options.hubPath ?? '/agenthub'), {
         accessTokenFactory: () => options.apiKey,
         ...(direct
           ? { skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets }
           : { transport: transports.reduce((flags, name) => flags | TRANSPORT_FLAGS[name], 0 as signalR.HttpTransportType) }),
-        ...nodeOptions,
+        ...runtimeOptions,
       })
       .withAutomaticReconnect({
         nextRetryDelayInMilliseconds: ({ previousRetryCount }) =>

@@ -1,7 +1,7 @@
 // Mounts the agent hub (`/agenthub`, CONTRACT §4) on a SignalR server and feeds an agent gateway.
-import type { Hub, SignalRServer } from '../signalr/index.ts'
-import type { AgentBinding, AgentGateway } from './gateway.ts'
-import type { AgentInfo, AgentPrincipal, CommandResult, MetricsData, StackServiceStatusUpdate } from './types.ts'
+import type { Hub, SignalRServer } from '../../signalr/index.ts'
+import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
+import type { AgentBinding, AgentGateway, AgentPrincipal } from './gateway.ts'
 
 const AGENT_ID = 'agentId'
 const BINDING = 'agentBinding'

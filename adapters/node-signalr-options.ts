@@ -1,19 +1,11 @@
 // What the official SignalR client is given on Node: thresh's own `ws` (v8, which draws frame masks
 // from a pooled random buffer; the v7 the client bundles makes a crypto call per frame), an EventSource
 // and an HttpClient over node:http (see node-http-client.ts). With `tls-verify false` all three skip
-// certificate checks. Deno keeps the client's defaults (its own fetch and WebSocket); it can skip
-// certificate checks only process-wide (--unsafely-ignore-certificate-errors), so there they are checked.
+// certificate checks. Loaded through `loadSignalRClientOptions` in index.ts, on Node only.
 import type * as signalR from '@microsoft/signalr'
+import type { SignalRClientOptions } from './runtime.ts'
 
-export interface NodeSignalROptions {
-  /** For plain HTTP calls next to the connection (e.g. key validation). */
-  httpClient: signalR.HttpClient
-  /** Spread into `HubConnectionBuilder.withUrl(url, { ...connectionOptions })`. */
-  connectionOptions: Partial<signalR.IHttpConnectionOptions>
-}
-
-export async function nodeSignalROptions(verifyTls: boolean): Promise<NodeSignalROptions | undefined> {
-  if ('Deno' in globalThis) return undefined
+export async function nodeSignalROptions(verifyTls: boolean): Promise<SignalRClientOptions> {
   const [{ default: WebSocket }, eventsource, { NodeHttpClient }] = await Promise.all([
     import('ws'),
     // @ts-ignore: eventsource (a dependency of @microsoft/signalr) ships no types

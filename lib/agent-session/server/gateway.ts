@@ -1,15 +1,26 @@
 // The server side of agent sessions: both transports feed one gateway, which emits what agents send
 // and routes commands to whichever transport an agent is on, at least once until a result arrives.
 import type {
-  AgentAuthenticator,
   AgentCommand,
   AgentInfo,
-  AgentPrincipal,
   AgentTransportName,
   CommandResult,
   MetricsData,
   StackServiceStatusUpdate,
-} from './types.ts'
+} from '../protocol.ts'
+
+/** Who an agent key belongs to, as returned by the injected authenticator. */
+export interface AgentPrincipal {
+  accountId: string
+  keyId: string
+  scope: string
+}
+
+/**
+ * Validates a bearer credential. Throw an error carrying `status` 401 (missing, unknown, revoked)
+ * or 403 (wrong scope), e.g. a ThreshError.
+ */
+export type AgentAuthenticator = (bearerToken: string | undefined) => AgentPrincipal | Promise<AgentPrincipal>
 
 /** How a transport reaches one connected agent. */
 export interface AgentBinding {

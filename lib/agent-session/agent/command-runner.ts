@@ -1,6 +1,7 @@
 // Agent-side command execution shared by both clients: at most once per commandId, and a
 // redelivered command that already finished gets its stored result sent again.
-import type { AgentCommand, CommandHandler, CommandResult } from './types.ts'
+import type { AgentCommand, CommandResult } from '../protocol.ts'
+import type { CommandHandler } from './types.ts'
 
 export interface CommandRunner {
   setHandler(handler: CommandHandler | undefined): void

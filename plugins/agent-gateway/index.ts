@@ -1,0 +1,61 @@
+// The agent-gateway plugin: the one agent gateway of a hub or a mid-tier, with the SignalR agent hub
+// (`/agenthub`) on it; transport-rest-poll adds REST polling to the same gateway.
+import { definePlugin, ThreshError } from '../../core/index.ts'
+import { createAgentGateway, mountAgentHub, type AgentAuthenticator, type AgentGateway } from '../../lib/agent-session/server/index.ts'
+
+/** The gateway, and the seam through which the plugin that owns agent keys plugs in. */
+export interface AgentGatewayService extends AgentGateway {
+  /**
+   * Decides which agent keys get in: hub-fleet on a hub (live keys in its store), midtier-relay on a
+   * mid-tier (asks the hub). Set once, during that plugin's setup.
+   */
+  setAuthenticator(authenticate: AgentAuthenticator): void
+}
+
+declare module '../../core/index.ts' {
+  interface ThreshServices {
+    'agent-gateway': AgentGatewayService
+  }
+}
+
+export interface AgentGatewayPluginOptions {
+  /** A pushed command without a result is pushed again after this, ms (default 30 s). */
+  redeliveryMs?: number
+  /** A polling agent silent this long counts as gone, ms (default 90 s). */
+  pollingOfflineMs?: number
+}
+
+export default definePlugin((options: AgentGatewayPluginOptions = {}) => ({
+  name: 'agent-gateway',
+  requires: ['signalr'],
+  provides: ['agent-gateway'],
+  setup(ctx) {
+    // The plugin that owns agent keys is set up after this one, so it hands its authenticator in later;
+    // no agent can connect before then, since the server listens only once every plugin is set up.
+    let authenticator: AgentAuthenticator | undefined
+    const gateway = createAgentGateway({
+      authenticate: (token) => {
+        if (!authenticator) {
+          throw new ThreshError({ code: 'agent_keys_unavailable', plugin: 'agent-gateway', status: 503, message: 'No plugin on this server validates agent keys.' })
+        }
+        return authenticator(token)
+      },
+      redeliveryMs: options.redeliveryMs ?? 30_000,
+      pollingOfflineMs: options.pollingOfflineMs ?? 90_000,
+    })
+    const service: AgentGatewayService = Object.assign(gateway, {
+      setAuthenticator(authenticate: AgentAuthenticator) {
+        if (authenticator) {
+          throw new ThreshError({ code: 'plugin_conflict', plugin: 'agent-gateway', message: 'Two plugins validate agent keys on this server; disable one of them.' })
+        }
+        authenticator = authenticate
+      },
+    })
+    ctx.provide('agent-gateway', service)
+    mountAgentHub(ctx.use('signalr'), gateway)
+    ctx.hooks.hook('app:ready', () => {
+      if (!authenticator) ctx.logger.warn('No plugin validates agent keys (hub-fleet on a hub, midtier-relay on a mid-tier): every agent will be refused.')
+    })
+    return () => gateway.close()
+  },
+}))
