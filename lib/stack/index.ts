@@ -1,5 +1,5 @@
 // Stack definitions: parse, validate, plan and resolve (runtime-neutral), plus the runtime contract types.
-export { parseStack, parsePort, parseVolume, parseDuration } from './parse.ts'
+export { parseStack, parsePort, parseVolume } from './parse.ts'
 export { planStack, resolveEnv, resolveStack, serviceConfigHash, objectPrefix, LABELS, DEFAULT_ACCOUNT } from './plan.ts'
 export type { PlanOptions, PlannedService, PlannedVolume, StackPlan } from './plan.ts'
 export { findCycles, dependencyLevels } from './graph.ts'

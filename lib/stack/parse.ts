@@ -1,5 +1,6 @@
 // Parses and validates a stack definition (either seed form) into a StackDefinition, reporting every
 // problem at once with its path, so a bad stack is never deployed.
+import { parseDuration } from '../../core/duration.ts'
 import { findCycles } from './graph.ts'
 import { locateJsonError } from './json-location.ts'
 import type { Healthcheck, ParseResult, PortMapping, StackDefinition, StackProblem, StackService, VolumeMount } from './types.ts'
@@ -319,22 +320,6 @@ function optionalString(value: unknown, path: string, problem: Problem): string 
   if (value === undefined || (typeof value === 'string' && value !== '')) return value as string | undefined
   problem(path, `${path.split('.').pop()} must be a non-empty string`)
   return undefined
-}
-
-/** Durations as Docker Compose writes them (`"1m30s"`, `"500ms"`) or a number of seconds. */
-export function parseDuration(value: unknown): number | undefined {
-  if (typeof value === 'number' && value >= 0 && Number.isFinite(value)) return Math.round(value * 1000)
-  if (typeof value !== 'string' || value === '') return undefined
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-  let total = 0
-  let rest = value
-  while (rest.length > 0) {
-    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest)
-    if (!match) return undefined
-    total += Number(match[1]) * units[match[2]!]!
-    rest = rest.slice(match[0].length)
-  }
-  return Math.round(total)
 }
 
 function parseHealthcheck(raw: unknown, path: string, problem: Problem): Healthcheck | undefined {

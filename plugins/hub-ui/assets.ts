@@ -33,8 +33,12 @@ const TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 }
 const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.svg', '.json', '.txt'])
-// lib/stack modules the browser validator needs: parse and what it imports, nothing with Node APIs.
-const STACK_MODULES = ['parse', 'graph', 'json-location', 'types']
+// The modules the browser validator needs: lib/stack's parse and what it imports, nothing with Node
+// APIs. Served one folder shallower (`lib/stack/parse` as `stack/parse.js`, `core/duration` as is).
+const VALIDATOR_MODULES = ['lib/stack/parse', 'lib/stack/graph', 'lib/stack/json-location', 'lib/stack/types', 'core/duration']
+const servedAs = (module: string) => `${module.replace(/^lib\//, '')}.js`
+// `lib/stack/parse` imports `../../core/duration`; one folder shallower, that is `../core/duration`.
+const reroot = (module: string, code: string) => (module.startsWith('lib/') ? code.replace(/(from\s+['"])\.\.\/\.\.\//g, '$1../') : code)
 
 /** Finds the repository (or package) root that holds `hub-ui/`, from source or from dist/. */
 export function findPackageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
@@ -69,21 +73,21 @@ function makeAsset(path: string, body: Uint8Array): Asset {
 
 async function stackValidatorSources(root: string): Promise<{ from: AssetBundle['validator']; files: Map<string, string> }> {
   const files = new Map<string, string>()
-  const compiled = join(root, 'dist', 'lib', 'stack')
-  if (STACK_MODULES.every((m) => existsSync(join(compiled, `${m}.js`)))) {
-    for (const m of STACK_MODULES) files.set(`stack/${m}.js`, readFileSync(join(compiled, `${m}.js`), 'utf8'))
+  const compiled = join(root, 'dist')
+  if (VALIDATOR_MODULES.every((m) => existsSync(join(compiled, `${m}.js`)))) {
+    for (const m of VALIDATOR_MODULES) files.set(servedAs(m), reroot(m, readFileSync(join(compiled, `${m}.js`), 'utf8')))
     return { from: 'dist', files }
   }
   // Running from source without a build (Deno straight from a clone): strip types with TypeScript
   // when it is installed; otherwise the page says validation happens on the hub.
   try {
     const ts = (await import('typescript')).default
-    for (const m of STACK_MODULES) {
-      const source = readFileSync(join(root, 'lib', 'stack', `${m}.ts`), 'utf8')
+    for (const m of VALIDATOR_MODULES) {
+      const source = readFileSync(join(root, `${m}.ts`), 'utf8')
       const out = ts.transpileModule(source, {
         compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true },
       }).outputText
-      files.set(`stack/${m}.js`, out.replace(/(from\s+['"]\.\/[^'"]+)\.ts(['"])/g, '$1.js$2'))
+      files.set(servedAs(m), reroot(m, out.replace(/(from\s+['"]\.\.?\/[^'"]+)\.ts(['"])/g, '$1.js$2')))
     }
     return { from: 'typescript', files }
   } catch {

@@ -144,6 +144,14 @@ describe('validation', () => {
     if (!result.ok) throw new Error('invalid')
     expect(resolveStack(result.stack).services[1]!.env).toEqual({ U: 'db:5432', HOME: '${HOME}' })
   })
+
+  it('reads healthcheck durations as Compose writes them, and names one it cannot read', () => {
+    const healthcheck = (timing: Record<string, unknown>) => ({ name: 's', services: { a: { image: 'a', healthcheck: { test: 'true', ...timing } } } })
+    const result = parseStack(healthcheck({ interval: '1m30s', timeout: 10, start_period: '1.5s' }))
+    if (!result.ok) throw new Error(JSON.stringify(result.errors))
+    expect(result.stack.services[0]!.healthcheck).toMatchObject({ intervalMs: 90_000, timeoutMs: 10_000, startPeriodMs: 1500 })
+    expect(messageAt(healthcheck({ interval: '1m30' }), 'services.a.healthcheck.interval')).toBe('"1m30" is not a duration like "2s" or "500ms"')
+  })
 })
 
 // Random graphs over a small name pool: enough to hit cycles, self-loops and unknown targets often.
