@@ -1,6 +1,7 @@
 // Keeps the agent connected: picks the transport (auto: SignalR, then REST polling), registers on
 // every (re)connect, reconnects after a jittered `reconnect-delay`, fails over to the fallback URL
 // and back, buffers what it could not send, and runs each commandId at most once across connections.
+import { createEventBus, type EventBus } from '../../core/index.ts'
 import type { AgentInfo, AgentTransportClient, AgentTransportName, CommandHandler, CommandOutcome, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/agent/index.ts'
 import { jitteredDelay } from '../../lib/agent-session/agent/retry.ts'
 import { createOutbox } from './outbox.ts'
@@ -53,7 +54,34 @@ export interface ConnectionStatus {
   hasFallback: boolean
 }
 
+export interface AgentConnectedEvent {
+  agentId: string
+  /** The server it connected to (mid-tier or hub). */
+  url: string
+  target: TargetName
+  transport: AgentTransportName
+  /** False for the first connection since the agent started. */
+  reconnect: boolean
+}
+
+export interface AgentDisconnectedEvent {
+  agentId: string
+  url: string
+  target: TargetName
+  /** The server's or the network's words, or that the agent is stopping or switching servers. */
+  reason: string
+  /** False when the agent is stopping. */
+  reconnecting: boolean
+}
+
+export interface ConnectionEvents {
+  'agent:connected': AgentConnectedEvent
+  'agent:disconnected': AgentDisconnectedEvent
+}
+
 export interface ConnectionManager {
+  /** A connection came up or, having been up, went down; failed attempts are not reported. */
+  on: EventBus<ConnectionEvents>['on']
   start(): void
   stop(): Promise<void>
   status(): ConnectionStatus
@@ -76,6 +104,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
   const statusBox = createOutbox<StackServiceStatusUpdate>(options.outboxLimit ?? 1000)
   const outcomes = new Map<string, Promise<CommandOutcome>>()
   const targets: Record<TargetName, Target | undefined> = { primary: options.primary, fallback: options.fallback }
+  const events = createEventBus<ConnectionEvents>()
 
   let state: ConnectionState = options.primary ? 'disconnected' : 'not_configured'
   let reason: string | null = options.primary ? null : 'No midtier-url is configured (thresh agent config set midtier-url URL).'
@@ -284,6 +313,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
       state = 'connected'
       reason = null
       options.logger?.info(`Connected to ${to.url} over ${current.transport}${target === 'fallback' ? ' (fallback)' : ''}.`)
+      events.emit('agent:connected', { agentId: options.agentId, url: to.url, target, transport: current.transport, reconnect: reconnectCount > 0 })
       void flush()
       if (target === 'fallback' && options.autoFailover) scheduleFailback()
       await waitUntilDown(current)
@@ -291,8 +321,10 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
       client = undefined
       connectedSince = null
       await current.close().catch(() => {})
+      if (!stopped) state = 'disconnected'
+      const why = stopped ? 'The agent is stopping.' : wanted ? `Switching to the ${wanted} server.` : (reason ?? `The connection to ${to.url} was lost.`)
+      events.emit('agent:disconnected', { agentId: options.agentId, url: to.url, target, reason: why, reconnecting: !stopped })
       if (stopped) break
-      state = 'disconnected'
       if (wanted) continue
       options.logger?.warn(`Disconnected from ${to.url}: ${reason} Reconnecting.`)
       await sleep(jitteredDelay(0, options.reconnectDelayMs, options.reconnectDelayMs))
@@ -300,6 +332,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
   }
 
   return {
+    on: events.on,
     start() {
       if (!options.primary || !stopped) return
       stopped = false

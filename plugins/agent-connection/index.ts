@@ -4,11 +4,11 @@
 import os from 'node:os'
 import { defineFields, definePlugin, version } from '../../core/index.ts'
 import type { CommandHandler, StackServiceStatusUpdate } from '../../lib/agent-session/agent/index.ts'
-import { createConnectionManager, type ConnectionStatus, type TargetName, type TransportSetting } from './connection-manager.ts'
+import { createConnectionManager, type AgentConnectedEvent, type AgentDisconnectedEvent, type ConnectionStatus, type TargetName, type TransportSetting } from './connection-manager.ts'
 import { agentInfo, loadAgentId, type HostFacts } from './identity.ts'
 
 export { createConnectionManager, isAuthError } from './connection-manager.ts'
-export type { ConnectionManager, ConnectionManagerOptions, ConnectionState, ConnectionStatus, TargetName } from './connection-manager.ts'
+export type { AgentConnectedEvent, AgentDisconnectedEvent, ConnectionManager, ConnectionManagerOptions, ConnectionState, ConnectionStatus, TargetName } from './connection-manager.ts'
 export { createOutbox } from './outbox.ts'
 export { loadAgentId } from './identity.ts'
 
@@ -28,6 +28,12 @@ export interface AgentConnectionService {
 declare module '../../core/index.ts' {
   interface ThreshServices {
     'agent-connection': AgentConnectionService
+  }
+  interface ThreshEvents {
+    /** The agent's session with its mid-tier or hub came up (again). */
+    'agent:connected': AgentConnectedEvent
+    /** A session that was up went down; failed attempts to connect are not reported. */
+    'agent:disconnected': AgentDisconnectedEvent
   }
 }
 
@@ -126,10 +132,15 @@ export default definePlugin((options: AgentConnectionOptions = {}) => ({
     ctx.metrics.gauge('agent_metrics_buffered', 'Metric samples waiting for a connection.', () => manager.status().bufferedMetrics)
     ctx.metrics.gauge('agent_metrics_dropped_total', 'Metric samples dropped because the buffer was full.', () => manager.status().droppedMetrics)
     const offReady = ctx.hooks.hook('app:ready', () => manager.start())
+    const offConnected = manager.on('agent:connected', (event) => ctx.bus.emit('agent:connected', event))
+    const offDisconnected = manager.on('agent:disconnected', (event) => ctx.bus.emit('agent:disconnected', event))
     return async () => {
       offReady()
       offMetrics()
+      // After stop: listeners still hear that the agent disconnected because it is stopping.
       await manager.stop()
+      offConnected()
+      offDisconnected()
     }
   },
 }))

@@ -7,6 +7,7 @@ import type { FleetStore, MetricsSampleInput, NodeRecord } from '../../lib/stora
 import { actorOf, type AuditLog, type AuthService, type Principal } from '../hub-auth/index.ts'
 import { newId } from '../hub-auth/secrets.ts'
 import { createDispatcher, type CommandRoute, type Dispatcher } from './dispatcher.ts'
+import type { FleetBus, NodeOfflineEvent, NodeRemovedEvent } from './fleet-events.ts'
 import type { MetricsWriter } from './metrics-writer.ts'
 import type { FleetIngress, MidtierRouter } from './midtier-hub.ts'
 import { live, type FleetLiveEvent } from './live-events.ts'
@@ -111,10 +112,20 @@ export function createFleet(deps: {
   writer: MetricsWriter
   logger: Logger
   options: FleetOptions
-  /** Publishes a live event for the account's dashboards. */
-  emit(event: FleetLiveEvent): void
+  /** Carries live events to dashboards (`fleet:live`) and lifecycle events to plugins (`node:*`, `stack:*`). */
+  bus: FleetBus
 }): Fleet {
-  const { store, gateway, writer, logger, options, emit } = deps
+  const { store, gateway, writer, logger, options, bus } = deps
+  const emit = (event: FleetLiveEvent) => bus.emit('fleet:live', event)
+  // Dashboards and plugins hear of a node going away from the same place, so they cannot disagree.
+  const nodeOffline = (accountId: string, nodeId: string, reason: NodeOfflineEvent['reason'], lastSeenAt?: string) => {
+    emit(live.offline(accountId, nodeId, lastSeenAt))
+    bus.emit('node:offline', { accountId, nodeId, reason, ...(lastSeenAt ? { lastSeenAt } : {}) })
+  }
+  const nodeRemoved = (accountId: string, nodeId: string, reason: NodeRemovedEvent['reason']) => {
+    emit(live.removed(accountId, nodeId))
+    bus.emit('node:removed', { accountId, nodeId, reason })
+  }
   let midtiers: MidtierRouter | undefined
   const chains = new Map<string, Promise<unknown>>()
   const serial = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
@@ -197,6 +208,7 @@ export function createFleet(deps: {
     audit: deps.audit,
     dispatcher,
     commandTimeoutMs: options.commandTimeoutMs,
+    bus,
     findNode,
     reachable: (node) => routeOf(node) !== undefined,
     async nodeName(accountId, nodeId) {
@@ -207,7 +219,7 @@ export function createFleet(deps: {
   dispatcher.onFinished((record) => stacks.applyResult(record))
 
   const ingress: FleetIngress = {
-    register(principal, info, tier, keyId) {
+    register(principal, info, tier, keyId, transport) {
       return serial(`${principal.accountId}/${info.agentId}`, async () => {
         const now = new Date().toISOString()
         const record = await store.upsertNode({
@@ -232,6 +244,14 @@ export function createFleet(deps: {
         // A reconnect storm registers every agent at once: ask for the cluster's name only when there is one.
         const cluster = record.clusterId ? ((await store.getCluster(principal.accountId, record.clusterId))?.name ?? null) : null
         emit(live.registered(principal.accountId, nodeDetail(record, statusOf(record), cluster)))
+        bus.emit('node:registered', {
+          accountId: principal.accountId,
+          nodeId: record.id,
+          hostname: record.hostname,
+          connectionTier: tier,
+          ...(transport ? { transport } : {}),
+          ...(keyId ? { keyId } : {}),
+        })
       })
     },
     metrics(accountId, agentId, m) {
@@ -260,7 +280,7 @@ export function createFleet(deps: {
         const node = await store.getNode(accountId, agentId)
         if (node && (node.connectionTier ?? 'hub') === tier) {
           await store.updateNode(accountId, agentId, { status: 'offline' })
-          emit(live.offline(accountId, agentId, node.lastSeenAt))
+          nodeOffline(accountId, agentId, 'disconnected', node.lastSeenAt)
         }
         invalidateNodes(accountId)
       })
@@ -269,9 +289,9 @@ export function createFleet(deps: {
   }
 
   const offs = [
-    gateway.on('register', ({ agent, principal }) => {
+    gateway.on('register', ({ agent, principal, transport }) => {
       void ingress
-        .register({ kind: 'live', accountId: principal.accountId, keyId: principal.keyId, roles: [] }, agent as AgentInfo, 'hub', principal.keyId)
+        .register({ kind: 'live', accountId: principal.accountId, keyId: principal.keyId, roles: [] }, agent as AgentInfo, 'hub', principal.keyId, transport)
         .catch((e) => logger.warn(`Recording node ${agent.agentId} failed: ${(e as Error).message}`))
     }),
     gateway.on('metrics', ({ agentId, metrics, principal }) => void ingress.metrics(principal.accountId, agentId, metrics as MetricsData)),
@@ -331,8 +351,8 @@ export function createFleet(deps: {
       const stale = await store.markStaleNodesOffline(new Date(now - options.offlineAfterMs).toISOString())
       const pruned = await store.pruneStaleNodes(new Date(now - options.staleAfterMs).toISOString())
       for (const node of [...stale, ...pruned]) invalidateNodes(node.accountId)
-      for (const node of stale) emit(live.offline(node.accountId, node.id))
-      for (const node of pruned) emit(live.removed(node.accountId, node.id))
+      for (const node of stale) nodeOffline(node.accountId, node.id, 'silent')
+      for (const node of pruned) nodeRemoved(node.accountId, node.id, 'stale')
       if (pruned.length > 0) logger.info(`Removed ${pruned.length} node(s) not seen for ${Math.round(options.staleAfterMs / 60_000)} min.`)
       await refreshSnapshot()
     }),
@@ -374,7 +394,7 @@ export function createFleet(deps: {
       }
       await store.deleteNode(principal.accountId, node.id)
       invalidateNodes(principal.accountId)
-      emit(live.removed(principal.accountId, node.id))
+      nodeRemoved(principal.accountId, node.id, 'removed')
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'node.remove', target: `node:${node.hostname}`, details: { nodeId: node.id, forced: force } })
     },
     async nodeMetrics(accountId, idOrName, from, to) {

@@ -13,6 +13,7 @@ export type { StackOutcome } from './stacks.ts'
 export type { NodeDetail, StackView } from './views.ts'
 export type { DeployStackArguments } from './stack-payload.ts'
 export type { FleetLiveEvent, LiveTarget } from './live-events.ts'
+export type { NodeOfflineEvent, NodeRegisteredEvent, NodeRemovedEvent, StackDeployedEvent, StackDestroyedEvent, StackFailedEvent, StackOperation } from './fleet-events.ts'
 
 declare module '../../core/index.ts' {
   interface ThreshServices {
@@ -70,7 +71,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
       gateway,
       writer,
       logger: ctx.logger,
-      emit: (event) => ctx.bus.emit('fleet:live', event),
+      bus: ctx.bus,
       options: {
         offlineAfterMs,
         staleAfterMs: settings.staleAfter,

@@ -1,12 +1,13 @@
 // `/midtierhub`: external mid-tiers (mid key) relay their agents' registrations, metric batches,
 // command results and service status here, and receive commands for those agents (docs/protocol.md).
-import type { AgentCommand, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/protocol.ts'
+import type { AgentCommand, AgentInfo, AgentTransportName, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/protocol.ts'
 import { HubException, type Hub, type SignalRServer } from '../../lib/signalr/index.ts'
 import type { AuthService, Principal } from '../hub-auth/index.ts'
 
 /** What the fleet does with what a mid-tier relays. */
 export interface FleetIngress {
-  register(principal: Principal, info: AgentInfo, tier: string, keyId?: string): Promise<void>
+  /** `transport` is known only for agents connected straight to this hub. */
+  register(principal: Principal, info: AgentInfo, tier: string, keyId?: string, transport?: AgentTransportName): Promise<void>
   metrics(accountId: string, agentId: string, metrics: MetricsData): boolean
   /**
    * Resolves with how many samples were stored once they are durably written; rejects if they could

@@ -6,6 +6,7 @@ import type { CommandRecord, FleetStore, NodeRecord, StackRecord, StackServiceRe
 import { actorOf, type AuditLog, type Principal } from '../hub-auth/index.ts'
 import { newId } from '../hub-auth/secrets.ts'
 import type { Dispatcher } from './dispatcher.ts'
+import type { FleetBus, StackOperation } from './fleet-events.ts'
 import { deployStackArguments, formatPort, formatVolume } from './stack-payload.ts'
 import { stackView, type StackView } from './views.ts'
 
@@ -33,6 +34,8 @@ export interface StackDeps {
   audit: AuditLog
   dispatcher: Dispatcher
   commandTimeoutMs: number
+  /** Where `stack:deployed`, `stack:failed` and `stack:destroyed` go. */
+  bus: FleetBus
   /** Resolves `{idOrName}` in an account, 404 when unknown. */
   findNode(accountId: string, idOrName: string): Promise<NodeRecord>
   /** Whether a connection here reaches the node now. */
@@ -40,7 +43,7 @@ export interface StackDeps {
   nodeName(accountId: string, nodeId: string | undefined): Promise<string | null>
 }
 
-const STACK_TOOLS = new Set(['deploy_stack', 'update_service', 'stop_stack', 'start_stack', 'destroy_stack'])
+const STACK_TOOLS = new Set<string>(['deploy_stack', 'update_service', 'stop_stack', 'start_stack', 'destroy_stack'] satisfies StackOperation[])
 
 const notFound = (message: string) => new ThreshError({ code: 'not_found', status: 404, plugin: 'hub-fleet', message })
 const conflict = (code: string, message: string) => new ThreshError({ code, status: 409, plugin: 'hub-fleet', message })
@@ -72,8 +75,10 @@ function mergeServices(services: StackServiceRecord[], state: Partial<StackState
 }
 
 export function createStackOperations(deps: StackDeps): StackOperations {
-  const { store, dispatcher } = deps
+  const { store, dispatcher, bus } = deps
   const busy = new Set<string>()
+  const destroyed = (stack: StackRecord, forced: boolean) =>
+    bus.emit('stack:destroyed', { accountId: stack.accountId, stackId: stack.id, name: stack.name, ...(stack.nodeId ? { nodeId: stack.nodeId } : {}), forced })
 
   async function view(stack: StackRecord): Promise<StackView> {
     return stackView(stack, await deps.nodeName(stack.accountId, stack.nodeId))
@@ -266,6 +271,7 @@ export function createStackOperations(deps: StackDeps): StackOperations {
       if (!node || (force && !deps.reachable(node))) {
         // Nothing can reach the containers; forget the stack so its name is free again.
         await store.deleteStack(stack.accountId, stack.id)
+        destroyed(stack, true)
         await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'stack.destroy', target: `stack:${stack.name}`, details: { stackId: stack.id, forced: true } })
         return { status: 200, stack: null, command: { id: '', status: 'skipped', error: null } }
       }
@@ -290,6 +296,7 @@ export function createStackOperations(deps: StackDeps): StackOperations {
       if (record.tool === 'destroy_stack') {
         if (ok) {
           await store.deleteStack(stack.accountId, stack.id)
+          destroyed(stack, false)
           return
         }
         next.status = 'error'
@@ -312,6 +319,20 @@ export function createStackOperations(deps: StackDeps): StackOperations {
         if (ok && record.tool === 'deploy_stack') next.deployedAt = now
       }
       await store.upsertStack(next)
+
+      const about = { accountId: next.accountId, stackId: next.id, name: next.name, ...(next.nodeId ? { nodeId: next.nodeId } : {}), commandId: record.id }
+      if (!ok) {
+        bus.emit('stack:failed', {
+          ...about,
+          operation: record.tool as StackOperation,
+          reason: next.errorMessage ?? `${record.tool} failed.`,
+          timedOut: record.status === 'timeout',
+          failedServices: next.services.filter((s) => s.status === 'error' || s.errorMessage).map((s) => ({ name: s.name, error: s.errorMessage ?? null })),
+        })
+      } else if (record.tool === 'deploy_stack') {
+        const services = next.services.map((s) => ({ name: s.name, image: s.image, status: s.status, ...(s.errorMessage ? { error: s.errorMessage } : {}) }))
+        bus.emit('stack:deployed', { ...about, status: next.status, services })
+      }
     },
   }
 }
