@@ -1,5 +1,6 @@
 // Config: typed fields with defaults, a JSON or TS file, THRESH_* env overrides and CLI flags,
 // validated so that every problem names the source, the field and what was expected.
+import { formatDuration, parseDuration } from './duration.ts'
 import { ThreshError } from './errors.ts'
 import type { LogLevel } from './logger.ts'
 
@@ -277,22 +278,4 @@ export function describeField(field: ConfigField): string {
     default:
       return `a ${field.type}`
   }
-}
-
-/** Milliseconds from `500ms`, `5s`, `10m`, `24h`, `7d`, or a bare number of seconds. */
-export function parseDuration(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined
-  if (typeof value !== 'string') return undefined
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(value.trim())
-  if (!match) return undefined
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 's']!
-  return Number(match[1]) * unit
-}
-
-/** The shortest exact text for a duration: 300000 -> `5m`, 1500 -> `1500ms`. */
-export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
-  }
-  return `${ms}ms`
 }

@@ -26,3 +26,11 @@ export function parseDuration(value: unknown): number | undefined {
   }
   return Math.round(total)
 }
+
+/** The shortest exact text for a duration: 300000 -> `5m`, 1500 -> `1500ms`. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
+  }
+  return `${ms}ms`
+}

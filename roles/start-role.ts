@@ -8,7 +8,6 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import {
   collectFields,
   commonConfigFields,
-  createLogger,
   createThresh,
   isRoleChoice,
   resolveConfig,
@@ -25,6 +24,7 @@ import {
 } from '../core/index.ts'
 import { loadRuntime } from '../adapters/index.ts'
 import { secureDataDir } from '../lib/data-dir.ts'
+import { createLogger } from '../lib/logger.ts'
 import { installErrorHandlers } from '../lib/http/errors.ts'
 import { loadTlsMaterial } from '../lib/tls.ts'
 import { loadRole, roleNames } from './index.ts'

@@ -1,7 +1,8 @@
 // Core behaviour: plugin ordering, requires/provides, teardown order and error aggregation.
 import { describe, expect, it } from 'vitest'
 import { Hono } from 'hono'
-import { createLogger, createThresh, definePlugin, describeError, ThreshError, type ThreshPlugin } from '../../core/index.ts'
+import { createThresh, definePlugin, describeError, ThreshError, type ThreshPlugin } from '../../core/index.ts'
+import { createLogger } from '../../lib/logger.ts'
 
 function harness(plugins: ThreshPlugin[]) {
   const app = new Hono()
