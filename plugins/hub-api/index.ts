@@ -5,11 +5,11 @@ import { bodyLimit } from 'hono/body-limit'
 import { compress } from 'hono/compress'
 import { defineFields, definePlugin, isThreshError, ThreshError, version as threshVersion } from '../../core/index.ts'
 import { docsPage, openApiDocument } from './openapi.ts'
-import { routes, type Services } from './routes.ts'
+import { routes, type Services } from './routes/index.ts'
 import { validate } from './schema.ts'
 
-export { routes } from './routes.ts'
-export type { RouteDef, Scope } from './routes.ts'
+export { routes } from './routes/index.ts'
+export type { RouteDef, Scope } from './routes/index.ts'
 
 export interface HubApiOptions {
   /** Largest request body, in bytes, where a route sets none (default 64 KiB). */

@@ -1,6 +1,8 @@
 // Builds the OpenAPI 3.1 document and a readable HTML page (no CDN, no scripts) from the route table.
-import { errorSchema, type RouteDef } from './routes.ts'
-import type { Schema } from './schema.ts'
+import type { RouteDef } from './routes/index.ts'
+import { arr, obj, str, type Schema } from './schema.ts'
+
+const errorSchema = obj({ error: str({ example: 'not_found' }), message: str({ example: 'No node named web-1 in this account.' }), details: arr(str()) }, ['error', 'message'])
 
 const SCOPE_TEXT = { cli: 'a CLI token (thresh_cli_…)', mid: 'a mid-tier key (thresh_mid_…)', none: 'no credential' }
 

@@ -4,7 +4,7 @@
 // error status, the OpenAPI document and docs page, and that no secret reaches the log.
 import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { routes } from '../../plugins/hub-api/routes.ts'
+import { routes } from '../../plugins/hub-api/routes/index.ts'
 import { ADMIN_PASSWORD, connectAgent, eventually, startHub, type TestAgent, type TestHub } from './support.ts'
 
 let hub: TestHub

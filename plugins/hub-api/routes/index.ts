@@ -1,0 +1,24 @@
+// Every endpoint of the hub's REST API (CONTRACT §3), one file per OpenAPI tag, in the order
+// /api/openapi.json and the /api/docs page list them.
+import { accountRoutes } from './accounts.ts'
+import { auditRoutes } from './audit.ts'
+import { authRoutes } from './auth.ts'
+import { clusterRoutes } from './clusters.ts'
+import { keyRoutes } from './keys.ts'
+import { midTierRoutes } from './mid-tier.ts'
+import { nodeRoutes } from './nodes.ts'
+import type { RouteDef } from './route-def.ts'
+import { stackRoutes } from './stacks.ts'
+
+export type { Reply, RouteDef, RouteInput, Scope, Services } from './route-def.ts'
+
+export const routes: RouteDef[] = [
+  ...authRoutes,
+  ...accountRoutes,
+  ...nodeRoutes,
+  ...clusterRoutes,
+  ...stackRoutes,
+  ...keyRoutes,
+  ...midTierRoutes,
+  ...auditRoutes,
+]

@@ -1,0 +1,52 @@
+// The shape of one hub API endpoint as data (method, path, scope, schemas, handler): the same table
+// mounts the routes and writes /api/openapi.json.
+import type { AuditLog, AuthService, Principal } from '../../hub-auth/index.ts'
+import type { FleetService } from '../../hub-fleet/index.ts'
+import type { Schema } from '../schema.ts'
+
+export type Scope = 'cli' | 'mid' | 'none'
+
+export interface Services {
+  auth: AuthService
+  audit: AuditLog
+  fleet: FleetService
+}
+
+export interface RouteInput {
+  principal: Principal | undefined
+  params: Record<string, string>
+  query: Record<string, string | undefined>
+  body: unknown
+  services: Services
+  request: Request
+  ip: string | undefined
+}
+
+export interface Reply {
+  status: number
+  body: unknown
+  /** An already serialised JSON body (hot cached reads). */
+  json?: string
+  headers?: Record<string, string>
+}
+
+export interface RouteDef {
+  method: 'get' | 'post' | 'patch' | 'delete'
+  path: string
+  summary: string
+  description?: string
+  tag: string
+  scope: Scope
+  /** Needs the `owner` role (the first account's admin). */
+  owner?: boolean
+  body?: Schema
+  /** The handler validates the body itself (stacks: every problem with its path); only "an object" is checked here. */
+  bodyCheckedByHandler?: boolean
+  /** Accept a request without a body (POST actions). */
+  bodyOptional?: boolean
+  query?: Record<string, Schema>
+  maxBodyBytes?: number
+  status: number
+  response?: Schema
+  handle(input: RouteInput): Promise<Reply>
+}

@@ -1,0 +1,148 @@
+// stacks: deploy, inspect, update, stop, start and destroy, each answering at once (202) or, with
+// ?wait=true, when the node has finished.
+import type { StackOutcome } from '../../hub-fleet/index.ts'
+import { arr, bool, obj, str, type Schema } from '../schema.ts'
+import { flag, NAME, NAME_HINT, ok } from './params.ts'
+import type { Reply, RouteDef } from './route-def.ts'
+
+/** A stack operation's result: 202 while it runs, 200 when it succeeded, 409/504 when it did not. */
+function stackReply(outcome: StackOutcome): Reply {
+  const body = { ...(outcome.stack ?? {}), command: outcome.command }
+  if (outcome.status === 202) return ok(body, 202)
+  if (outcome.command.status === 'timeout') {
+    return ok({ error: 'command_timeout', message: outcome.command.error ?? 'The node did not answer in time.', stack: outcome.stack, command: outcome.command }, 504)
+  }
+  if (outcome.command.status === 'error') {
+    return ok({ error: 'command_failed', message: outcome.command.error ?? 'The node could not carry out the command.', stack: outcome.stack, command: outcome.command }, 409)
+  }
+  return ok(body)
+}
+
+const serviceSchema = obj({ name: str(), image: str(), ports: arr(str()), volumes: arr(str()), env: { type: 'object' }, dependsOn: arr(str()), status: str(), errorMessage: str({ nullable: true }) })
+const stackSchema = obj({
+  id: str(),
+  name: str(),
+  status: str({ enum: ['deploying', 'running', 'partial', 'stopped', 'updating', 'error'] }),
+  targetNodeId: str({ nullable: true }),
+  node: str({ nullable: true }),
+  errorMessage: str({ nullable: true }),
+  createdAt: str({ format: 'date-time' }),
+  updatedAt: str({ format: 'date-time' }),
+  deployedAt: str({ format: 'date-time', nullable: true }),
+  services: arr(serviceSchema),
+  command: obj({ id: str(), status: str(), error: str({ nullable: true }) }),
+})
+const waitQuery = { wait: bool({ description: 'true: answer when the node has finished (200, or 409/504 on failure); default: answer at once with 202' }) }
+const stackBody: Schema = {
+  type: 'object',
+  description:
+    'A stack definition in either form (services as a map, or a list with names), with optional targetNode or targetCluster. It is validated completely before anything is dispatched.',
+  required: ['name', 'services'],
+  properties: {
+    name: str({ pattern: NAME, description: NAME_HINT }),
+    services: { description: 'a map of name to service, or a list of services with a name', oneOf: [{ type: 'object' }, { type: 'array' }] },
+    traefik: bool(),
+    targetNode: str({ minLength: 1 }),
+    targetCluster: str({ minLength: 1 }),
+  },
+}
+
+export const stackRoutes: RouteDef[] = [
+  {
+    method: 'post',
+    path: '/api/stacks/deploy',
+    summary: 'Deploy (or redeploy) a stack',
+    description:
+      'Validates and resolves the definition, picks the node (targetNode, else the least loaded online node of targetCluster, else of the account) and sends it deploy_stack. Follow progress with GET /api/stacks/{name}.',
+    tag: 'stacks',
+    scope: 'cli',
+    body: stackBody,
+    bodyCheckedByHandler: true,
+    query: waitQuery,
+    maxBodyBytes: 1024 * 1024,
+    status: 202,
+    response: stackSchema,
+    async handle({ principal, body, query, services }) {
+      return stackReply(await services.fleet.stacks.deploy(principal!, body, flag(query.wait)))
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/stacks',
+    summary: 'List stacks',
+    tag: 'stacks',
+    scope: 'cli',
+    status: 200,
+    response: obj({ stacks: arr(stackSchema) }),
+    async handle({ principal, services }) {
+      return ok({ stacks: await services.fleet.stacks.list(principal!.accountId) })
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/stacks/{name}',
+    summary: 'A stack with the status of each service',
+    tag: 'stacks',
+    scope: 'cli',
+    status: 200,
+    response: stackSchema,
+    async handle({ principal, params, services }) {
+      return ok(await services.fleet.stacks.get(principal!.accountId, params.name!))
+    },
+  },
+  {
+    method: 'patch',
+    path: '/api/stacks/{name}/services/{svc}',
+    summary: "Rolling update of one service's image",
+    tag: 'stacks',
+    scope: 'cli',
+    body: obj({ image: str({ minLength: 1, maxLength: 500 }) }, ['image']),
+    query: waitQuery,
+    status: 202,
+    async handle({ principal, params, body, query, services }) {
+      return stackReply(await services.fleet.stacks.updateService(principal!, params.name!, params.svc!, (body as { image: string }).image, flag(query.wait)))
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/stacks/{name}/stop',
+    summary: 'Stop a stack (volumes are kept)',
+    tag: 'stacks',
+    scope: 'cli',
+    bodyOptional: true,
+    query: waitQuery,
+    status: 202,
+    async handle({ principal, params, query, services }) {
+      return stackReply(await services.fleet.stacks.stop(principal!, params.name!, flag(query.wait)))
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/stacks/{name}/start',
+    summary: 'Start a stopped stack',
+    tag: 'stacks',
+    scope: 'cli',
+    bodyOptional: true,
+    query: waitQuery,
+    status: 202,
+    async handle({ principal, params, query, services }) {
+      return stackReply(await services.fleet.stacks.start(principal!, params.name!, flag(query.wait)))
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/stacks/{name}',
+    summary: 'Destroy a stack: containers, network and volumes',
+    tag: 'stacks',
+    scope: 'cli',
+    query: { ...waitQuery, force: bool({ description: "forget the stack even if its node is offline (its containers stay on that node)" }) },
+    status: 202,
+    async handle({ principal, params, query, services }) {
+      const outcome = await services.fleet.stacks.destroy(principal!, params.name!, flag(query.wait), flag(query.force))
+      if (outcome.status === 200 && (outcome.command.status === 'success' || outcome.command.status === 'skipped')) {
+        return ok({ destroyed: true, name: params.name, command: outcome.command })
+      }
+      return stackReply(outcome)
+    },
+  },
+]
