@@ -1,5 +1,5 @@
 // How `thresh stack` shows things to people: tables, plans and live deploy progress.
-import type { ProgressEvent, StackPlan, StackState } from '../../lib/stack/index.ts'
+import { describePort, describeVolume, type ProgressEvent, type StackPlan, type StackState } from '../../lib/stack/index.ts'
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
@@ -48,8 +48,8 @@ export function formatPlan(plan: StackPlan): string {
   lines.push('')
   for (const s of plan.services) {
     lines.push(`${s.name}  ${s.image}  (container ${s.containerName})`)
-    for (const p of s.ports) lines.push(`  port    ${p.hostIp ? `${p.hostIp}:` : ''}${p.host} -> ${p.container}/${p.protocol}`)
-    for (const v of s.volumes) lines.push(`  volume  ${v.volume} -> ${v.path}${v.readOnly ? ' (read-only)' : ''}`)
+    for (const p of s.ports) lines.push(`  port    ${describePort(p)}`)
+    for (const v of s.volumes) lines.push(`  volume  ${describeVolume(v)}`)
     for (const [k, v] of Object.entries(s.env)) lines.push(`  env     ${k}=${v}`)
     if (s.dependsOn.length) lines.push(`  after   ${s.dependsOn.join(', ')}`)
   }

@@ -1,5 +1,7 @@
-// Stack definitions: parse, validate, plan and resolve (runtime-neutral), plus the runtime contract types.
-export { parseStack, parsePort, parseVolume } from './parse.ts'
+// Stack definitions: parse, validate, plan and resolve (runtime-neutral), the text forms of ports and
+// volumes, plus the runtime contract types.
+export { parseStack } from './parse.ts'
+export { containerPortKey, describePort, describeVolume, formatPort, formatVolume, hostPortKey, parsePort, parseVolume } from './text-forms.ts'
 export { planStack, resolveEnv, resolveStack, serviceConfigHash, objectPrefix, LABELS, DEFAULT_ACCOUNT } from './plan.ts'
 export type { PlanOptions, PlannedService, PlannedVolume, StackPlan } from './plan.ts'
 export { findCycles, dependencyLevels } from './graph.ts'

@@ -3,10 +3,10 @@
 import { parseDuration } from '../../core/duration.ts'
 import { findCycles } from './graph.ts'
 import { locateJsonError } from './json-location.ts'
+import { hostPortKey, parsePort, parseVolume } from './text-forms.ts'
 import type { Healthcheck, ParseResult, PortMapping, StackDefinition, StackProblem, StackService, VolumeMount } from './types.ts'
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
-const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 const IMAGE_REF = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 const REFERENCE = /\$\{([^}.]+)\.(host|port)\}/g
@@ -125,7 +125,7 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
   const hostPorts = new Map<string, string>()
   for (const { service, portPaths } of parsed) {
     service.ports.forEach((port, i) => {
-      const key = `${port.protocol}/${port.host}`
+      const key = hostPortKey(port)
       const here = portPaths[i]!
       const first = hostPorts.get(key)
       if (first !== undefined) problem(here, `Host port ${port.host} is already published by ${first}`)
@@ -266,48 +266,6 @@ function listOf(value: unknown, path: string, message: string, problem: Problem)
     return []
   }
   return value
-}
-
-function portNumber(text: string): number | undefined {
-  if (!/^\d{1,5}$/.test(text)) return undefined
-  const n = Number(text)
-  return n >= 1 && n <= 65535 ? n : undefined
-}
-
-/** `"8080:80"`, `"127.0.0.1:8080:80"`, optionally `/tcp` or `/udp`. */
-export function parsePort(value: unknown): PortMapping | string {
-  const expected = 'Expected "host:container" with ports from 1 to 65535'
-  if (typeof value !== 'string' && typeof value !== 'number') return expected
-  let text = String(value).trim()
-  let protocol: 'tcp' | 'udp' = 'tcp'
-  const slash = text.lastIndexOf('/')
-  if (slash >= 0) {
-    const proto = text.slice(slash + 1)
-    if (proto !== 'tcp' && proto !== 'udp') return `Unknown protocol "${proto}"; use tcp or udp`
-    protocol = proto
-    text = text.slice(0, slash)
-  }
-  const parts = text.split(':')
-  if (parts.length < 2 || parts.length > 3) return `${expected}, got "${value}"`
-  const hostIp = parts.length === 3 ? parts[0]! : ''
-  if (hostIp !== '' && !/^\d{1,3}(\.\d{1,3}){3}$/.test(hostIp)) return `"${hostIp}" is not an IPv4 address`
-  const host = portNumber(parts[parts.length - 2]!)
-  const container = portNumber(parts[parts.length - 1]!)
-  if (host === undefined || container === undefined) return `${expected}, got "${value}"`
-  return { host, container, protocol, hostIp }
-}
-
-/** `"name:/path"` or `"name:/path:ro"`; bind mounts are not part of a portable stack. */
-export function parseVolume(value: unknown): VolumeMount | string {
-  if (typeof value !== 'string') return 'Expected "name:/path"'
-  const parts = value.split(':')
-  const [name, path, mode] = parts
-  if (parts.length < 2 || parts.length > 3 || !name || !path) return `Expected "name:/path", got "${value}"`
-  if (name.startsWith('/') || name.startsWith('.')) return `Only named volumes are supported ("name:/path"), got "${value}"`
-  if (!VOLUME_NAME.test(name)) return `"${name}" is not a valid volume name`
-  if (!path.startsWith('/')) return `The mount path must be absolute, got "${path}"`
-  if (mode !== undefined && mode !== 'ro' && mode !== 'rw') return `Unknown volume mode "${mode}"; use ro or rw`
-  return { name, path, readOnly: mode === 'ro' }
 }
 
 function optionalBoolean(value: unknown, path: string, problem: Problem): boolean | undefined {

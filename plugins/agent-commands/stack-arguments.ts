@@ -2,7 +2,7 @@
 // ({stackId, stackName, traefik, services:[...]}, already resolved) or a full stack definition,
 // bare or under `stack`/`definition`. Objects in the normalised form (ports, volumes) are accepted too.
 import { ThreshError } from '../../core/index.ts'
-import { parseStack, type StackDefinition } from '../../lib/stack/index.ts'
+import { formatPort, formatVolume, parseStack, type StackDefinition } from '../../lib/stack/index.ts'
 
 const SERVICE_FIELDS = ['name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route', 'command', 'healthcheck'] as const
 
@@ -12,16 +12,16 @@ export const isObject = (value: unknown): value is Record<string, unknown> => ty
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined)
 
+// The host port may be left out of the object form (published on the same number); the text form
+// then goes through parseStack like any other, so a bad value is reported there.
 function portText(port: unknown): unknown {
   if (!isObject(port) || typeof port.container !== 'number') return port
-  const host = port.host ?? port.container
-  const ip = text(port.hostIp)
-  return `${ip ? `${ip}:` : ''}${host}:${port.container}${port.protocol === 'udp' ? '/udp' : ''}`
+  return formatPort({ host: (port.host ?? port.container) as number, container: port.container, protocol: port.protocol === 'udp' ? 'udp' : 'tcp', hostIp: text(port.hostIp) ?? '' })
 }
 
 function volumeText(volume: unknown): unknown {
   if (!isObject(volume) || typeof volume.name !== 'string' || typeof volume.path !== 'string') return volume
-  return `${volume.name}:${volume.path}${volume.readOnly ? ':ro' : ''}`
+  return formatVolume({ name: volume.name, path: volume.path, readOnly: Boolean(volume.readOnly) })
 }
 
 function service(raw: unknown): unknown {

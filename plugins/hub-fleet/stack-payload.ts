@@ -1,6 +1,6 @@
 // The `deploy_stack` arguments the hub sends an agent: the validated, env-resolved definition in the
 // array form (itself a valid stack definition), plus the stack's id and the account that owns it.
-import type { StackDefinition, StackService } from '../../lib/stack/index.ts'
+import { formatPort, formatVolume, type StackDefinition, type StackService } from '../../lib/stack/index.ts'
 
 export interface DeployStackArguments {
   stackId: string
@@ -22,14 +22,6 @@ export interface PortableService {
   route?: string
   command?: string[]
   healthcheck?: { test: string[]; interval: string; timeout: string; retries: number; startPeriod: string }
-}
-
-export function formatPort(p: StackService['ports'][number]): string {
-  return `${p.hostIp ? `${p.hostIp}:` : ''}${p.host}:${p.container}${p.protocol === 'udp' ? '/udp' : ''}`
-}
-
-export function formatVolume(v: StackService['volumes'][number]): string {
-  return `${v.name}:${v.path}${v.readOnly ? ':ro' : ''}`
 }
 
 export function portableService(service: StackService): PortableService {

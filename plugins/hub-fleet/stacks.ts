@@ -1,13 +1,13 @@
 // Stack orchestration on the hub: validate and resolve a definition, pick the node, dispatch the
 // runtime tool, and keep the stack's and each service's status from results and status updates.
 import { ThreshError } from '../../core/index.ts'
-import { parseStack, resolveStack, type StackState } from '../../lib/stack/index.ts'
+import { formatPort, formatVolume, parseStack, resolveStack, type StackState } from '../../lib/stack/index.ts'
 import type { CommandRecord, FleetStore, NodeRecord, StackRecord, StackServiceRecord } from '../../lib/storage/types.ts'
 import { actorOf, type AuditLog, type Principal } from '../hub-auth/index.ts'
 import { newId } from '../hub-auth/secrets.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { FleetBus, StackOperation } from './fleet-events.ts'
-import { deployStackArguments, formatPort, formatVolume } from './stack-payload.ts'
+import { deployStackArguments } from './stack-payload.ts'
 import { stackView, type StackView } from './views.ts'
 
 export interface StackOutcome {

@@ -4,6 +4,7 @@ import type Docker from 'dockerode'
 import { ThreshError } from '../../core/index.ts'
 import {
   DEFAULT_ACCOUNT,
+  formatPort,
   LABELS,
   planStack,
   type DeployDiff,
@@ -59,10 +60,6 @@ function reason(error: unknown): string {
   const e = error as { json?: { message?: string }; reason?: string; message?: string }
   const text = e?.json?.message ?? e?.message ?? String(error)
   return text.replace(/^\(HTTP code \d+\) [a-z ]+ - /, '').trim()
-}
-
-function formatPort(p: { host: number; container: number; protocol: string; hostIp: string }): string {
-  return `${p.hostIp ? `${p.hostIp}:` : ''}${p.host}:${p.container}${p.protocol === 'udp' ? '/udp' : ''}`
 }
 
 /**

@@ -2,7 +2,7 @@
 import { createSocket } from 'node:dgram'
 import { createServer } from 'node:net'
 import type Docker from 'dockerode'
-import type { PortMapping } from '../../lib/stack/index.ts'
+import { hostPortKey, type PortMapping } from '../../lib/stack/index.ts'
 
 /** True when this process can bind the port right now (nothing else holds it). */
 export function canBind(port: PortMapping): Promise<boolean> {
@@ -29,7 +29,7 @@ export async function publishedPorts(docker: Docker): Promise<Map<string, string
   const held = new Map<string, string>()
   for (const container of await docker.listContainers()) {
     for (const p of container.Ports ?? []) {
-      if (p.PublicPort) held.set(`${p.Type}/${p.PublicPort}`, container.Id)
+      if (p.PublicPort) held.set(hostPortKey({ host: p.PublicPort, protocol: p.Type as PortMapping['protocol'] }), container.Id)
     }
   }
   return held
@@ -43,7 +43,7 @@ export async function portsInUse(docker: Docker, wanted: PortMapping[], ownConta
   const held = await publishedPorts(docker)
   const taken: PortMapping[] = []
   for (const port of wanted) {
-    const holder = held.get(`${port.protocol}/${port.host}`)
+    const holder = held.get(hostPortKey(port))
     if (holder !== undefined) {
       if (!ownContainers.has(holder)) taken.push(port)
       continue

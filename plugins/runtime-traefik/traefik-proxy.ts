@@ -2,7 +2,8 @@
 // when the last routed service goes away.
 import type Docker from 'dockerode'
 import { lazyDocker } from '../runtime-docker/lazy-docker.ts'
-import type { ProgressEvent, StackPlan } from '../../lib/stack/index.ts'
+import { formatVolume, type ProgressEvent, type StackPlan } from '../../lib/stack/index.ts'
+import { publish } from '../runtime-docker/container-spec.ts'
 import type { StackProxy } from '../runtime-docker/proxy.ts'
 import { ensureImage } from '../runtime-docker/pull.ts'
 import { traefikLabels } from './labels.ts'
@@ -46,6 +47,10 @@ export function createTraefikProxy(options: TraefikProxyOptions = {}): StackProx
   const image = options.image ?? TRAEFIK_IMAGE
   const hostIp = options.hostIp ?? ''
   const socket = options.socketPath ?? '/var/run/docker.sock'
+  const entryPoints = publish([
+    { host: options.httpPort ?? 80, container: 80, protocol: 'tcp', hostIp },
+    { host: options.httpsPort ?? 443, container: 443, protocol: 'tcp', hostIp },
+  ])
   let pending: Promise<void> | undefined
 
   async function inspect(): Promise<Docker.ContainerInspectInfo | undefined> {
@@ -70,13 +75,10 @@ export function createTraefikProxy(options: TraefikProxyOptions = {}): StackProx
           Image: image,
           Cmd: traefikArgs(),
           Labels: { [PROXY_LABEL]: 'traefik' },
-          ExposedPorts: { '80/tcp': {}, '443/tcp': {} },
+          ExposedPorts: entryPoints.exposed,
           HostConfig: {
-            Binds: [`${socket}:/var/run/docker.sock:ro`],
-            PortBindings: {
-              '80/tcp': [{ HostIp: hostIp, HostPort: String(options.httpPort ?? 80) }],
-              '443/tcp': [{ HostIp: hostIp, HostPort: String(options.httpsPort ?? 443) }],
-            },
+            Binds: [formatVolume({ name: socket, path: '/var/run/docker.sock', readOnly: true })],
+            PortBindings: entryPoints.bindings,
             RestartPolicy: { Name: 'unless-stopped' },
           },
         })

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { parseStack, planStack, resolveStack, type StackProblem } from '../../lib/stack/index.ts'
+import { formatPort, formatVolume, parsePort, parseStack, parseVolume, planStack, resolveStack, type StackProblem } from '../../lib/stack/index.ts'
 
 const fixtures = join(import.meta.dirname, '../fixtures/stacks')
 const seeds = readdirSync(fixtures).filter((f) => f.startsWith('seed-'))
@@ -241,5 +241,23 @@ describe('properties', () => {
       }),
       { numRuns: 300 },
     )
+  })
+
+  it('reads back every port and volume it writes, in the short form people type', () => {
+    const port = fc.record({
+      host: fc.integer({ min: 1, max: 65535 }),
+      container: fc.integer({ min: 1, max: 65535 }),
+      protocol: fc.constantFrom('tcp' as const, 'udp' as const),
+      hostIp: fc.constantFrom('', '127.0.0.1', '10.0.0.2'),
+    })
+    const volume = fc.record({ name: fc.stringMatching(/^[a-z0-9][a-z0-9_.-]{0,20}$/), path: fc.stringMatching(/^\/[a-z0-9/_-]{0,20}$/), readOnly: fc.boolean() })
+    fc.assert(fc.property(port, (p) => {
+      expect(parsePort(formatPort(p))).toEqual(p)
+    }), { numRuns: 200 })
+    fc.assert(fc.property(volume, (v) => {
+      expect(parseVolume(formatVolume(v))).toEqual(v)
+    }), { numRuns: 200 })
+    expect(formatPort({ host: 8080, container: 80, protocol: 'tcp', hostIp: '' })).toBe('8080:80')
+    expect(formatPort({ host: 53, container: 53, protocol: 'udp', hostIp: '127.0.0.1' })).toBe('127.0.0.1:53:53/udp')
   })
 })
