@@ -2,7 +2,9 @@
 import { createSocket } from 'node:dgram'
 import { createServer } from 'node:net'
 import type Docker from 'dockerode'
+import { ThreshError } from '../../core/index.ts'
 import { hostPortKey, type PortMapping } from '../../lib/stack/index.ts'
+import { PLUGIN, unreachable } from './docker-errors.ts'
 
 /** True when this process can bind the port right now (nothing else holds it). */
 export function canBind(port: PortMapping): Promise<boolean> {
@@ -51,4 +53,20 @@ export async function portsInUse(docker: Docker, wanted: PortMapping[], ownConta
     if (!(await canBind(port))) taken.push(port)
   }
   return taken
+}
+
+/** Fails with `port_in_use`, naming every taken port, when any of `wanted` is held by something else. */
+export async function assertPortsFree(docker: Docker, wanted: PortMapping[], ownContainers: Set<string>): Promise<void> {
+  const taken = await portsInUse(docker, wanted, ownContainers).catch((error) => {
+    throw unreachable(error)
+  })
+  if (taken.length > 0) {
+    throw new ThreshError({
+      code: 'port_in_use',
+      message: taken.map((p) => `Port ${p.host} is already in use on the target node`).join('; '),
+      plugin: PLUGIN,
+      status: 409,
+      details: taken,
+    })
+  }
 }

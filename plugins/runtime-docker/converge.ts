@@ -1,0 +1,152 @@
+// Brings a planned stack to running: its network and volumes first, then start level by start level,
+// the services of a level together, a failed service blocking its dependents; and removes them on destroy.
+import type Docker from 'dockerode'
+import { formatPort, LABELS, type PlannedService, type ProgressEvent, type ServiceState, type ServiceStatus, type StackPlan } from '../../lib/stack/index.ts'
+import { createOptions } from './container-spec.ts'
+import type { Containers } from './containers.ts'
+import { reason, statusCode } from './docker-errors.ts'
+import type { Existing } from './stack-inspection.ts'
+
+export interface Converger {
+  /** The stack's network and named volumes, created when missing. */
+  ensureObjects(plan: StackPlan): Promise<void>
+  /** Removes the networks and volumes that match Docker label `filters`; returns how many there were. */
+  removeObjects(filters: string): Promise<number>
+  /** Brings one service to running (reusing its container when its config is unchanged); returns its final state. */
+  converge(
+    plan: StackPlan,
+    service: PlannedService,
+    found: Existing | undefined,
+    pulled: Promise<void>,
+    emit: (e: ProgressEvent) => void,
+    extraLabels: Record<string, string>,
+  ): Promise<ServiceState>
+}
+
+export function createConverger(docker: Docker, containers: Containers): Converger {
+  async function ensureNetwork(plan: StackPlan): Promise<void> {
+    const name = plan.objects.network.name
+    const found = await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) })
+    if (found.some((n) => n.Name === name)) return
+    try {
+      await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: plan.objects.network.labels, CheckDuplicate: true })
+    } catch (error) {
+      if (statusCode(error) !== 409) throw error
+    }
+  }
+
+  async function ensureVolumes(plan: StackPlan): Promise<void> {
+    for (const volume of plan.objects.volumes) {
+      try {
+        await docker.getVolume(volume.name).inspect()
+      } catch (error) {
+        if (statusCode(error) !== 404) throw error
+        await docker.createVolume({ Name: volume.name, Labels: volume.labels })
+      }
+    }
+  }
+
+  return {
+    async ensureObjects(plan) {
+      await ensureNetwork(plan)
+      await ensureVolumes(plan)
+    },
+
+    async removeObjects(filters) {
+      const networks = await docker.listNetworks({ filters })
+      for (const n of networks) {
+        try {
+          await docker.getNetwork(n.Id).remove()
+        } catch (error) {
+          if (statusCode(error) !== 404) {
+            // The proxy may still be attached; detach it and retry once.
+            await docker.getNetwork(n.Id).disconnect({ Container: 'thresh-traefik', Force: true }).catch(() => {})
+            await docker.getNetwork(n.Id).remove().catch((e2) => {
+              if (statusCode(e2) !== 404) throw e2
+            })
+          }
+        }
+      }
+      const { Volumes } = await docker.listVolumes({ filters })
+      for (const v of Volumes ?? []) {
+        await docker.getVolume(v.Name).remove().catch((error) => {
+          if (statusCode(error) !== 404) throw error
+        })
+      }
+      return networks.length + (Volumes?.length ?? 0)
+    },
+
+    async converge(plan, service, found, pulled, emit, extraLabels) {
+      const base = { name: service.name, image: service.image, ports: service.ports.map(formatPort), configHash: service.configHash }
+      const say = (status: ServiceStatus, message?: string) =>
+        emit({ type: 'service', stack: plan.name, service: service.name, status, ...(message ? { message } : {}) })
+      const fail = (why: string, containerId?: string): ServiceState => {
+        say('error', why)
+        return { ...base, status: 'error', error: why, ...(containerId ? { containerId } : {}) }
+      }
+      try {
+        await pulled
+      } catch (error) {
+        return fail(`pulling ${service.image} failed: ${reason(error)}`)
+      }
+      let id: string
+      if (found && found.info.Labels[LABELS.configHash] === service.configHash) {
+        id = found.info.Id
+        if (found.info.State === 'running') {
+          say('running')
+          return { ...base, status: 'running', containerId: id }
+        }
+      } else {
+        if (found) {
+          say('stopping', 'replacing the changed container')
+          await containers.removeQuietly(found.info.Id)
+        }
+        say('creating')
+        try {
+          id = (await docker.createContainer(createOptions(service, plan.objects.network.name, extraLabels))).id
+        } catch (error) {
+          return fail(`creating the container failed: ${reason(error)}`)
+        }
+      }
+      say('starting')
+      try {
+        await docker.getContainer(id).start()
+      } catch (error) {
+        if (statusCode(error) !== 304) return fail(`starting failed: ${reason(error)}`, id)
+      }
+      const check = await containers.confirmRunning(id, service)
+      if (!check.ok) {
+        // Keep the container for its logs, but stop its restart loop.
+        await containers.stopQuietly(id).catch(() => {})
+        return fail(check.why ?? 'did not start', id)
+      }
+      say('running')
+      return { ...base, status: 'running', containerId: id }
+    },
+  }
+}
+
+/** Runs services level by level; a failure blocks everything that depends on it. */
+export async function runLevels(
+  plan: StackPlan,
+  each: (service: PlannedService) => Promise<ServiceState>,
+  emit: (e: ProgressEvent) => void,
+): Promise<Map<string, ServiceState>> {
+  const results = new Map<string, ServiceState>()
+  for (const level of plan.levels) {
+    await Promise.all(
+      level.map(async (name) => {
+        const service = plan.services.find((s) => s.name === name)!
+        const failedDep = service.dependsOn.find((d) => results.get(d)?.status !== 'running')
+        if (failedDep !== undefined) {
+          const why = `blocked: dependency ${failedDep} is ${results.get(failedDep)?.status ?? 'missing'}`
+          emit({ type: 'service', stack: plan.name, service: name, status: 'blocked', message: why })
+          results.set(name, { name, image: service.image, status: 'blocked', ports: service.ports.map(formatPort), error: why })
+          return
+        }
+        results.set(name, await each(service))
+      }),
+    )
+  }
+  return results
+}
