@@ -1,5 +1,5 @@
 // Stack definitions: parse, validate, plan and resolve (runtime-neutral), the text forms of ports and
-// volumes, plus the runtime contract types.
+// volumes, plus the contracts of a stack runtime and of the proxy that routes its services.
 export { parseStack } from './parse.ts'
 export { containerPortKey, describePort, describeVolume, formatPort, formatVolume, hostPortKey, parsePort, parseVolume } from './text-forms.ts'
 export { planStack, resolveEnv, resolveStack, serviceConfigHash, objectPrefix, LABELS, DEFAULT_ACCOUNT } from './plan.ts'
@@ -18,3 +18,4 @@ export type {
   StackState,
   StackStatus,
 } from './runtime-contract.ts'
+export type { StackProxy } from './proxy-contract.ts'

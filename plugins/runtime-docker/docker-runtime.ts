@@ -11,6 +11,7 @@ import {
   type RuntimeCallOptions,
   type ServiceStatus,
   type StackDefinition,
+  type StackProxy,
   type StackRuntime,
   type StackState,
 } from '../../lib/stack/index.ts'
@@ -18,7 +19,6 @@ import { createOptions, withImage } from './container-spec.ts'
 import { createContainers } from './containers.ts'
 import { createConverger, runLevels } from './converge.ts'
 import { PLUGIN, reason, stackNotFound, unreachable } from './docker-errors.ts'
-import type { StackProxy } from './proxy.ts'
 import { lazyDocker } from './lazy-docker.ts'
 import { ensureImage, pullAll } from './pull.ts'
 import { assertPortsFree } from './ports.ts'
@@ -29,7 +29,10 @@ export interface DockerRuntimeOptions {
   docker?: Docker | Docker.DockerOptions
   /** Default account for calls that name none (default `local`). */
   account?: string
-  /** Reverse proxy for services that ask for Traefik; `false` for none. */
+  /**
+   * Reverse proxy for services that ask for Traefik (the `proxy` service of runtime-traefik); `false`
+   * deploys them unrouted. Without one, a stack that asks for Traefik is refused before anything starts.
+   */
   proxy?: StackProxy | false
   /**
    * How long a service without a healthcheck must stay up before its dependents start, so a process
@@ -62,7 +65,6 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
   const containers = createContainers(docker, { startGraceMs: options.startGraceMs ?? 150, ...(options.healthTimeoutMs !== undefined ? { healthTimeoutMs: options.healthTimeoutMs } : {}) })
   const { ensureObjects, removeObjects, converge } = createConverger(docker, containers)
   const { stopQuietly, removeQuietly } = containers
-  let proxy: StackProxy | undefined = options.proxy === false ? undefined : options.proxy
   const locks = new Map<string, Promise<unknown>>()
 
   // One operation at a time per stack: a second `up` waits for the first instead of racing it.
@@ -75,13 +77,17 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
     })
   }
 
-  async function getProxy(): Promise<StackProxy | undefined> {
-    if (options.proxy === false) return undefined
-    if (!proxy) {
-      const { createTraefikProxy } = await import('../runtime-traefik/traefik-proxy.ts')
-      proxy = createTraefikProxy({ docker })
-    }
-    return proxy
+  /** The proxy for `routed` services of `stack`: none to route, or routing off, is undefined; no proxy is an error. */
+  function proxyFor(stack: string, routed: string[]): StackProxy | undefined {
+    if (routed.length === 0 || options.proxy === false) return undefined
+    if (options.proxy) return options.proxy
+    // No Traefik of our own as a fallback: a disabled runtime-traefik has to stay disabled.
+    throw new ThreshError({
+      code: 'proxy_missing',
+      message: `Stack ${stack} routes ${routed.join(', ')} through Traefik, but no proxy plugin is running: runtime-traefik is disabled or not loaded. Enable it, or set traefik: false.`,
+      plugin: PLUGIN,
+      status: 409,
+    })
   }
 
   const runtime: StackRuntime & { docker: Docker } = {
@@ -100,6 +106,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         const plan = planStack(stack, { account })
         const existing = await containersOf(docker, account, stack.name)
         const changes = diff(plan, existing)
+        const routed = plan.services.filter((s) => s.traefik && s.ports.length > 0)
+        const px = proxyFor(plan.name, routed.map((s) => s.name))
 
         // Ports are checked before anything is created: a half-deployed stack is worse than none.
         const wanted = plan.services.filter((s) => !changes.unchanged.includes(s.name)).flatMap((s) => s.ports)
@@ -115,9 +123,6 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         } catch (error) {
           throw unreachable(error)
         }
-
-        const routed = plan.services.filter((s) => s.traefik && s.ports.length > 0)
-        const px = routed.length > 0 ? await getProxy() : undefined
 
         const pulls = pullAll(docker, plan, emit)
         for (const s of plan.services) emit({ type: 'service', stack: plan.name, service: s.name, status: 'pending' })
@@ -185,6 +190,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         }
         const next = withImage(old.spec, old.info.Labels, normalized)
         const plan = planFrom(account, name, existing)!
+        const px = proxyFor(name, next.traefik && next.ports.length > 0 ? [serviceName] : [])
         const say = (status: ServiceStatus, message?: string) =>
           emit({ type: 'service', stack: name, service: serviceName, status, ...(message ? { message } : {}) })
 
@@ -205,7 +211,6 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         const oldContainer = docker.getContainer(old.info.Id)
         const wasRunning = old.info.State === 'running'
         const backupName = `${old.spec.containerName}-rollback`
-        const px = next.traefik && next.ports.length > 0 ? await getProxy() : undefined
         say('stopping')
         await stopQuietly(old.info.Id)
         await oldContainer.rename({ name: backupName })
@@ -292,7 +297,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
           }),
         )
         const removed = await removeObjects(labelFilters(account, name))
-        if (existing.some((e) => e.spec?.traefik) && options.proxy !== false) await (await getProxy())?.release(name)
+        // Without a proxy plugin a Traefik left from earlier is not ours to remove; the stack goes all the same.
+        if (existing.some((e) => e.spec?.traefik) && options.proxy) await options.proxy.release(name)
         return existing.length + removed > 0
       })
     },

@@ -5,7 +5,6 @@ import { createDockerRuntime, type DockerRuntimeOptions } from './docker-runtime
 
 export { createDockerRuntime } from './docker-runtime.ts'
 export type { DockerRuntimeOptions } from './docker-runtime.ts'
-export type { StackProxy } from './proxy.ts'
 
 declare module '../../core/index.ts' {
   interface ThreshServices {
@@ -21,7 +20,7 @@ export default definePlugin((options: DockerRuntimeOptions = {}) => ({
   provides: ['runtime'],
   setup(ctx) {
     const merged = { ...options }
-    // Use a configured proxy plugin (runtime-traefik) when one runs before us; else the built-in default.
+    // The proxy plugin's service (runtime-traefik) when one runs before us; without one, routed stacks are refused.
     if (merged.proxy === undefined && ctx.has('proxy')) merged.proxy = ctx.use('proxy')
     const runtime = createDockerRuntime(merged)
     const withEvents: StackRuntime = {

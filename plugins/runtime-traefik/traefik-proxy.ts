@@ -2,9 +2,8 @@
 // when the last routed service goes away.
 import type Docker from 'dockerode'
 import { lazyDocker } from '../runtime-docker/lazy-docker.ts'
-import { formatVolume, type ProgressEvent, type StackPlan } from '../../lib/stack/index.ts'
+import { formatVolume, type ProgressEvent, type StackPlan, type StackProxy } from '../../lib/stack/index.ts'
 import { publish } from '../runtime-docker/container-spec.ts'
-import type { StackProxy } from '../runtime-docker/proxy.ts'
 import { ensureImage } from '../runtime-docker/pull.ts'
 import { traefikLabels } from './labels.ts'
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseStack, planStack, type StackDefinition } from '../../lib/stack/index.ts'
 import { createDockerRuntime } from '../../plugins/runtime-docker/index.ts'
 import { createTraefikProxy, routeRule, traefikArgs, traefikLabels, TRAEFIK_CONTAINER } from '../../plugins/runtime-traefik/index.ts'
-import { connectDocker, freePort, httpText, uniqueName } from '../support/docker.ts'
+import { connectDocker, freePort, httpText, labelledObjects, uniqueName } from '../support/docker.ts'
 
 let docker: Docker
 let runtime: ReturnType<typeof createDockerRuntime>
@@ -106,6 +106,18 @@ describe('the thresh-traefik container', () => {
     await runtime.destroy(a)
     expect((await traefik())?.State.Running).toBe(true)
     await runtime.destroy(b)
+    expect(await traefik()).toBeUndefined()
+  })
+})
+
+describe('without a proxy plugin', () => {
+  it('refuses a stack that asks for Traefik, naming runtime-traefik, before creating anything', async () => {
+    // What runtime-docker gets when the config says `disable: ['runtime-traefik']`: no `proxy` service.
+    const unrouted = createDockerRuntime({ docker })
+    const name = uniqueName('ttrn')
+    const routed = stack({ name, traefik: true, services: { web: { image: 'thresh-test/busybox:1', ports: [`127.0.0.1:${await freePort()}:8080`] } } })
+    await expect(unrouted.deploy(routed)).rejects.toThrow(`Stack ${name} routes web through Traefik, but no proxy plugin is running: runtime-traefik is disabled`)
+    expect(await labelledObjects(docker, name)).toEqual([])
     expect(await traefik()).toBeUndefined()
   })
 })
