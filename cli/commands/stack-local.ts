@@ -2,15 +2,24 @@
 import { readFile } from 'node:fs/promises'
 import { ThreshError } from '../../core/index.ts'
 import { parseStack, planStack, type ProgressEvent, type StackDefinition, type StackPlan, type StackRuntime, type StackState } from '../../lib/stack/index.ts'
+import { startLocalThresh } from '../local-thresh.ts'
 
-let runtime: StackRuntime | undefined
+// The agent's stack plugins, loaded on first use as its role loads them: the proxy first, so that
+// runtime-docker finds the `proxy` service for stacks that ask for Traefik.
+const stackPlugins = [
+  () => import('../../plugins/runtime-traefik/index.ts').then((m) => m.default),
+  () => import('../../plugins/runtime-docker/index.ts').then((m) => m.default),
+]
 
-async function local(): Promise<StackRuntime> {
-  if (!runtime) {
-    const { createDockerRuntime } = await import('../../plugins/runtime-docker/index.ts')
-    runtime = createDockerRuntime()
+/** Runs `use` with the `runtime` service of those plugins, set up for this one command and closed after it. */
+async function withRuntime<T>(use: (runtime: StackRuntime) => Promise<T>): Promise<T> {
+  const factories = await Promise.all(stackPlugins.map((load) => load()))
+  const thresh = await startLocalThresh(factories.map((factory) => factory()))
+  try {
+    return await use(thresh.use('runtime'))
+  } finally {
+    await thresh.close('command finished')
   }
-  return runtime
 }
 
 /** Reads and validates a stack file; every problem is listed before the one-sentence failure. */
@@ -43,7 +52,7 @@ export async function planLocal(file: string, report: (line: string) => void): P
 
 export async function upLocal(file: string, report: (line: string) => void, onProgress: (e: ProgressEvent) => void): Promise<StackState> {
   const stack = await loadStack(file, report)
-  const state = await (await local()).deploy(stack, { onProgress })
+  const state = await withRuntime((runtime) => runtime.deploy(stack, { onProgress }))
   if (state.status === 'error') {
     throw new ThreshError({ code: 'stack_failed', message: `Stack ${stack.name} failed: ${state.error ?? 'a service did not start'}` })
   }
@@ -51,34 +60,34 @@ export async function upLocal(file: string, report: (line: string) => void, onPr
 }
 
 export async function listLocal(): Promise<StackState[]> {
-  return (await local()).list()
+  return withRuntime((runtime) => runtime.list())
 }
 
 export async function infoLocal(name: string): Promise<StackState> {
-  const state = await (await local()).status(name)
+  const state = await withRuntime((runtime) => runtime.status(name))
   if (!state) throw notFound(name)
   return state
 }
 
 export async function updateLocal(name: string, service: string, image: string, onProgress: (e: ProgressEvent) => void): Promise<StackState> {
-  return (await local()).updateService(name, service, image, { onProgress })
+  return withRuntime((runtime) => runtime.updateService(name, service, image, { onProgress }))
 }
 
 export async function stopLocal(name: string, onProgress: (e: ProgressEvent) => void): Promise<StackState> {
-  const state = await (await local()).stop(name, { onProgress })
+  const state = await withRuntime((runtime) => runtime.stop(name, { onProgress }))
   if (!state) throw notFound(name)
   return state
 }
 
 export async function startLocal(name: string, onProgress: (e: ProgressEvent) => void): Promise<StackState> {
-  const state = await (await local()).start(name, { onProgress })
+  const state = await withRuntime((runtime) => runtime.start(name, { onProgress }))
   if (!state) throw notFound(name)
   if (state.status === 'error') throw new ThreshError({ code: 'stack_failed', message: `Stack ${name} failed to start: ${state.error}` })
   return state
 }
 
 export async function destroyLocal(name: string): Promise<boolean> {
-  return (await local()).destroy(name)
+  return withRuntime((runtime) => runtime.destroy(name))
 }
 
 function notFound(name: string): ThreshError {

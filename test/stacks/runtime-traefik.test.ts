@@ -2,13 +2,16 @@
 // lives exactly as long as some stack needs it (checked with a stand-in image tagged traefik:v3.3).
 import type Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseStack, planStack, type StackDefinition } from '../../lib/stack/index.ts'
-import { createDockerRuntime } from '../../plugins/runtime-docker/index.ts'
-import { createTraefikProxy, routeRule, traefikArgs, traefikLabels, TRAEFIK_CONTAINER } from '../../plugins/runtime-traefik/index.ts'
+import { startLocalThresh } from '../../cli/local-thresh.ts'
+import type { Thresh } from '../../core/index.ts'
+import { parseStack, planStack, type StackDefinition, type StackRuntime } from '../../lib/stack/index.ts'
+import runtimeDocker from '../../plugins/runtime-docker/index.ts'
+import runtimeTraefik, { routeRule, traefikArgs, traefikLabels, TRAEFIK_CONTAINER } from '../../plugins/runtime-traefik/index.ts'
 import { connectDocker, freePort, httpText, labelledObjects, uniqueName } from '../support/docker.ts'
 
 let docker: Docker
-let runtime: ReturnType<typeof createDockerRuntime>
+let thresh: Thresh
+let runtime: StackRuntime
 const names = [uniqueName('ttra'), uniqueName('ttrb')]
 
 function stack(input: unknown): StackDefinition {
@@ -23,12 +26,15 @@ async function traefik(): Promise<Docker.ContainerInspectInfo | undefined> {
 
 beforeAll(async () => {
   docker = await connectDocker()
-  const proxy = createTraefikProxy({ docker, hostIp: '127.0.0.1', httpPort: await freePort(), httpsPort: await freePort() })
-  runtime = createDockerRuntime({ docker, proxy })
+  // The agent's two stack plugins, in its order: runtime-docker finds runtime-traefik's `proxy` service.
+  const traefikOptions = { docker, hostIp: '127.0.0.1', httpPort: await freePort(), httpsPort: await freePort() }
+  thresh = await startLocalThresh([runtimeTraefik(traefikOptions), runtimeDocker({ docker })])
+  runtime = thresh.use('runtime')
 })
 
 afterAll(async () => {
   for (const name of names) await runtime?.destroy(name).catch(() => {})
+  await thresh?.close()
 })
 
 describe('Traefik routing labels', () => {
@@ -110,14 +116,18 @@ describe('the thresh-traefik container', () => {
   })
 })
 
-describe('without a proxy plugin', () => {
+describe('with runtime-traefik disabled', () => {
   it('refuses a stack that asks for Traefik, naming runtime-traefik, before creating anything', async () => {
-    // What runtime-docker gets when the config says `disable: ['runtime-traefik']`: no `proxy` service.
-    const unrouted = createDockerRuntime({ docker })
+    // `disable: ['runtime-traefik']` leaves runtime-docker alone, with no `proxy` service to find.
+    const alone = await startLocalThresh([runtimeDocker({ docker })])
     const name = uniqueName('ttrn')
     const routed = stack({ name, traefik: true, services: { web: { image: 'thresh-test/busybox:1', ports: [`127.0.0.1:${await freePort()}:8080`] } } })
-    await expect(unrouted.deploy(routed)).rejects.toThrow(`Stack ${name} routes web through Traefik, but no proxy plugin is running: runtime-traefik is disabled`)
+    try {
+      await expect(alone.use('runtime').deploy(routed)).rejects.toThrow(`Stack ${name} routes web through Traefik, but no proxy plugin is running: runtime-traefik is disabled`)
+    } finally {
+      await alone.close()
+    }
+    // The old fallback provisioned Traefik after the services had started: nothing of the stack exists.
     expect(await labelledObjects(docker, name)).toEqual([])
-    expect(await traefik()).toBeUndefined()
   })
 })
