@@ -3,21 +3,10 @@
 import { ThreshError } from '../../core/index.ts'
 import { isKeyActive } from '../../lib/storage/keys.ts'
 import type { AccountRecord, FleetStore, KeyRecord, KeyType, SessionRecord, UserRecord } from '../../lib/storage/types.ts'
-import type { CredentialKind } from './secrets.ts'
+import { actorOf, type CredentialKind, type Principal } from '../../lib/auth/principal.ts'
+export { actorOf, type Principal } from '../../lib/auth/principal.ts'
 import { burnPasswordCheck, hashPassword, newCredential, newId, newPassword, parseCredential, sameDigest, sha256, verifyPassword } from './secrets.ts'
 import { createThrottle } from './throttle.ts'
-
-export interface Principal {
-  kind: CredentialKind
-  accountId: string
-  /** Key credentials (live, mid). */
-  keyId?: string
-  /** Session credentials (cli). */
-  userId?: string
-  sessionId?: string
-  userName?: string
-  roles: string[]
-}
 
 export interface AuthOptions {
   sessionTtlMs: number
@@ -419,9 +408,4 @@ export function createAuthService(
     },
   }
   return service
-}
-
-export function actorOf(principal: Principal): string {
-  if (principal.kind === 'cli') return principal.userName ?? principal.userId ?? 'user'
-  return `${principal.kind}-key:${principal.keyId}`
 }

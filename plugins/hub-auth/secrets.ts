@@ -1,15 +1,12 @@
 // Credentials: random keys and tokens shown once and kept only as SHA-256 hashes, compared in
 // constant time; passwords hashed with scrypt (node:crypto, so Deno runs it too).
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
-export type CredentialKind = 'cli' | 'live' | 'mid'
+import type { CredentialKind } from '../../lib/auth/principal.ts'
+export type { CredentialKind } from '../../lib/auth/principal.ts'
+export { newId } from '../../lib/ids.ts'
 
 const PREFIX: Record<CredentialKind, string> = { live: 'thresh_live_', mid: 'thresh_mid_', cli: 'thresh_cli_' }
 const CREDENTIAL = /^thresh_(live|mid|cli)_([a-z0-9]{1,32})_([A-Za-z0-9]{16,128})$/
-
-/** A random id for records: lowercase letters and digits, no `_` (ids sit inside tokens). */
-export function newId(bytes = 9): string {
-  return randomBytes(bytes).toString('hex')
-}
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex')

@@ -2,7 +2,7 @@
 // mid-tier's gateway or an external mid-tier), timed out when no answer comes, late answers kept.
 import { ThreshError } from '../../core/index.ts'
 import type { AgentCommand, CommandResult } from '../../lib/agent-session/protocol.ts'
-import { newId } from '../hub-auth/secrets.ts'
+import { newId } from '../../lib/ids.ts'
 import type { CommandRecord, FleetStore, NodeRecord } from '../../lib/storage/types.ts'
 
 /** How to reach one agent right now, or undefined when no connection here holds it. */

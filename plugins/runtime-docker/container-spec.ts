@@ -1,7 +1,8 @@
 // Translates a planned service into Docker create options, and reads the plan back from a container's
 // labels so that start, update and info work from Docker alone after thresh restarts.
 import type Docker from 'dockerode'
-import { containerPortKey, LABELS, serviceConfigHash, type PlannedService, type PortMapping } from '../../lib/stack/index.ts'
+import { publish } from '../../lib/docker/publish.ts'
+import { LABELS, serviceConfigHash, type PlannedService, type PortMapping } from '../../lib/stack/index.ts'
 
 /** Label holding the service's planned spec (JSON), the source for restarts and rolling updates. */
 export const SPEC_LABEL = 'thresh.spec'
@@ -12,18 +13,6 @@ const NS_PER_MS = 1_000_000
 
 /** Set once a service runs: it comes back after a node reboot like compose services, not after a stop. */
 export const RESTART_POLICY = { Name: 'unless-stopped' }
-
-/** Docker's ExposedPorts and PortBindings for these mappings. */
-export function publish(ports: PortMapping[]): { exposed: Record<string, object>; bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> } {
-  const exposed: Record<string, object> = {}
-  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {}
-  for (const port of ports) {
-    const key = containerPortKey(port)
-    exposed[key] = {}
-    ;(bindings[key] ??= []).push({ HostIp: port.hostIp, HostPort: String(port.host) })
-  }
-  return { exposed, bindings }
-}
 
 export function createOptions(
   service: PlannedService,

@@ -1,10 +1,8 @@
 // Provisions one `thresh-traefik` container per node for stacks that ask for Traefik, and removes it
 // when the last routed service goes away.
 import type Docker from 'dockerode'
-import { lazyDocker } from '../runtime-docker/lazy-docker.ts'
 import { formatVolume, type ProgressEvent, type StackPlan, type StackProxy } from '../../lib/stack/index.ts'
-import { publish } from '../runtime-docker/container-spec.ts'
-import { ensureImage } from '../runtime-docker/pull.ts'
+import { ensureImage, lazyDocker, publish } from '../../lib/docker/index.ts'
 import { traefikLabels } from './labels.ts'
 
 export const TRAEFIK_CONTAINER = 'thresh-traefik'
