@@ -5,6 +5,7 @@ import type { UpgradeWebSocket, WSContext } from 'hono/ws'
 import { HubConnection, type LoggerLike, type TransportSink } from './connection.ts'
 import { createHubRuntime } from './hub.ts'
 import { newConnectionId, redactAccessToken } from './ids.ts'
+import { PendingNegotiations } from './negotiations.ts'
 import type { HubRuntime } from './connection.ts'
 import type { Hub, HubDefinition, TransportKind } from './types.ts'
 
@@ -31,6 +32,13 @@ export interface SignalRServerOptions {
   transports?: TransportKind[]
   /** Negotiations not yet used by a transport; beyond this negotiate answers 429 (default 10 000). */
   maxPendingNegotiations?: number
+  /**
+   * Of those, how many one owner may hold (default a tenth): beyond this its negotiate answers 429
+   * while other owners still get in. Negotiations without an owner count only against the total.
+   */
+  maxPendingNegotiationsPerOwner?: number
+  /** The owner of an authenticated principal (default its `accountId`, when it has one). */
+  negotiationOwner?: (principal: unknown) => string | undefined
   /** Allowed browser origins; default echoes any origin (with credentials). */
   corsOrigins?: string[] | ((origin: string) => boolean)
 }
@@ -77,10 +85,10 @@ export function formatServerSentEvent(text: string): string {
  */
 class WebSocketTransport implements TransportSink {
   private readonly connection: HubConnection
-  private readonly negotiating: Set<HubConnection>
+  private readonly negotiating: PendingNegotiations<HubConnection>
   private ws: WSContext | undefined
 
-  constructor(connection: HubConnection, negotiating: Set<HubConnection>) {
+  constructor(connection: HubConnection, negotiating: PendingNegotiations<HubConnection>) {
     this.connection = connection
     this.negotiating = negotiating
   }
@@ -123,10 +131,19 @@ export function createSignalRServer(options: SignalRServerOptions): SignalRServe
   const pollTimeoutMs = options.pollTimeoutMs ?? 90_000
   const heartbeatMs = options.heartbeatMs ?? Math.min(1000, keepAliveMs / 2, clientTimeoutMs / 2, handshakeTimeoutMs / 2)
   const maxPendingNegotiations = options.maxPendingNegotiations ?? 10_000
+  const maxPendingPerOwner = options.maxPendingNegotiationsPerOwner ?? Math.max(1, Math.ceil(maxPendingNegotiations / 10))
+  const ownerOf =
+    options.negotiationOwner ??
+    ((principal: unknown) => {
+      const accountId = (principal as { accountId?: unknown } | null | undefined)?.accountId
+      return typeof accountId === 'string' ? accountId : undefined
+    })
+  // Unused negotiations expire after the disconnect timeout: by then there is room again.
+  const retryAfter = String(Math.max(1, Math.ceil(disconnectTimeoutMs / 1000)))
   const transports = (options.transports ?? ALL_TRANSPORTS).filter((t) => t !== 'WebSockets' || options.upgradeWebSocket)
 
   const byToken = new Map<string, HubConnection>()
-  const negotiating = new Set<HubConnection>()
+  const negotiating = new PendingNegotiations<HubConnection>()
   const longPolls = new WeakMap<HubConnection, LongPollState>()
   const hubs = new Map<string, HubRuntime>()
   let closed = false
@@ -208,15 +225,20 @@ export function createSignalRServer(options: SignalRServerOptions): SignalRServe
       version = Math.min(requested, 1)
     }
     if (negotiating.size >= maxPendingNegotiations) {
-      return json(c, 429, { error: 'Too many pending negotiations; retry later.' })
+      return reply(c, 429, JSON.stringify({ error: 'too_many_negotiations', message: 'Too many pending negotiations; retry later.' }), { 'Content-Type': 'application/json', 'Retry-After': retryAfter })
     }
     const auth = await authenticate(runtime, c)
     if (auth instanceof Response) return auth
+    const owner = ownerOf(auth.principal)
+    if (owner !== undefined && negotiating.countOf(owner) >= maxPendingPerOwner) {
+      const message = `This account has ${maxPendingPerOwner} negotiations not yet connected; connect with those or retry later.`
+      return reply(c, 429, JSON.stringify({ error: 'too_many_negotiations', message }), { 'Content-Type': 'application/json', 'Retry-After': retryAfter })
+    }
     const connectionId = newConnectionId()
     const token = version >= 1 ? newConnectionId() : connectionId
     const connection = new HubConnection(runtime, connectionId, token, auth.principal)
     byToken.set(token, connection)
-    negotiating.add(connection)
+    negotiating.add(connection, owner)
     const body: Record<string, unknown> = {
       negotiateVersion: version,
       connectionId,
