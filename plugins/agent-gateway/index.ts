@@ -1,7 +1,7 @@
 // The agent-gateway plugin: the one agent gateway of a hub or a mid-tier, with the SignalR agent hub
 // (`/agenthub`) on it; transport-rest-poll adds REST polling to the same gateway.
 import { definePlugin, ThreshError } from '../../core/index.ts'
-import { createAgentGateway, mountAgentHub, type AgentAuthenticator, type AgentGateway } from '../../lib/agent-session/server/index.ts'
+import { createAgentGateway, mountAgentHub, type AgentAdmission, type AgentAuthenticator, type AgentGateway } from '../../lib/agent-session/server/index.ts'
 
 /** The gateway, and the seam through which the plugin that owns agent keys plugs in. */
 export interface AgentGatewayService extends AgentGateway {
@@ -10,6 +10,11 @@ export interface AgentGatewayService extends AgentGateway {
    * mid-tier (asks the hub). Set once, during that plugin's setup.
    */
   setAuthenticator(authenticate: AgentAuthenticator): void
+  /**
+   * Decides which key may register which agent id: hub-fleet on a hub, from the nodes it stores.
+   * Without one, an id connected under one key is refused to any other key.
+   */
+  setAdmission(admit: AgentAdmission): void
 }
 
 declare module '../../core/index.ts' {
@@ -33,6 +38,7 @@ export default definePlugin((options: AgentGatewayPluginOptions = {}) => ({
     // The plugin that owns agent keys is set up after this one, so it hands its authenticator in later;
     // no agent can connect before then, since the server listens only once every plugin is set up.
     let authenticator: AgentAuthenticator | undefined
+    let admission: AgentAdmission | undefined
     const gateway = createAgentGateway({
       authenticate: (token) => {
         if (!authenticator) {
@@ -40,6 +46,7 @@ export default definePlugin((options: AgentGatewayPluginOptions = {}) => ({
         }
         return authenticator(token)
       },
+      admit: (principal, info, transport) => (admission ? admission(principal, info, transport) : defaultAdmission(principal, info)),
       redeliveryMs: options.redeliveryMs ?? 30_000,
       pollingOfflineMs: options.pollingOfflineMs ?? 90_000,
     })
@@ -50,7 +57,14 @@ export default definePlugin((options: AgentGatewayPluginOptions = {}) => ({
         }
         authenticator = authenticate
       },
+      setAdmission(admit: AgentAdmission) {
+        if (admission) {
+          throw new ThreshError({ code: 'plugin_conflict', plugin: 'agent-gateway', message: 'Two plugins decide agent registrations on this server; disable one of them.' })
+        }
+        admission = admit
+      },
     })
+    const defaultAdmission = (principal: Parameters<AgentAdmission>[0], info: Parameters<AgentAdmission>[1]) => gateway.assertOwner(principal, info.agentId)
     ctx.provide('agent-gateway', service)
     mountAgentHub(ctx.use('signalr'), gateway)
     ctx.hooks.hook('app:ready', () => {

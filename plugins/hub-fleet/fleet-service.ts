@@ -12,6 +12,7 @@ import type { FleetBus, NodeOfflineEvent, NodeRemovedEvent } from './fleet-event
 import type { MetricsWriter } from './metrics-writer.ts'
 import type { FleetIngress, MidtierRouter } from './midtier-hub.ts'
 import { live, type FleetLiveEvent } from './live-events.ts'
+import { createRegistrationGuard, type RegistrationLimits } from './registration-guard.ts'
 import { createStackOperations, type StackOperations } from './stacks.ts'
 import { clusterSummary, metricsPoint, nodeDetail, type NodeDetail } from './views.ts'
 
@@ -24,6 +25,7 @@ export interface FleetOptions {
   sweepMs: number
   keySweepMs: number
   maintenanceMs: number
+  registration: RegistrationLimits
 }
 
 export interface ToolOutcome {
@@ -157,9 +159,15 @@ export function createFleet(deps: {
   }
 
   const dispatcher = createDispatcher(store, routeOf, logger)
+  const guard = createRegistrationGuard(store, options.registration)
 
   async function findNode(accountId: string, idOrName: string): Promise<NodeRecord> {
     const found = await store.findNode(accountId, idOrName)
+    if (found && found.id !== idOrName) {
+      // A hostname two nodes share (one key registered both) must not pick one of them silently.
+      const named = (await store.listNodes(accountId)).filter((n) => n.hostname === idOrName)
+      if (named.length > 1) throw conflict('ambiguous_node', `Hostname '${idOrName}' names ${named.length} nodes (${named.map((n) => n.id).join(', ')}); use the node's id.`)
+    }
     if (found) return found
     if (idOrName.length >= 4) {
       const matches = (await store.listNodes(accountId)).filter((n) => n.id.startsWith(idOrName))
@@ -220,6 +228,9 @@ export function createFleet(deps: {
   dispatcher.onFinished((record) => stacks.applyResult(record))
 
   const ingress: FleetIngress = {
+    admit(accountId, keyId, info) {
+      return serial(`${accountId}/${info.agentId}`, () => guard.admit(accountId, keyId, info))
+    },
     register(principal, info, tier, keyId, transport) {
       return serial(`${principal.accountId}/${info.agentId}`, async () => {
         const now = new Date().toISOString()
@@ -272,7 +283,10 @@ export function createFleet(deps: {
       emit(live.commandResult(accountId, agentId, result))
     },
     async statusUpdate(accountId, agentId, update) {
-      await stacks.statusUpdate(accountId, agentId, update as unknown as Record<string, unknown>)
+      if (!(await stacks.statusUpdate(accountId, agentId, update as unknown as Record<string, unknown>))) {
+        logger.debug(`Ignored a service status from node ${agentId}: it is not the node of stack ${String(update?.stackId).slice(0, 64)}.`)
+        return
+      }
       emit(live.serviceStatus(accountId, agentId, update as unknown as Record<string, unknown>))
     },
     gone(accountId, agentId, tier) {

@@ -38,6 +38,9 @@ export const hubFleetFields = defineFields({
   offlineAfter: { type: 'duration', description: 'a node that reported nothing for this long is offline (3 metric intervals)', default: 90_000, min: 100 },
   staleAfter: { type: 'duration', description: 'an offline node not seen for this long is removed', default: 24 * 3600_000, min: 1000 },
   commandTimeout: { type: 'duration', description: 'how long the hub waits for a node to answer a command', default: 300_000, min: 100 },
+  registrationRate: { type: 'number', description: 'new nodes one agent key may register per second (re-registrations are free)', default: 5, min: 0.001 },
+  registrationBurst: { type: 'number', description: 'new nodes one agent key may register at once before registrationRate applies', default: 100, min: 1 },
+  maxNodesPerAccount: { type: 'number', description: 'nodes one account may have; registering more is refused until some are removed', default: 10_000, min: 1 },
 })
 
 export default definePlugin((options: HubFleetOptions = {}) => ({
@@ -79,7 +82,13 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
         sweepMs: Math.max(100, Math.min(10_000, offlineAfterMs / 3)),
         keySweepMs,
         maintenanceMs: options.maintenanceMs ?? 60_000,
+        registration: { ratePerSecond: settings.registrationRate, burst: settings.registrationBurst, maxNodesPerAccount: settings.maxNodesPerAccount },
       },
+    })
+    gateway.setAdmission(async (principal, info) => {
+      await fleet.ingress.admit?.(principal.accountId, principal.keyId, info)
+      // Until the store has the node, the gateway knows which key holds an id that just connected.
+      if (!(await store.getNode(principal.accountId, info.agentId))) gateway.assertOwner(principal, info.agentId)
     })
     fleet.attachMidtiers(mountMidtierHub(ctx.use('signalr'), auth, fleet.ingress))
     ctx.provide('fleet', fleet.service)

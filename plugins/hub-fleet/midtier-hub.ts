@@ -6,6 +6,8 @@ import type { AuthService, Principal } from '../hub-auth/index.ts'
 
 /** What the fleet does with what a mid-tier relays. */
 export interface FleetIngress {
+  /** Refuses (403/409/429 ThreshError) a key registering a node id or hostname it may not have. */
+  admit?(accountId: string, keyId: string | undefined, info: AgentInfo): Promise<void>
   /** `transport` is known only for agents connected straight to this hub. */
   register(principal: Principal, info: AgentInfo, tier: string, keyId?: string, transport?: AgentTransportName): Promise<void>
   metrics(accountId: string, agentId: string, metrics: MetricsData): boolean
@@ -88,10 +90,21 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
         if (!Array.isArray(agents)) throw fail('RegisterAgents takes a list of AgentInfo.')
         const tier = tierOf(ctx)
         let registered = 0
+        const refused: Array<{ agentId: string; status: number; error: string; message: string }> = []
         for (const entry of agents) {
           if (!isObject(entry) || typeof entry.agentId !== 'string' || !entry.agentId) continue
-          const { keyId, ...info } = entry as unknown as AgentInfo & { keyId?: unknown }
-          await fleet.register(ctx.principal, info as AgentInfo, tier, typeof keyId === 'string' ? keyId : undefined)
+          const { keyId: rawKeyId, ...info } = entry as unknown as AgentInfo & { keyId?: unknown }
+          const keyId = typeof rawKeyId === 'string' ? rawKeyId : undefined
+          try {
+            // The key id the mid-tier names is the one the hub gave it when validating the agent's key.
+            await fleet.admit?.(ctx.principal.accountId, keyId, info as AgentInfo)
+          } catch (error) {
+            const status = (error as { status?: unknown }).status
+            if (typeof status !== 'number' || status >= 500) throw error
+            refused.push({ agentId: info.agentId, status, error: String((error as { code?: unknown }).code ?? 'refused'), message: (error as Error).message })
+            continue
+          }
+          await fleet.register(ctx.principal, info as AgentInfo, tier, keyId)
           routes.set(keyOf(ctx.principal.accountId, info.agentId), ctx.connectionId)
           agentsOf(ctx.items).add(info.agentId)
           registered++
@@ -100,7 +113,8 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
             hub.clients.client(ctx.connectionId).send('ExecuteCommand', info.agentId, command)
           }
         }
-        return { registered }
+        // A mid-tier that reads `refused` disconnects those agents; older ones at least route nothing to them.
+        return refused.length > 0 ? { registered, refused } : { registered }
       },
       // `accepted` is answered only once the samples are in the store (a committed transaction on
       // PostgreSQL), so a mid-tier may forget what the hub acknowledged: a hub killed right after loses none.

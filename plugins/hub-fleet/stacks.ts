@@ -26,7 +26,8 @@ export interface StackOperations {
   stop(principal: Principal, name: string, wait: boolean): Promise<StackOutcome>
   start(principal: Principal, name: string, wait: boolean): Promise<StackOutcome>
   destroy(principal: Principal, name: string, wait: boolean, force: boolean): Promise<StackOutcome>
-  statusUpdate(accountId: string, agentId: string, update: { stackId?: unknown; serviceName?: unknown; status?: unknown; errorMessage?: unknown }): Promise<void>
+  /** False when ignored: malformed, or about a stack that was not sent to this node. */
+  statusUpdate(accountId: string, agentId: string, update: { stackId?: unknown; serviceName?: unknown; status?: unknown; errorMessage?: unknown }): Promise<boolean>
   applyResult(record: CommandRecord): Promise<void>
 }
 
@@ -280,10 +281,14 @@ export function createStackOperations(deps: StackDeps): StackOperations {
       return run(principal, stack, node, 'destroy_stack', args, wait, 'stack.destroy')
     },
 
-    async statusUpdate(accountId, _agentId, update) {
-      if (typeof update.stackId !== 'string' || typeof update.serviceName !== 'string' || typeof update.status !== 'string') return
+    async statusUpdate(accountId, agentId, update) {
+      if (typeof update.stackId !== 'string' || typeof update.serviceName !== 'string' || typeof update.status !== 'string') return false
+      // Only the node a stack was sent to reports on it; another node of the account cannot repaint it.
+      const stack = await store.getStack(accountId, update.stackId)
+      if (!stack || stack.nodeId !== agentId) return false
       const errorMessage = typeof update.errorMessage === 'string' && update.errorMessage ? update.errorMessage : null
       await store.setServiceStatus(accountId, update.stackId, update.serviceName, { status: update.status, errorMessage })
+      return true
     },
 
     async applyResult(record) {

@@ -79,6 +79,17 @@ export function createRelay(options: RelayOptions): Relay {
 
   const wanted = () => outbox.controls > 0 || outbox.samples >= options.batchSize || (flushAll && outbox.size > 0)
 
+  // The hub refuses a key registering a node bound to another key, a taken hostname, or past its
+  // limits; the agent is told by losing its session rather than being left connected to nowhere.
+  const dropRefused = (answer: unknown) => {
+    const refused = (answer as { refused?: unknown } | undefined)?.refused
+    if (!Array.isArray(refused)) return
+    for (const entry of refused as Array<{ agentId?: unknown; message?: unknown }>) {
+      if (typeof entry?.agentId !== 'string') continue
+      gateway.disconnectAgent(entry.agentId, `Registration refused by the hub: ${typeof entry.message === 'string' ? entry.message : 'no reason given'}`)
+    }
+  }
+
   const send = async (run: OutboxRun) => {
     switch (run.kind) {
       case 'metrics': {
@@ -91,7 +102,7 @@ export function createRelay(options: RelayOptions): Relay {
         return
       }
       case 'register':
-        await link.invoke('RegisterAgents', run.ops.map((op) => (op.kind === 'register' ? { ...op.info, agentId: op.agentId, ...(op.keyId ? { keyId: op.keyId } : {}) } : null)))
+        dropRefused(await link.invoke('RegisterAgents', run.ops.map((op) => (op.kind === 'register' ? { ...op.info, agentId: op.agentId, ...(op.keyId ? { keyId: op.keyId } : {}) } : null))))
         return
       case 'result':
         for (const op of run.ops) if (op.kind === 'result') await link.invoke('SendCommandResult', op.result)
@@ -144,7 +155,7 @@ export function createRelay(options: RelayOptions): Relay {
     for (const agent of gateway.agents()) agents.set(agent.agentId, { info: agent.info, keyId: agent.principal.keyId })
     const list = [...agents].map(([agentId, { info, keyId }]) => ({ ...info, agentId, ...(keyId ? { keyId } : {}) }))
     for (let i = 0; i < list.length; i += options.batchSize) {
-      await link.invoke('RegisterAgents', list.slice(i, i + options.batchSize))
+      dropRefused(await link.invoke('RegisterAgents', list.slice(i, i + options.batchSize)))
     }
   }
 

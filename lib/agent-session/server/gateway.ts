@@ -22,6 +22,13 @@ export interface AgentPrincipal {
  */
 export type AgentAuthenticator = (bearerToken: string | undefined) => AgentPrincipal | Promise<AgentPrincipal>
 
+/**
+ * Decides whether a key may register an agent id (the id is bound to the key that registered it, a
+ * hostname to one node, limits on new nodes). Throw an error carrying `status` 403, 409 or 429 (with
+ * `details.retryAfterSeconds`) to refuse; the agent already connected under that id is left alone.
+ */
+export type AgentAdmission = (principal: AgentPrincipal, info: AgentInfo, transport: AgentTransportName) => void | Promise<void>
+
 /** How a transport reaches one connected agent. */
 export interface AgentBinding {
   transport: AgentTransportName
@@ -65,7 +72,8 @@ export interface AgentGateway {
   disconnectAgent(agentId: string, reason: string): void
 
   // Transport-facing side.
-  register(principal: AgentPrincipal, info: AgentInfo, binding: AgentBinding): void
+  /** Rejects, leaving any session under that id untouched, when the admission refuses the key. */
+  register(principal: AgentPrincipal, info: AgentInfo, binding: AgentBinding): Promise<void>
   metrics(principal: AgentPrincipal, agentId: string, metrics: MetricsData): void
   commandResult(principal: AgentPrincipal, agentId: string, result: CommandResult): void
   statusUpdate(principal: AgentPrincipal, agentId: string, update: StackServiceStatusUpdate): void
@@ -74,13 +82,18 @@ export interface AgentGateway {
   takeCommands(principal: AgentPrincipal, agentId: string, waitMs: number, signal?: AbortSignal): Promise<AgentCommand[]>
   /** A poll response carrying these commands never reached the agent. */
   returnCommands(agentId: string, commands: AgentCommand[]): void
-  /** Throws a 403-style error when `agentId` is registered under another account. */
+  /** Throws a 403-style error when `agentId` is registered under another account or key. */
   assertOwner(principal: AgentPrincipal, agentId: string): void
   close(): void
 }
 
 export interface AgentGatewayOptions {
   authenticate: AgentAuthenticator
+  /**
+   * Who may register which agent id. Without one, an id connected under one key is refused to
+   * another key (all a server without a store can know).
+   */
+  admit?: AgentAdmission
   /** A delivered command without a result is delivered again after this (default 30 s). */
   redeliveryMs?: number
   /** A polling agent that has not polled for this long counts as disconnected (default 90 s). */
@@ -157,6 +170,10 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
     const known = agents.get(agentId)
     if (known && known.principal.accountId !== principal.accountId) {
       throw new GatewayError(403, 'forbidden', `Agent ${agentId} belongs to another account.`)
+    }
+    // Another key of the same account must not speak for a node: it registered with its own key.
+    if (known?.binding && known.principal.keyId !== principal.keyId) {
+      throw new GatewayError(403, 'agent_key_mismatch', `Agent ${agentId} is registered with another agent key; send as the agent with the key it registered with.`)
     }
   }
 
@@ -258,11 +275,16 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       emit('disconnect', { agentId, principal: agent.principal, transport: binding.transport })
     },
 
-    register(principal, info, binding) {
+    async register(principal, info, binding) {
       if (typeof info?.agentId !== 'string' || info.agentId === '') {
         throw new GatewayError(400, 'invalid_agent_info', 'AgentInfo.agentId is required.')
       }
-      assertOwner(principal, info.agentId)
+      const known = agents.get(info.agentId)
+      if (known && known.principal.accountId !== principal.accountId) {
+        throw new GatewayError(403, 'forbidden', `Agent ${info.agentId} belongs to another account.`)
+      }
+      if (options.admit) await options.admit(principal, info, binding.transport)
+      else assertOwner(principal, info.agentId)
       const previous = agents.get(info.agentId)
       if (previous?.binding && previous.binding !== binding && previous.binding.transport !== binding.transport) {
         // The agent moved transports; the old session is stale.

@@ -3,6 +3,7 @@
 export type * from '../protocol.ts'
 export { createAgentGateway } from './gateway.ts'
 export type {
+  AgentAdmission,
   AgentAuthenticator,
   AgentBinding,
   AgentGateway,

@@ -19,6 +19,8 @@ function fail(c: Context, error: unknown) {
   const status = (error as { status?: unknown }).status
   const code = (error as { code?: unknown }).code
   if (typeof status === 'number' && status >= 400 && status < 500) {
+    const retryAfter = ((error as { details?: { retryAfterSeconds?: unknown } }).details ?? {}).retryAfterSeconds
+    if (status === 429 && typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter))
     return errorBody(c, status, typeof code === 'string' ? code : status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : 'bad_request', (error as Error).message)
   }
   return errorBody(c, 500, 'internal_error', 'The request failed on the server.')
@@ -68,7 +70,7 @@ export function mountRestPollRoutes(app: Hono, gateway: AgentGateway, options: R
       const info = await bodyOf<AgentInfo>(c)
       const agentId = c.req.header('x-agent-id') ?? info.agentId
       if (typeof agentId !== 'string' || !agentId) throw Object.assign(new Error('AgentInfo.agentId is required.'), { status: 400, code: 'invalid_agent_info' })
-      gateway.register(principal, { ...info, agentId }, bindingFor(agentId))
+      await gateway.register(principal, { ...info, agentId }, bindingFor(agentId))
       return c.json({ ok: true, agentId })
     } catch (error) {
       return fail(c, error)

@@ -1,5 +1,5 @@
 // Mounts the agent hub (`/agenthub`, CONTRACT §4) on a SignalR server and feeds an agent gateway.
-import type { Hub, SignalRServer } from '../../signalr/index.ts'
+import { HubException, type Hub, type SignalRServer } from '../../signalr/index.ts'
 import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
 import type { AgentBinding, AgentGateway, AgentPrincipal } from './gateway.ts'
 
@@ -21,8 +21,17 @@ export function mountAgentHub(signalr: SignalRServer, gateway: AgentGateway, pat
   const hub: Hub<AgentPrincipal> = signalr.mapHub<AgentPrincipal>(path, {
     authenticate: ({ token }) => gateway.authenticate(token),
     methods: {
-      RegisterAgent(ctx, info: AgentInfo) {
+      async RegisterAgent(ctx, info: AgentInfo) {
         requireObject(info, 'AgentInfo')
+        const refusedWith = (error: unknown) => {
+          const status = (error as { status?: unknown }).status
+          if (typeof status !== 'number' || status < 400 || status >= 500) throw error
+          // The refusal reaches the caller first; then the connection ends, for good unless it was
+          // only throttled, so an impostor is not left half-registered and does not retry forever.
+          const reason = `Registration refused: ${(error as Error).message}`
+          setTimeout(() => hub.abort(ctx.connectionId, reason, { allowReconnect: status === 429 }), 0)
+          throw new HubException(reason)
+        }
         let binding = ctx.items.get(BINDING) as AgentBinding | undefined
         if (!binding) {
           const connectionId = ctx.connectionId
@@ -34,8 +43,12 @@ export function mountAgentHub(signalr: SignalRServer, gateway: AgentGateway, pat
           }
           ctx.items.set(BINDING, binding)
         }
+        try {
+          await gateway.register(ctx.principal, info, binding)
+        } catch (error) {
+          refusedWith(error)
+        }
         ctx.items.set(AGENT_ID, info.agentId)
-        gateway.register(ctx.principal, info, binding)
       },
       SendMetrics(ctx, metrics: MetricsData) {
         requireObject(metrics, 'MetricsData')
