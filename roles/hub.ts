@@ -3,10 +3,10 @@ import { defineRole, type PluginFactory, type RoleDefinition, type ThreshConfig 
 
 const load = (module: Promise<{ default: PluginFactory }>) => module.then((m) => m.default)
 
-/** `storage` decides; a database URL alone selects PostgreSQL (CONTRACT §1), unless `memory` was asked for. */
+/** `storage` decides; a database URL (or a file holding one) alone selects PostgreSQL (CONTRACT §1), unless `memory` was asked for. */
 export function storagePlugin(config: Readonly<ThreshConfig>): 'storage-memory' | 'storage-postgres' | 'storage-embedded' {
   if (config.storage === 'memory') return 'storage-memory'
-  if (config.storage === 'postgres' || typeof config.databaseUrl === 'string') return 'storage-postgres'
+  if (config.storage === 'postgres' || typeof config.databaseUrl === 'string' || typeof config.databaseUrlFile === 'string') return 'storage-postgres'
   return 'storage-embedded'
 }
 
