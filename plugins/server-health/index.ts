@@ -1,15 +1,58 @@
-// Every role's `/health` (`{"status":"Healthy"}`) and `/metrics` (Prometheus text) routes.
+// Every role's `/health` (`{"status":"Healthy"}`, or 503 Degraded naming the failing dependency) and
+// `/metrics` (Prometheus text) routes.
 import process from 'node:process'
-import { definePlugin } from '../../core/index.ts'
+import { definePlugin, isThreshError } from '../../core/index.ts'
+import type { HealthChecks } from '../../lib/health.ts'
+
+/** A probe slower than this counts as failing: a load balancer should not wait on a stuck database. */
+const PROBE_TIMEOUT_MS = 3000
 
 export default definePlugin(() => ({
   name: 'server-health',
+  provides: ['health'],
   setup(ctx) {
     const startedAt = Date.now()
     ctx.metrics.gauge('thresh_up', 'Whether this thresh process is serving (always 1).', () => 1)
     ctx.metrics.gauge('thresh_uptime_seconds', 'Seconds since this process started serving.', () => Math.round((Date.now() - startedAt) / 1000))
     ctx.metrics.gauge('thresh_process_resident_memory_bytes', 'Resident set size of this process.', () => process.memoryUsage().rss)
-    ctx.server.app.get('/health', (c) => c.json({ status: 'Healthy' }))
+
+    const probes = new Map<string, () => Promise<void>>()
+    const health: HealthChecks = {
+      check(name, probe) {
+        probes.set(name, probe)
+        return () => void probes.delete(name)
+      },
+    }
+    ctx.provide('health', health)
+
+    ctx.server.app.get('/health', async (c) => {
+      const failing: Record<string, { status: 'Unhealthy'; message: string }> = {}
+      await Promise.all(
+        [...probes].map(async ([name, probe]) => {
+          const message = await probeFailure(probe)
+          if (message !== undefined) failing[name] = { status: 'Unhealthy', message }
+        }),
+      )
+      if (Object.keys(failing).length === 0) return c.json({ status: 'Healthy' })
+      return c.json({ status: 'Degraded', checks: failing }, 503)
+    })
     ctx.server.app.get('/metrics', (c) => c.text(ctx.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }))
   },
 }))
+
+/** Why the probe failed, or undefined when it passed. Only a ThreshError's sentence is shown: others may name hosts or databases. */
+async function probeFailure(probe: () => Promise<void>): Promise<string | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), PROBE_TIMEOUT_MS)
+  })
+  try {
+    await Promise.race([probe(), timeout])
+    return undefined
+  } catch (error) {
+    if (isThreshError(error)) return error.message
+    return (error as Error).message === 'timeout' ? `No answer within ${PROBE_TIMEOUT_MS / 1000} s.` : 'The check failed.'
+  } finally {
+    clearTimeout(timer)
+  }
+}
