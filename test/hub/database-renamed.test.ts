@@ -46,10 +46,10 @@ describe('a hub whose database is renamed away while it runs', () => {
     expect(healthy).toMatchObject({ status: 200, body: { status: 'Healthy' } })
 
     await rename(name, away)
-    const stacks = await eventually(async () => {
+    const stacks = (await eventually(async () => {
       const reply = await hub!.request('GET', '/api/stacks', { token })
       return reply.status === 200 ? undefined : reply
-    }, 15_000, 'the API to notice the database is gone')
+    }, 15_000, 'the API to notice the database is gone'))!
     expect(stacks.status).toBe(503)
     expect(stacks.body).toEqual({ error: 'storage_unavailable', message: 'The hub cannot reach its database right now; try again shortly.' })
     const nodes = await hub.request('GET', '/api/nodes', { token })
