@@ -14,6 +14,8 @@ const role: RoleDefinition = defineRole({
   name: 'hub',
   description: 'fleet state, REST API, dashboard, and an embedded mid-tier',
   port: 7200,
+  // Its gauges count every account's nodes and stacks: shown only to a scraper with the metricsToken.
+  defaults: { publicMetrics: 'process' },
   plugins: [
     { name: 'server-health', load: () => load(import('../plugins/server-health/index.ts')) },
     {
