@@ -20,6 +20,8 @@ import { load } from './load.mjs'
 export const name = 'hub fleet (ingest, agent memory, node list)'
 const RS = '\x1e'
 const root = new URL('..', import.meta.url).pathname
+// The hub shows its fleet-wide gauges only to a scraper with this token.
+const METRICS_TOKEN = 'bench-metrics-token'
 const databaseUrl = process.env.THRESH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const AGENTS = Number(process.env.HUB_BENCH_AGENTS ?? 1000)
 const INGEST_AGENTS = 50
@@ -43,7 +45,7 @@ async function startHub(schema) {
   const config = join(home, 'hub.json')
   writeFileSync(
     config,
-    JSON.stringify({ storage: 'postgres', databaseUrl, logLevel: 'warn', offlineAfter: '10m', plugins: [join(root, 'bench/hub-gc-plugin.mjs')], pluginOptions: { 'storage-postgres': { schema }, ...(process.env.HUB_BENCH_BATCH ? { 'hub-fleet': { batchSize: Number(process.env.HUB_BENCH_BATCH), writeConcurrency: Number(process.env.HUB_BENCH_CONCURRENCY ?? 2) } } : {}) } }),
+    JSON.stringify({ storage: 'postgres', databaseUrl, logLevel: 'warn', offlineAfter: '10m', metricsToken: METRICS_TOKEN, plugins: [join(root, 'bench/hub-gc-plugin.mjs')], pluginOptions: { 'storage-postgres': { schema }, ...(process.env.HUB_BENCH_BATCH ? { 'hub-fleet': { batchSize: Number(process.env.HUB_BENCH_BATCH), writeConcurrency: Number(process.env.HUB_BENCH_CONCURRENCY ?? 2) } } : {}) } }),
   )
   const proc = spawn(process.execPath, ['--expose-gc', ...(process.env.HUB_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.HUB_BENCH_PROF] : []), join(root, 'bin/thresh.mjs'), 'run', '--role', 'hub', '--no-tls', '--host', '127.0.0.1', '--port', String(port), '--config', config], {
     env: { ...process.env, THRESH_HOME: home, THRESH_ADMIN_PASSWORD: 'bench-password' },
@@ -191,7 +193,7 @@ async function ingest(hub, sql, schema) {
   let receivedAt = 0
   while ((await count()) < already + total) {
     if (!receivedAt) {
-      const text = await (await fetch(`${hub.url}/metrics`)).text()
+      const text = await (await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text()
       if (Number(/^hub_metrics_samples_total (\d+)/m.exec(text)?.[1] ?? 0) >= already + total) receivedAt = performance.now()
     }
     if (performance.now() - started > 120_000) throw new Error('Ingest did not finish in 120 s')

@@ -1,7 +1,7 @@
 // `thresh run` flags made from the role's settings: every scalar field is `--<kebab-name>`, described
 // with its default and environment variable.
 import type { ArgsDef } from 'citty'
-import { describeField, envName, formatDuration, kebabCase, ThreshError, type ConfigField, type ConfigFields } from '../core/index.ts'
+import { camelCase, describeField, envName, formatDuration, kebabCase, ThreshError, type ConfigField, type ConfigFields } from '../core/index.ts'
 
 /** Fields that are set in a config file only: no flag can hold them. */
 const FILE_ONLY = new Set(['object', 'plugins'])
@@ -70,4 +70,22 @@ export function flagValues(args: Record<string, unknown>, rawArgs: string[], fie
     } else flags[name] = true
   }
   return flags
+}
+
+/**
+ * A sentence for each secret given as a flag: every local user can read a command line (`ps`,
+ * /proc), so it still works but the user is told where to put it instead. A URL is secret only
+ * when it carries a password.
+ */
+export function secretsOnCommandLine(flags: Record<string, unknown>, fields: ConfigFields): string[] {
+  const warnings: string[] = []
+  for (const [key, value] of Object.entries(flags)) {
+    const name = camelCase(key)
+    const field = fields[name]
+    if (!field?.secret || typeof value !== 'string') continue
+    if (field.type === 'url' && !/^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(value)) continue
+    const instead = [Object.hasOwn(fields, `${name}File`) ? `--${kebabCase(name)}-file PATH` : undefined, envName(name, field)].filter(Boolean)
+    warnings.push(`--${kebabCase(name)} on the command line is visible to every user of this machine (ps); use ${instead.join(' or ')} instead.`)
+  }
+  return warnings
 }

@@ -8,7 +8,8 @@ export interface Counter {
 export interface MetricsRegistry {
   gauge(name: string, help: string, read: () => number): void
   counter(name: string, help: string): Counter
-  render(): string
+  /** Prometheus text of every metric, or of those whose name `include` accepts. */
+  render(include?: (name: string) => boolean): string
 }
 
 interface Metric {
@@ -39,9 +40,10 @@ export function createMetricsRegistry(): MetricsRegistry {
         },
       }
     },
-    render() {
+    render(include) {
       const lines: string[] = []
       for (const [name, metric] of metrics) {
+        if (include && !include(name)) continue
         let value: number
         try {
           value = metric.read()

@@ -3,10 +3,10 @@ import { defineRole, type PluginFactory, type RoleDefinition, type ThreshConfig 
 
 const load = (module: Promise<{ default: PluginFactory }>) => module.then((m) => m.default)
 
-/** `storage` decides; a database URL alone selects PostgreSQL (CONTRACT §1), unless `memory` was asked for. */
+/** `storage` decides; a database URL (or a file holding one) alone selects PostgreSQL (CONTRACT §1), unless `memory` was asked for. */
 export function storagePlugin(config: Readonly<ThreshConfig>): 'storage-memory' | 'storage-postgres' | 'storage-embedded' {
   if (config.storage === 'memory') return 'storage-memory'
-  if (config.storage === 'postgres' || typeof config.databaseUrl === 'string') return 'storage-postgres'
+  if (config.storage === 'postgres' || typeof config.databaseUrl === 'string' || typeof config.databaseUrlFile === 'string') return 'storage-postgres'
   return 'storage-embedded'
 }
 
@@ -14,6 +14,8 @@ const role: RoleDefinition = defineRole({
   name: 'hub',
   description: 'fleet state, REST API, dashboard, and an embedded mid-tier',
   port: 7200,
+  // Its gauges count every account's nodes and stacks: shown only to a scraper with the metricsToken.
+  defaults: { publicMetrics: 'process' },
   plugins: [
     { name: 'server-health', load: () => load(import('../plugins/server-health/index.ts')) },
     {

@@ -70,7 +70,9 @@ async function agentRequest(method: 'GET' | 'POST', path: string): Promise<Statu
   }
   let response: Response
   try {
-    response = await fetch(file.url + path, { method, signal: AbortSignal.timeout(5000) })
+    // The agent only takes switches sent as JSON, which a web page cannot send it (plugins/agent-status).
+    const json = method === 'POST' ? { body: '{}', headers: { 'content-type': 'application/json' } } : {}
+    response = await fetch(file.url + path, { method, ...json, signal: AbortSignal.timeout(5000) })
   } catch (cause) {
     throw new ThreshError({ code: 'agent_unreachable', message: `The agent (pid ${pid}) does not answer at ${file.url}: ${(cause as Error).message}`, cause })
   }

@@ -7,7 +7,7 @@ import { describeError } from '../../core/index.ts'
 import { loadRole, roleNames } from '../../roles/index.ts'
 import { baseFields, roleFields, startRole } from '../../roles/start-role.ts'
 import { fail } from '../fail.ts'
-import { flagArgs, flagValues } from '../role-flags.ts'
+import { flagArgs, flagValues, secretsOnCommandLine } from '../role-flags.ts'
 
 /** The role named on this command line, read before citty parses it so its flags can be offered. */
 function requestedRole(argv: string[]): string | undefined {
@@ -30,8 +30,10 @@ export default defineCommand({
     const runtime = await loadRuntime()
     let running: Awaited<ReturnType<typeof startRole>>
     try {
-      const flags = flagValues(args, rawArgs, await fieldsFor(args.role))
+      const fields = await fieldsFor(args.role)
+      const flags = flagValues(args, rawArgs, fields)
       running = await startRole({ role: args.role, configPath: args.config, flags })
+      for (const warning of secretsOnCommandLine(flags, fields)) running.logger.warn(warning)
     } catch (error) {
       fail(error)
     }

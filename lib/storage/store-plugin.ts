@@ -4,6 +4,7 @@ import { defineFields, definePlugin, type ConfigFields, type PluginContext, type
 import { startMaintenance } from './maintenance.ts'
 import type { FleetStore, MetricsRetention, StoreOptions } from './types.ts'
 import './service.ts'
+import '../health.ts'
 
 export interface StorePluginOptions extends StoreOptions {
   /** How often rollups and retention run (default 60 s). */
@@ -28,8 +29,11 @@ export function defineStorePlugin<Options extends StorePluginOptions, const Extr
       const retention = options.retention ?? (ctx.settings.metricsRetention as Partial<MetricsRetention> | undefined)
       const store = await open({ ...options, retention }, ctx)
       ctx.provide('storage', store)
+      // `/health` says Degraded while the store cannot answer, so a load balancer stops sending work.
+      const offHealth = store.ping && ctx.has('health') ? ctx.use('health').check('storage', () => store.ping!()) : undefined
       const stop = startMaintenance(store, options.maintenanceIntervalMs ?? 60_000, ctx.logger)
       return async () => {
+        offHealth?.()
         await stop()
         await store.close()
       }

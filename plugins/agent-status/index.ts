@@ -5,6 +5,7 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import process from 'node:process'
 import { definePlugin, version } from '../../core/index.ts'
+import { sameMachineOnly } from './same-machine.ts'
 
 export const RUNTIME_FILE = 'agent.runtime.json'
 
@@ -41,7 +42,7 @@ export default definePlugin(() => ({
     const app = ctx.server.app
     app.get('/api/agent/status', (c) => c.json(status()))
     for (const [path, target] of [['/api/agent/failover', 'fallback'], ['/api/agent/failback', 'primary']] as const) {
-      app.post(path, (c) => {
+      app.post(path, sameMachineOnly, (c) => {
         try {
           connection.switchTo(target)
         } catch (error) {
@@ -53,7 +54,7 @@ export default definePlugin(() => ({
 
     const offListening = ctx.hooks.hook('server:listening', (url) => {
       const info: AgentRuntimeFile = { pid: process.pid, url, startedAt: new Date(startedAt).toISOString() }
-      writeFileSync(file, JSON.stringify(info, null, 2) + '\n')
+      writeFileSync(file, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 })
     })
     return () => {
       offListening()

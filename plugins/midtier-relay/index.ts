@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { defineFields, definePlugin, ThreshError } from '../../core/index.ts'
+import { readSecretFile } from '../../lib/secret-file.ts'
 import type {} from '../agent-gateway/index.ts'
 import { createHubHttp } from './hub-http.ts'
 import { openJournal } from './journal.ts'
@@ -25,7 +26,8 @@ export interface MidtierRelayOptions {
 
 export const midtierRelayFields = defineFields({
   hubUrl: { type: 'url', description: 'the hub to connect to' },
-  apiKey: { type: 'string', description: 'a thresh_mid_ key for the hub', secret: true },
+  apiKeyFile: { type: 'string', description: 'a file holding the thresh_mid_ key for the hub (preferred: unlike --api-key, not visible in ps)' },
+  apiKey: { type: 'string', description: 'the thresh_mid_ key for the hub; on the command line every local user sees it in ps, so prefer --api-key-file or THRESH_API_KEY', secret: true },
   tlsVerify: { type: 'boolean', description: 'verify the hub certificate', default: true },
   batchInterval: { type: 'duration', description: 'metrics flush interval', default: 5000, min: 10 },
   batchSize: { type: 'number', description: 'metrics flush size in samples', default: 1000, min: 1 },
@@ -45,13 +47,20 @@ export function checkMidtierConfig(hubUrl: unknown, apiKey: unknown): { hubUrl: 
     throw invalid('The mid-tier needs its hub: pass --hub-url https://hub.example:7200, set THRESH_HUB_URL, or set hubUrl in the config.')
   }
   if (typeof apiKey !== 'string' || !apiKey) {
-    throw invalid('The mid-tier needs a mid-tier key (thresh_mid_…): pass --api-key, set THRESH_API_KEY, or set apiKey in the config; create one on the hub with `thresh keys create --type midtier`.')
+    throw invalid('The mid-tier needs a mid-tier key (thresh_mid_…): pass --api-key-file PATH, set THRESH_API_KEY, or set apiKeyFile in the config; create one on the hub with `thresh keys create --type midtier`.')
   }
   if (!/^thresh_mid_[A-Za-z0-9-]+_[A-Za-z0-9_-]+$/.test(apiKey)) {
     const kind = apiKey.startsWith('thresh_live_') ? 'an agent key (thresh_live_…)' : apiKey.startsWith('thresh_cli_') ? 'a CLI token (thresh_cli_…)' : 'not a thresh key'
     throw invalid(`The mid-tier refuses to start: its api-key is ${kind}, and only a mid-tier key (thresh_mid_…) may connect to the hub's /midtierhub.`)
   }
   return { hubUrl, apiKey }
+}
+
+/** The key given directly, or read from apiKeyFile; both at once is refused, since one would be ignored silently. */
+function keyOf(apiKey: string | undefined, apiKeyFile: string | undefined): string | undefined {
+  if (apiKeyFile === undefined) return apiKey
+  if (apiKey) throw invalid('Give the mid-tier key once: --api-key-file (THRESH_API_KEY_FILE) or --api-key (THRESH_API_KEY), not both.')
+  return readSecretFile(apiKeyFile, '--api-key-file', 'midtier-relay')
 }
 
 function midtierIdFor(dataDir: string, configured: unknown): string {
@@ -75,7 +84,7 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
   config: midtierRelayFields,
   async setup(ctx) {
     const { settings } = ctx
-    const { hubUrl, apiKey } = checkMidtierConfig(settings.hubUrl, settings.apiKey)
+    const { hubUrl, apiKey } = checkMidtierConfig(settings.hubUrl, keyOf(settings.apiKey, settings.apiKeyFile))
     const keyCacheTtlMs = settings.keyCacheTtl
     const batchSize = Math.floor(settings.batchSize)
 

@@ -15,11 +15,14 @@ export interface PostgresExecutorOptions {
 type Sql = import('postgres').Sql
 
 // What node, postgres.js and PostgreSQL say when the database cannot be reached or will not serve:
-// refused or dropped connections, timeouts, an administrator shutdown, too many connections.
+// refused or dropped connections, timeouts, an administrator shutdown, too many connections, the
+// connection classes (08xxx), and a database renamed or dropped, or our login changed, under us.
 const UNREACHABLE = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
   'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
   '57P01', '57P02', '57P03', '53300',
+  '08000', '08001', '08003', '08004', '08006',
+  '3D000', '28000', '28P01',
 ])
 
 /** The store's own 503 for an unreachable database; every other error passes through unchanged. */

@@ -120,10 +120,35 @@ describe('failover', () => {
     const fallback = await server()
     const a = await agent({ midtierUrl: primary.url, fallbackUrl: fallback.url, autoFailover: false })
     await a.until('connected', 'primary')
-    expect((await fetch(`${a.url}/api/agent/failover`, { method: 'POST' })).status).toBe(200)
+    const asCli = { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }
+    expect((await fetch(`${a.url}/api/agent/failover`, asCli)).status).toBe(200)
     await a.until('connected', 'fallback')
-    expect((await fetch(`${a.url}/api/agent/failback`, { method: 'POST' })).status).toBe(200)
+    expect((await fetch(`${a.url}/api/agent/failback`, asCli)).status).toBe(200)
     await a.until('connected', 'primary')
+  })
+
+  it('refuses a failover or failback that a web page on another site sends to the agent port', async () => {
+    const primary = await server()
+    const fallback = await server()
+    const a = await agent({ midtierUrl: primary.url, fallbackUrl: fallback.url, autoFailover: false })
+    await a.until('connected', 'primary')
+    // What a form or fetch() on https://evil.example can send without a preflight.
+    const fromPage = { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } }
+    for (const path of ['/api/agent/failover', '/api/agent/failback']) {
+      const refused = await fetch(a.url + path, fromPage)
+      expect(refused.status).toBe(403)
+      expect(await refused.json()).toMatchObject({ error: 'cross_site_refused', message: expect.stringContaining('refuses requests from web pages') })
+    }
+    // A JSON request still naming the foreign page (DNS rebinding, or a preflight someone granted) is refused too.
+    const json = await fetch(`${a.url}/api/agent/failover`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', origin: 'https://evil.example' } })
+    expect(json.status).toBe(403)
+    // A browser's preflight gets no CORS grant.
+    const preflight = await fetch(`${a.url}/api/agent/failover`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } })
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull()
+    // Without an Origin header, plain text is still not a switch request.
+    const plain = await fetch(`${a.url}/api/agent/failover`, { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } })
+    expect(plain.status).toBe(415)
+    expect(await a.status()).toMatchObject({ target: 'primary', hubUrl: primary.url, failovers: 0 })
   })
 })
 

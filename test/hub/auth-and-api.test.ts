@@ -12,9 +12,10 @@ let admin: string
 const agents: TestAgent[] = []
 const secrets: string[] = [ADMIN_PASSWORD]
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const METRICS_TOKEN = 'scrape-token-for-the-api-tests'
 
 beforeAll(async () => {
-  hub = await startHub({ storage: 'embedded' })
+  hub = await startHub({ storage: 'embedded', config: { metricsToken: METRICS_TOKEN } })
   admin = await hub.login()
   secrets.push(admin)
 }, 90_000)
@@ -345,7 +346,7 @@ describe('the API edge', () => {
     const html = page.body as string
     expect(html).toContain('/api/stacks/deploy')
     expect(html).not.toMatch(/<(script|link)[^>]+(src|href)="https?:/)
-    const metrics = (await hub.request('GET', '/metrics')).body as string
+    const metrics = (await hub.request('GET', '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body as string
     for (const gauge of ['hub_nodes_online', 'hub_stacks_running', 'hub_commands_in_flight', 'hub_metrics_ingest_rate']) expect(metrics).toMatch(new RegExp(`^${gauge} \\d`, 'm'))
   })
 

@@ -15,9 +15,9 @@ const midtierArgs = ['--hub-url', 'http://127.0.0.1:9', '--api-key', 'thresh_mid
 const roleArgs: Record<string, string[]> = { hub: ['--storage', 'memory'], midtier: midtierArgs, agent: [] }
 requireTool('deno')
 
-function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
+function httpsGet(url: string, ca: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    request(url, { ca }, (res) => {
+    request(url, { ca, headers }, (res) => {
       let body = ''
       res.on('data', (c) => (body += c))
       res.on('end', () => resolve({ status: res.statusCode!, body }))
@@ -63,7 +63,7 @@ describe.each(runtimes)('on %s', (runtime) => {
     const home = tempHome()
     const port = await freePort()
     const configPath = join(home, 'thresh.json')
-    writeFileSync(configPath, JSON.stringify({ host: '127.0.0.1', plugins: [join(repoRoot, 'examples/hello-plugin/index.ts')], helloGreeting: 'hej' }))
+    writeFileSync(configPath, JSON.stringify({ host: '127.0.0.1', plugins: [join(repoRoot, 'examples/hello-plugin/index.ts')], helloGreeting: 'hej', metricsToken: 'hello-scraper' }))
     const proc = spawnThresh(runtime, ['run', '--role', 'hub', '--config', configPath, '--port', String(port)], { THRESH_HOME: home })
     try {
       await waitForOutput(proc, 'listening on https://')
@@ -73,7 +73,7 @@ describe.each(runtimes)('on %s', (runtime) => {
       expect(JSON.parse(hello.body)).toEqual({ message: 'hej, ada', runtime })
       expect(await wsEcho(`wss://127.0.0.1:${port}/hello-ws`, 'ping', ca)).toBe('echo: ping')
       // The plugin's counter shows up on the role's /metrics.
-      expect((await httpsGet(`https://127.0.0.1:${port}/metrics`, ca)).body).toMatch(/^hello_greetings_total 1$/m)
+      expect((await httpsGet(`https://127.0.0.1:${port}/metrics`, ca, { authorization: 'Bearer hello-scraper' })).body).toMatch(/^hello_greetings_total 1$/m)
     } finally {
       expect(await proc.stop('SIGTERM')).toBe(0)
     }
