@@ -26,7 +26,7 @@ export function defineStorePlugin<Options extends StorePluginOptions, const Extr
     config: { ...storeFields, ...extraFields } as typeof storeFields & Extra,
     async setup(ctx) {
       const retention = options.retention ?? (ctx.settings.metricsRetention as Partial<MetricsRetention> | undefined)
-      const store = await open({ ...options, retention }, ctx)
+      const store = await open({ ...options, retention, logger: options.logger ?? ctx.logger }, ctx)
       ctx.provide('storage', store)
       const stop = startMaintenance(store, options.maintenanceIntervalMs ?? 60_000, ctx.logger)
       return async () => {
