@@ -2,6 +2,7 @@
 // Events and long polling, keep-alive and timeouts on one heartbeat, CORS, and limits.
 import type { Context, Hono } from 'hono'
 import type { UpgradeWebSocket, WSContext } from 'hono/ws'
+import { readLimitedText } from '../http/read-limited-body.ts'
 import { HubConnection, type LoggerLike, type TransportSink } from './connection.ts'
 import { createHubRuntime } from './hub.ts'
 import { newConnectionId, redactAccessToken } from './ids.ts'
@@ -396,12 +397,11 @@ export function createSignalRServer(options: SignalRServerOptions): SignalRServe
     if (guard.posting) return text(c, 409, 'Another send request is already in progress.')
     guard.posting = true
     try {
-      const length = Number(c.req.header('content-length') ?? '0')
-      if (length > maxMessageSize * 4) {
+      const body = await readLimitedText(c.req.raw, maxMessageSize * 4)
+      if (body === undefined) {
         found.close(`Connection closed with an error. InvalidDataException: The maximum message size of ${maxMessageSize}B was exceeded.`)
         return text(c, 413, 'Message too large.')
       }
-      const body = await c.req.text()
       found.receive(body)
       return reply(c, 200, null)
     } finally {

@@ -27,7 +27,7 @@ export function defineStorePlugin<Options extends StorePluginOptions, const Extr
     config: { ...storeFields, ...extraFields } as typeof storeFields & Extra,
     async setup(ctx) {
       const retention = options.retention ?? (ctx.settings.metricsRetention as Partial<MetricsRetention> | undefined)
-      const store = await open({ ...options, retention }, ctx)
+      const store = await open({ ...options, retention, logger: options.logger ?? ctx.logger }, ctx)
       ctx.provide('storage', store)
       // `/health` says Degraded while the store cannot answer, so a load balancer stops sending work.
       const offHealth = store.ping && ctx.has('health') ? ctx.use('health').check('storage', () => store.ping!()) : undefined

@@ -338,4 +338,6 @@ export interface StoreOptions {
   retention?: Partial<MetricsRetention>
   /** The store's clock, for tests. */
   now?: () => Date
+  /** Where a store reports what it dropped (a row the database refused); the plugin's logger. */
+  logger?: { warn(message: string): void }
 }

@@ -39,6 +39,7 @@ export default definePlugin((options: AgentGatewayPluginOptions = {}) => ({
     // no agent can connect before then, since the server listens only once every plugin is set up.
     let authenticator: AgentAuthenticator | undefined
     let admission: AgentAdmission | undefined
+    const refused = ctx.metrics.counter('agent_reports_refused_total', 'Agent reports (registrations, metrics, results, status updates) refused for a bad shape.')
     const gateway = createAgentGateway({
       authenticate: (token) => {
         if (!authenticator) {
@@ -49,6 +50,11 @@ export default definePlugin((options: AgentGatewayPluginOptions = {}) => ({
       admit: (principal, info, transport) => (admission ? admission(principal, info, transport) : defaultAdmission(principal, info)),
       redeliveryMs: options.redeliveryMs ?? 30_000,
       pollingOfflineMs: options.pollingOfflineMs ?? 90_000,
+      onRefused(error, principal) {
+        refused.inc()
+        // The field path only: a refused value may be anything, and is never echoed into logs.
+        ctx.logger.debug(`Refused an agent report of account ${principal.accountId}: ${error.path} (${error.code}).`)
+      },
     })
     const service: AgentGatewayService = Object.assign(gateway, {
       setAuthenticator(authenticate: AgentAuthenticator) {

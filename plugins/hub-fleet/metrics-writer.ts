@@ -37,9 +37,11 @@ export function createMetricsWriter(
   }
 
   let inFlight = 0
+  let failures = 0
   const settled: Array<() => void> = []
 
-  const write = async (batch: Array<{ accountId: string; sample: MetricsSampleInput }>) => {
+  // Resolves whether the store took the batch.
+  const write = async (batch: Array<{ accountId: string; sample: MetricsSampleInput }>): Promise<boolean> => {
     try {
       const byAccount = new Map<string, MetricsSampleInput[]>()
       for (const { accountId, sample } of batch) {
@@ -48,7 +50,9 @@ export function createMetricsWriter(
         list.push(sample)
       }
       for (const [accountId, samples] of byAccount) await store.appendMetrics(accountId, samples)
+      return true
     } catch (error) {
+      failures++
       // Keep the samples for the next flush, bounded so a dead database cannot exhaust memory.
       logger.warn(`Writing ${batch.length} metrics samples failed: ${(error as Error).message}`)
       buffer = batch.concat(buffer)
@@ -56,6 +60,7 @@ export function createMetricsWriter(
         dropped += buffer.length - options.maxBuffered
         buffer = buffer.slice(buffer.length - options.maxBuffered)
       }
+      return false
     }
   }
 
@@ -64,7 +69,7 @@ export function createMetricsWriter(
     while (inFlight < options.concurrency && buffer.length > 0 && (all || buffer.length >= options.batchSize)) {
       const batch = buffer.splice(0, options.batchSize)
       inFlight++
-      void write(batch).finally(release)
+      void write(batch).then(release)
     }
   }
 
@@ -72,17 +77,21 @@ export function createMetricsWriter(
     while (inFlight >= options.concurrency) await new Promise<void>((resolve) => settled.push(resolve))
     inFlight++
   }
-  const release = () => {
+  // After a failed write the samples wait for the timer instead of hammering a failing store.
+  const release = (wrote = true) => {
     inFlight--
     for (const wake of settled.splice(0)) wake()
-    pump(false)
+    if (wrote) pump(false)
   }
 
+  // One pass over what is buffered: samples the store just refused wait for the timer, so a flush
+  // (and shutdown) ends even while the store keeps failing.
   const flush = async () => {
+    const before = failures
     pump(true)
     while (inFlight > 0) {
       await new Promise<void>((resolve) => settled.push(resolve))
-      pump(true)
+      if (failures === before) pump(true)
     }
   }
 

@@ -1,6 +1,7 @@
 // `/midtierhub`: external mid-tiers (mid key) relay their agents' registrations, metric batches,
 // command results and service status here, and receive commands for those agents (docs/protocol.md).
 import type { AgentCommand, AgentInfo, AgentTransportName, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/protocol.ts'
+import { checkAgentInfo, checkCommandResult, checkMetricsData, checkStatusUpdate } from '../../lib/agent-session/wire-checks.ts'
 import { HubException, type Hub, type SignalRServer } from '../../lib/signalr/index.ts'
 import type { AuthService, Principal } from '../hub-auth/index.ts'
 
@@ -42,6 +43,21 @@ const MAX_SENT = 10_000
 
 const fail = (message: string) => new HubException(message)
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+// A mid key is a tenant's credential too: what a mid-tier relays gets the agent edge's checks again.
+const valid = <T>(check: () => T): T | undefined => {
+  try {
+    return check()
+  } catch {
+    return undefined
+  }
+}
+const checked = <T>(check: () => T): T => {
+  try {
+    return check()
+  } catch (error) {
+    throw fail((error as Error).message)
+  }
+}
 
 export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet: FleetIngress): MidtierRouter {
   // accountId/agentId -> connectionId
@@ -92,8 +108,11 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
         let registered = 0
         const refused: Array<{ agentId: string; status: number; error: string; message: string }> = []
         for (const entry of agents) {
-          if (!isObject(entry) || typeof entry.agentId !== 'string' || !entry.agentId) continue
-          const { keyId: rawKeyId, ...info } = entry as unknown as AgentInfo & { keyId?: unknown }
+          if (!isObject(entry)) continue
+          const { keyId: rawKeyId, ...rest } = entry
+          // A relayed registration gets the same shape check as one made straight to the hub.
+          const info = valid(() => checkAgentInfo(rest))
+          if (!info) continue
           const keyId = typeof rawKeyId === 'string' ? rawKeyId : undefined
           try {
             // The key id the mid-tier names is the one the hub gave it when validating the agent's key.
@@ -122,7 +141,9 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
         if (!Array.isArray(batch)) throw fail('SendMetricsBatch takes a list of MetricsData.')
         const samples: Array<{ agentId: string; metrics: MetricsData }> = []
         for (const sample of batch) {
-          if (isObject(sample) && owned(ctx, sample.agentId)) samples.push({ agentId: sample.agentId, metrics: sample as unknown as MetricsData })
+          if (!isObject(sample) || !owned(ctx, sample.agentId)) continue
+          const metrics = valid(() => checkMetricsData(sample))
+          if (metrics) samples.push({ agentId: sample.agentId, metrics })
         }
         if (!fleet.metricsBatch) return { accepted: samples.filter((s) => fleet.metrics(ctx.principal.accountId, s.agentId, s.metrics)).length }
         try {
@@ -135,14 +156,14 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
         if (!isObject(result) || typeof result.agentId !== 'string' || !(owned(ctx, result.agentId) || sentHere(ctx, result.agentId, result.commandId))) {
           throw fail('SendCommandResult needs a CommandResult for an agent this mid-tier registered, or for a command the hub sent through it.')
         }
-        await fleet.commandResult(ctx.principal.accountId, result.agentId, result as unknown as CommandResult)
+        await fleet.commandResult(ctx.principal.accountId, result.agentId, checked(() => checkCommandResult(result)))
         if (typeof result.commandId === 'string') sentOf(ctx.items).delete(result.commandId)
       },
       async StackServiceStatusUpdate(ctx, agentId: unknown, update: unknown) {
         if (typeof agentId !== 'string' || !isObject(update) || !(owned(ctx, agentId) || sentHere(ctx, agentId))) {
           throw fail('StackServiceStatusUpdate takes (agentId, update) for an agent this mid-tier registered, or one the hub sent a command through it.')
         }
-        await fleet.statusUpdate(ctx.principal.accountId, agentId, update as unknown as StackServiceStatusUpdate)
+        await fleet.statusUpdate(ctx.principal.accountId, agentId, checked(() => checkStatusUpdate(update)))
       },
       async AgentDisconnected(ctx, agentId: unknown) {
         if (!owned(ctx, agentId)) return

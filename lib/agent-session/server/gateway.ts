@@ -8,6 +8,7 @@ import type {
   MetricsData,
   StackServiceStatusUpdate,
 } from '../protocol.ts'
+import { checkAgentInfo, checkCommandResult, checkMetricsData, checkStatusUpdate, WireShapeError } from '../wire-checks.ts'
 
 /** Who an agent key belongs to, as returned by the injected authenticator. */
 export interface AgentPrincipal {
@@ -100,6 +101,8 @@ export interface AgentGatewayOptions {
   pollingOfflineMs?: number
   /** How many finished commandIds are remembered to drop duplicate results (default 10 000). */
   rememberResults?: number
+  /** Told of every report refused for its shape (wire-checks.ts), e.g. to count them; it never reaches listeners. */
+  onRefused?: (error: WireShapeError, principal: AgentPrincipal) => void
 }
 
 interface PendingCommand {
@@ -174,6 +177,16 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
     // Another key of the same account must not speak for a node: it registered with its own key.
     if (known?.binding && known.principal.keyId !== principal.keyId) {
       throw new GatewayError(403, 'agent_key_mismatch', `Agent ${agentId} is registered with another agent key; send as the agent with the key it registered with.`)
+    }
+  }
+
+  // Every transport's reports pass here, so this is the one place bad shapes are stopped.
+  const checked = <T>(principal: AgentPrincipal, check: () => T): T => {
+    try {
+      return check()
+    } catch (error) {
+      if (error instanceof WireShapeError) options.onRefused?.(error, principal)
+      throw error
     }
   }
 
@@ -275,10 +288,8 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       emit('disconnect', { agentId, principal: agent.principal, transport: binding.transport })
     },
 
-    async register(principal, info, binding) {
-      if (typeof info?.agentId !== 'string' || info.agentId === '') {
-        throw new GatewayError(400, 'invalid_agent_info', 'AgentInfo.agentId is required.')
-      }
+    async register(principal, raw, binding) {
+      const info = checked(principal, () => checkAgentInfo(raw))
       const known = agents.get(info.agentId)
       if (known && known.principal.accountId !== principal.accountId) {
         throw new GatewayError(403, 'forbidden', `Agent ${info.agentId} belongs to another account.`)
@@ -306,12 +317,14 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       if (queue) for (const entry of queue.values()) entry.deliveredAt = null
       push(info.agentId)
     },
-    metrics(principal, agentId, metrics) {
+    metrics(principal, agentId, raw) {
       seen(principal, agentId)
+      const metrics = checked(principal, () => checkMetricsData(raw))
       emit('metrics', { agentId, metrics, principal })
     },
-    commandResult(principal, agentId, result) {
+    commandResult(principal, agentId, raw) {
       seen(principal, agentId)
+      const result = checked(principal, () => checkCommandResult(raw))
       const key = `${agentId}\u0000${result.commandId}`
       const queue = pending.get(agentId)
       const entry = queue?.get(result.commandId)
@@ -326,8 +339,9 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       if (finished.size > rememberResults) finished.delete(finished.values().next().value as string)
       emit('commandResult', { agentId, result, principal })
     },
-    statusUpdate(principal, agentId, update) {
+    statusUpdate(principal, agentId, raw) {
       seen(principal, agentId)
+      const update = checked(principal, () => checkStatusUpdate(raw))
       emit('statusUpdate', { agentId, update, principal })
     },
     disconnected(agentId, binding) {

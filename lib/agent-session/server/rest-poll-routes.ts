@@ -1,6 +1,7 @@
 // The REST polling fallback of CONTRACT §4, mounted on a Hono app and fed into the agent gateway:
 // register, metrics, long-polled commands (`?wait=`) and command results, keyed by X-Agent-Id.
 import type { Context, Hono } from 'hono'
+import { readLimitedText } from '../../http/read-limited-body.ts'
 import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
 import type { AgentBinding, AgentGateway, AgentPrincipal } from './gateway.ts'
 
@@ -51,10 +52,11 @@ export function mountRestPollRoutes(app: Hono, gateway: AgentGateway, options: R
     return agentId
   }
   const bodyOf = async <T>(c: Context): Promise<T> => {
-    const length = Number(c.req.header('content-length') ?? '0')
-    if (length > maxBodyBytes) throw Object.assign(new Error('The request body is too large.'), { status: 413, code: 'too_large' })
-    const text = await c.req.text()
-    if (text.length > maxBodyBytes) throw Object.assign(new Error('The request body is too large.'), { status: 413, code: 'too_large' })
+    // Counted while it streams in: a chunked body has no Content-Length to check up front.
+    const text = await readLimitedText(c.req.raw, maxBodyBytes)
+    if (text === undefined) {
+      throw Object.assign(new Error(`The request body is larger than ${maxBodyBytes} bytes.`), { status: 413, code: 'payload_too_large' })
+    }
     try {
       const value = JSON.parse(text) as unknown
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object')

@@ -7,15 +7,27 @@ const AGENT_ID = 'agentId'
 const BINDING = 'agentBinding'
 
 function requireObject(value: unknown, name: string): asserts value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw Object.assign(new Error(`${name} must be an object.`), { name: 'HubException' })
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HubException(`${name} must be an object.`)
+}
+
+// The gateway's refusals (bad shape, wrong owner, not registered) reach the agent as a Completion
+// error it can read; the connection stays open. Anything else stays a generic server error.
+function answering<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  return (...args) => {
+    try {
+      return fn(...args)
+    } catch (error) {
+      const status = (error as { status?: unknown }).status
+      if (typeof status === 'number' && status >= 400 && status < 500) throw new HubException((error as Error).message)
+      throw error
+    }
   }
 }
 
 export function mountAgentHub(signalr: SignalRServer, gateway: AgentGateway, path = '/agenthub'): Hub<AgentPrincipal> {
   const agentIdOf = (items: Map<string, unknown>): string => {
     const agentId = items.get(AGENT_ID)
-    if (typeof agentId !== 'string') throw new Error('RegisterAgent must be called first.')
+    if (typeof agentId !== 'string') throw new HubException('RegisterAgent must be called first.')
     return agentId
   }
   const hub: Hub<AgentPrincipal> = signalr.mapHub<AgentPrincipal>(path, {
@@ -50,18 +62,18 @@ export function mountAgentHub(signalr: SignalRServer, gateway: AgentGateway, pat
         }
         ctx.items.set(AGENT_ID, info.agentId)
       },
-      SendMetrics(ctx, metrics: MetricsData) {
+      SendMetrics: answering((ctx, metrics: MetricsData) => {
         requireObject(metrics, 'MetricsData')
         gateway.metrics(ctx.principal, agentIdOf(ctx.items), metrics)
-      },
-      SendCommandResult(ctx, result: CommandResult) {
+      }),
+      SendCommandResult: answering((ctx, result: CommandResult) => {
         requireObject(result, 'CommandResult')
         gateway.commandResult(ctx.principal, agentIdOf(ctx.items), result)
-      },
-      StackServiceStatusUpdate(ctx, update: StackServiceStatusUpdate) {
+      }),
+      StackServiceStatusUpdate: answering((ctx, update: StackServiceStatusUpdate) => {
         requireObject(update, 'StackServiceStatusUpdate')
         gateway.statusUpdate(ctx.principal, agentIdOf(ctx.items), update)
-      },
+      }),
     },
     onDisconnected(connection) {
       const agentId = connection.items.get(AGENT_ID)

@@ -21,6 +21,8 @@ export interface SqlContext {
   plugin: string
   clock: () => Date
   retention: MetricsRetention
+  /** Reports rows the database refused and the store dropped. */
+  warn(message: string): void
   /** A query on `exec` (the pool or a transaction). */
   run<T = Row>(exec: SqlExecutor, text: string, params?: SqlParam[]): Promise<T[]>
   /** A query on the pool. */
@@ -33,6 +35,7 @@ export function createSqlContext(db: SqlExecutor, options: StoreOptions & { plug
   const retention = resolveRetention(options.retention)
   const clock = options.now ?? (() => new Date())
   const plugin = options.plugin
+  const warn = (message: string) => options.logger?.warn(message)
 
   async function run<T = Row>(exec: SqlExecutor, text: string, params: SqlParam[] = []): Promise<T[]> {
     try {
@@ -64,7 +67,7 @@ export function createSqlContext(db: SqlExecutor, options: StoreOptions & { plug
     return rows.length > 0
   }
 
-  return { db, plugin, clock, retention, run, q, patchRow }
+  return { db, plugin, clock, retention, warn, run, q, patchRow }
 }
 
 /** `update ... set` from a patch: undefined fields are left alone, null clears. */

@@ -2,6 +2,7 @@
 // every node row per metrics batch cost ~4x the sample insert itself.
 import { arrayLiteral } from '../sql-executor.ts'
 import type { MetricsSampleInput } from '../types.ts'
+import { writeIsolatingBadRows } from './bad-rows.ts'
 import type { SqlContext } from './context.ts'
 
 interface Latest {
@@ -20,30 +21,37 @@ export interface LatestReports {
   stop(): void
 }
 
-export function createLatestReports({ q, clock }: SqlContext, flushMs: number): LatestReports {
+export function createLatestReports({ q, clock, warn }: SqlContext, flushMs: number): LatestReports {
   let pendingLatest = new Map<string, Latest>()
   let flushing: Promise<void> = Promise.resolve()
+  const write = async (batch: Latest[]) => {
+    await q(
+      `update nodes n set status = 'online', last_seen_at = greatest(n.last_seen_at, l.seen_at),
+         last_metrics = case when coalesce((n.last_metrics->>'timestamp')::timestamptz, '-infinity') <= l.at
+                             then l.snapshot else n.last_metrics end
+       from unnest($1::text::text[], $2::text::text[], $3::text::timestamptz[], $4::text::timestamptz[], $5::text::jsonb[])
+         as l(account_id, agent_id, at, seen_at, snapshot)
+       where n.account_id = l.account_id and n.id = l.agent_id`,
+      [
+        arrayLiteral(batch.map((l) => l.accountId)),
+        arrayLiteral(batch.map((l) => l.agentId)),
+        arrayLiteral(batch.map((l) => new Date(l.at).toISOString())),
+        arrayLiteral(batch.map((l) => l.seenAt)),
+        arrayLiteral(batch.map((l) => l.snapshot)),
+      ],
+    )
+    return batch.length
+  }
+  // The batch is every account's: a row the database refuses is dropped, never retried with the others.
+  const dropped = (l: Latest, error: unknown) =>
+    warn(`Dropped the latest report of node ${JSON.stringify(l.agentId)} (account ${l.accountId}): the database refused it (${(error as Error).message}).`)
   function flushLatest(): Promise<void> {
     const next = flushing.then(async () => {
       if (pendingLatest.size === 0) return
       const batch = [...pendingLatest.values()]
       pendingLatest = new Map()
       try {
-        await q(
-          `update nodes n set status = 'online', last_seen_at = greatest(n.last_seen_at, l.seen_at),
-             last_metrics = case when coalesce((n.last_metrics->>'timestamp')::timestamptz, '-infinity') <= l.at
-                                 then l.snapshot else n.last_metrics end
-           from unnest($1::text::text[], $2::text::text[], $3::text::timestamptz[], $4::text::timestamptz[], $5::text::jsonb[])
-             as l(account_id, agent_id, at, seen_at, snapshot)
-           where n.account_id = l.account_id and n.id = l.agent_id`,
-          [
-            arrayLiteral(batch.map((l) => l.accountId)),
-            arrayLiteral(batch.map((l) => l.agentId)),
-            arrayLiteral(batch.map((l) => new Date(l.at).toISOString())),
-            arrayLiteral(batch.map((l) => l.seenAt)),
-            arrayLiteral(batch.map((l) => l.snapshot)),
-          ],
-        )
+        await writeIsolatingBadRows(batch, write, dropped)
       } catch (error) {
         for (const l of batch) {
           const key = `${l.accountId}\u0000${l.agentId}`

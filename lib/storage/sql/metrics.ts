@@ -5,6 +5,7 @@ import { mergeDaysSql } from '../migrations.ts'
 import { arrayLiteral } from '../sql-executor.ts'
 import type { MetricsStore } from '../store-parts.ts'
 import type { FleetStore, MetricsPoint, MetricsResolution, MetricsSampleInput } from '../types.ts'
+import { writeIsolatingBadRows } from './bad-rows.ts'
 import type { SqlContext } from './context.ts'
 import type { LatestReports } from './latest-reports.ts'
 import { iso, type Row } from './rows.ts'
@@ -27,7 +28,7 @@ function toPoint(r: Row): MetricsPoint {
   }
 }
 
-export function createSqlMetrics({ db, run, q, clock, plugin, retention }: SqlContext, latest: LatestReports): MetricsStore & Pick<FleetStore, 'metricsBytes'> {
+export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }: SqlContext, latest: LatestReports): MetricsStore & Pick<FleetStore, 'metricsBytes'> {
   async function rollupState(): Promise<Record<string, Date>> {
     const rows = await q('select tier, done_until from metrics_rollup_state')
     return Object.fromEntries(rows.map((r) => [r.tier, new Date(r.done_until)]))
@@ -37,47 +38,57 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention }: SqlCo
     async appendMetrics(accountId, samples) {
       if (samples.length === 0) return 0
       const valid = samples.filter((s) => typeof s.agentId === 'string' && Number.isFinite(Date.parse(s.timestamp)))
+      const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0)
+      const insert = async (rows: MetricsSampleInput[]) => {
+        const [row] = await q<{ stored: number }>(
+          `with s as (
+             select * from unnest($2::text::text[], $3::text::timestamptz[], $4::text::real[], $5::text::real[], $6::text::real[],
+                                  $7::text::real[], $8::text::real[], $9::text::smallint[])
+               as s(agent_id, at, cpu, mem_used, mem_total, disk_used, disk_total, containers)
+           ),
+           ins as (
+             insert into metrics_raw (node_key, at, cpu, mem_used, mem_total, disk_used, disk_total, containers)
+             select n.key, s.at, s.cpu, s.mem_used, s.mem_total, s.disk_used, s.disk_total, s.containers
+             from s join nodes n on n.account_id = $1 and n.id = s.agent_id
+             on conflict do nothing
+             returning 1
+           ),
+           late as (
+             update metrics_rollup_state set dirty_from = least(coalesce(dirty_from, 'infinity'), (select min(at) from s))
+             where tier = '1m' and done_until > (select min(at) from s)
+             returning 1
+           )
+           select (select count(*) from ins)::int as stored`,
+          [
+            accountId,
+            arrayLiteral(rows.map((s) => s.agentId)),
+            arrayLiteral(rows.map((s) => new Date(s.timestamp).toISOString())),
+            arrayLiteral(rows.map((s) => num(s.cpuPercent))),
+            arrayLiteral(rows.map((s) => num(s.memoryUsedMB))),
+            arrayLiteral(rows.map((s) => num(s.memoryTotalMB))),
+            arrayLiteral(rows.map((s) => num(s.diskUsedGB))),
+            arrayLiteral(rows.map((s) => num(s.diskTotalGB))),
+            arrayLiteral(rows.map((s) => Math.max(0, Math.min(32767, Math.round(num(s.containersRunning)))))),
+          ],
+        )
+        return Number(row!.stored)
+      }
+      // A sample the database refuses is dropped alone; the batch (and the writer's retries) go on.
+      const refused = new Set<MetricsSampleInput>()
+      const stored = await writeIsolatingBadRows(valid, insert, (s, error) => {
+        refused.add(s)
+        warn(`Dropped a metrics sample of node ${JSON.stringify(s.agentId)} (account ${accountId}): the database refused it (${(error as Error).message}).`)
+      })
       // Node freshness is coalesced and written back in one statement (latest-reports.ts).
       const newest = new Map<string, { at: number; sample: MetricsSampleInput }>()
       for (const s of valid) {
+        if (refused.has(s)) continue
         const at = Date.parse(s.timestamp)
         const seen = newest.get(s.agentId)
         if (!seen || seen.at <= at) newest.set(s.agentId, { at, sample: s })
       }
-      const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0)
-      const [row] = await q<{ stored: number }>(
-        `with s as (
-           select * from unnest($2::text::text[], $3::text::timestamptz[], $4::text::real[], $5::text::real[], $6::text::real[],
-                                $7::text::real[], $8::text::real[], $9::text::smallint[])
-             as s(agent_id, at, cpu, mem_used, mem_total, disk_used, disk_total, containers)
-         ),
-         ins as (
-           insert into metrics_raw (node_key, at, cpu, mem_used, mem_total, disk_used, disk_total, containers)
-           select n.key, s.at, s.cpu, s.mem_used, s.mem_total, s.disk_used, s.disk_total, s.containers
-           from s join nodes n on n.account_id = $1 and n.id = s.agent_id
-           on conflict do nothing
-           returning 1
-         ),
-         late as (
-           update metrics_rollup_state set dirty_from = least(coalesce(dirty_from, 'infinity'), (select min(at) from s))
-           where tier = '1m' and done_until > (select min(at) from s)
-           returning 1
-         )
-         select (select count(*) from ins)::int as stored`,
-        [
-          accountId,
-          arrayLiteral(valid.map((s) => s.agentId)),
-          arrayLiteral(valid.map((s) => new Date(s.timestamp).toISOString())),
-          arrayLiteral(valid.map((s) => num(s.cpuPercent))),
-          arrayLiteral(valid.map((s) => num(s.memoryUsedMB))),
-          arrayLiteral(valid.map((s) => num(s.memoryTotalMB))),
-          arrayLiteral(valid.map((s) => num(s.diskUsedGB))),
-          arrayLiteral(valid.map((s) => num(s.diskTotalGB))),
-          arrayLiteral(valid.map((s) => Math.max(0, Math.min(32767, Math.round(num(s.containersRunning)))))),
-        ],
-      )
       latest.queue(accountId, newest)
-      return Number(row!.stored)
+      return stored
     },
 
     async queryMetrics(accountId, nodeId, query) {
