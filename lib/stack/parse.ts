@@ -2,6 +2,7 @@
 // problem at once with its path, so a bad stack is never deployed.
 import { parseDuration } from '../../core/duration.ts'
 import { findCycles } from './graph.ts'
+import { childPath, clip, controlCharacterProblem, PROTOTYPE_KEYS, scanJson } from './json-guard.ts'
 import { locateJsonError } from './json-location.ts'
 import { hostPortKey, parsePort, parseVolume } from './text-forms.ts'
 import type { Healthcheck, ParseResult, PortMapping, StackDefinition, StackProblem, StackService, VolumeMount } from './types.ts'
@@ -16,6 +17,29 @@ const SERVICE_FIELDS = new Set([
   'name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route',
   'command', 'healthcheck', 'preferNode', 'requireGpu', 'description',
 ])
+
+/**
+ * How large a stack may be. Far above what a node runs, low enough that no definition can make the
+ * hub, the CLI or the dashboard do unbounded work or answer with an unbounded list of problems.
+ */
+export const STACK_LIMITS: { services: number; ports: number; volumes: number; env: number; dependsOn: number; command: number; problems: number } = {
+  services: 200,
+  ports: 100,
+  volumes: 100,
+  env: 500,
+  dependsOn: 200,
+  command: 500,
+  problems: 50,
+}
+
+// User keys become object keys only through here: prototype names are refused (by scanJson) and skipped.
+const entriesOf = (record: Record<string, unknown>) => Object.entries(record).filter(([key]) => !PROTOTYPE_KEYS.has(key))
+
+/** `a → b → c → a`, with the middle of a long ring left out so the message stays short. */
+function describeCycle(cycle: readonly string[]): string {
+  if (cycle.length <= 12) return cycle.join(' → ')
+  return [...cycle.slice(0, 5), `… ${cycle.length - 10} more …`, ...cycle.slice(-5)].join(' → ')
+}
 
 /**
  * Parses a stack definition from JSON text or an already-parsed object, in either seed form
@@ -39,7 +63,12 @@ export function parseStack(input: string | unknown): ParseResult {
   }
   const errors: StackProblem[] = []
   const stack = validate(raw, errors)
-  return errors.length === 0 && stack ? { ok: true, stack } : { ok: false, errors }
+  if (errors.length === 0 && stack) return { ok: true, stack }
+  if (errors.length > STACK_LIMITS.problems) {
+    const more = errors.length - STACK_LIMITS.problems
+    errors.splice(STACK_LIMITS.problems, more, { path: '', message: `… and ${more} more problem${more === 1 ? '' : 's'}` })
+  }
+  return { ok: false, errors }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -47,22 +76,29 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undefined {
-  const problem = (path: string, message: string) => errors.push({ path, message })
+  // What the JSON itself breaks (depth, prototype keys, control characters) is said once per path.
+  const scanned = scanJson(raw, { maxProblems: STACK_LIMITS.problems })
+  errors.push(...scanned)
+  if (scanned.some((p) => p.message.startsWith('Nesting'))) return undefined
+  const flagged = new Set(scanned.map((p) => p.path))
+  const problem = (path: string, message: string) => {
+    if (!flagged.has(path)) errors.push({ path, message })
+  }
   if (!isObject(raw)) {
     problem('', 'A stack definition must be a JSON object')
     return undefined
   }
-  for (const key of Object.keys(raw)) if (!TOP_FIELDS.has(key)) problem(key, `Unknown field "${key}"`)
+  for (const [key] of entriesOf(raw)) if (!TOP_FIELDS.has(key)) problem(childPath('', key), `Unknown field "${clip(key)}"`)
 
   const name = raw.name
   if (typeof name !== 'string' || name === '') problem('name', 'The stack needs a name')
   else if (!DNS_LABEL.test(name)) {
-    problem('name', `Stack name "${name}" must be a DNS label: lowercase letters, digits and '-', at most 63 characters`)
+    problem('name', `Stack name "${clip(name)}" must be a DNS label: lowercase letters, digits and '-', at most 63 characters`)
   }
 
   const topTraefik = optionalBoolean(raw.traefik, 'traefik', problem) ?? false
-  const targetNode = optionalString(raw.targetNode, 'targetNode', problem)
-  const targetCluster = optionalString(raw.targetCluster, 'targetCluster', problem)
+  const targetNode = optionalString(raw.targetNode, 'targetNode', problem, 253)
+  const targetCluster = optionalString(raw.targetCluster, 'targetCluster', problem, 253)
   if (targetNode !== undefined && targetCluster !== undefined) {
     problem('targetCluster', 'Set either targetNode or targetCluster, not both')
   }
@@ -79,10 +115,10 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
       entries.push({ path, raw: svc, name: typeof n === 'string' && n !== '' ? n : undefined, namePath: `${path}.name` })
     })
   } else if (isObject(services)) {
-    for (const [key, svc] of Object.entries(services)) {
-      const path = `services.${key}`
+    for (const [key, svc] of entriesOf(services)) {
+      const path = childPath('services', key)
       if (isObject(svc) && svc.name !== undefined && svc.name !== key) {
-        problem(`${path}.name`, `The name "${String(svc.name)}" differs from its key "${key}"`)
+        problem(`${path}.name`, `The name "${clip(String(svc.name))}" differs from its key "${clip(key)}"`)
       }
       entries.push({ path, raw: svc, name: key, namePath: path })
     }
@@ -90,15 +126,18 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
   if ((Array.isArray(services) || isObject(services)) && entries.length === 0) {
     problem('services', 'The stack needs at least one service')
   }
+  if (entries.length > STACK_LIMITS.services) {
+    problem('services', `A stack has at most ${STACK_LIMITS.services} services; this one has ${entries.length}`)
+  }
 
   const firstPathOf = new Map<string, string>()
   for (const entry of entries) {
     if (entry.name === undefined) continue
     if (!DNS_LABEL.test(entry.name)) {
-      problem(entry.namePath, `Service name "${entry.name}" must be a DNS label: lowercase letters, digits and '-'`)
+      problem(entry.namePath, `Service name "${clip(entry.name)}" must be a DNS label: lowercase letters, digits and '-'`)
     }
     const first = firstPathOf.get(entry.name)
-    if (first !== undefined) problem(entry.namePath, `Duplicate service "${entry.name}" (also at ${first})`)
+    if (first !== undefined) problem(entry.namePath, `Duplicate service "${clip(entry.name)}" (also at ${first})`)
     else firstPathOf.set(entry.name, entry.path)
   }
 
@@ -117,7 +156,7 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
   // Dependencies name known services.
   for (const { service, depPaths } of parsed) {
     service.dependsOn.forEach((dep, i) => {
-      if (!byName.has(dep) && firstPathOf.get(dep) === undefined) problem(depPaths[i]!, `Unknown service "${dep}" in depends_on`)
+      if (!byName.has(dep) && firstPathOf.get(dep) === undefined) problem(depPaths[i]!, `Unknown service "${clip(dep)}" in depends_on`)
     })
   }
 
@@ -138,8 +177,8 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
     for (const [key, value] of Object.entries(service.env)) {
       for (const match of value.matchAll(REFERENCE)) {
         const target = byName.get(match[1]!)
-        const where = `${path}.env.${key}`
-        if (!target) problem(where, `${match[0]} names an unknown service "${match[1]}"`)
+        const where = childPath(`${path}.env`, key)
+        if (!target) problem(where, `${clip(match[0])} names an unknown service "${clip(match[1]!)}"`)
         else if (target.service.ports.length === 0) {
           problem(where, `${match[0]} names service "${match[1]}", which publishes no ports`)
         }
@@ -150,7 +189,7 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
   const names = parsed.map((p) => p.service.name)
   const edges = new Map(parsed.map((p) => [p.service.name, p.service.dependsOn]))
   for (const cycle of findCycles(names, edges)) {
-    problem(`${byName.get(cycle[0]!)!.path}.depends_on`, `Circular dependency detected: ${cycle.join(' → ')}`)
+    problem(`${byName.get(cycle[0]!)!.path}.depends_on`, `Circular dependency detected: ${describeCycle(cycle)}`)
   }
 
   if (errors.length > 0 || typeof name !== 'string') return undefined
@@ -173,18 +212,22 @@ function parseService(
   stackTraefik: boolean,
   problem: Problem,
 ): { service: StackService; depPaths: string[]; portPaths: string[] } {
-  for (const key of Object.keys(raw)) if (!SERVICE_FIELDS.has(key)) problem(`${path}.${key}`, `Unknown field "${key}"`)
+  for (const [key] of entriesOf(raw)) if (!SERVICE_FIELDS.has(key)) problem(childPath(path, key), `Unknown field "${clip(key)}"`)
 
   let image = ''
   if (typeof raw.image !== 'string' || raw.image.trim() === '') problem(`${path}.image`, 'The service needs an image')
   else {
     image = raw.image.startsWith('docker:') ? raw.image.slice('docker:'.length) : raw.image
-    if (!IMAGE_REF.test(image)) problem(`${path}.image`, `"${raw.image}" is not a valid image reference`)
+    if (!IMAGE_REF.test(image) || image.length > 500) problem(`${path}.image`, `"${clip(raw.image)}" is not a valid image reference`)
+  }
+  const atMost = (list: unknown[], where: string, limit: number, what: string) => {
+    if (list.length > limit) problem(where, `A service has at most ${limit} ${what}; this one has ${list.length}`)
+    return list
   }
 
   const ports: PortMapping[] = []
   const portPaths: string[] = []
-  listOf(raw.ports, `${path}.ports`, 'ports must be a list of "host:container" strings', problem).forEach((value, i) => {
+  atMost(listOf(raw.ports, `${path}.ports`, 'ports must be a list of "host:container" strings', problem), `${path}.ports`, STACK_LIMITS.ports, 'ports').forEach((value, i) => {
     const port = parsePort(value)
     if (typeof port === 'string') problem(`${path}.ports[${i}]`, port)
     else {
@@ -194,26 +237,33 @@ function parseService(
   })
 
   const volumes: VolumeMount[] = []
-  listOf(raw.volumes, `${path}.volumes`, 'volumes must be a list of "name:/path" strings', problem).forEach((value, i) => {
+  atMost(listOf(raw.volumes, `${path}.volumes`, 'volumes must be a list of "name:/path" strings', problem), `${path}.volumes`, STACK_LIMITS.volumes, 'volumes').forEach((value, i) => {
     const volume = parseVolume(value)
     if (typeof volume === 'string') problem(`${path}.volumes[${i}]`, volume)
     else volumes.push(volume)
   })
 
-  const env: Record<string, string> = {}
+  // No prototype: a variable named like one of Object's members is just a variable.
+  const env: Record<string, string> = Object.create(null)
   const envKey = raw.env !== undefined ? 'env' : 'environment'
   const rawEnv = raw[envKey]
   if (Array.isArray(rawEnv)) {
+    atMost(rawEnv, `${path}.${envKey}`, STACK_LIMITS.env, 'environment variables')
     rawEnv.forEach((item, i) => {
       const eq = typeof item === 'string' ? item.indexOf('=') : -1
+      const key = eq > 0 ? (item as string).slice(0, eq) : ''
       if (typeof item !== 'string' || eq <= 0) problem(`${path}.${envKey}[${i}]`, 'Expected "NAME=value"')
-      else env[item.slice(0, eq)] = item.slice(eq + 1)
+      else if (!ENV_NAME.test(key) || PROTOTYPE_KEYS.has(key)) problem(`${path}.${envKey}[${i}]`, `"${clip(key)}" is not a valid environment variable name`)
+      else env[key] = item.slice(eq + 1)
     })
   } else if (isObject(rawEnv)) {
-    for (const [key, value] of Object.entries(rawEnv)) {
-      if (!ENV_NAME.test(key)) problem(`${path}.${envKey}.${key}`, `"${key}" is not a valid environment variable name`)
+    const entries = entriesOf(rawEnv)
+    atMost(entries, `${path}.${envKey}`, STACK_LIMITS.env, 'environment variables')
+    for (const [key, value] of entries) {
+      const where = childPath(`${path}.${envKey}`, key)
+      if (!ENV_NAME.test(key)) problem(where, `"${clip(key)}" is not a valid environment variable name`)
       else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') env[key] = String(value)
-      else problem(`${path}.${envKey}.${key}`, 'An environment value must be a string, number or boolean')
+      else problem(where, 'An environment value must be a string, number or boolean')
     }
   } else if (rawEnv !== undefined) problem(`${path}.${envKey}`, 'env must be an object of NAME: value')
 
@@ -225,7 +275,7 @@ function parseService(
       problem(`${path}.${key}`, `${key} must be a list of service names`)
       continue
     }
-    ;(raw[key] as unknown[]).forEach((dep, i) => {
+    atMost(raw[key] as unknown[], `${path}.${key}`, STACK_LIMITS.dependsOn, 'dependencies').forEach((dep, i) => {
       if (typeof dep !== 'string' || dep === '') problem(`${path}.${key}[${i}]`, `${key} entries must be service names`)
       else if (!dependsOn.includes(dep)) {
         dependsOn.push(dep)
@@ -235,12 +285,13 @@ function parseService(
   }
 
   const traefik = optionalBoolean(raw.traefik, `${path}.traefik`, problem)
-  const route = optionalString(raw.route, `${path}.route`, problem)
+  const route = optionalString(raw.route, `${path}.route`, problem, 1000)
 
   let command: string[] | undefined
   if (typeof raw.command === 'string') command = ['/bin/sh', '-c', raw.command]
-  else if (Array.isArray(raw.command) && raw.command.every((c) => typeof c === 'string')) command = raw.command as string[]
-  else if (raw.command !== undefined) problem(`${path}.command`, 'command must be a string or a list of strings')
+  else if (Array.isArray(raw.command) && raw.command.every((c) => typeof c === 'string')) {
+    command = atMost(raw.command, `${path}.command`, STACK_LIMITS.command, 'command arguments') as string[]
+  } else if (raw.command !== undefined) problem(`${path}.command`, 'command must be a string or a list of strings')
 
   const healthcheck = raw.healthcheck === undefined ? undefined : parseHealthcheck(raw.healthcheck, `${path}.healthcheck`, problem)
 
@@ -274,9 +325,17 @@ function optionalBoolean(value: unknown, path: string, problem: Problem): boolea
   return undefined
 }
 
-function optionalString(value: unknown, path: string, problem: Problem): string | undefined {
-  if (value === undefined || (typeof value === 'string' && value !== '')) return value as string | undefined
-  problem(path, `${path.split('.').pop()} must be a non-empty string`)
+/** A one-line setting (a route rule, a node or cluster name): no control characters, at most `max` long. */
+function optionalString(value: unknown, path: string, problem: Problem, max: number): string | undefined {
+  const field = path.split('.').pop()
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value === '') problem(path, `${field} must be a non-empty string`)
+  else if (value.length > max) problem(path, `${field} must be at most ${max} characters`)
+  else {
+    const control = controlCharacterProblem(value)
+    if (!control) return value
+    problem(path, `${field} ${control}`)
+  }
   return undefined
 }
 
@@ -295,7 +354,7 @@ function parseHealthcheck(raw: unknown, path: string, problem: Problem): Healthc
     const value = raw[key] ?? raw[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]
     if (value === undefined) return fallback
     const ms = parseDuration(value)
-    if (ms === undefined) problem(`${path}.${key}`, `"${String(value)}" is not a duration like "2s" or "500ms"`)
+    if (ms === undefined) problem(`${path}.${key}`, `"${clip(String(value))}" is not a duration like "2s" or "500ms"`)
     return ms ?? fallback
   }
   const intervalMs = duration('interval', 5000)

@@ -154,6 +154,77 @@ describe('validation', () => {
   })
 })
 
+describe('hostile definitions', () => {
+  const one = (service: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ name: 's', services: { api: { image: 'nginx', ...service } }, ...extra })
+
+  it('refuses U+0000 in any string, naming where it is', () => {
+    expect(messageAt(one({ env: { A: 'x\u0000y' } }), 'services.api.env.A')).toBe('The text must not contain control characters (U+0000 at position 2)')
+    expect(messageAt(one({ command: ['sh', '\u0000'] }), 'services.api.command[1]')).toMatch(/U\+0000/)
+    expect(messageAt(one({ route: 'Host(`a`)\u0000' }), 'services.api.route')).toMatch(/U\+0000/)
+    expect(messageAt(one({}, { targetNode: 'n\u0000' }), 'targetNode')).toMatch(/U\+0000/)
+    expect(messageAt(one({ volumes: ['data:/var/\u0000'] }), 'services.api.volumes[0]')).toMatch(/U\+0000/)
+  })
+
+  it('keeps tabs and line breaks in env values and commands but not in one-line settings', () => {
+    const result = parseStack(one({ env: { PEM: '-----BEGIN-----\nabc\n-----END-----' }, command: 'echo a\techo b' }))
+    if (!result.ok) throw new Error(JSON.stringify(result.errors))
+    expect(result.stack.services[0]!.env.PEM).toContain('\n')
+    expect(messageAt(one({ route: 'Host(`a`)\nPath(`/`)' }), 'services.api.route')).toBe('route must not contain control characters (U+000A at position 10)')
+  })
+
+  it('refuses __proto__, constructor and prototype as keys and never writes to a prototype', () => {
+    const errors = problems(JSON.parse('{"name":"s","services":{"__proto__":{"image":"nginx"},"api":{"image":"nginx","env":{"__proto__":{"polluted":true},"constructor":"x"}}},"prototype":1}'))
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        { path: 'services.__proto__', message: '"__proto__" is not allowed as a key' },
+        { path: 'services.api.env.__proto__', message: '"__proto__" is not allowed as a key' },
+        { path: 'services.api.env.constructor', message: '"constructor" is not allowed as a key' },
+        { path: 'prototype', message: '"prototype" is not allowed as a key' },
+      ]),
+    )
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect(problems(one({ env: ['constructor=x'] })).map((e) => e.path)).toEqual(['services.api.env[0]'])
+  })
+
+  it('refuses a bind address that is not an IPv4 or bracketed IPv6 address', () => {
+    expect(messageAt(one({ ports: ['999.1.1.1:8080:80'] }), 'services.api.ports[0]')).toMatch(/^"999\.1\.1\.1" is not an IPv4 address/)
+    expect(messageAt(one({ ports: ['1.2.3:8080:80'] }), 'services.api.ports[0]')).toMatch(/is not an IPv4 address/)
+    expect(messageAt(one({ ports: ['[::g]:8080:80'] }), 'services.api.ports[0]')).toBe('"::g" is not an IPv6 address')
+    expect(messageAt(one({ ports: ['8080:0'] }), 'services.api.ports[0]')).toMatch(/from 1 to 65535/)
+    expect(messageAt(one({ ports: ['65536:80'] }), 'services.api.ports[0]')).toMatch(/from 1 to 65535/)
+    const ok = parseStack(one({ ports: ['255.255.255.255:80:80', '[::1]:81:81', '[2001:db8::ffff:192.0.2.1]:82:82/udp'] }))
+    if (!ok.ok) throw new Error(JSON.stringify(ok.errors))
+    expect(ok.stack.services[0]!.ports.map(formatPort)).toEqual(['255.255.255.255:80:80', '[::1]:81:81', '[2001:db8::ffff:192.0.2.1]:82:82/udp'])
+  })
+
+  it('reports an 8,000-service dependency ring as a validation problem with a short message', () => {
+    const services: Record<string, unknown> = {}
+    for (let i = 0; i < 8000; i++) services[`s${i}`] = { image: 'nginx', depends_on: [`s${(i + 1) % 8000}`] }
+    const errors = problems({ name: 's', services })
+    expect(errors.find((e) => e.path === 'services')!.message).toBe('A stack has at most 200 services; this one has 8000')
+    const cycle = errors.find((e) => e.message.startsWith('Circular dependency detected: '))!
+    expect(cycle.path).toBe('services.s0.depends_on')
+    expect(cycle.message).toBe('Circular dependency detected: s0 → s1 → s2 → s3 → s4 → … 7991 more … → s7996 → s7997 → s7998 → s7999 → s0')
+  })
+
+  it('refuses nesting deeper than 32 levels without overflowing the stack', () => {
+    let deep: unknown = 'x'
+    for (let i = 0; i < 100_000; i++) deep = [deep]
+    expect(problems({ name: 's', services: { api: { image: 'nginx', name: deep } } })).toEqual([
+      { path: 'services.api.name[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]', message: 'Nesting is deeper than 32 levels' },
+    ])
+  })
+
+  it('bounds what one service may list, and how many problems come back', () => {
+    const ports = Array.from({ length: 101 }, (_, i) => `${i + 1000}:80`)
+    expect(messageAt(one({ ports }), 'services.api.ports')).toBe('A service has at most 100 ports; this one has 101')
+    const services = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`s${i}`, { image: '' }]))
+    const errors = problems({ name: 's', services })
+    expect(errors).toHaveLength(51)
+    expect(errors.at(-1)).toEqual({ path: '', message: '… and 100 more problems' })
+  })
+})
+
 // Random graphs over a small name pool: enough to hit cycles, self-loops and unknown targets often.
 const names = ['a', 'b', 'c', 'd', 'e', 'f']
 const graphArb = fc
@@ -178,6 +249,33 @@ describe('properties', () => {
       fc.property(fc.oneof(fc.anything(), fc.json(), fc.string(), fc.object({ maxDepth: 4 })), (input) => {
         const result = parseStack(input)
         if (!result.ok) for (const e of result.errors) expect(typeof e.message).toBe('string')
+      }),
+      { numRuns: 400 },
+    )
+  })
+
+  it('answers hostile JSON (prototype keys, control characters, huge numbers, deep nesting) with problems, never a throw', () => {
+    const key = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'name', 'services', 'image', 'ports', 'env', 'depends_on', 'api'), fc.string())
+    const hostile = fc.tuple(fc.string(), fc.constantFrom('\u0000', '\u0001', '\u001b', '\u007f', '\n', '\t'), fc.string()).map(([a, c, b]) => a + c + b)
+    const leaf = fc.oneof(fc.string(), hostile, fc.double(), fc.constantFrom(8640000000000000, 1e308, -1e308, 2 ** 53), fc.boolean(), fc.constant(null))
+    const value = fc.letrec((tie) => ({
+      any: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('any'), { maxLength: 4 }), fc.dictionary(key, tie('any'), { maxKeys: 4 })),
+    })).any
+    const stackLike = fc.record({
+      name: fc.oneof(fc.constant('s'), leaf),
+      services: fc.dictionary(key, fc.dictionary(key, value, { maxKeys: 5 }), { maxKeys: 4 }),
+    })
+    // Deep nesting is built as text from a depth, so nothing but the parser ever recurses into it.
+    const depth = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 20_000 }))
+    fc.assert(
+      fc.property(fc.oneof(value, stackLike), depth, fc.boolean(), (base, levels, inService) => {
+        const nested = `${'['.repeat(levels)}${JSON.stringify(base) ?? 'null'}${']'.repeat(levels)}`
+        const text = inService ? `{"name":"s","services":{"api":{"image":"nginx","name":${nested}}}}` : nested
+        for (const input of [text, JSON.parse(text)]) {
+          const result = parseStack(input)
+          if (!result.ok) for (const e of result.errors) expect(typeof e.message).toBe('string')
+        }
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined()
       }),
       { numRuns: 400 },
     )
