@@ -6,7 +6,8 @@ import { compress } from 'hono/compress'
 import { defineFields, definePlugin, isThreshError, ThreshError, version as threshVersion } from '../../core/index.ts'
 import { docsPage, openApiDocument } from './openapi.ts'
 import { routes, type Services } from './routes/index.ts'
-import { validate } from './schema.ts'
+import { childPath, MAX_JSON_DEPTH, scanJson } from '../../lib/stack/json-guard.ts'
+import { str, validate } from './schema.ts'
 
 export { routes } from './routes/index.ts'
 export type { RouteDef, Scope } from './routes/index.ts'
@@ -33,6 +34,25 @@ function clientIp(c: Context, trustProxy: boolean): string | undefined {
   if (forwarded) return forwarded
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming
   return incoming?.socket?.remoteAddress
+}
+
+const invalid = (problems: string[]) =>
+  new ThreshError({ code: 'invalid_request', status: 400, plugin: 'hub-api', message: `Invalid request: ${problems.join('; ')}.`, details: problems })
+
+// Every path parameter and query value is one line of text: a name, an id, a time, a number.
+const urlText = str({ maxLength: 512 })
+
+/** Problems with the path parameters and query string, each named `path.<param>` or `query.<name>`. */
+function urlProblems(params: Record<string, string>, query: Record<string, string>): string[] {
+  const problems: string[] = []
+  for (const [where, values] of [['path', params], ['query', query]] as const) {
+    for (const [name, value] of Object.entries(values)) {
+      const at = childPath(where, name)
+      const keyProblems = validate(urlText, name, at)
+      problems.push(...(keyProblems.length > 0 ? keyProblems : validate(urlText, value, at)))
+    }
+  }
+  return problems
 }
 
 const acceptsGzip = (c: Context) => /\bgzip\b/i.test(c.req.header('accept-encoding') ?? '')
@@ -112,6 +132,10 @@ export default definePlugin((options: HubApiOptions = {}) => ({
           if (route.owner && !principal?.roles.includes('owner')) {
             throw new ThreshError({ code: 'forbidden', status: 403, plugin: 'hub-api', message: 'Only the hub owner may do this.' })
           }
+          const params = c.req.param() as Record<string, string>
+          const query = c.req.query()
+          const badUrl = urlProblems(params, query)
+          if (badUrl.length > 0) throw invalid(badUrl)
           let body: unknown
           if (route.body) {
             const text = await c.req.text()
@@ -123,16 +147,17 @@ export default definePlugin((options: HubApiOptions = {}) => ({
               } catch {
                 throw new ThreshError({ code: 'invalid_json', status: 400, plugin: 'hub-api', message: 'The request body is not valid JSON.' })
               }
+              // Before any reader recurses into it: depth (at most MAX_JSON_DEPTH), prototype keys, control characters.
+              const hostile = scanJson(body, { maxDepth: MAX_JSON_DEPTH })
+              if (hostile.length > 0) throw invalid(hostile.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)))
               const problems = validate(route.bodyCheckedByHandler ? { type: 'object' } : route.body, body)
-              if (problems.length > 0) {
-                throw new ThreshError({ code: 'invalid_request', status: 400, plugin: 'hub-api', message: `Invalid request: ${problems.join('; ')}.`, details: problems })
-              }
+              if (problems.length > 0) throw invalid(problems)
             }
           }
           const reply = await route.handle({
             principal,
-            params: c.req.param() as Record<string, string>,
-            query: c.req.query(),
+            params,
+            query,
             body,
             services: svc,
             request: c.req.raw,

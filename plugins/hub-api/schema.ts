@@ -1,5 +1,6 @@
 // A small JSON Schema subset: the same object validates request bodies and is published in
 // /api/openapi.json, so the docs cannot drift from what the server accepts.
+import { childPath, controlCharacterProblem, PROTOTYPE_KEYS } from '../../lib/stack/json-guard.ts'
 
 export interface Schema {
   type?: 'object' | 'string' | 'integer' | 'number' | 'boolean' | 'array'
@@ -18,7 +19,15 @@ export interface Schema {
   example?: unknown
   nullable?: boolean
   oneOf?: Schema[]
+  /**
+   * Free text that may hold tabs and line breaks; every other string refuses all control characters.
+   * An OpenAPI extension keyword, so the published document stays valid.
+   */
+  'x-multiline'?: boolean
 }
+
+/** The longest string a schema accepts where it sets no `maxLength` of its own. */
+export const DEFAULT_MAX_LENGTH = 4096
 
 const kindOf = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value)
 
@@ -32,14 +41,16 @@ export function validate(schema: Schema, value: unknown, path = ''): string[] {
       if (kindOf(value) !== 'object') return [`${at(path)}must be an object`]
       const record = value as Record<string, unknown>
       for (const key of schema.required ?? []) {
-        if (record[key] === undefined) problems.push(`${path ? `${path}.` : ''}${key}: is required`)
+        if (!Object.hasOwn(record, key) || record[key] === undefined) problems.push(`${path ? `${path}.` : ''}${key}: is required`)
       }
       for (const [key, child] of Object.entries(record)) {
-        const childPath = path ? `${path}.${key}` : key
-        const property = schema.properties?.[key]
-        if (property) problems.push(...validate(property, child, childPath))
-        else if (schema.additionalProperties === false) problems.push(`${childPath}: is not a known field`)
-        else if (typeof schema.additionalProperties === 'object') problems.push(...validate(schema.additionalProperties, child, childPath))
+        const here = childPath(path, key)
+        // `constructor` is not a property of every schema: only what it declares as its own.
+        const property = schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined
+        if (PROTOTYPE_KEYS.has(key)) problems.push(`${here}: "${key}" is not allowed as a key`)
+        else if (property) problems.push(...validate(property, child, here))
+        else if (schema.additionalProperties === false) problems.push(`${here}: is not a known field`)
+        else if (typeof schema.additionalProperties === 'object') problems.push(...validate(schema.additionalProperties, child, here))
       }
       return problems
     }
@@ -53,7 +64,10 @@ export function validate(schema: Schema, value: unknown, path = ''): string[] {
       if (schema.minLength !== undefined && value.length < schema.minLength) {
         problems.push(`${at(path)}must not be ${schema.minLength === 1 ? 'empty' : `shorter than ${schema.minLength} characters`}`)
       }
-      if (schema.maxLength !== undefined && value.length > schema.maxLength) problems.push(`${at(path)}must be at most ${schema.maxLength} characters`)
+      const maxLength = schema.maxLength ?? DEFAULT_MAX_LENGTH
+      if (value.length > maxLength) problems.push(`${at(path)}must be at most ${maxLength} characters`)
+      const control = controlCharacterProblem(value, schema['x-multiline'])
+      if (control) return [...problems, `${at(path)}${control}`]
       if (schema.enum && !schema.enum.includes(value)) problems.push(`${at(path)}must be one of ${schema.enum.join(', ')}`)
       if (schema.pattern && !new RegExp(schema.pattern).test(value)) problems.push(`${at(path)}${schema.description ? `must be ${schema.description}` : `must match ${schema.pattern}`}`)
       return problems

@@ -15,7 +15,8 @@ export const authRoutes: RouteDef[] = [
     body: obj(
       {
         username: str({ minLength: 1, maxLength: 200 }),
-        password: str({ minLength: 1, maxLength: 1024 }),
+        // Compared with a hash, never stored: a tab an older password may hold still matches.
+        password: str({ minLength: 1, maxLength: 1024, 'x-multiline': true }),
         expiresIn: int({ minimum: 1, description: 'ask for a shorter session, in seconds' }),
       },
       ['username', 'password'],
@@ -72,7 +73,7 @@ export const authRoutes: RouteDef[] = [
     description: `The new password needs at least ${MIN_PASSWORD_LENGTH} characters (else 400 invalid_request) and must differ from the current one (else 400 weak_password); a wrong current password is 400 wrong_password, and repeated wrong ones are throttled like logins (429). This session stays valid; the user's other sessions are ended.`,
     tag: 'auth',
     scope: 'cli',
-    body: obj({ currentPassword: str({ minLength: 1, maxLength: 1024 }), newPassword: str({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 }) }, ['currentPassword', 'newPassword']),
+    body: obj({ currentPassword: str({ minLength: 1, maxLength: 1024, 'x-multiline': true }), newPassword: str({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 }) }, ['currentPassword', 'newPassword']),
     status: 200,
     response: obj({ changed: bool(), sessionsEnded: int({ description: "the user's other sessions, now signed out" }) }),
     async handle({ principal, body, services, ip }) {

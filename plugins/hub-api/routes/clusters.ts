@@ -24,7 +24,7 @@ export const clusterRoutes: RouteDef[] = [
     summary: 'Create a cluster',
     tag: 'clusters',
     scope: 'cli',
-    body: obj({ name: str({ pattern: NAME, description: NAME_HINT }), description: str({ maxLength: 500 }) }, ['name']),
+    body: obj({ name: str({ pattern: NAME, description: NAME_HINT }), description: str({ maxLength: 500, 'x-multiline': true }) }, ['name']),
     status: 201,
     response: clusterSchema,
     async handle({ principal, body, services }) {
@@ -61,7 +61,7 @@ export const clusterRoutes: RouteDef[] = [
     summary: 'Add a node to a cluster (a node is in at most one cluster)',
     tag: 'clusters',
     scope: 'cli',
-    body: obj({ node: str({ minLength: 1 }), nodeId: str({ minLength: 1 }) }),
+    body: obj({ node: str({ minLength: 1, maxLength: 253 }), nodeId: str({ minLength: 1, maxLength: 253 }) }),
     status: 200,
     async handle({ principal, params, body, services }) {
       const b = body as { node?: string; nodeId?: string }

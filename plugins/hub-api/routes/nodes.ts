@@ -1,7 +1,7 @@
 // nodes: the account's nodes, their metrics, removal, and the blueprint tools run on one node.
 import type { ToolOutcome } from '../../hub-fleet/index.ts'
 import { arr, bool, int, obj, str, type Schema } from '../schema.ts'
-import { bad, flag, ok, time } from './params.ts'
+import { badField, flag, ok, time } from './params.ts'
 import type { Reply, RouteDef } from './route-def.ts'
 
 function toolReply(outcome: ToolOutcome): Reply {
@@ -98,7 +98,7 @@ export const nodeRoutes: RouteDef[] = [
     async handle({ principal, params, query, services }) {
       const to = time(query.to, 'to', new Date())
       const from = time(query.from, 'from', new Date(to.getTime() - 3600_000))
-      if (from.getTime() >= to.getTime()) throw bad('from must be earlier than to.')
+      if (from.getTime() >= to.getTime()) throw badField('query.from', 'must be earlier than to')
       return ok(await services.fleet.nodeMetrics(principal!.accountId, params.idOrName!, from, to))
     },
   },

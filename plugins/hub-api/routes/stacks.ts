@@ -42,8 +42,8 @@ const stackBody: Schema = {
     name: str({ pattern: NAME, description: NAME_HINT }),
     services: { description: 'a map of name to service, or a list of services with a name', oneOf: [{ type: 'object' }, { type: 'array' }] },
     traefik: bool(),
-    targetNode: str({ minLength: 1 }),
-    targetCluster: str({ minLength: 1 }),
+    targetNode: str({ minLength: 1, maxLength: 253 }),
+    targetCluster: str({ minLength: 1, maxLength: 253 }),
   },
 }
 
