@@ -2,7 +2,7 @@
 // volumes, plus the contracts of a stack runtime and of the proxy that routes its services.
 export { parseStack } from './parse.ts'
 export { containerPortKey, describePort, describeVolume, formatPort, formatVolume, hostPortKey, parsePort, parseVolume } from './text-forms.ts'
-export { planStack, resolveEnv, resolveStack, serviceConfigHash, objectPrefix, LABELS, DEFAULT_ACCOUNT } from './plan.ts'
+export { planStack, resolveEnv, resolveStack, serviceConfigHash, objectPrefix, objectName, legacyObjectName, ACCOUNT_NAME, LABELS, DEFAULT_ACCOUNT } from './plan.ts'
 export type { PlanOptions, PlannedService, PlannedVolume, StackPlan } from './plan.ts'
 export { findCycles, dependencyLevels } from './graph.ts'
 export { configHash, stableStringify } from './hash.ts'

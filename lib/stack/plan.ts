@@ -13,6 +13,8 @@ export const LABELS = {
   /** The definition the stack was deployed from, kept on its network so `info` works after a restart. */
   definition: 'thresh.definition',
   managed: 'thresh.managed',
+  /** On a volume: its name in the definition, so a redeploy finds it whatever Docker name it got. */
+  volume: 'thresh.volume',
 } as const
 
 export const DEFAULT_ACCOUNT = 'local'
@@ -55,9 +57,26 @@ export interface StackPlan {
   }
 }
 
-/** Prefix for Docker object names: `<stack>` locally, `<account>-<stack>` for other accounts. */
+/** Accounts as they may appear in Docker object names: no `.` or `_`, which separate the name's parts. */
+export const ACCOUNT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9-]*$/
+
+/** Prefix for Docker object names: `<stack>` locally, `<account>.<stack>` for other accounts. */
 export function objectPrefix(stack: string, account: string = DEFAULT_ACCOUNT): string {
-  return account === DEFAULT_ACCOUNT ? stack : `${account}-${stack}`
+  return account === DEFAULT_ACCOUNT ? stack : `${account}.${stack}`
+}
+
+/**
+ * The Docker name of a stack's container, volume or network: `<stack>_<object>` or `<account>.<stack>_<object>`.
+ * Stacks and accounts hold neither `.` nor `_`, so the first of them ends the account or stack and no two
+ * (account, stack, object) triples share a name, whatever `_` or `.` the volume name holds.
+ */
+export function objectName(stack: string, account: string, object: string): string {
+  return `${objectPrefix(stack, account)}_${object}`
+}
+
+/** The `-`-joined name used before #14 (ambiguous: `rt-vc`+`x-data` = `rt-vc-x`+`data`); only for finding old objects. */
+export function legacyObjectName(stack: string, account: string, object: string): string {
+  return `${account === DEFAULT_ACCOUNT ? stack : `${account}-${stack}`}-${object}`
 }
 
 /** Replaces `${svc.host}` with the service's name and `${svc.port}` with its first container port. */
@@ -94,7 +113,7 @@ export function serviceConfigHash(service: Omit<StackService, 'dependsOn'> & { d
  */
 export function planStack(stack: StackDefinition, options: PlanOptions = {}): StackPlan {
   const account = options.account ?? DEFAULT_ACCOUNT
-  const prefix = objectPrefix(stack.name, account)
+  const named = (object: string) => objectName(stack.name, account, object)
   const names = stack.services.map((s) => s.name)
   const levels = dependencyLevels(names, new Map(stack.services.map((s) => [s.name, s.dependsOn])))
   const levelOf = new Map<string, number>()
@@ -107,8 +126,8 @@ export function planStack(stack: StackDefinition, options: PlanOptions = {}): St
     return {
       ...service,
       env,
-      containerName: `${prefix}-${service.name}`,
-      volumes: service.volumes.map((v) => ({ ...v, volume: `${prefix}-${v.name}` })),
+      containerName: named(service.name),
+      volumes: service.volumes.map((v) => ({ ...v, volume: named(v.name) })),
       dependents: stack.services.filter((s) => s.dependsOn.includes(service.name)).map((s) => s.name),
       level: levelOf.get(service.name) ?? -1,
       configHash: hash,
@@ -116,7 +135,7 @@ export function planStack(stack: StackDefinition, options: PlanOptions = {}): St
     }
   })
 
-  const volumeNames = [...new Set(services.flatMap((s) => s.volumes.map((v) => v.volume)))]
+  const volumeNames = [...new Set(services.flatMap((s) => s.volumes.map((v) => v.name)))]
   return {
     name: stack.name,
     account,
@@ -126,8 +145,8 @@ export function planStack(stack: StackDefinition, options: PlanOptions = {}): St
     ...(stack.targetNode !== undefined ? { targetNode: stack.targetNode } : {}),
     ...(stack.targetCluster !== undefined ? { targetCluster: stack.targetCluster } : {}),
     objects: {
-      network: { name: `${prefix}-net`, labels: { ...base } },
-      volumes: volumeNames.map((name) => ({ name, labels: { ...base } })),
+      network: { name: named('net'), labels: { ...base } },
+      volumes: volumeNames.map((name) => ({ name: named(name), labels: { ...base, [LABELS.volume]: name } })),
       containers: services.map((s) => ({ name: s.containerName, service: s.name, image: s.image })),
     },
   }

@@ -4,7 +4,8 @@ import type Docker from 'dockerode'
 import { formatPort, LABELS, type PlannedService, type ProgressEvent, type ServiceState, type ServiceStatus, type StackPlan } from '../../lib/stack/index.ts'
 import { createOptions } from './container-spec.ts'
 import type { Containers } from './containers.ts'
-import { reason, statusCode } from './docker-errors.ts'
+import { PLUGIN, reason, statusCode } from './docker-errors.ts'
+import { ThreshError } from '../../core/index.ts'
 import type { Existing } from './stack-inspection.ts'
 
 export interface Converger {
@@ -23,11 +24,24 @@ export interface Converger {
   ): Promise<ServiceState>
 }
 
+// A name already taken by an object of another account or stack (made by hand, or by thresh before #14)
+// is refused: sharing it would hand this stack the other one's data or network.
+function assertOwned(kind: string, name: string, labels: Record<string, string> | undefined, wanted: Record<string, string>): void {
+  if (labels?.[LABELS.account] === wanted[LABELS.account] && labels?.[LABELS.stack] === wanted[LABELS.stack]) return
+  throw new ThreshError({
+    code: 'name_taken',
+    message: `The Docker ${kind} ${name} already exists and does not belong to stack ${wanted[LABELS.stack]}; remove or rename it first`,
+    plugin: PLUGIN,
+    status: 409,
+  })
+}
+
 export function createConverger(docker: Docker, containers: Containers): Converger {
   async function ensureNetwork(plan: StackPlan): Promise<void> {
     const name = plan.objects.network.name
     const found = await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) })
-    if (found.some((n) => n.Name === name)) return
+    const same = found.find((n) => n.Name === name)
+    if (same) return assertOwned('network', name, same.Labels, plan.objects.network.labels)
     try {
       await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: plan.objects.network.labels, CheckDuplicate: true })
     } catch (error) {
@@ -37,12 +51,15 @@ export function createConverger(docker: Docker, containers: Containers): Converg
 
   async function ensureVolumes(plan: StackPlan): Promise<void> {
     for (const volume of plan.objects.volumes) {
+      let labels: Record<string, string> | undefined
       try {
-        await docker.getVolume(volume.name).inspect()
+        labels = (await docker.getVolume(volume.name).inspect()).Labels ?? {}
       } catch (error) {
         if (statusCode(error) !== 404) throw error
         await docker.createVolume({ Name: volume.name, Labels: volume.labels })
+        continue
       }
+      assertOwned('volume', volume.name, labels, volume.labels)
     }
   }
 

@@ -3,6 +3,7 @@
 import type Docker from 'dockerode'
 import { ThreshError } from '../../core/index.ts'
 import {
+  ACCOUNT_NAME,
   DEFAULT_ACCOUNT,
   LABELS,
   planStack,
@@ -20,6 +21,7 @@ import { createContainers } from './containers.ts'
 import { createConverger, runLevels } from './converge.ts'
 import { PLUGIN, reason, stackNotFound, unreachable } from './docker-errors.ts'
 import { ensureImage, lazyDocker } from '../../lib/docker/index.ts'
+import { withExistingNames } from './existing-names.ts'
 import { pullAll } from './pull.ts'
 import { assertPortsFree } from './ports.ts'
 import { containersOf, diff, labelFilters, planFrom, serviceOf, stateFrom } from './stack-inspection.ts'
@@ -67,6 +69,13 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
   const { stopQuietly, removeQuietly } = containers
   const locks = new Map<string, Promise<unknown>>()
 
+  // The account is part of Docker object names; one with `.` or `_` could spell another account's names.
+  function accountOf(opts: RuntimeCallOptions | undefined): string {
+    const account = opts?.account ?? defaultAccount
+    if (ACCOUNT_NAME.test(account)) return account
+    throw new ThreshError({ code: 'bad_account', message: `Account "${account}" cannot own stacks on this node: use letters, digits and '-'`, plugin: PLUGIN, status: 400 })
+  }
+
   // One operation at a time per stack: a second `up` waits for the first instead of racing it.
   function exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = locks.get(key) ?? Promise.resolve()
@@ -95,16 +104,18 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
     docker,
 
     async plan(stack: StackDefinition, opts?: RuntimeCallOptions): Promise<DeployDiff> {
-      const account = opts?.account ?? defaultAccount
+      const account = accountOf(opts)
       return diff(planStack(stack, { account }), await containersOf(docker, account, stack.name))
     },
 
-    deploy(stack: StackDefinition, opts?: RuntimeCallOptions): Promise<StackState> {
-      const account = opts?.account ?? defaultAccount
+    async deploy(stack: StackDefinition, opts?: RuntimeCallOptions): Promise<StackState> {
+      const account = accountOf(opts)
       return exclusive(`${account}/${stack.name}`, async () => {
         const emit = emitter(opts)
-        const plan = planStack(stack, { account })
         const existing = await containersOf(docker, account, stack.name)
+        const plan = await withExistingNames(docker, planStack(stack, { account })).catch((error: unknown) => {
+          throw unreachable(error)
+        })
         const changes = diff(plan, existing)
         const routed = plan.services.filter((s) => s.traefik && s.ports.length > 0)
         const px = proxyFor(plan.name, routed.map((s) => s.name))
@@ -160,20 +171,20 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
     },
 
     async status(name: string, opts?: RuntimeCallOptions): Promise<StackState | undefined> {
-      const account = opts?.account ?? defaultAccount
+      const account = accountOf(opts)
       const existing = await containersOf(docker, account, name)
       return existing.length === 0 ? undefined : stateFrom(name, account, existing)
     },
 
     async list(opts?: RuntimeCallOptions): Promise<StackState[]> {
-      const account = opts?.account ?? defaultAccount
+      const account = accountOf(opts)
       const existing = await containersOf(docker, account)
       const names = [...new Set(existing.map((e) => e.info.Labels[LABELS.stack]!))].sort()
       return names.map((n) => stateFrom(n, account, existing.filter((e) => e.info.Labels[LABELS.stack] === n)))
     },
 
-    updateService(name: string, serviceName: string, image: string, opts?: RuntimeCallOptions): Promise<StackState> {
-      const account = opts?.account ?? defaultAccount
+    async updateService(name: string, serviceName: string, image: string, opts?: RuntimeCallOptions): Promise<StackState> {
+      const account = accountOf(opts)
       const normalized = image.startsWith('docker:') ? image.slice('docker:'.length) : image
       return exclusive(`${account}/${name}`, async () => {
         const emit = emitter(opts)
@@ -244,8 +255,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
       })
     },
 
-    stop(name: string, opts?: RuntimeCallOptions): Promise<StackState | undefined> {
-      const account = opts?.account ?? defaultAccount
+    async stop(name: string, opts?: RuntimeCallOptions): Promise<StackState | undefined> {
+      const account = accountOf(opts)
       return exclusive(`${account}/${name}`, async () => {
         const emit = emitter(opts)
         const existing = await containersOf(docker, account, name)
@@ -267,8 +278,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
       })
     },
 
-    start(name: string, opts?: RuntimeCallOptions): Promise<StackState | undefined> {
-      const account = opts?.account ?? defaultAccount
+    async start(name: string, opts?: RuntimeCallOptions): Promise<StackState | undefined> {
+      const account = accountOf(opts)
       return exclusive(`${account}/${name}`, async () => {
         const emit = emitter(opts)
         const existing = await containersOf(docker, account, name)
@@ -284,8 +295,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
       })
     },
 
-    destroy(name: string, opts?: RuntimeCallOptions): Promise<boolean> {
-      const account = opts?.account ?? defaultAccount
+    async destroy(name: string, opts?: RuntimeCallOptions): Promise<boolean> {
+      const account = accountOf(opts)
       return exclusive(`${account}/${name}`, async () => {
         const emit = emitter(opts)
         const existing = await containersOf(docker, account, name)

@@ -1,7 +1,7 @@
 // Reads a stack back from Docker alone, by its labels: its containers, their state, the plan they were
 // made from (each container's spec label), and what deploying a definition would change.
 import type Docker from 'dockerode'
-import { formatPort, LABELS, type DeployDiff, type ServiceState, type ServiceStatus, type StackPlan, type StackState, type StackStatus } from '../../lib/stack/index.ts'
+import { formatPort, LABELS, objectName, type DeployDiff, type ServiceState, type ServiceStatus, type StackPlan, type StackState, type StackStatus } from '../../lib/stack/index.ts'
 import { readSpec, type ServiceSpec } from './container-spec.ts'
 import { unreachable } from './docker-errors.ts'
 
@@ -103,6 +103,6 @@ export function planFrom(account: string, stack: string, existing: Existing[]): 
     levels: levels.filter(Boolean),
     services,
     traefik: specs.some((s) => s.traefik),
-    objects: { network: { name: network ?? `${stack}-net`, labels }, volumes: [], containers: [] },
+    objects: { network: { name: network ?? objectName(stack, account, 'net'), labels }, volumes: [], containers: [] },
   }
 }

@@ -44,8 +44,8 @@ describe('seed examples', () => {
     expect(api.env.REDIS_URL).toBe('redis://redis:6379')
     expect(api.image).toBe('node:20-alpine')
     expect(plan.traefik).toBe(true)
-    expect(plan.objects.network.name).toBe('webapp-net')
-    expect(plan.objects.volumes.map((v) => v.name)).toEqual(['webapp-pgdata'])
+    expect(plan.objects.network.name).toBe('webapp_net')
+    expect(plan.objects.volumes.map((v) => v.name)).toEqual(['webapp_pgdata'])
     expect(api.labels).toMatchObject({ 'thresh.account': 'local', 'thresh.stack': 'webapp', 'thresh.service': 'api' })
   })
 

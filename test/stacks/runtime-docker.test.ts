@@ -231,3 +231,76 @@ describe('managing a running stack', () => {
     expect((await fresh.list({ account: 'someone-else' })).some((s) => s.name === name)).toBe(false)
   })
 })
+
+describe('Docker object names (#14)', () => {
+  it('gives stacks whose name and volume join to the same text separate volumes, and destroying one keeps the other', async () => {
+    const base = uniqueName('rt-vc')
+    const [portA, portB] = [await freePort(), await freePort()]
+    const a = stack({ name: base, services: { store: { image: IMAGE, ports: [`127.0.0.1:${portA}:8080`], volumes: ['x-data:/data'] } } })
+    const b = stack({ name: `${base}-x`, services: { store: { image: IMAGE, ports: [`127.0.0.1:${portB}:8080`], volumes: ['data:/data'] } } })
+    expect((await runtime.deploy(a)).status).toBe('running')
+    expect((await runtime.deploy(b)).status).toBe('running')
+
+    expect(await httpText(`http://127.0.0.1:${portA}/cgi-bin/write?secret-of-a`)).toBe('ok')
+    expect(await httpText(`http://127.0.0.1:${portB}/cgi-bin/read`)).toBe('')
+    expect(await httpText(`http://127.0.0.1:${portB}/cgi-bin/write?secret-of-b`)).toBe('ok')
+
+    await runtime.destroy(a.name)
+    expect(await labelledObjects(docker, a.name)).toEqual([])
+    expect(await httpText(`http://127.0.0.1:${portB}/cgi-bin/read`)).toBe('secret-of-b')
+    expect((await runtime.status(b.name))!.status).toBe('running')
+  })
+
+  it('runs a stack of the same name for two accounts on one node, each with its own volume', async () => {
+    const name = uniqueName('tweb')
+    const [portA, portB] = [await freePort(), await freePort()]
+    const def = (port: number) => stack({ name, services: { web: { image: IMAGE, ports: [`127.0.0.1:${port}:8080`], volumes: ['data:/data'] } } })
+    try {
+      expect((await runtime.deploy(def(portA), { account: 'acct-a' })).status).toBe('running')
+      expect((await runtime.deploy(def(portB), { account: 'acct-b' })).status).toBe('running')
+      expect(await httpText(`http://127.0.0.1:${portA}/cgi-bin/write?only-a`)).toBe('ok')
+      expect(await httpText(`http://127.0.0.1:${portB}/cgi-bin/read`)).toBe('')
+      await runtime.destroy(name, { account: 'acct-a' })
+      expect((await runtime.status(name, { account: 'acct-b' }))!.status).toBe('running')
+    } finally {
+      for (const account of ['acct-a', 'acct-b']) await runtime.destroy(name, { account }).catch(() => {})
+    }
+  })
+
+  it('refuses an account whose name could spell another account’s Docker names', async () => {
+    const name = uniqueName('tacct')
+    await expect(runtime.deploy(stack({ name, services: { web: { image: IMAGE } } }), { account: 'a.b' })).rejects.toThrow(/cannot own stacks/)
+  })
+
+  it('keeps the network and volume of a stack deployed under the old names through redeploy, stop, start and destroy', async () => {
+    const name = uniqueName('tlegacy')
+    const port = await freePort()
+    // What thresh before #14 left on a node: `<stack>-net` and `<stack>-<volume>`, labelled with the stack.
+    const labels = { 'thresh.managed': 'true', 'thresh.account': 'local', 'thresh.stack': name }
+    await docker.createNetwork({ Name: `${name}-net`, Driver: 'bridge', Labels: labels })
+    await docker.createVolume({ Name: `${name}-data`, Labels: labels })
+    const def = (level: string) => stack({ name, services: { store: { image: IMAGE, ports: [`127.0.0.1:${port}:8080`], volumes: ['data:/data'], env: { LEVEL: level } } } })
+
+    expect((await runtime.deploy(def('1'))).status).toBe('running')
+    expect(await httpText(`http://127.0.0.1:${port}/cgi-bin/write?old-data`)).toBe('ok')
+    await runtime.deploy(def('2'))
+    expect(await httpText(`http://127.0.0.1:${port}/cgi-bin/read`)).toBe('old-data')
+    await runtime.stop(name)
+    expect((await runtime.start(name))!.status).toBe('running')
+    expect(await httpText(`http://127.0.0.1:${port}/cgi-bin/read`)).toBe('old-data')
+    expect((await labelledObjects(docker, name)).sort()).toEqual([`container /${name}_store`, `network ${name}-net`, `volume ${name}-data`].sort())
+
+    expect(await runtime.destroy(name)).toBe(true)
+    expect(await labelledObjects(docker, name)).toEqual([])
+  })
+
+  it('refuses to mount a volume of the stack’s name that another stack owns', async () => {
+    const name = uniqueName('tsquat')
+    await docker.createVolume({ Name: `${name}_data`, Labels: { 'thresh.managed': 'true', 'thresh.account': 'local', 'thresh.stack': 'someone-else' } })
+    try {
+      await expect(runtime.deploy(stack({ name, services: { web: { image: IMAGE, volumes: ['data:/data'] } } }))).rejects.toThrow(/does not belong to stack/)
+    } finally {
+      await docker.getVolume(`${name}_data`).remove().catch(() => {})
+    }
+  })
+})

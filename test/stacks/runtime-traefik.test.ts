@@ -55,7 +55,7 @@ describe('Traefik routing labels', () => {
   it('routes <svc>.<stack>.localhost to the container port by default, in Traefik v3 label syntax', () => {
     expect(traefikLabels(plan, service('web'))).toEqual({
       'traefik.enable': 'true',
-      'traefik.docker.network': 'shop-net',
+      'traefik.docker.network': 'shop_net',
       'traefik.http.routers.shop-web.rule': 'Host(`web.shop.localhost`)',
       'traefik.http.routers.shop-web.entrypoints': 'web,websecure',
       'traefik.http.routers.shop-web.service': 'shop-web',
@@ -98,7 +98,7 @@ describe('the thresh-traefik container', () => {
     expect(first?.State.Running).toBe(true)
     expect(first?.Config.Image).toBe('traefik:v3.3')
     expect(first?.Config.Cmd).toContain('--providers.docker=true')
-    expect(Object.keys(first!.NetworkSettings.Networks)).toContain(`${a}-net`)
+    expect(Object.keys(first!.NetworkSettings.Networks)).toContain(`${a}_net`)
     expect(await httpText(`http://127.0.0.1:${portFor(a)}/version.txt`)).toBe('1')
 
     const [web] = await docker.listContainers({ filters: JSON.stringify({ label: [`thresh.stack=${a}`] }) })
@@ -107,7 +107,7 @@ describe('the thresh-traefik container', () => {
     expect((await runtime.deploy(def(b))).status).toBe('running')
     const second = await traefik()
     expect(second?.Id).toBe(first?.Id)
-    expect(Object.keys(second!.NetworkSettings.Networks)).toContain(`${b}-net`)
+    expect(Object.keys(second!.NetworkSettings.Networks)).toContain(`${b}_net`)
 
     await runtime.destroy(a)
     expect((await traefik())?.State.Running).toBe(true)
