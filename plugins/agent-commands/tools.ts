@@ -41,6 +41,22 @@ function summary(state: StackState): string {
 }
 
 export function createTools(ctx: ToolContext): (command: AgentCommand) => Promise<CommandOutcome> {
+  // Stacks an operation is still working on, so a hub that lost track (it restarted mid-deploy) and
+  // asks with list_environments waits for the outcome instead of settling on a half-made stack.
+  const working = new Map<string, number>()
+  const key = (account: string | undefined, name: string) => `${account ?? ''}/${name}`
+  async function busyWith<T>(account: string | undefined, name: string, fn: () => Promise<T>): Promise<T> {
+    const k = key(account, name)
+    working.set(k, (working.get(k) ?? 0) + 1)
+    try {
+      return await fn()
+    } finally {
+      const left = (working.get(k) ?? 1) - 1
+      if (left > 0) working.set(k, left)
+      else working.delete(k)
+    }
+  }
+
   const opts = (account: string | undefined, extra: { onProgress?: (event: ProgressEvent) => void } = {}) => ({ ...(account ? { account } : {}), ...extra })
 
   const update = (stackId: string, serviceName: string, status: string, errorMessage?: string) =>
@@ -56,7 +72,7 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
     ...(state.status === 'error' ? { error: state.error ?? `Stack '${state.name}' failed to start.` } : {}),
   })
 
-  const deploy = async (stack: StackDefinition, stackId: string, account: string | undefined): Promise<CommandOutcome> => {
+  const deploy = (stack: StackDefinition, stackId: string, account: string | undefined): Promise<CommandOutcome> => busyWith(account, stack.name, async () => {
     for (const service of stack.services) update(stackId, service.name, 'pending')
     const state = await ctx.runtime().deploy(
       stack,
@@ -68,7 +84,7 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
     )
     reportFinal(stackId, state)
     return stackOutcome(stackId, state)
-  }
+  })
 
   const missing = (name: string) => new ThreshError({ code: 'stack_not_found', plugin: 'agent-commands', message: `Stack '${name}' does not exist on this node.` })
 
@@ -77,7 +93,7 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
       const { stack, stackId } = stackFromArguments(args)
       return deploy(stack, stackId, account)
     },
-    async update_service(args, account) {
+    update_service: (args, account) => busyWith(account, stackNameOf(args), async () => {
       const name = stackNameOf(args)
       const service = typeof args.service === 'string' ? args.service : typeof args.serviceName === 'string' ? args.serviceName : undefined
       const image = typeof args.image === 'string' ? args.image.replace(/^docker:/, '') : undefined
@@ -91,28 +107,28 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
       )
       reportFinal(stackId, state)
       return stackOutcome(stackId, state)
-    },
-    async stop_stack(args, account) {
+    }),
+    stop_stack: (args, account) => busyWith(account, stackNameOf(args), async () => {
       const name = stackNameOf(args)
       const state = await ctx.runtime().stop(name, opts(account))
       if (!state) throw missing(name)
       const stackId = typeof args.stackId === 'string' ? args.stackId : name
       reportFinal(stackId, state)
       return { success: true, output: json({ stackId, message: `Stack '${name}' stopped; volumes kept.`, stack: state }) }
-    },
-    async start_stack(args, account) {
+    }),
+    start_stack: (args, account) => busyWith(account, stackNameOf(args), async () => {
       const name = stackNameOf(args)
       const state = await ctx.runtime().start(name, opts(account))
       if (!state) throw missing(name)
       const stackId = typeof args.stackId === 'string' ? args.stackId : name
       reportFinal(stackId, state)
       return stackOutcome(stackId, state)
-    },
-    async destroy_stack(args, account) {
+    }),
+    destroy_stack: (args, account) => busyWith(account, stackNameOf(args), async () => {
       const name = stackNameOf(args)
       const existed = await ctx.runtime().destroy(name, opts(account))
       return { success: true, output: json({ stackId: typeof args.stackId === 'string' ? args.stackId : name, destroyed: existed, message: existed ? `Stack '${name}' destroyed with its volumes.` : `Stack '${name}' was not on this node.` }) }
-    },
+    }),
     async create_environment(args, account) {
       const blueprintName = typeof args.blueprint === 'string' ? args.blueprint : undefined
       if (!blueprintName) throw new ThreshError({ code: 'bad_arguments', plugin: 'agent-commands', message: 'create_environment needs a blueprint name.' })
@@ -127,10 +143,18 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
     },
     async list_environments(_args, account) {
       const stacks = await ctx.runtime().list(opts(account))
-      return {
-        success: true,
-        output: json(stacks.map((s) => ({ name: s.name, status: s.status, services: s.services.map((svc) => ({ name: svc.name, image: svc.image, status: svc.status, ports: svc.ports })) }))),
-      }
+      const prefix = key(account, '')
+      const busy = new Set([...working.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)))
+      const listed = stacks.map((s) => ({
+        name: s.name,
+        status: s.status,
+        ...(busy.has(s.name) ? { busy: true } : {}),
+        ...(s.error ? { error: s.error } : {}),
+        services: s.services.map((svc) => ({ name: svc.name, image: svc.image, status: svc.status, ports: svc.ports, ...(svc.error ? { error: svc.error } : {}) })),
+      }))
+      // A stack still being created may have no container yet; it is listed all the same.
+      for (const name of busy) if (!stacks.some((s) => s.name === name)) listed.push({ name, status: 'deploying', busy: true, services: [] })
+      return { success: true, output: json(listed) }
     },
     async get_metrics() {
       return { success: true, output: json(await ctx.metrics()) }

@@ -220,6 +220,7 @@ export function createFleet(deps: {
     bus,
     findNode,
     reachable: (node) => routeOf(node) !== undefined,
+    logger,
     async nodeName(accountId, nodeId) {
       if (!nodeId) return null
       return (await store.getNode(accountId, nodeId))?.hostname ?? null
@@ -264,6 +265,10 @@ export function createFleet(deps: {
           ...(transport ? { transport } : {}),
           ...(keyId ? { keyId } : {}),
         })
+        // Outside this serial section: the node answers list_environments only after registering.
+        setTimeout(() => {
+          stacks.reconcile(record).catch((e) => logger.warn(`Reconciling the stacks of node ${record.hostname} failed: ${(e as Error).message}`))
+        }, 0)
       })
     },
     metrics(accountId, agentId, m) {

@@ -9,6 +9,7 @@ import { newId } from '../../lib/ids.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { FleetBus, StackOperation } from './fleet-events.ts'
 import { deployStackArguments } from './stack-payload.ts'
+import { createStackReconciler } from './stack-reconcile.ts'
 import { stackView, type StackView } from './views.ts'
 
 export interface StackOutcome {
@@ -29,6 +30,8 @@ export interface StackOperations {
   /** False when ignored: malformed, or about a stack that was not sent to this node. */
   statusUpdate(accountId: string, agentId: string, update: { stackId?: unknown; serviceName?: unknown; status?: unknown; errorMessage?: unknown }): Promise<boolean>
   applyResult(record: CommandRecord): Promise<void>
+  /** Settles the node's stacks left deploying/updating/stopping to what its Docker reports (on register). */
+  reconcile(node: NodeRecord): Promise<void>
 }
 
 export interface StackDeps {
@@ -43,6 +46,7 @@ export interface StackDeps {
   /** Whether a connection here reaches the node now. */
   reachable(node: NodeRecord): boolean
   nodeName(accountId: string, nodeId: string | undefined): Promise<string | null>
+  logger: { warn(msg: string): void }
 }
 
 const STACK_TOOLS = new Set<string>(['deploy_stack', 'update_service', 'stop_stack', 'start_stack', 'destroy_stack'] satisfies StackOperation[])
@@ -79,6 +83,7 @@ function mergeServices(services: StackServiceRecord[], state: Partial<StackState
 export function createStackOperations(deps: StackDeps): StackOperations {
   const { store, dispatcher, bus } = deps
   const busy = new Set<string>()
+  const reconciler = createStackReconciler({ store, dispatcher, commandTimeoutMs: deps.commandTimeoutMs, reachable: deps.reachable, busy: (id) => busy.has(id), logger: deps.logger })
   const destroyed = (stack: StackRecord, forced: boolean) =>
     bus.emit('stack:destroyed', { accountId: stack.accountId, stackId: stack.id, name: stack.name, ...(stack.nodeId ? { nodeId: stack.nodeId } : {}), forced })
 
@@ -293,8 +298,15 @@ export function createStackOperations(deps: StackDeps): StackOperations {
 
     async applyResult(record) {
       if (!record.stackId || !STACK_TOOLS.has(record.tool)) return
-      const stack = await store.getStack(record.accountId, record.stackId)
+      let stack = await store.getStack(record.accountId, record.stackId)
       if (!stack) return
+      if (record.status === 'timeout' && record.tool !== 'destroy_stack') {
+        // A slow node may well have finished: what its Docker says beats "timed out".
+        const node = await store.getNode(record.accountId, record.nodeId)
+        const left = node ? await reconciler.reconcile(node, stack.id).catch(() => new Set([stack!.id])) : new Set([stack.id])
+        if (!left.has(stack.id)) return
+        stack = (await store.getStack(record.accountId, record.stackId)) ?? stack
+      }
       const ok = record.status === 'success'
       const state = parseState(record.output)
       const now = new Date().toISOString()
@@ -339,6 +351,10 @@ export function createStackOperations(deps: StackDeps): StackOperations {
         const services = next.services.map((s) => ({ name: s.name, image: s.image, status: s.status, ...(s.errorMessage ? { error: s.errorMessage } : {}) }))
         bus.emit('stack:deployed', { ...about, status: next.status, services })
       }
+    },
+
+    async reconcile(node) {
+      await reconciler.reconcile(node)
     },
   }
 }
