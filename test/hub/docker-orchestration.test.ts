@@ -64,7 +64,7 @@ describe('stacks through the hub on a real Docker node', () => {
     expect(await httpText(`http://127.0.0.1:${apiPort}/env.txt`)).toContain('DB_URL=http://db:8080/x')
     await httpText(`http://127.0.0.1:${dbPort}/cgi-bin/write?kept`)
     const labelled = await labelledObjects(docker, name)
-    expect(labelled.filter((o) => o.startsWith('container ')).map((o) => o.replace(/^container \//, '')).sort()).toEqual([`${account}-${name}-api`, `${account}-${name}-db`])
+    expect(labelled.filter((o) => o.startsWith('container ')).map((o) => o.replace(/^container \//, '')).sort()).toEqual([`${account}.${name}_api`, `${account}.${name}_db`])
 
     const updated = await hub.request('PATCH', `/api/stacks/${name}/services/api?wait=true`, { token, body: { image: 'thresh-test/busybox:2' } })
     expect(updated.status, JSON.stringify(updated.body)).toBe(200)
