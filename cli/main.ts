@@ -17,6 +17,7 @@ export const main = defineCommand({
     node: lazy(() => import('./commands/node.ts')),
     cluster: lazy(() => import('./commands/cluster.ts')),
     keys: lazy(() => import('./commands/keys.ts')),
+    user: lazy(() => import('./commands/user.ts')),
   },
 })
 

@@ -20,6 +20,7 @@ const routes = [
   route('/clusters', 'clusters', () => import('./views/clusters.js')),
   route('/clusters/:name', 'clusters', () => import('./views/cluster.js')),
   route('/settings/keys', 'keys', () => import('./views/keys.js')),
+  route('/settings/users', 'users', () => import('./views/users.js')),
   route('/audit', 'audit', () => import('./views/audit.js')),
 ]
 
@@ -30,13 +31,22 @@ function route(path, nav, load) {
   return { pattern, keys, nav, load }
 }
 
+// The last column is the least role that may use the page (the hub enforces it; this only hides).
 const NAV = [
-  ['fleet', '#/', 'Fleet'],
-  ['stacks', '#/stacks', 'Stacks'],
-  ['clusters', '#/clusters', 'Clusters'],
-  ['keys', '#/settings/keys', 'API keys'],
-  ['audit', '#/audit', 'Audit log'],
+  ['fleet', '#/', 'Fleet', 'viewer'],
+  ['stacks', '#/stacks', 'Stacks', 'viewer'],
+  ['clusters', '#/clusters', 'Clusters', 'viewer'],
+  ['keys', '#/settings/keys', 'API keys', 'admin'],
+  ['users', '#/settings/users', 'Users', 'admin'],
+  ['audit', '#/audit', 'Audit log', 'admin'],
 ]
+const ROLES = ['viewer', 'operator', 'admin', 'owner']
+
+/** The signed-in user's account role; sessions saved before roles existed name it only in `roles`. */
+function roleOf(/** @type {import('./lib/api.js').Session | null} */ user) {
+  if (user?.role) return user.role
+  return ROLES.filter((r) => user?.roles?.includes(r)).at(-1) ?? (user?.roles?.includes('admin') ? 'admin' : 'viewer')
+}
 
 const root = /** @type {HTMLElement} */ (document.getElementById('app'))
 /** @type {View | undefined} */
@@ -55,6 +65,7 @@ function navigate(hash) {
 
 function shell() {
   const user = session()
+  const rank = ROLES.indexOf(roleOf(user))
   const liveBadge = h('span', { class: 'live', 'data-state': 'offline', role: 'status', title: 'Live updates' }, 'offline')
   const signOut = h('button', { type: 'button', class: 'link', onclick: () => void signOutNow() }, 'Sign out')
   const nav = h(
@@ -63,7 +74,7 @@ function shell() {
     h(
       'ul',
       null,
-      NAV.map(([key, href, label]) => {
+      NAV.filter(([, , , least]) => ROLES.indexOf(least) <= rank).map(([key, href, label]) => {
         const a = /** @type {HTMLAnchorElement} */ (h('a', { href }, label))
         navLinks.set(key, a)
         return h('li', null, a)
@@ -76,7 +87,7 @@ function shell() {
     { class: 'top' },
     h('a', { class: 'brand', href: '#/' }, h('img', { src: document.querySelector('link[rel=icon]')?.getAttribute('href') ?? '', alt: '', width: 24, height: 24 }), 'thresh'),
     nav,
-    h('div', { class: 'who' }, liveBadge, h('span', { class: 'user' }, user?.userName ?? ''), signOut),
+    h('div', { class: 'who' }, liveBadge, h('span', { class: 'user' }, user?.userName ?? ''), h('span', { class: 'badge', 'data-role': roleOf(user), title: 'Your role in this account' }, roleOf(user)), signOut),
   )
   onLiveState((state) => {
     liveBadge.dataset.state = state
@@ -115,6 +126,19 @@ async function render() {
   const [path, search] = (location.hash.slice(1) || '/').split('?')
   current?.dispose?.()
   current = undefined
+
+  // An invitation link opens without a session: the person it was sent to has none yet.
+  const invitation = /^\/invite\/([^/]+)$/.exec(path)
+  if (invitation) {
+    stopLive()
+    main = undefined
+    const { default: invite } = await import('./views/invite.js')
+    if (seq !== renderSeq) return
+    current = await invite({ params: { token: decodeURIComponent(invitation[1]) }, query: new URLSearchParams(search), navigate })
+    replace(root, current.el)
+    ;/** @type {HTMLElement | null} */ (current.el.querySelector('[autofocus]'))?.focus()
+    return
+  }
 
   if (path === '/login' || !session()) {
     stopLive()

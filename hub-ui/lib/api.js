@@ -3,7 +3,7 @@
 
 const TOKEN_KEY = 'thresh.session'
 
-/** @typedef {{ accessToken: string, expiresAt?: string, userName?: string, roles?: string[], mustChangePassword?: boolean }} Session */
+/** @typedef {{ accessToken: string, expiresAt?: string, userName?: string, roles?: string[], role?: string, mustChangePassword?: boolean }} Session */
 
 export class ApiError extends Error {
   /** @param {number} status @param {string} code @param {string} message @param {unknown} [body] */

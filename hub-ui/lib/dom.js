@@ -116,3 +116,19 @@ export function openDialog({ title, body, actions }) {
   dialog.showModal()
   return { dialog, close }
 }
+
+/** Copies text; falls back to selecting it where the Clipboard API is not allowed (plain HTTP). @param {string} value @param {HTMLElement} source */
+export async function copy(value, source) {
+  try {
+    await navigator.clipboard.writeText(value)
+    toast('Copied to the clipboard.')
+  } catch {
+    const range = document.createRange()
+    range.selectNodeContents(source)
+    const selection = getSelection()
+    selection?.removeAllRanges()
+    selection?.addRange(range)
+    const ok = document.execCommand?.('copy')
+    toast(ok ? 'Copied to the clipboard.' : 'Selected: press Ctrl+C (⌘C) to copy.')
+  }
+}

@@ -1,27 +1,11 @@
 // Settings → API keys: create agent and mid-tier keys (the secret is shown once, with a copy button and
 // the lines to paste on the node), list, revoke and rotate them.
 import { api, asList, enc } from '../lib/api.js'
-import { field, h, openDialog, replace, toast } from '../lib/dom.js'
+import { copy, field, h, openDialog, replace, toast } from '../lib/dom.js'
 import { ago, dateTime, DASH } from '../lib/format.js'
 import { toKey } from '../lib/model.js'
 
 const TYPE_LABEL = /** @type {Record<string, string>} */ ({ agent: 'Agent', midtier: 'Mid-tier', live: 'Agent', mid: 'Mid-tier', cli: 'CLI session' })
-
-/** Copies text; falls back to selecting it where the Clipboard API is not allowed (plain HTTP). @param {string} value @param {HTMLElement} source */
-async function copy(value, source) {
-  try {
-    await navigator.clipboard.writeText(value)
-    toast('Copied to the clipboard.')
-  } catch {
-    const range = document.createRange()
-    range.selectNodeContents(source)
-    const selection = getSelection()
-    selection?.removeAllRanges()
-    selection?.addRange(range)
-    const ok = document.execCommand?.('copy')
-    toast(ok ? 'Copied to the clipboard.' : 'Selected: press Ctrl+C (⌘C) to copy.')
-  }
-}
 
 /** @param {string} type @param {string} key */
 function setupLines(type, key) {

@@ -39,7 +39,7 @@ export default function login({ navigate }) {
         try {
           const body = await api('POST', '/api/auth/login', { username: user, password: pass }, { anonymous: true })
           saveSession(
-            { accessToken: body.accessToken, expiresAt: body.expiresAt, userName: body.userName ?? user, roles: body.roles, mustChangePassword: needsPasswordChange(body) },
+            { accessToken: body.accessToken, expiresAt: body.expiresAt, userName: body.userName ?? user, roles: body.roles, role: body.role, mustChangePassword: needsPasswordChange(body) },
             /** @type {HTMLInputElement} */ (remember).checked,
           )
           navigate('#/')

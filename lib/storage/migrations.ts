@@ -246,6 +246,30 @@ select 1;
 drop table metrics_15m;
 `,
   },
+  {
+    version: 4,
+    name: 'account roles and invitations',
+    // Until now an account had one user, its admin, and `owner` marked the hub's first admin. Each of
+    // those admins becomes their account's owner; the first keeps the power to create accounts as `hub-owner`.
+    sql: `
+create table invitations (
+  id text primary key,
+  account_id text not null references accounts(id) on delete cascade,
+  role text not null check (role in ('viewer', 'operator', 'admin', 'owner')),
+  token_hash text not null,
+  created_by text not null,
+  created_at timestamptz not null,
+  expires_at timestamptz not null,
+  accepted_at timestamptz,
+  accepted_by text,
+  revoked_at timestamptz,
+  constraint invitations_token_hash_key unique (token_hash)
+);
+create index invitations_account on invitations(account_id);
+update users set roles = case when roles @> '["owner"]'::jsonb then '["owner", "hub-owner"]'::jsonb else '["owner"]'::jsonb end
+  where roles @> '["admin"]'::jsonb;
+`,
+  },
 ]
 
 /** Applies pending migrations under an advisory lock, so two hubs starting together do not race. */

@@ -8,6 +8,7 @@ import { createSqlAudit } from './sql/audit.ts'
 import { createSqlClusters } from './sql/clusters.ts'
 import { createSqlCommands } from './sql/commands.ts'
 import { createSqlContext } from './sql/context.ts'
+import { createSqlInvitations } from './sql/invitations.ts'
 import { createLatestReports } from './sql/latest-reports.ts'
 import { createSqlMetrics } from './sql/metrics.ts'
 import { createSqlNodes } from './sql/nodes.ts'
@@ -31,6 +32,7 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
   return {
     kind: options.kind,
     ...createSqlAccounts(ctx),
+    ...createSqlInvitations(ctx),
     ...createSqlKeys(ctx),
     ...createSqlNodes(ctx, latest),
     ...createSqlClusters(ctx, latest),

@@ -14,6 +14,7 @@ export type AccountsStore = Part<
   | 'listUsers'
   | 'updateUser'
   | 'countUsers'
+  | 'deleteUser'
   | 'createSession'
   | 'findSessionByHash'
   | 'listSessions'
@@ -21,6 +22,7 @@ export type AccountsStore = Part<
   | 'revokeSession'
   | 'pruneSessions'
 >
+export type InvitationsStore = Part<'createInvitation' | 'findInvitationByHash' | 'getInvitation' | 'listInvitations' | 'revokeInvitation' | 'acceptInvitation'>
 export type KeysStore = Part<'createKey' | 'findKeyByHash' | 'getKey' | 'listKeys' | 'updateKey' | 'rotateKey'>
 export type NodesStore = Part<
   'upsertNode' | 'getNode' | 'findNode' | 'listNodes' | 'updateNode' | 'deleteNode' | 'countNodes' | 'markStaleNodesOffline' | 'pruneStaleNodes'

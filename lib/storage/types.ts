@@ -26,6 +26,24 @@ export interface UserRecord {
   createdAt: string
 }
 
+/** A one-time link that lets someone join an account with a role; only the token's hash is kept. */
+export interface InvitationRecord {
+  id: string
+  accountId: string
+  /** The account role the new user gets (`viewer`, `operator`, `admin`, `owner`). */
+  role: string
+  /** SHA-256 of the whole invitation token; unique. */
+  tokenHash: string
+  /** Who invited (the audit log's actor name). */
+  createdBy: string
+  createdAt: string
+  expiresAt: string
+  acceptedAt?: string
+  /** The username the invitation was accepted as. */
+  acceptedBy?: string
+  revokedAt?: string
+}
+
 export interface SessionRecord {
   id: string
   accountId: string
@@ -247,6 +265,22 @@ export interface FleetStore {
   listUsers(accountId: string): Promise<UserRecord[]>
   updateUser(accountId: string, id: string, patch: Partial<Pick<UserRecord, 'passwordHash' | 'mustChangePassword' | 'roles'>>): Promise<boolean>
   countUsers(): Promise<number>
+  /** Removes the user and every session of theirs; false if the account has no such user. */
+  deleteUser(accountId: string, id: string): Promise<boolean>
+
+  createInvitation(record: InvitationRecord): Promise<InvitationRecord>
+  /** Global: the link's token is all the invited person has. */
+  findInvitationByHash(tokenHash: string): Promise<InvitationRecord | undefined>
+  getInvitation(accountId: string, id: string): Promise<InvitationRecord | undefined>
+  listInvitations(accountId: string): Promise<InvitationRecord[]>
+  /** Marks a pending invitation revoked; false if it is unknown, accepted or already revoked. */
+  revokeInvitation(accountId: string, id: string, at: string): Promise<boolean>
+  /**
+   * In one transaction: marks the invitation accepted by `user` and creates that user, only if it is
+   * still pending and unexpired at `at`. False when it is not (used, revoked, expired, unknown); a
+   * taken username throws `conflict` and leaves the invitation pending.
+   */
+  acceptInvitation(accountId: string, id: string, user: UserRecord, at: string): Promise<boolean>
 
   createSession(record: SessionRecord): Promise<SessionRecord>
   /** Global: the token names its account. Returns revoked and expired sessions too; the caller decides. */

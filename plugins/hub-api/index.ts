@@ -4,8 +4,10 @@ import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { compress } from 'hono/compress'
 import { defineFields, definePlugin, isThreshError, ThreshError, version as threshVersion } from '../../core/index.ts'
+import { accountRoleOf, hasRole, isHubOwner, type AccountRole } from '../../lib/auth/roles.ts'
+import type { Principal } from '../../lib/auth/principal.ts'
 import { docsPage, openApiDocument } from './openapi.ts'
-import { routes, type Services } from './routes/index.ts'
+import { routes, type RouteDef, type Services } from './routes/index.ts'
 import { childPath, MAX_JSON_DEPTH, scanJson } from '../../lib/stack/json-guard.ts'
 import { str, validate } from './schema.ts'
 
@@ -55,6 +57,23 @@ function urlProblems(params: Record<string, string>, query: Record<string, strin
   return problems
 }
 
+const ROLE_TEXT: Record<AccountRole, string> = {
+  viewer: 'the viewer role',
+  operator: 'the operator role (or admin or owner)',
+  admin: 'the admin role (or owner)',
+  owner: 'the owner role',
+}
+
+/** 403 unless the user holds the route's role (and is the hub owner where the route says so). */
+function checkRole(route: RouteDef, principal: Principal | undefined): void {
+  if (route.scope !== 'cli' || !principal) return
+  const forbidden = (message: string) => new ThreshError({ code: 'forbidden', status: 403, plugin: 'hub-api', message })
+  if (route.role && !hasRole(principal.roles, route.role)) {
+    throw forbidden(`This needs ${ROLE_TEXT[route.role]}; you are ${accountRoleOf(principal.roles)} in this account.`)
+  }
+  if (route.hubOwner && !isHubOwner(principal.roles)) throw forbidden('Only the hub owner may do this.')
+}
+
 const acceptsGzip = (c: Context) => /\bgzip\b/i.test(c.req.header('accept-encoding') ?? '')
 
 /**
@@ -101,12 +120,12 @@ export const hubApiFields = defineFields({
 
 export default definePlugin((options: HubApiOptions = {}) => ({
   name: 'hub-api',
-  requires: ['auth', 'audit', 'fleet'],
+  requires: ['auth', 'audit', 'fleet', 'users'],
   config: hubApiFields,
   setup(ctx) {
     const app = ctx.server.app
     const defaultLimit = options.maxBodyBytes ?? 64 * 1024
-    const services = (): Services => ({ auth: ctx.use('auth'), audit: ctx.use('audit'), fleet: ctx.use('fleet') })
+    const services = (): Services => ({ auth: ctx.use('auth'), audit: ctx.use('audit'), fleet: ctx.use('fleet'), users: ctx.use('users') })
     const version = options.version ?? threshVersion
 
     // JSON over CompressionStream (Node >= 18 and Deno alike); bodies under 1 KiB are sent as they are.
@@ -117,6 +136,10 @@ export default definePlugin((options: HubApiOptions = {}) => ({
     const page = docsPage(routes, version)
     app.get('/api/openapi.json', (c) => c.json(document))
     app.get('/api/docs', (c) => c.html(page))
+
+    // Fail closed: a user route without a role would be open to every viewer.
+    const roleless = routes.filter((r) => r.scope === 'cli' && !r.role).map((r) => `${r.method.toUpperCase()} ${r.path}`)
+    if (roleless.length > 0) throw new ThreshError({ code: 'route_without_role', plugin: 'hub-api', message: `Routes without a role: ${roleless.join(', ')}.` })
 
     for (const route of routes) {
       const path = route.path.replace(/\{(\w+)\}/g, ':$1')
@@ -129,9 +152,7 @@ export default definePlugin((options: HubApiOptions = {}) => ({
         try {
           const svc = services()
           const principal = route.scope === 'none' ? undefined : await svc.auth.authenticate(bearerOf(c), route.scope)
-          if (route.owner && !principal?.roles.includes('owner')) {
-            throw new ThreshError({ code: 'forbidden', status: 403, plugin: 'hub-api', message: 'Only the hub owner may do this.' })
-          }
+          checkRole(route, principal)
           const params = c.req.param() as Record<string, string>
           const query = c.req.query()
           const badUrl = urlProblems(params, query)

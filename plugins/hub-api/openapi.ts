@@ -16,7 +16,7 @@ export function openApiDocument(routes: RouteDef[], version: string): Record<str
     if (route.body || route.query || params.length) error(400, 'Bad input')
     if (route.scope !== 'none') {
       error(401, 'Missing, unknown, expired or revoked credential')
-      error(403, 'A credential of another kind (scope)')
+      error(403, route.role ? `A credential of another kind (scope), or a user below the ${route.role} role${route.hubOwner ? ' or not the hub owner' : ''}` : 'A credential of another kind (scope)')
     }
     if (params.length) error(404, 'Not found in this account')
     if (route.method !== 'get') error(409, 'Conflict with the current state')
@@ -31,6 +31,8 @@ export function openApiDocument(routes: RouteDef[], version: string): Record<str
       operationId: `${route.method}${route.path.replace(/[{}]/g, '').replace(/\/(\w)/g, (_, c: string) => c.toUpperCase()).replace(/[^a-zA-Z0-9]/g, '')}`,
       security: route.scope === 'none' ? [] : [{ [route.scope]: [] }],
       'x-thresh-scope': route.scope,
+      ...(route.role ? { 'x-thresh-role': route.role } : {}),
+      ...(route.hubOwner ? { 'x-thresh-hub-owner': true } : {}),
       parameters: [...params, ...query],
       ...(route.body ? { requestBody: { required: !route.bodyOptional, content: { 'application/json': { schema: route.body } } } } : {}),
       responses: {
@@ -44,7 +46,8 @@ export function openApiDocument(routes: RouteDef[], version: string): Record<str
     info: {
       title: 'thresh hub API',
       version,
-      description: 'The hub of a thresh fleet: nodes, clusters, stacks, keys. Errors are JSON {error, message}.',
+      description:
+        'The hub of a thresh fleet: nodes, clusters, stacks, keys, users. Errors are JSON {error, message}. Each user route names the least account role it needs (x-thresh-role): viewer reads; operator also deploys, updates, stops, starts and destroys stacks, brings nodes up, removes nodes and changes clusters; admin also manages keys, users, invitations and reads the audit log; owner also manages owners.',
     },
     components: {
       securitySchemes: {
@@ -76,7 +79,7 @@ export function docsPage(routes: RouteDef[], version: string): string {
           return `<section class="op" id="${escape(r.method + r.path)}">
 <h3><span class="m ${r.method}">${r.method.toUpperCase()}</span> <code>${escape(r.path)}</code></h3>
 <p>${escape(r.summary)}${r.description ? ` — ${escape(r.description)}` : ''}</p>
-<p class="scope">Credential: ${SCOPE_TEXT[r.scope]}${r.owner ? ' with the owner role' : ''}. Success: ${r.status}.</p>
+<p class="scope">Credential: ${SCOPE_TEXT[r.scope]}${r.role ? `, user role ${r.role} or above` : ''}${r.hubOwner ? ', hub owner only' : ''}. Success: ${r.status}.</p>
 ${query ? `<p>Query:</p><ul>${query}</ul>` : ''}
 ${r.body ? `<details><summary>Request body</summary><pre>${schemaText(r.body)}</pre></details>` : ''}
 ${r.response ? `<details><summary>Response</summary><pre>${schemaText(r.response)}</pre></details>` : ''}

@@ -4,6 +4,7 @@ import { ThreshError } from '../../core/index.ts'
 import { isKeyActive } from '../../lib/storage/keys.ts'
 import type { AccountRecord, FleetStore, KeyRecord, KeyType, SessionRecord, UserRecord } from '../../lib/storage/types.ts'
 import { actorOf, type CredentialKind, type Principal } from '../../lib/auth/principal.ts'
+import { accountRoleOf, HUB_OWNER, isHubOwner, type AccountRole } from '../../lib/auth/roles.ts'
 export { actorOf, type Principal } from '../../lib/auth/principal.ts'
 import { burnPasswordCheck, hashPassword, newCredential, newId, newPassword, parseCredential, sameDigest, sha256, verifyPassword } from './secrets.ts'
 import { createThrottle } from './throttle.ts'
@@ -46,6 +47,8 @@ export interface LoginResult {
   expiresAt: string
   userName: string
   roles: string[]
+  /** The user's role in their account. */
+  role: AccountRole
   /** True until a user created with a generated one-time password has chosen their own. */
   mustChangePassword: boolean
 }
@@ -72,6 +75,8 @@ export interface AuthService {
   validateAgentKey(principal: Principal, key: string): Promise<{ valid: boolean; account_id: string | null; key_id?: string }>
   /** Is this key still usable now (for sweeping open connections)? */
   keyIsActive(keyId: string, accountId: string): Promise<boolean>
+  /** Drops what is cached of this user's sessions, so a role change or removal counts from the next request. */
+  forgetUser(userId: string): void
   /** Is this CLI principal's session still usable now (not logged out, expired, or ended by a password change)? */
   sessionIsActive(principal: Principal): Promise<boolean>
   createAccount(principal: Principal, input: { name: string; adminUser: string; adminPassword?: string }): Promise<{ account: AccountRecord; userName: string; password: string }>
@@ -220,7 +225,14 @@ export function createAuthService(
       }
       await store.createSession(session)
       await hooks.audit({ accountId: user.accountId, actor: username, action: 'login', target: `user:${username}`, details: { sessionId: session.id } })
-      return { accessToken: credential.token, expiresAt: session.expiresAt, userName: user.username, roles: user.roles, mustChangePassword: user.mustChangePassword === true }
+      return {
+        accessToken: credential.token,
+        expiresAt: session.expiresAt,
+        userName: user.username,
+        roles: user.roles,
+        role: accountRoleOf(user.roles),
+        mustChangePassword: user.mustChangePassword === true,
+      }
     },
 
     async listSessions(principal) {
@@ -358,6 +370,10 @@ export function createAuthService(
       return key !== undefined && isKeyActive(key)
     },
 
+    forgetUser(userId) {
+      for (const [hash, entry] of cache) if (entry.user?.id === userId || entry.session?.userId === userId) cache.delete(hash)
+    },
+
     async sessionIsActive(principal) {
       if (principal.kind !== 'cli' || !principal.userId || !principal.sessionId) return false
       const session = (await store.listSessions(principal.accountId, principal.userId)).find((s) => s.id === principal.sessionId)
@@ -365,7 +381,7 @@ export function createAuthService(
     },
 
     async createAccount(principal, { name, adminUser, adminPassword }) {
-      if (!principal.roles.includes('owner')) throw forbidden('Only the hub owner may create accounts.')
+      if (!isHubOwner(principal.roles)) throw forbidden('Only the hub owner may create accounts.')
       if (await store.findUserByName(adminUser)) {
         throw new ThreshError({ code: 'conflict', status: 409, plugin: 'hub-auth', message: `A user named '${adminUser}' already exists.` })
       }
@@ -378,7 +394,8 @@ export function createAuthService(
         username: adminUser,
         passwordHash: await hashPassword(password),
         mustChangePassword: adminPassword === undefined,
-        roles: ['admin'],
+        // The one user of a new account owns it: nobody else could ever manage its owners.
+        roles: ['owner'],
         createdAt: account.createdAt,
       })
       await hooks.audit({ accountId: principal.accountId, actor: actorOf(principal), action: 'account.create', target: `account:${account.id}`, details: { name, adminUser } })
@@ -386,7 +403,7 @@ export function createAuthService(
     },
 
     async listAccounts(principal) {
-      if (!principal.roles.includes('owner')) throw forbidden('Only the hub owner may list accounts.')
+      if (!isHubOwner(principal.roles)) throw forbidden('Only the hub owner may list accounts.')
       return store.listAccounts()
     },
 
@@ -397,7 +414,7 @@ export function createAuthService(
       const account: AccountRecord = { id: newId(), name: 'default', createdAt: now }
       try {
         await store.createAccount(account)
-        await store.createUser({ id: newId(), accountId: account.id, username: adminUser, passwordHash: await hashPassword(password), mustChangePassword: adminPassword === undefined, roles: ['admin', 'owner'], createdAt: now })
+        await store.createUser({ id: newId(), accountId: account.id, username: adminUser, passwordHash: await hashPassword(password), mustChangePassword: adminPassword === undefined, roles: ['owner', HUB_OWNER], createdAt: now })
       } catch (cause) {
         // Another hub on the same database bootstrapped first.
         if ((await store.countUsers()) > 0) return { created: false, userName: adminUser, generated: false }

@@ -1,13 +1,15 @@
-// The hub-auth plugin: the first account and admin, login sessions, agent and mid-tier keys, and the
-// `auth` service every hub route and SignalR hub asks who a bearer credential is.
+// The hub-auth plugin: the first account and admin, login sessions, agent and mid-tier keys, the
+// `auth` service every hub route and SignalR hub asks who a bearer credential is, and `users`.
 import { defineFields, definePlugin } from '../../core/index.ts'
 import '../../lib/storage/index.ts'
 import type { AuditRecord } from '../../lib/storage/types.ts'
 import { createAuthService, MIN_PASSWORD_LENGTH, type AuditWriter, type AuthService } from './auth-service.ts'
+import { createUsersService, type UsersService } from './users-service.ts'
 
 export { actorOf, MIN_PASSWORD_LENGTH, viewKey } from './auth-service.ts'
 export type { CredentialKind } from './secrets.ts'
 export type { AuthService, CreatedKey, KeyView, LoginResult, Principal } from './auth-service.ts'
+export type { InvitationView, UsersService, UserView } from './users-service.ts'
 
 export interface AuditLog {
   record: AuditWriter
@@ -18,6 +20,7 @@ declare module '../../core/index.ts' {
   interface ThreshServices {
     auth: AuthService
     audit: AuditLog
+    users: UsersService
   }
   interface ThreshEvents {
     'auth:key-revoked': { accountId: string; keyId: string; reason: string }
@@ -46,7 +49,7 @@ export const hubAuthFields = defineFields({
 export default definePlugin((options: HubAuthOptions = {}) => ({
   name: 'hub-auth',
   requires: ['storage'],
-  provides: ['auth', 'audit'],
+  provides: ['auth', 'audit', 'users'],
   config: hubAuthFields,
   async setup(ctx) {
     const { settings } = ctx
@@ -73,6 +76,7 @@ export default definePlugin((options: HubAuthOptions = {}) => ({
     )
     ctx.provide('auth', auth)
     ctx.provide('audit', audit)
+    ctx.provide('users', createUsersService(store, auth, audit.record))
 
     const { adminUser, adminPassword } = settings
     const boot = await auth.bootstrap({ adminUser, ...(adminPassword ? { adminPassword } : {}) })

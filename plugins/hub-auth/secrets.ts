@@ -71,3 +71,15 @@ export async function verifyPassword(password: string, stored: string): Promise<
 export async function burnPasswordCheck(password: string): Promise<void> {
   await scryptAsync(password, Buffer.alloc(16), SCRYPT.N, SCRYPT.r, SCRYPT.p, SCRYPT.keylen)
 }
+
+const INVITATION = /^thresh_inv_[0-9a-f]{48}$/
+
+/** `thresh_inv_<secret>`: an invitation link's token, 192 random bits; the hub keeps only its hash. */
+export function newInvitationToken(): { token: string; hash: string } {
+  const token = `thresh_inv_${randomBytes(24).toString('hex')}`
+  return { token, hash: sha256(token) }
+}
+
+export function isInvitationToken(text: string): boolean {
+  return INVITATION.test(text)
+}

@@ -41,6 +41,12 @@ export function createMemoryAccounts(state: MemoryState): AccountsStore {
       if (user) applyPatch(user, patch)
       return user !== undefined
     },
+    async deleteUser(accountId, id) {
+      if (!inAccount(users, accountId, id)) return false
+      users.delete(id)
+      for (const [sid, s] of sessions) if (s.userId === id) sessions.delete(sid)
+      return true
+    },
     async countUsers() {
       return users.size
     },

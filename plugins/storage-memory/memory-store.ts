@@ -5,6 +5,7 @@ import { createMemoryAccounts } from './accounts.ts'
 import { createMemoryAudit } from './audit.ts'
 import { createMemoryClusters } from './clusters.ts'
 import { createMemoryCommands } from './commands.ts'
+import { createMemoryInvitations } from './invitations.ts'
 import { createMemoryKeys } from './keys.ts'
 import { createMemoryMetrics } from './metrics.ts'
 import { createMemoryNodes } from './nodes.ts'
@@ -16,6 +17,7 @@ export function createMemoryStore(options: StoreOptions = {}): FleetStore {
   return {
     kind: 'memory',
     ...createMemoryAccounts(state),
+    ...createMemoryInvitations(state),
     ...createMemoryKeys(state),
     ...createMemoryNodes(state),
     ...createMemoryClusters(state),

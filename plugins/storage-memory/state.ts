@@ -6,6 +6,7 @@ import type {
   AccountRecord,
   ClusterRecord,
   CommandRecord,
+  InvitationRecord,
   KeyRecord,
   MetricsPoint,
   MetricsResolution,
@@ -30,6 +31,7 @@ export interface MemoryState {
   accounts: Map<string, AccountRecord>
   users: Map<string, UserRecord>
   sessions: Map<string, SessionRecord>
+  invitations: Map<string, InvitationRecord>
   keys: Map<string, KeyRecord>
   /** By `scoped(accountId, id)`: node ids are the agents' own, unique only within an account. */
   nodes: Map<string, NodeRecord>
@@ -46,6 +48,7 @@ export function createMemoryState(options: StoreOptions): MemoryState {
     accounts: new Map(),
     users: new Map(),
     sessions: new Map(),
+    invitations: new Map(),
     keys: new Map(),
     nodes: new Map(),
     clusters: new Map(),

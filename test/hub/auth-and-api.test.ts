@@ -64,8 +64,8 @@ describe('credentials and scopes', () => {
       'other-cli': other,
       cli: admin,
     }
-    const endpoints: Array<{ method: string; path: string; scope: 'cli' | 'mid' | 'live' | 'none'; owner?: boolean }> = [
-      ...routes.map((r) => ({ method: r.method.toUpperCase(), path: r.path.replace(/\{\w+\}/g, 'no-such-thing'), scope: r.scope, ...(r.owner ? { owner: true } : {}) })),
+    const endpoints: Array<{ method: string; path: string; scope: 'cli' | 'mid' | 'live' | 'none'; hubOwner?: boolean }> = [
+      ...routes.map((r) => ({ method: r.method.toUpperCase(), path: r.path.replace(/\{\w+\}/g, 'no-such-thing'), scope: r.scope, ...(r.hubOwner ? { hubOwner: true } : {}) })),
       { method: 'POST', path: '/api/agent/register', scope: 'live' },
       { method: 'POST', path: '/api/agent/metrics', scope: 'live' },
       { method: 'POST', path: '/api/agent/status', scope: 'live' },
@@ -80,7 +80,7 @@ describe('credentials and scopes', () => {
       if (kind === 'none' || kind === 'bad' || kind === 'expired' || kind === 'revoked') return 401
       const scopeOf: Record<string, string> = { live: 'live', mid: 'mid', cli: 'cli', 'other-cli': 'cli' }
       if (scopeOf[kind] !== endpoint.scope) return 403
-      if (endpoint.owner && kind === 'other-cli') return 403
+      if (endpoint.hubOwner && kind === 'other-cli') return 403
       return 'allowed'
     }
 
@@ -110,9 +110,9 @@ describe('credentials and scopes', () => {
     expect(sessions.status).toBe(200)
     const current = sessions.body.sessions.filter((s: { current: boolean }) => s.current)
     expect(current).toHaveLength(1)
-    expect(current[0]).toMatchObject({ userName: 'admin', roles: ['admin', 'owner'] })
+    expect(current[0]).toMatchObject({ userName: 'admin', roles: ['owner', 'hub-owner'] })
     const login = await hub.request('POST', '/api/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } })
-    expect(login.body).toMatchObject({ userName: 'admin', roles: ['admin', 'owner'] })
+    expect(login.body).toMatchObject({ userName: 'admin', roles: ['owner', 'hub-owner'], role: 'owner' })
     expect(login.body.accessToken).toMatch(/^thresh_cli_[a-z0-9]+_[0-9a-f]{48}$/)
     expect(Date.parse(login.body.expiresAt)).toBeGreaterThan(Date.now() + 6 * 24 * 3600_000)
     secrets.push(login.body.accessToken)

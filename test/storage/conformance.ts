@@ -116,6 +116,51 @@ export function describeStore(name: string, makeHarness: () => StoreHarness): vo
       expect((await store.listUsers(a.id)).map((u) => u.username)).toEqual([username])
     })
 
+    it('removes a user together with their sessions, and only within their own account', async () => {
+      const a = await account()
+      const b = await account()
+      const user = await store.createUser({ id: id('user'), accountId: a.id, username: id('u'), passwordHash: 'h', mustChangePassword: false, roles: ['viewer'], createdAt: iso(Date.now()) })
+      const session = await store.createSession({ id: id('s'), accountId: a.id, userId: user.id, tokenHash: id('hash'), createdAt: iso(Date.now()), expiresAt: iso(Date.now() + HOUR) })
+      expect(await store.deleteUser(b.id, user.id)).toBe(false)
+      expect(await store.deleteUser(a.id, user.id)).toBe(true)
+      expect(await store.getUser(a.id, user.id)).toBeUndefined()
+      expect(await store.findSessionByHash(session.tokenHash)).toBeUndefined()
+      expect(await store.deleteUser(a.id, user.id)).toBe(false)
+    })
+
+    it('lets an invitation be accepted once, never after it is revoked or expired, and never by another account', async () => {
+      const a = await account()
+      const b = await account()
+      const invite = (over: Record<string, unknown> = {}) =>
+        store.createInvitation({ id: id('inv'), accountId: a.id, role: 'viewer', tokenHash: id('hash'), createdBy: 'admin', createdAt: iso(Date.now()), expiresAt: iso(Date.now() + HOUR), ...over })
+      const newUser = (username = id('u')) => ({ id: id('user'), accountId: a.id, username, passwordHash: 'h', mustChangePassword: false, roles: ['viewer'], createdAt: iso(Date.now()) })
+
+      const pending = await invite()
+      expect(await store.findInvitationByHash(pending.tokenHash)).toEqual(pending)
+      expect(await store.getInvitation(b.id, pending.id)).toBeUndefined()
+      expect(await store.acceptInvitation(b.id, pending.id, { ...newUser(), accountId: b.id }, iso(Date.now()))).toBe(false)
+      const taken = await store.createUser(newUser())
+      await expect(store.acceptInvitation(a.id, pending.id, newUser(taken.username), iso(Date.now()))).rejects.toMatchObject({ code: 'conflict' })
+      expect((await store.getInvitation(a.id, pending.id))?.acceptedAt).toBeUndefined()
+      const joiner = newUser()
+      expect(await store.acceptInvitation(a.id, pending.id, joiner, iso(Date.now()))).toBe(true)
+      expect(await store.acceptInvitation(a.id, pending.id, newUser(), iso(Date.now()))).toBe(false)
+      expect(await store.getInvitation(a.id, pending.id)).toMatchObject({ acceptedBy: joiner.username })
+      expect(await store.findUserByName(joiner.username)).toEqual(joiner)
+      expect(await store.revokeInvitation(a.id, pending.id, iso(Date.now()))).toBe(false)
+
+      const revoked = await invite()
+      expect(await store.revokeInvitation(b.id, revoked.id, iso(Date.now()))).toBe(false)
+      expect(await store.revokeInvitation(a.id, revoked.id, iso(Date.now()))).toBe(true)
+      expect(await store.acceptInvitation(a.id, revoked.id, newUser(), iso(Date.now()))).toBe(false)
+
+      const expired = await invite({ expiresAt: iso(Date.now() - 1000) })
+      expect(await store.acceptInvitation(a.id, expired.id, newUser(), iso(Date.now()))).toBe(false)
+      expect((await store.listInvitations(a.id)).map((i) => i.id)).toEqual([pending.id, revoked.id, expired.id])
+      expect(await store.listInvitations(b.id)).toEqual([])
+      await expect(invite({ tokenHash: pending.tokenHash })).rejects.toMatchObject({ code: 'conflict' })
+    })
+
     it('finds sessions by token hash, revokes them, and prunes expired ones', async () => {
       const a = await account()
       const user = await store.createUser({ id: id('user'), accountId: a.id, username: id('u'), passwordHash: 'h', mustChangePassword: false, roles: [], createdAt: new Date().toISOString() })

@@ -11,10 +11,12 @@ import { databaseUrl } from './database-url.ts'
 describe('storage migrations', () => {
   const schema = `thresh_migrate_${randomBytes(6).toString('hex')}`
   const oldSchema = `thresh_migrate_old_${randomBytes(6).toString('hex')}`
+  const usersSchema = `thresh_migrate_users_${randomBytes(6).toString('hex')}`
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
   afterAll(async () => {
     await sql.unsafe(`drop schema if exists "${schema}" cascade`)
     await sql.unsafe(`drop schema if exists "${oldSchema}" cascade`)
+    await sql.unsafe(`drop schema if exists "${usersSchema}" cascade`)
     await sql.end()
   })
 
@@ -46,6 +48,27 @@ describe('storage migrations', () => {
     try {
       const series = await store.queryMetrics('acct', 'n1', { from: new Date(bucket - 3_600_000), to: new Date(), resolution: '15m' })
       expect(series.points).toEqual([expect.objectContaining({ at: new Date(bucket).toISOString(), samples: 30, cpuPercent: 42, cpuMax: 80 })])
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('makes each account admin of an older hub its owner, and the first one keeps the power to create accounts (migration 4)', async () => {
+    const db = await createPostgresExecutor({ url: databaseUrl, schema: usersSchema, max: 1 })
+    await db.exec(`create table thresh_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())`)
+    for (const m of migrations.filter((m) => m.version < 4)) {
+      await db.exec(m.sql)
+      await db.query('insert into thresh_migrations (version, name) values ($1, $2)', [m.version, m.name])
+    }
+    await db.query(`insert into accounts values ('first', 'default', now()), ('second', 'team', now())`)
+    await db.query(`insert into users (id, account_id, username, password_hash, roles, created_at) values
+      ('u1', 'first', 'admin', 'x', '["admin","owner"]', now()), ('u2', 'second', 'team-admin', 'x', '["admin"]', now())`)
+    await db.close()
+
+    const store = await createPostgresStore({ databaseUrl, schema: usersSchema, max: 1 })
+    try {
+      expect((await store.getUser('first', 'u1'))?.roles).toEqual(['owner', 'hub-owner'])
+      expect((await store.getUser('second', 'u2'))?.roles).toEqual(['owner'])
     } finally {
       await store.close()
     }

@@ -1,6 +1,7 @@
 // Accounts, their users and the users' login sessions in SQL.
 import type { AccountsStore } from '../store-parts.ts'
 import type { AccountRecord, SessionRecord, UserRecord } from '../types.ts'
+import type { SqlParam } from '../sql-executor.ts'
 import type { SqlContext } from './context.ts'
 import { clean, iso, json, opt, type Row } from './rows.ts'
 
@@ -28,6 +29,11 @@ const toSession = (r: Row): SessionRecord =>
     ip: opt(r.ip),
   })
 
+/** Shared with accepting an invitation, which creates its user inside its own transaction. */
+export const INSERT_USER = `insert into users (id, account_id, username, password_hash, must_change_password, roles, created_at)
+  values ($1, $2, $3, $4, $5, $6::text::jsonb, $7)`
+export const userParams = (u: UserRecord): SqlParam[] => [u.id, u.accountId, u.username, u.passwordHash, u.mustChangePassword, json(u.roles), u.createdAt]
+
 export function createSqlAccounts({ q, patchRow }: SqlContext): AccountsStore {
   return {
     async createAccount(record) {
@@ -43,11 +49,7 @@ export function createSqlAccounts({ q, patchRow }: SqlContext): AccountsStore {
     },
 
     async createUser(record) {
-      await q(
-        `insert into users (id, account_id, username, password_hash, must_change_password, roles, created_at)
-         values ($1, $2, $3, $4, $5, $6::text::jsonb, $7)`,
-        [record.id, record.accountId, record.username, record.passwordHash, record.mustChangePassword, json(record.roles), record.createdAt],
-      )
+      await q(INSERT_USER, userParams(record))
       return structuredClone(record)
     },
     async findUserByName(username) {
@@ -63,6 +65,10 @@ export function createSqlAccounts({ q, patchRow }: SqlContext): AccountsStore {
     },
     async updateUser(accountId, id, patch) {
       return patchRow('users', accountId, id, patch, { passwordHash: 'text', mustChangePassword: 'boolean', roles: 'jsonb' })
+    },
+    async deleteUser(accountId, id) {
+      // Sessions go with the user (on delete cascade).
+      return (await q('delete from users where account_id = $1 and id = $2 returning 1', [accountId, id])).length > 0
     },
     async countUsers() {
       const [row] = await q<{ n: number }>('select count(*)::int as n from users')

@@ -10,6 +10,7 @@ import { json, type Row } from './rows.ts'
 const uniqueMessages: Record<string, (detail: string) => string> = {
   users_username_key: () => 'A user with that username already exists.',
   sessions_token_hash_key: () => 'That session token is already in use.',
+  invitations_token_hash_key: () => 'That invitation token is already in use.',
   api_keys_key_hash_key: () => 'That key is already registered.',
   clusters_name_key: () => 'A cluster with that name already exists in this account.',
   stacks_name_key: () => 'A stack with that name already exists in this account.',

@@ -10,7 +10,8 @@ export const accountRoutes: RouteDef[] = [
     summary: 'List accounts (hub owner only)',
     tag: 'accounts',
     scope: 'cli',
-    owner: true,
+    role: 'owner',
+    hubOwner: true,
     status: 200,
     async handle({ principal, services }) {
       return ok({ accounts: await services.auth.listAccounts(principal!) })
@@ -23,7 +24,8 @@ export const accountRoutes: RouteDef[] = [
     description: 'The admin password is generated unless given, and returned only here.',
     tag: 'accounts',
     scope: 'cli',
-    owner: true,
+    role: 'owner',
+    hubOwner: true,
     body: obj({ name: str({ minLength: 1, maxLength: 100 }), adminUser: str({ minLength: 1, maxLength: 100 }), adminPassword: str({ minLength: 8, maxLength: 1024 }) }, ['name', 'adminUser']),
     status: 201,
     async handle({ principal, body, services }) {

@@ -11,6 +11,7 @@ export const auditRoutes: RouteDef[] = [
     summary: 'Recent commands sent to nodes, with status and result',
     tag: 'audit',
     scope: 'cli',
+    role: 'viewer',
     query: { limit: int({ minimum: 1, maximum: 1000 }) },
     status: 200,
     async handle({ principal, query, services }) {
@@ -23,6 +24,7 @@ export const auditRoutes: RouteDef[] = [
     summary: 'One command with its status and result',
     tag: 'audit',
     scope: 'cli',
+    role: 'viewer',
     status: 200,
     async handle({ principal, params, services }) {
       const command = await services.fleet.getCommand(principal!.accountId, params.id!)
@@ -36,6 +38,7 @@ export const auditRoutes: RouteDef[] = [
     summary: 'The audit log: who logged in, changed keys, deployed, updated, destroyed',
     tag: 'audit',
     scope: 'cli',
+    role: 'admin',
     query: { limit: int({ minimum: 1, maximum: 1000 }) },
     status: 200,
     async handle({ principal, query, services }) {

@@ -48,6 +48,7 @@ export const authRoutes: RouteDef[] = [
     summary: "List the user's sessions (the current one is marked)",
     tag: 'auth',
     scope: 'cli',
+    role: 'viewer',
     status: 200,
     async handle({ principal, services }) {
       const sessions = await services.auth.listSessions(principal!)
@@ -60,6 +61,7 @@ export const authRoutes: RouteDef[] = [
     summary: 'Log out: end the session of this token',
     tag: 'auth',
     scope: 'cli',
+    role: 'viewer',
     status: 200,
     async handle({ principal, services }) {
       await services.auth.logout(principal!)
@@ -73,6 +75,7 @@ export const authRoutes: RouteDef[] = [
     description: `The new password needs at least ${MIN_PASSWORD_LENGTH} characters (else 400 invalid_request) and must differ from the current one (else 400 weak_password); a wrong current password is 400 wrong_password, and repeated wrong ones are throttled like logins (429). This session stays valid; the user's other sessions are ended.`,
     tag: 'auth',
     scope: 'cli',
+    role: 'viewer',
     body: obj({ currentPassword: str({ minLength: 1, maxLength: 1024, 'x-multiline': true }), newPassword: str({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 }) }, ['currentPassword', 'newPassword']),
     status: 200,
     response: obj({ changed: bool(), sessionsEnded: int({ description: "the user's other sessions, now signed out" }) }),

@@ -12,6 +12,7 @@ export const clusterRoutes: RouteDef[] = [
     summary: 'List clusters',
     tag: 'clusters',
     scope: 'cli',
+    role: 'viewer',
     status: 200,
     response: obj({ clusters: arr(clusterSchema) }),
     async handle({ principal, services }) {
@@ -24,6 +25,7 @@ export const clusterRoutes: RouteDef[] = [
     summary: 'Create a cluster',
     tag: 'clusters',
     scope: 'cli',
+    role: 'operator',
     body: obj({ name: str({ pattern: NAME, description: NAME_HINT }), description: str({ maxLength: 500, 'x-multiline': true }) }, ['name']),
     status: 201,
     response: clusterSchema,
@@ -38,6 +40,7 @@ export const clusterRoutes: RouteDef[] = [
     summary: 'A cluster and its nodes',
     tag: 'clusters',
     scope: 'cli',
+    role: 'viewer',
     status: 200,
     async handle({ principal, params, services }) {
       return ok(await services.fleet.getCluster(principal!.accountId, params.name!))
@@ -49,6 +52,7 @@ export const clusterRoutes: RouteDef[] = [
     summary: 'Delete a cluster (its nodes stay)',
     tag: 'clusters',
     scope: 'cli',
+    role: 'operator',
     status: 200,
     async handle({ principal, params, services }) {
       await services.fleet.deleteCluster(principal!, params.name!)
@@ -61,6 +65,7 @@ export const clusterRoutes: RouteDef[] = [
     summary: 'Add a node to a cluster (a node is in at most one cluster)',
     tag: 'clusters',
     scope: 'cli',
+    role: 'operator',
     body: obj({ node: str({ minLength: 1, maxLength: 253 }), nodeId: str({ minLength: 1, maxLength: 253 }) }),
     status: 200,
     async handle({ principal, params, body, services }) {
@@ -76,6 +81,7 @@ export const clusterRoutes: RouteDef[] = [
     summary: 'Remove a node from a cluster',
     tag: 'clusters',
     scope: 'cli',
+    role: 'operator',
     status: 200,
     async handle({ principal, params, services }) {
       await services.fleet.removeClusterNode(principal!, params.name!, params.node!)

@@ -9,6 +9,7 @@ import { midTierRoutes } from './mid-tier.ts'
 import { nodeRoutes } from './nodes.ts'
 import type { RouteDef } from './route-def.ts'
 import { stackRoutes } from './stacks.ts'
+import { userRoutes } from './users.ts'
 
 export type { Reply, RouteDef, RouteInput, Scope, Services } from './route-def.ts'
 
@@ -19,6 +20,7 @@ export const routes: RouteDef[] = [
   ...clusterRoutes,
   ...stackRoutes,
   ...keyRoutes,
+  ...userRoutes,
   ...midTierRoutes,
   ...auditRoutes,
 ]

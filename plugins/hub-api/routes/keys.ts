@@ -23,6 +23,7 @@ export const keyRoutes: RouteDef[] = [
     summary: 'List agent and mid-tier keys (never their secrets)',
     tag: 'keys',
     scope: 'cli',
+    role: 'admin',
     status: 200,
     response: obj({ keys: arr(keyView) }),
     async handle({ principal, services }) {
@@ -35,6 +36,7 @@ export const keyRoutes: RouteDef[] = [
     summary: 'Create a key; the secret is in this response only',
     tag: 'keys',
     scope: 'cli',
+    role: 'admin',
     body: obj({ type: str({ enum: ['agent', 'midtier'] }), name: str({ minLength: 1, maxLength: 100 }) }, ['type', 'name']),
     status: 201,
     response: createdKey,
@@ -48,6 +50,7 @@ export const keyRoutes: RouteDef[] = [
     summary: "Revoke a key: it stops working at once and its open connections are closed",
     tag: 'keys',
     scope: 'cli',
+    role: 'admin',
     status: 200,
     response: keyView,
     async handle({ principal, params, services }) {
@@ -60,6 +63,7 @@ export const keyRoutes: RouteDef[] = [
     summary: 'Rotate a key: a new secret now, the old one valid for the grace period',
     tag: 'keys',
     scope: 'cli',
+    role: 'admin',
     bodyOptional: true,
     status: 201,
     async handle({ principal, params, services }) {

@@ -54,6 +54,7 @@ export const nodeRoutes: RouteDef[] = [
     summary: 'List the nodes of the account',
     tag: 'nodes',
     scope: 'cli',
+    role: 'viewer',
     status: 200,
     response: obj({ nodes: arr(nodeSchema) }),
     async handle({ principal, services }) {
@@ -67,6 +68,7 @@ export const nodeRoutes: RouteDef[] = [
     description: 'With lastMetrics: the whole last report (per-core CPU, disks, containers), or null before the first.',
     tag: 'nodes',
     scope: 'cli',
+    role: 'viewer',
     status: 200,
     response: { ...nodeSchema, properties: { ...nodeSchema.properties, lastMetrics: lastMetricsSchema } },
     async handle({ principal, params, services }) {
@@ -79,6 +81,7 @@ export const nodeRoutes: RouteDef[] = [
     summary: 'Remove a node (an online node needs force=true)',
     tag: 'nodes',
     scope: 'cli',
+    role: 'operator',
     query: { force: bool({ description: 'remove an online node too, closing its connection' }) },
     status: 200,
     async handle({ principal, params, query, services }) {
@@ -93,6 +96,7 @@ export const nodeRoutes: RouteDef[] = [
     description: 'The resolution follows the span: raw samples, 1-minute or 15-minute averages.',
     tag: 'nodes',
     scope: 'cli',
+    role: 'viewer',
     query: { from: str({ format: 'date-time', description: 'ISO-8601 or epoch ms' }), to: str({ format: 'date-time', description: 'ISO-8601 or epoch ms' }) },
     status: 200,
     async handle({ principal, params, query, services }) {
@@ -108,6 +112,7 @@ export const nodeRoutes: RouteDef[] = [
     summary: 'Create an environment on a node from a blueprint (create_environment)',
     tag: 'nodes',
     scope: 'cli',
+    role: 'operator',
     body: obj({ blueprint: str({ minLength: 1, maxLength: 200 }), name: str({ minLength: 1, maxLength: 100 }) }, ['blueprint']),
     status: 200,
     async handle({ principal, params, body, services }) {
@@ -121,6 +126,7 @@ export const nodeRoutes: RouteDef[] = [
     summary: 'The blueprints a node can create environments from (list_blueprints)',
     tag: 'nodes',
     scope: 'cli',
+    role: 'viewer',
     status: 200,
     async handle({ principal, params, services }) {
       return toolReply(await services.fleet.runTool(principal!, params.idOrName!, 'list_blueprints', {}, 30_000))

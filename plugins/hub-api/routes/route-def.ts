@@ -1,6 +1,7 @@
 // The shape of one hub API endpoint as data (method, path, scope, schemas, handler): the same table
 // mounts the routes and writes /api/openapi.json.
-import type { AuditLog, AuthService, Principal } from '../../hub-auth/index.ts'
+import type { AccountRole } from '../../../lib/auth/roles.ts'
+import type { AuditLog, AuthService, Principal, UsersService } from '../../hub-auth/index.ts'
 import type { FleetService } from '../../hub-fleet/index.ts'
 import type { Schema } from '../schema.ts'
 
@@ -10,6 +11,7 @@ export interface Services {
   auth: AuthService
   audit: AuditLog
   fleet: FleetService
+  users: UsersService
 }
 
 export interface RouteInput {
@@ -37,8 +39,13 @@ export interface RouteDef {
   description?: string
   tag: string
   scope: Scope
-  /** Needs the `owner` role (the first account's admin). */
-  owner?: boolean
+  /**
+   * The least account role a CLI token's user needs (viewer < operator < admin < owner). Every `cli`
+   * route names one; the API refuses to start if one does not.
+   */
+  role?: AccountRole
+  /** Needs the hub owner (`hub-owner`: the first account's first owner), beyond `role`. */
+  hubOwner?: boolean
   body?: Schema
   /** The handler validates the body itself (stacks: every problem with its path); only "an object" is checked here. */
   bodyCheckedByHandler?: boolean
