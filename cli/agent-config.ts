@@ -13,10 +13,13 @@ import { maskSecret } from './table.ts'
 
 type Value = string | number | boolean | string[]
 
-/** The settings the agent role's plugins declare, by key (`metrics-interval`), in plugin order. */
+/**
+ * The settings the agent role's plugins declare, by key (`metrics-interval`), in plugin order; not
+ * server-health's, which every role shares and which are about serving, not about the agent.
+ */
 export async function agentConfigKeys(): Promise<Record<string, { field: string; spec: ConfigField }>> {
   const common = baseFields()
-  const fields: ConfigFields = await roleFields(await loadRole('agent'))
+  const fields: ConfigFields = await roleFields(await loadRole('agent'), { except: ['server-health'] })
   const keys: Record<string, { field: string; spec: ConfigField }> = {}
   for (const [field, spec] of Object.entries(fields)) {
     if (!Object.hasOwn(common, field)) keys[kebabCase(field)] = { field, spec }

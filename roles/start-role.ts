@@ -57,9 +57,10 @@ export function baseFields(): ConfigFields {
  * Every setting a role can take: the common fields, its selectors, and what each of its plugins
  * declares (every candidate of a choice, so help and `agent config` can list them all).
  */
-export async function roleFields(role: RoleDefinition): Promise<ConfigFields> {
+export async function roleFields(role: RoleDefinition, options: { except?: string[] } = {}): Promise<ConfigFields> {
   const factories: PluginFactory[] = []
   for (const entry of role.plugins) {
+    if (options.except?.includes(entry.name)) continue
     if (isRoleChoice(entry)) for (const load of Object.values(entry.from)) factories.push(await load())
     else factories.push(await entry.load())
   }
