@@ -56,7 +56,7 @@ export async function startHub() {
   const { startRole } = await import('../dist/roles/start-role.js')
   const role = await startRole({
     role: 'hub',
-    flags: { port: 0, host: '127.0.0.1', tls: false, logLevel: 'error', storage: 'memory' },
+    flags: { port: 0, host: '127.0.0.1', tls: false, logLevel: 'error', storage: 'memory', registrationBurst: 1_000_000, maxNodesPerAccount: 1_000_000 },
     env: { THRESH_HOME: mkdtempSync(join(tmpdir(), 'thresh-bench-hub-')), THRESH_ADMIN_PASSWORD: PASSWORD },
   })
   const api = async (method, path, body, token) =>

@@ -45,7 +45,7 @@ async function startHub(schema) {
   const config = join(home, 'hub.json')
   writeFileSync(
     config,
-    JSON.stringify({ storage: 'postgres', databaseUrl, logLevel: 'warn', offlineAfter: '10m', metricsToken: METRICS_TOKEN, plugins: [join(root, 'bench/hub-gc-plugin.mjs')], pluginOptions: { 'storage-postgres': { schema }, ...(process.env.HUB_BENCH_BATCH ? { 'hub-fleet': { batchSize: Number(process.env.HUB_BENCH_BATCH), writeConcurrency: Number(process.env.HUB_BENCH_CONCURRENCY ?? 2) } } : {}) } }),
+    JSON.stringify({ storage: 'postgres', databaseUrl, logLevel: 'warn', offlineAfter: '10m', registrationBurst: 1_000_000, maxNodesPerAccount: 1_000_000, metricsToken: METRICS_TOKEN, plugins: [join(root, 'bench/hub-gc-plugin.mjs')], pluginOptions: { 'storage-postgres': { schema }, ...(process.env.HUB_BENCH_BATCH ? { 'hub-fleet': { batchSize: Number(process.env.HUB_BENCH_BATCH), writeConcurrency: Number(process.env.HUB_BENCH_CONCURRENCY ?? 2) } } : {}) } }),
   )
   const proc = spawn(process.execPath, ['--expose-gc', ...(process.env.HUB_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.HUB_BENCH_PROF] : []), join(root, 'bin/thresh.mjs'), 'run', '--role', 'hub', '--no-tls', '--host', '127.0.0.1', '--port', String(port), '--config', config], {
     env: { ...process.env, THRESH_HOME: home, THRESH_ADMIN_PASSWORD: 'bench-password' },

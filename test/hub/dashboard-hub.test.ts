@@ -46,7 +46,8 @@ async function midtier(url: string, onCommand?: (connection: signalR.HubConnecti
 }
 
 beforeAll(async () => {
-  hub = await startHub({ storage: 'postgres', config: { pluginOptions: { 'hub-ui': { keepAliveMs: 300 } } } })
+  // registrationBurst: the node-list test registers a few hundred nodes with one key at once.
+  hub = await startHub({ storage: 'postgres', config: { registrationBurst: 1000, pluginOptions: { 'hub-ui': { keepAliveMs: 300 } } } })
   token = await hub.login()
   liveKey = (await hub.request('POST', '/api/keys', { token, body: { type: 'agent', name: 'dash-agents' } })).body.key
   midKey = (await hub.request('POST', '/api/keys', { token, body: { type: 'midtier', name: 'dash-region' } })).body.key

@@ -58,7 +58,8 @@ async function signedInPage(options: { width?: number } = {}) {
 }
 
 beforeAll(async () => {
-  hub = await startHub()
+  // One key registers the whole simulated fleet at once: above the default burst of new nodes per key.
+  hub = await startHub({ env: { THRESH_REGISTRATION_BURST: '5000' } })
   token = await hub.token()
   key = (await hub.api<{ key: string }>('POST', '/api/keys', { type: 'agent', name: 'budget agents' })).key
   browser = await launchChromium()

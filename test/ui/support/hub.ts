@@ -17,8 +17,11 @@ export interface TestHub {
 
 const ADMIN_PASSWORD = 'ui-test-password-1234'
 
-/** `oneTimePassword`: start like a fresh install, without THRESH_ADMIN_PASSWORD, so the hub generates and prints one. */
-export async function startHub(options: { oneTimePassword?: boolean } = {}): Promise<TestHub> {
+/**
+ * `oneTimePassword`: start like a fresh install, without THRESH_ADMIN_PASSWORD, so the hub generates and prints one.
+ * `env`: more settings (THRESH_REGISTRATION_BURST for a test that registers a whole fleet with one key).
+ */
+export async function startHub(options: { oneTimePassword?: boolean; env?: Record<string, string> } = {}): Promise<TestHub> {
   const home = tempHome('thresh-ui-')
   const port = await freePort()
   const args = ['run', '--role', 'hub', '--no-tls', '--host', '127.0.0.1', '--port', String(port)]
@@ -33,7 +36,7 @@ export async function startHub(options: { oneTimePassword?: boolean } = {}): Pro
     writeFileSync(config, JSON.stringify({ plugins: missing.map((name) => join(repoRoot, `dist/plugins/${name}/index.js`)) }))
     args.push('--config', config)
   }
-  const env: Record<string, string> = { THRESH_HOME: home, THRESH_ADMIN_PASSWORD: options.oneTimePassword ? '' : ADMIN_PASSWORD, THRESH_LOG_LEVEL: 'info' }
+  const env: Record<string, string> = { THRESH_HOME: home, THRESH_ADMIN_PASSWORD: options.oneTimePassword ? '' : ADMIN_PASSWORD, THRESH_LOG_LEVEL: 'info', ...options.env }
   const proc = spawnThresh('node', args, env)
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/health`, proc)
