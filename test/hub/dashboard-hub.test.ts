@@ -183,7 +183,7 @@ describe('a mid-tier talking to the hub', () => {
     await relay.stop()
     await agent.close()
 
-    hub = await startHub({ storage: 'postgres', home: hub.home, schema: hub.schema })
+    hub = await startHub({ storage: 'postgres', home: hub.home, schema: hub.schema, config: { registrationBurst: 1000 } })
     token = await hub.login()
     const series = await hub.request('GET', `/api/nodes/durable-node/metrics?from=${now - 120_000}&to=${now + 1000}`, { token })
     expect(series.status).toBe(200)
