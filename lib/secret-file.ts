@@ -1,6 +1,6 @@
 // Reads a secret (a key, a database URL) from a file named by a `...File` setting, so the secret
 // itself never appears on a command line, where every local user can read it with `ps`.
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ThreshError } from '../core/index.ts'
 
@@ -23,5 +23,9 @@ export function readSecretFile(path: string, flag: string, plugin: string): stri
   }
   const secret = text.trim()
   if (!secret) throw new ThreshError({ code: 'config_invalid', status: 400, plugin, message: `${flag} ${absolute} is empty.` })
+  // As ssh does with private keys: a secret other local users can read is refused, not used.
+  if ((statSync(absolute).mode & 0o077) !== 0) {
+    throw new ThreshError({ code: 'config_invalid', status: 400, plugin, message: `${flag} ${absolute} can be read by other users of this machine; make it owner-only with chmod 600 ${absolute}.` })
+  }
   return secret
 }

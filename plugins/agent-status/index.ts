@@ -5,7 +5,7 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import process from 'node:process'
 import { definePlugin, version } from '../../core/index.ts'
-import { sameMachineOnly } from './same-machine.ts'
+import { addressedToThisMachine, sameMachineOnly } from './same-machine.ts'
 
 export const RUNTIME_FILE = 'agent.runtime.json'
 
@@ -40,7 +40,7 @@ export default definePlugin(() => ({
     }
 
     const app = ctx.server.app
-    app.get('/api/agent/status', (c) => c.json(status()))
+    app.get('/api/agent/status', addressedToThisMachine(ctx.config.host), (c) => c.json(status()))
     for (const [path, target] of [['/api/agent/failover', 'fallback'], ['/api/agent/failback', 'primary']] as const) {
       app.post(path, sameMachineOnly, (c) => {
         try {

@@ -20,3 +20,19 @@ export const sameMachineOnly: MiddlewareHandler = async (c, next) => {
   }
   await next()
 }
+
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1'])
+
+/**
+ * Reads of the agent's state answer only requests addressed to this machine by a loopback name (or
+ * the address it listens on): a DNS-rebinding page reaches the port under its own host name.
+ */
+export function addressedToThisMachine(listenHost: string): MiddlewareHandler {
+  return async (c, next) => {
+    const host = (c.req.header('host') ?? '').replace(/:\d+$/, '').toLowerCase()
+    if (!LOOPBACK_NAMES.has(host) && host !== listenHost.toLowerCase()) {
+      return refuse(c, `The agent answers only requests to 127.0.0.1 or localhost, not to '${host.slice(0, 100)}'.`, 403)
+    }
+    await next()
+  }
+}

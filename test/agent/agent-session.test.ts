@@ -1,6 +1,7 @@
 // A real agent process against a real agent server (the gateway behind /agenthub and REST polling):
 // registration, metrics, reconnects with buffered samples, failover and failback, auth errors.
 import { writeFileSync } from 'node:fs'
+import { get as httpGet } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { requireTool } from '../support/require.ts'
@@ -149,6 +150,18 @@ describe('failover', () => {
     const plain = await fetch(`${a.url}/api/agent/failover`, { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } })
     expect(plain.status).toBe(415)
     expect(await a.status()).toMatchObject({ target: 'primary', hubUrl: primary.url, failovers: 0 })
+    // A DNS-rebinding page reaches the port under its own host name: its reads of the status are refused.
+    const read = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const url = new URL(`${a.url}/api/agent/status`)
+        httpGet({ host: url.hostname, port: url.port, path: url.pathname, headers: { host } }, (res) => {
+          res.resume()
+          resolve(res.statusCode!)
+        }).on('error', reject)
+      })
+    expect(await read(`evil.example:${new URL(a.url).port}`)).toBe(403)
+    expect(await read(`127.0.0.1:${new URL(a.url).port}`)).toBe(200)
+    expect(await read(`localhost:${new URL(a.url).port}`)).toBe(200)
   })
 })
 

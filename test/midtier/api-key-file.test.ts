@@ -1,6 +1,6 @@
 // A mid-tier given its key in a file (`--api-key-file`), as a real process: it connects, and the key
 // never shows in the command line other users of the machine can read (`ps`, /proc/<pid>/cmdline).
-import { readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createSignalRAgentClient } from '../../lib/agent-session/agent/index.ts'
@@ -75,5 +75,17 @@ describe('a mid-tier key in a file', () => {
     const proc = midtier('http://127.0.0.1:9', await freePort(), home, ['--api-key-file', empty])
     expect(await proc.exited).not.toBe(0)
     expect(oneLine(proc)).toBe(`[thresh] [midtier-relay] Plugin 'midtier-relay' failed to start: --api-key-file ${empty} is empty.`)
+  }, 60_000)
+
+  it('refuses a key file other users of the machine can read, saying how to fix it', async () => {
+    // Outside THRESH_HOME, which the mid-tier makes owner-only at start anyway.
+    const elsewhere = tempHome('thresh-keyfile-open-')
+    const open = join(elsewhere, 'mid.key')
+    writeFileSync(open, 'thresh_mid_acct_0123456789abcdef0123456789abcdef\n')
+    chmodSync(open, 0o644)
+    const proc = midtier('http://127.0.0.1:9', await freePort(), tempHome('thresh-midtier-openkey-'), ['--api-key-file', open])
+    expect(await proc.exited).not.toBe(0)
+    expect(oneLine(proc)).toBe(`[thresh] [midtier-relay] Plugin 'midtier-relay' failed to start: --api-key-file ${open} can be read by other users of this machine; make it owner-only with chmod 600 ${open}.`)
+    expect(proc.output()).not.toContain('0123456789abcdef')
   }, 60_000)
 })
