@@ -111,6 +111,10 @@ function errorReply(c: Context, error: ThreshError) {
 }
 
 export const hubApiFields = defineFields({
+  publicUrl: {
+    type: 'url',
+    description: 'the address people reach the hub at, for links it hands out (invitations): set it behind a reverse proxy',
+  },
   trustProxy: {
     type: 'boolean',
     description: 'take client addresses (login throttling, audit) from X-Forwarded-For: only behind a reverse proxy you run',
@@ -183,6 +187,7 @@ export default definePlugin((options: HubApiOptions = {}) => ({
             services: svc,
             request: c.req.raw,
             ip: clientIp(c, ctx.settings.trustProxy),
+            publicUrl: ctx.settings.publicUrl ?? new URL(c.req.url).origin,
           })
           for (const [name, value] of Object.entries(reply.headers ?? {})) c.header(name, value)
           if (reply.json !== undefined) {

@@ -229,3 +229,17 @@ describe('managing users', () => {
     for (const secret of secrets) expect(log).not.toContain(secret)
   })
 })
+
+describe('invitation links behind a reverse proxy', () => {
+  it('use the publicUrl the hub is reached at, not the address the request came in on', async () => {
+    const proxied = await startHub({ storage: 'memory', config: { publicUrl: 'https://fleet.example.com/' } })
+    try {
+      const token = await proxied.login()
+      const reply = await proxied.request('POST', '/api/invitations', { token, body: { role: 'viewer' } })
+      expect(reply.status).toBe(201)
+      expect(reply.body.url).toBe(`https://fleet.example.com/#/invite/${reply.body.token}`)
+    } finally {
+      await proxied.stop()
+    }
+  }, 60_000)
+})

@@ -22,6 +22,8 @@ export interface RouteInput {
   services: Services
   request: Request
   ip: string | undefined
+  /** Where people reach the hub (`publicUrl`, else the address this request came in on): for links. */
+  publicUrl: string
 }
 
 export interface Reply {

@@ -73,10 +73,10 @@ export const userRoutes: RouteDef[] = [
     body: obj({ role, expiresIn: int({ minimum: 1, maximum: 30 * 24 * 3600, description: 'seconds until the link stops working' }) }, ['role']),
     status: 201,
     response: obj({ ...invitationView.properties, token: str({ description: 'shown only here' }), url: str({ description: 'the dashboard link that accepts it; shown only here' }) }),
-    async handle({ principal, body, services, request }) {
+    async handle({ principal, body, services, publicUrl }) {
       const b = body as { role: AccountRole; expiresIn?: number }
       const created = await services.users.invite(principal!, { role: b.role, ...(b.expiresIn !== undefined ? { expiresInSeconds: b.expiresIn } : {}) })
-      return ok({ ...created, url: `${new URL(request.url).origin}/#/invite/${created.token}` }, 201)
+      return ok({ ...created, url: `${publicUrl}/#/invite/${created.token}` }, 201)
     },
   },
   {
