@@ -66,6 +66,8 @@ function navigate(hash) {
 function shell() {
   const user = session()
   const rank = ROLES.indexOf(roleOf(user))
+  // Controls marked data-needs=<role> hide below that role (app.css); the hub refuses them anyway.
+  document.documentElement.dataset.role = roleOf(user)
   const liveBadge = h('span', { class: 'live', 'data-state': 'offline', role: 'status', title: 'Live updates' }, 'offline')
   const signOut = h('button', { type: 'button', class: 'link', onclick: () => void signOutNow() }, 'Sign out')
   const nav = h(

@@ -22,6 +22,7 @@ export default async function clusterPage({ params, navigate }) {
     const select = /** @type {HTMLSelectElement} */ (h('select', { id: 'add-node', name: 'node' }, others.map((n) => h('option', { value: n.name || n.id }, `${n.name}${n.cluster ? ` (now in ${n.cluster})` : ''}`))))
     const removeButton = (/** @type {string} */ node) =>
       h('button', {
+        'data-needs': 'operator',
         type: 'button',
         class: 'small danger',
         'aria-label': `Remove ${node} from ${cluster.name}`,
@@ -54,6 +55,7 @@ export default async function clusterPage({ params, navigate }) {
         : h('p', { class: 'muted' }, 'No nodes in this cluster yet.'),
       others.length
         ? h('form', {
+            'data-needs': 'operator',
             class: 'panel inline-form',
             'aria-label': 'Add a node to the cluster',
             onsubmit: async (/** @type {Event} */ e) => {
@@ -72,6 +74,7 @@ export default async function clusterPage({ params, navigate }) {
   }
 
   const del = h('button', {
+    'data-needs': 'operator',
     type: 'button',
     class: 'danger',
     onclick: () => openDialog({

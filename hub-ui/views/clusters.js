@@ -31,6 +31,7 @@ export default async function clustersPage({ navigate }) {
   }
 
   const form = h('form', {
+    'data-needs': 'operator',
     class: 'panel inline-form',
     'aria-label': 'Create a cluster',
     novalidate: true,

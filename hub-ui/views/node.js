@@ -52,6 +52,7 @@ export default async function nodePage({ params, navigate }) {
   const syncRange = () => rangeButtons.forEach((b, i) => b.setAttribute('aria-pressed', String(RANGES[i] === range)))
 
   const remove = h('button', {
+    'data-needs': 'operator',
     type: 'button',
     class: 'danger',
     onclick: () =>

@@ -112,9 +112,9 @@ export default async function stackPage({ params, navigate }) {
         'div',
         { class: 'actions' },
         stopped
-          ? h('button', { type: 'button', disabled: busy || undefined, onclick: () => run('Start', () => api('POST', `/api/stacks/${enc(s.name)}/start`), `Starting ${s.name}.`) }, 'Start')
-          : h('button', { type: 'button', disabled: busy || undefined, onclick: () => run('Stop', () => api('POST', `/api/stacks/${enc(s.name)}/stop`), `Stopping ${s.name}; volumes are kept.`) }, 'Stop'),
-        h('button', { type: 'button', class: 'danger', disabled: busy || undefined, onclick: destroyDialog }, 'Destroy…'),
+          ? h('button', { type: 'button', 'data-needs': 'operator', disabled: busy || undefined, onclick: () => run('Start', () => api('POST', `/api/stacks/${enc(s.name)}/start`), `Starting ${s.name}.`) }, 'Start')
+          : h('button', { type: 'button', 'data-needs': 'operator', disabled: busy || undefined, onclick: () => run('Stop', () => api('POST', `/api/stacks/${enc(s.name)}/stop`), `Stopping ${s.name}; volumes are kept.`) }, 'Stop'),
+        h('button', { type: 'button', 'data-needs': 'operator', class: 'danger', disabled: busy || undefined, onclick: destroyDialog }, 'Destroy…'),
       ),
     )
     replace(
@@ -139,7 +139,7 @@ export default async function stackPage({ params, navigate }) {
             h('td', { 'data-label': 'Image', class: 'mono' }, svc.image || DASH),
             h('td', { 'data-label': 'Ports', class: 'mono' }, svc.ports.join(', ') || DASH),
             h('td', { 'data-label': 'Problem', class: 'wrap' }, svc.error ? h('span', { class: 'field-error' }, svc.error) : DASH),
-            h('td', { 'data-label': '' }, h('button', { type: 'button', class: 'small', disabled: busy || undefined, 'aria-label': `Update image of ${svc.name}`, onclick: () => updateDialog(svc) }, 'Update image')),
+            h('td', { 'data-label': '' }, h('button', { type: 'button', 'data-needs': 'operator', class: 'small', disabled: busy || undefined, 'aria-label': `Update image of ${svc.name}`, onclick: () => updateDialog(svc) }, 'Update image')),
           ),
         )),
       )),

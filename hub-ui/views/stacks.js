@@ -40,7 +40,7 @@ export default async function stacksPage() {
   })
   await load()
   return {
-    el: h('section', { class: 'page' }, h('div', { class: 'page-head' }, h('h1', null, 'Stacks'), h('div', { class: 'actions' }, h('a', { href: '#/stacks/new', class: 'btn primary' }, 'Deploy a stack'))), body),
+    el: h('section', { class: 'page' }, h('div', { class: 'page-head' }, h('h1', null, 'Stacks'), h('div', { class: 'actions' }, h('a', { href: '#/stacks/new', class: 'btn primary', 'data-needs': 'operator' }, 'Deploy a stack'))), body),
     dispose: () => (off(), clearTimeout(timer)),
   }
 }

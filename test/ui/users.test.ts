@@ -91,6 +91,18 @@ describe('users in the dashboard', () => {
     await screenshot(page, 'users-02-viewer-fleet')
     expect(tab.errors).toEqual([])
 
+    // Actions a viewer may not take are not offered: no deploy, no cluster creation, no node removal.
+    await page.getByRole('link', { name: 'Stacks', exact: true }).click()
+    await expect.poll(() => page.getByRole('heading', { level: 1, name: 'Stacks' }).isVisible()).toBe(true)
+    expect(await page.getByRole('link', { name: 'Deploy a stack' }).isVisible()).toBe(false)
+    await page.getByRole('link', { name: 'Clusters', exact: true }).click()
+    await expect.poll(() => page.getByRole('heading', { level: 1, name: 'Clusters' }).isVisible()).toBe(true)
+    expect(await page.getByRole('button', { name: 'Create cluster' }).isVisible()).toBe(false)
+    await page.getByRole('link', { name: 'Fleet', exact: true }).click()
+    await page.locator(`a:text-is("${nodeName}")`).first().click()
+    await expect.poll(() => page.getByRole('heading', { level: 1, name: nodeName }).isVisible()).toBe(true)
+    expect(await page.getByRole('button', { name: /^Remove/ }).isVisible()).toBe(false)
+
     // The hub, not just the menu, keeps a viewer out.
     await page.goto(`${hub.url}/#/settings/users`)
     await expect.poll(() => page.getByRole('alert').filter({ hasText: 'needs the admin role' }).isVisible()).toBe(true)
