@@ -5,6 +5,7 @@ import { actorOf, type Principal } from '../../lib/auth/principal.ts'
 import { accountRoleOf, isHubOwner, rolesFor, type AccountRole } from '../../lib/auth/roles.ts'
 import type { FleetStore, InvitationRecord, UserRecord } from '../../lib/storage/types.ts'
 import type { AuditWriter, AuthService, LoginResult } from './auth-service.ts'
+import { createKeyedQueue } from '../../lib/keyed-queue.ts'
 import { hashPassword, isInvitationToken, newId, newInvitationToken, sha256 } from './secrets.ts'
 
 export interface UserView {
@@ -101,12 +102,16 @@ export function createUsersService(store: FleetStore, auth: AuthService, audit: 
     return owners.length <= 1
   }
 
+  const ownersChange = createKeyedQueue()
+
   return {
     async list(principal) {
       return (await store.listUsers(principal.accountId)).map((u) => view(u, principal))
     },
 
-    async setRole(principal, userName, role) {
+    // Role changes and removals in one account run one at a time, so two owners demoting each other
+    // at once cannot both pass the last-owner check.
+    setRole: (principal, userName, role) => ownersChange(principal.accountId, async () => {
       const user = await userNamed(principal, userName)
       const before = accountRoleOf(user.roles)
       if (before === role) return view(user, principal)
@@ -118,9 +123,9 @@ export function createUsersService(store: FleetStore, auth: AuthService, audit: 
       auth.forgetUser(user.id)
       await audit({ accountId: principal.accountId, actor: actorOf(principal), action: 'user.role', target: `user:${userName}`, details: { from: before, to: role } })
       return view({ ...user, roles }, principal)
-    },
+    }),
 
-    async remove(principal, userName) {
+    remove: (principal, userName) => ownersChange(principal.accountId, async () => {
       const user = await userNamed(principal, userName)
       const role = accountRoleOf(user.roles)
       mayTouch(principal, role, 'remove an owner')
@@ -132,7 +137,7 @@ export function createUsersService(store: FleetStore, auth: AuthService, audit: 
       auth.forgetUser(user.id)
       await audit({ accountId: principal.accountId, actor: actorOf(principal), action: 'user.remove', target: `user:${userName}`, details: { role, sessionsEnded } })
       return { removed: true, userName, sessionsEnded }
-    },
+    }),
 
     async invite(principal, { role, expiresInSeconds }) {
       mayTouch(principal, role, 'invite an owner')

@@ -7,6 +7,7 @@ import type { FleetStore, MetricsSampleInput, NodeRecord } from '../../lib/stora
 import { actorOf, type Principal } from '../../lib/auth/principal.ts'
 import type { AuditLog, AuthService } from '../hub-auth/index.ts'
 import { newId } from '../../lib/ids.ts'
+import { createKeyedQueue } from '../../lib/keyed-queue.ts'
 import { createDispatcher, type CommandRoute, type Dispatcher } from './dispatcher.ts'
 import type { FleetBus, NodeOfflineEvent, NodeRemovedEvent } from './fleet-events.ts'
 import type { MetricsWriter } from './metrics-writer.ts'
@@ -130,16 +131,7 @@ export function createFleet(deps: {
     bus.emit('node:removed', { accountId, nodeId, reason })
   }
   let midtiers: MidtierRouter | undefined
-  const chains = new Map<string, Promise<unknown>>()
-  const serial = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
-    const next = (chains.get(key) ?? Promise.resolve()).then(fn, fn)
-    const settled = next.catch(() => {})
-    chains.set(key, settled)
-    void settled.then(() => {
-      if (chains.get(key) === settled) chains.delete(key)
-    })
-    return next
-  }
+  const serial = createKeyedQueue()
 
   const onGateway = (accountId: string, agentId: string) => gateway.agent(agentId)?.principal.accountId === accountId
   const connectedHere = (accountId: string, agentId: string) => onGateway(accountId, agentId) || Boolean(midtiers?.connectionFor(accountId, agentId))

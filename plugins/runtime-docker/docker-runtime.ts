@@ -21,6 +21,7 @@ import { createContainers } from './containers.ts'
 import { createConverger, runLevels } from './converge.ts'
 import { PLUGIN, reason, stackNotFound, unreachable } from './docker-errors.ts'
 import { ensureImage, lazyDocker } from '../../lib/docker/index.ts'
+import { createKeyedQueue } from '../../lib/keyed-queue.ts'
 import { withExistingNames } from './existing-names.ts'
 import { pullAll } from './pull.ts'
 import { assertPortsFree } from './ports.ts'
@@ -67,7 +68,6 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
   const containers = createContainers(docker, { startGraceMs: options.startGraceMs ?? 150, ...(options.healthTimeoutMs !== undefined ? { healthTimeoutMs: options.healthTimeoutMs } : {}) })
   const { ensureObjects, removeObjects, converge } = createConverger(docker, containers)
   const { stopQuietly, removeQuietly } = containers
-  const locks = new Map<string, Promise<unknown>>()
 
   // The account is part of Docker object names; one with `.` or `_` could spell another account's names.
   function accountOf(opts: RuntimeCallOptions | undefined): string {
@@ -77,14 +77,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
   }
 
   // One operation at a time per stack: a second `up` waits for the first instead of racing it.
-  function exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = locks.get(key) ?? Promise.resolve()
-    const run = previous.catch(() => {}).then(fn)
-    locks.set(key, run)
-    return run.finally(() => {
-      if (locks.get(key) === run) locks.delete(key)
-    })
-  }
+  const exclusive = createKeyedQueue()
 
   /** The proxy for `routed` services of `stack`: none to route, or routing off, is undefined; no proxy is an error. */
   function proxyFor(stack: string, routed: string[]): StackProxy | undefined {

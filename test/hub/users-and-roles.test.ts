@@ -194,6 +194,23 @@ describe('managing users', () => {
     expect(hubOwner.body.error).toBe('hub_owner')
   })
 
+  it('lets only one of two owners demoting each other at the same moment succeed, so the account keeps an owner', async () => {
+    const created = await hub.request('POST', '/api/accounts', { token: owner, body: { name: 'two-owners', adminUser: 'pair-one', adminPassword: 'pair-one-password' } })
+    expect(created.status).toBe(201)
+    secrets.push('pair-one-password')
+    const one = await hub.login('pair-one', 'pair-one-password')
+    const joined = await join((await invite(one, 'owner')).token, 'pair-two')
+    expect(joined.status).toBe(201)
+    const two: string = joined.body.accessToken
+    const [a, b] = await Promise.all([
+      hub.request('PATCH', '/api/users/pair-two', { token: one, body: { role: 'admin' } }),
+      hub.request('PATCH', '/api/users/pair-one', { token: two, body: { role: 'admin' } }),
+    ])
+    expect([a.status, b.status].sort()).toEqual([200, 409])
+    const users = (await hub.request('GET', '/api/users', { token: a.status === 200 ? one : two })).body.users as Array<{ role: string }>
+    expect(users.filter((u) => u.role === 'owner')).toHaveLength(1)
+  })
+
   it('applies a role change from the next request, and removing a user ends every session of theirs at once', async () => {
     const first = await member('viewer', 'promoted')
     const second = await hub.login('promoted', passwords.get('promoted'))
