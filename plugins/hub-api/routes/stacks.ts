@@ -47,6 +47,22 @@ const stackBody: Schema = {
   },
 }
 
+/** `POST /api/stacks/{name}/stop|start`: one route shape for both actions. */
+const lifecycleRoute = (action: 'stop' | 'start', summary: string): RouteDef => ({
+  method: 'post',
+  path: `/api/stacks/{name}/${action}`,
+  summary,
+  tag: 'stacks',
+  scope: 'cli',
+  role: 'operator',
+  bodyOptional: true,
+  query: waitQuery,
+  status: 202,
+  async handle({ principal, params, query, services }) {
+    return stackReply(await services.fleet.stacks[action](principal!, params.name!, flag(query.wait)))
+  },
+})
+
 export const stackRoutes: RouteDef[] = [
   {
     method: 'post',
@@ -107,34 +123,8 @@ export const stackRoutes: RouteDef[] = [
       return stackReply(await services.fleet.stacks.updateService(principal!, params.name!, params.svc!, (body as { image: string }).image, flag(query.wait)))
     },
   },
-  {
-    method: 'post',
-    path: '/api/stacks/{name}/stop',
-    summary: 'Stop a stack (volumes are kept)',
-    tag: 'stacks',
-    scope: 'cli',
-    role: 'operator',
-    bodyOptional: true,
-    query: waitQuery,
-    status: 202,
-    async handle({ principal, params, query, services }) {
-      return stackReply(await services.fleet.stacks.stop(principal!, params.name!, flag(query.wait)))
-    },
-  },
-  {
-    method: 'post',
-    path: '/api/stacks/{name}/start',
-    summary: 'Start a stopped stack',
-    tag: 'stacks',
-    scope: 'cli',
-    role: 'operator',
-    bodyOptional: true,
-    query: waitQuery,
-    status: 202,
-    async handle({ principal, params, query, services }) {
-      return stackReply(await services.fleet.stacks.start(principal!, params.name!, flag(query.wait)))
-    },
-  },
+  lifecycleRoute('stop', 'Stop a stack (volumes are kept)'),
+  lifecycleRoute('start', 'Start a stopped stack'),
   {
     method: 'delete',
     path: '/api/stacks/{name}',
