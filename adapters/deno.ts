@@ -20,6 +20,8 @@ export const denoRuntime: RuntimeAdapter = {
                 onListen: (addr: { port: number }) =>
                   resolve({
                     port: addr.port,
+                    // Deno.serve keeps the certificate it started with: a renewal takes effect at the next start.
+                    setTls: () => false,
                     close: async () => {
                       await server.shutdown()
                     },

@@ -1,18 +1,19 @@
 // A SignalR HttpClient over node:http(s), used by the official client on Node instead of its default:
 // that one wraps global fetch (undici) with tough-cookie and fetch-cookie, several MB of heap in a
-// small agent, and cannot skip certificate checks per request (`tls-verify false`). Cookies the
+// small agent, and cannot take a pinned CA or skip certificate checks per request. Cookies the
 // server sets (a load balancer's affinity cookie) are kept per origin and sent back, as the default does.
 import * as signalR from '@microsoft/signalr'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import type { TlsClientOptions } from '../lib/tls-trust.ts'
 
 export class NodeHttpClient extends signalR.HttpClient {
   private readonly cookies = new Map<string, Map<string, string>>()
-  private readonly verifyTls: boolean
+  private readonly tls: TlsClientOptions
 
-  constructor(verifyTls = true) {
+  constructor(tls: TlsClientOptions = { rejectUnauthorized: true }) {
     super()
-    this.verifyTls = verifyTls
+    this.tls = tls
   }
 
   override getCookieString(url: string): string {
@@ -41,7 +42,7 @@ export class NodeHttpClient extends signalR.HttpClient {
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest
       const cookie = this.getCookieString(url.href)
       const headers = { ...request.headers, ...(cookie ? { Cookie: cookie } : {}) }
-      const req = send(url, { method: request.method, headers, rejectUnauthorized: this.verifyTls, timeout: request.timeout }, (res) => {
+      const req = send(url, { method: request.method, headers, ...(url.protocol === 'https:' ? this.tls : {}), timeout: request.timeout }, (res) => {
         this.keepCookies(url, res.headers['set-cookie'])
         const chunks: Buffer[] = []
         res.on('data', (chunk: Buffer) => chunks.push(chunk))

@@ -1,11 +1,13 @@
 // What the official SignalR client is given on Node: thresh's own `ws` (v8, which draws frame masks
 // from a pooled random buffer; the v7 the client bundles makes a crypto call per frame), an EventSource
-// and an HttpClient over node:http (see node-http-client.ts). With `tls-verify false` all three skip
-// certificate checks. Loaded through `loadSignalRClientOptions` in index.ts, on Node only.
+// and an HttpClient over node:http (see node-http-client.ts). All three take the same TLS options
+// (lib/tls-trust.ts): a pinned CA, or no checks with `tls-verify false`. Loaded through
+// `loadSignalRClientOptions` in index.ts, on Node only.
 import type * as signalR from '@microsoft/signalr'
+import type { TlsClientOptions } from '../lib/tls-trust.ts'
 import type { SignalRClientOptions } from './runtime.ts'
 
-export async function nodeSignalROptions(verifyTls: boolean): Promise<SignalRClientOptions> {
+export async function nodeSignalROptions(tls: TlsClientOptions): Promise<SignalRClientOptions> {
   const [{ default: WebSocket }, eventsource, { NodeHttpClient }] = await Promise.all([
     import('ws'),
     // @ts-ignore: eventsource (a dependency of @microsoft/signalr) ships no types
@@ -13,7 +15,6 @@ export async function nodeSignalROptions(verifyTls: boolean): Promise<SignalRCli
     import('./node-http-client.ts'),
   ])
   const EventSource = (eventsource.default ?? eventsource) as new (url: string, init?: Record<string, unknown>) => object
-  const tls = verifyTls ? {} : { rejectUnauthorized: false }
   class NodeWebSocket extends WebSocket {
     constructor(address: string, protocols?: string | string[], init?: Record<string, unknown>) {
       super(address, protocols, { ...init, ...tls })
@@ -21,10 +22,10 @@ export async function nodeSignalROptions(verifyTls: boolean): Promise<SignalRCli
   }
   class NodeEventSource extends EventSource {
     constructor(url: string, init?: Record<string, unknown>) {
-      super(url, verifyTls ? init : { ...init, https: { rejectUnauthorized: false } })
+      super(url, { ...init, https: { ...(init?.https as object | undefined), ...tls } })
     }
   }
-  const httpClient = new NodeHttpClient(verifyTls)
+  const httpClient = new NodeHttpClient(tls)
   // These constructor options exist on the client (HttpConnection.ts) but are not in its typings.
   const connectionOptions = { WebSocket: NodeWebSocket, EventSource: NodeEventSource, httpClient } as Partial<signalR.IHttpConnectionOptions>
   return { httpClient, connectionOptions }

@@ -3,6 +3,7 @@
 import { createAdaptorServer } from '@hono/node-server'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import type { Server as TlsServer } from 'node:tls'
 import { pathToFileURL } from 'node:url'
 import { createNodeWebSocket } from './node-websocket.ts'
 import type { RuntimeAdapter } from './runtime.ts'
@@ -30,6 +31,11 @@ export const nodeRuntime: RuntimeAdapter = {
             server.off('error', reject)
             resolve({
               port: (server.address() as AddressInfo).port,
+              setTls: (next) => {
+                if (!tls) return false
+                ;(server as unknown as TlsServer).setSecureContext({ cert: next.cert, key: next.key })
+                return true
+              },
               close: () =>
                 new Promise<void>((done) => {
                   server.close(() => done())

@@ -13,6 +13,8 @@ export interface ListenOptions {
 export interface ListeningServer {
   port: number
   close(): Promise<void>
+  /** Serves a new certificate to new connections (a renewal); false where the runtime cannot (Deno). */
+  setTls(tls: { cert: string; key: string }): boolean
 }
 
 export interface HttpServerFactory {

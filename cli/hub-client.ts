@@ -5,18 +5,22 @@ import { request as httpsRequest } from 'node:https'
 import process from 'node:process'
 import { ThreshError } from '../core/index.ts'
 import { version } from '../core/version.ts'
-import { readCredentials, type Credentials } from './credentials.ts'
+import { normalizeFingerprint } from '../lib/tls.ts'
+import { describeTlsError, establishTrust, isTlsTrustError, type TlsClientOptions, type TrustFixes } from '../lib/tls-trust.ts'
+import { readCredentials, readPin, type Credentials } from './credentials.ts'
 
 /** The flags every remote command takes. */
 export const hubArgs = {
   hub: { type: 'string', description: 'hub URL (default: the logged-in hub, else THRESH_HUB_URL)' },
-  insecure: { type: 'boolean', description: 'do not verify the hub TLS certificate' },
+  fingerprint: { type: 'string', description: "the hub's fleet CA fingerprint (sha256:…, printed by the hub at start); stored by auth login" },
+  insecure: { type: 'boolean', description: 'do not verify the hub TLS certificate at all (an escape hatch: pin with --fingerprint instead)' },
 } as const
 
 export const jsonArg = { json: { type: 'boolean', description: 'print JSON' } } as const
 
 export interface HubFlags {
   hub?: string
+  fingerprint?: string
   insecure?: boolean
 }
 
@@ -25,7 +29,31 @@ export interface HubTarget {
   token: string | undefined
   tokenSource: 'THRESH_CLI_TOKEN' | 'stored' | undefined
   tlsVerify: boolean
+  /** The pinned fleet CA: --fingerprint, else the one stored for this hub, else THRESH_HUB_FINGERPRINT. */
+  fingerprint: string | undefined
   credentials: Credentials | undefined
+  /** The TLS options once the hub's certificate was checked (once per process). */
+  tls?: TlsClientOptions
+}
+
+/** The commands that fix a TLS failure, for the CLI. */
+export function cliFixes(url: string): TrustFixes {
+  return {
+    server: 'the hub',
+    pin: (fingerprint) => `thresh auth login --hub ${url} --fingerprint ${fingerprint}`,
+    advertise: (host) => `restart the hub with --advertise ${host}`,
+    renew: 'restart the hub: it renews its certificate at start',
+  }
+}
+
+/** A --fingerprint value, normalized, or a sentence saying what one looks like. */
+export function fingerprintArg(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined
+  const fingerprint = normalizeFingerprint(raw)
+  if (!fingerprint) {
+    throw new ThreshError({ code: 'fingerprint_invalid', message: `'${raw}' is not a fingerprint: give sha256: followed by 64 hex digits, as the hub prints it at start.` })
+  }
+  return fingerprint
 }
 
 /** `hub.example:7200` -> `https://hub.example:7200`; trailing slashes dropped; anything else refused. */
@@ -68,7 +96,14 @@ export function resolveHub(flags: HubFlags, options: { required?: boolean } = {}
   const envToken = process.env.THRESH_CLI_TOKEN || undefined
   const token = envToken ?? stored?.token
   const tlsVerify = !(flags.insecure === true || stored?.tlsVerify === false || isFalse(process.env.THRESH_TLS_VERIFY))
-  return { url, token, tokenSource: envToken ? 'THRESH_CLI_TOKEN' : stored ? 'stored' : undefined, tlsVerify, credentials: stored }
+  const fingerprint = fingerprintArg(flags.fingerprint) ?? readPin(url) ?? fingerprintArg(process.env.THRESH_HUB_FINGERPRINT || undefined)
+  return { url, token, tokenSource: envToken ? 'THRESH_CLI_TOKEN' : stored ? 'stored' : undefined, tlsVerify, fingerprint, credentials: stored }
+}
+
+/** Checks the hub's certificate (pinned CA, host name, dates) once per process; throws the cause and the fix. */
+export async function trustHub(target: HubTarget): Promise<TlsClientOptions> {
+  target.tls ??= await establishTrust(target.url, { verify: target.tlsVerify, ...(target.fingerprint ? { fingerprint: target.fingerprint } : {}) }, cliFixes(target.url))
+  return target.tls
 }
 
 export interface RequestOptions {
@@ -127,8 +162,9 @@ export async function hubRequest(target: HubTarget, method: string, path: string
 
   let response: { status: number; statusText: string; contentType: string; text: string }
   try {
-    response = await send(url, method, headers, payload, target.tlsVerify, timeoutMs)
+    response = await send(url, method, headers, payload, await trustHub(target), timeoutMs)
   } catch (cause) {
+    if (isTlsTrustError(cause)) throw cause
     throw networkError(target, cause, timeoutMs)
   }
 
@@ -149,12 +185,13 @@ function send(
   method: string,
   headers: Record<string, string>,
   payload: string | undefined,
-  tlsVerify: boolean,
+  tls: TlsClientOptions,
   timeoutMs: number,
 ): Promise<{ status: number; statusText: string; contentType: string; text: string }> {
   return new Promise((resolve, reject) => {
-    const requestFn = url.protocol === 'https:' ? httpsRequest : httpRequest
-    const req = requestFn(url, { method, headers, rejectUnauthorized: tlsVerify }, (res: IncomingMessage) => {
+    const https = url.protocol === 'https:'
+    const requestFn = https ? httpsRequest : httpRequest
+    const req = requestFn(url, { method, headers, ...(https ? tls : {}) }, (res: IncomingMessage) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () => {
@@ -177,26 +214,12 @@ function send(
   })
 }
 
-const certificateCodes = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-])
-
 function networkError(target: HubTarget, cause: unknown, timeoutMs: number): ThreshError {
   const error = cause as NodeJS.ErrnoException
   const code = error?.code ?? ''
   const reason = error?.message ?? String(cause)
-  if (certificateCodes.has(code) || /certificate|self[- ]signed/i.test(reason)) {
-    return new ThreshError({
-      code: 'hub_tls_untrusted',
-      message: `The hub at ${target.url} presented a TLS certificate this machine does not trust (${reason}); trust its certificate (NODE_EXTRA_CA_CERTS) or pass --insecure.`,
-      cause,
-    })
-  }
+  const tls = describeTlsError(cause, target.url, target.fingerprint, cliFixes(target.url))
+  if (tls) return new ThreshError({ code: 'tls_untrusted', message: tls, cause })
   const why =
     code === 'ECONNREFUSED' ? 'connection refused'
     : code === 'ENOTFOUND' ? 'host not found'

@@ -37,6 +37,7 @@ const role: RoleDefinition = defineRole({
   ],
   fields: {
     storage: { type: 'string', description: 'where fleet state lives (a database URL alone selects postgres)', oneOf: ['embedded', 'postgres', 'memory'] },
+    advertise: { type: 'list', description: 'extra host names and addresses clients reach the hub at, put in its certificate (this machine\'s own are always there)', default: [] },
   },
 })
 

@@ -26,7 +26,7 @@ import { loadRuntime } from '../adapters/index.ts'
 import { secureDataDir } from '../lib/data-dir.ts'
 import { createLogger } from '../lib/logger.ts'
 import { installErrorHandlers } from '../lib/http/errors.ts'
-import { loadTlsMaterial } from '../lib/tls.ts'
+import { localNames, loadTlsMaterial, type TlsMaterial } from '../lib/tls.ts'
 import { loadRole, roleNames } from './index.ts'
 
 export interface StartRoleOptions {
@@ -119,8 +119,9 @@ export async function startRole(options: StartRoleOptions): Promise<RunningRole>
   await thresh.setup()
 
   let listening: Awaited<ReturnType<typeof http.listen>>
+  let tls: (TlsMaterial & { own?: boolean }) | undefined
   try {
-    const tls = await loadTlsMaterial(config.tls, config.dataDir)
+    tls = await servingTls(thresh, config, providesCertificate(plugins))
     listening = await http.listen({ host: config.host, port: config.port, tls })
   } catch (cause) {
     await thresh.close('listen failed').catch(() => {})
@@ -134,12 +135,25 @@ export async function startRole(options: StartRoleOptions): Promise<RunningRole>
       cause,
     })
   }
+  if (providesCertificate(plugins)) {
+    thresh.use('serving-certificate').onRenew((next) => {
+      if (listening.setTls(next)) logger.info(`Serving the renewed certificate (valid until ${next.notAfter?.toISOString() ?? '?'}).`)
+      else logger.warn('A renewed certificate is stored; this runtime serves it from the next start.')
+    })
+  }
 
-  const displayHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
-  url = `${config.tls.enabled ? 'https' : 'http'}://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${listening.port}`
+  const scheme = config.tls.enabled ? 'https' : 'http'
+  const wildcard = config.host === '0.0.0.0' || config.host === '::'
+  const hostPart = (host: string) => (host.includes(':') ? `[${host}]` : host)
+  url = `${scheme}://${hostPart(wildcard ? '127.0.0.1' : config.host)}:${listening.port}`
   thresh.bus.emit('server:listening', { url, port: listening.port })
   await thresh.hooks.callHook('server:listening', url)
-  logger.info(`${role.name} listening on ${url}`)
+  // The address actually bound, and where it can be reached from.
+  const reachable = wildcard ? reachableUrls(scheme, listening.port, config.host === '::') : [url]
+  logger.info(`${role.name} listening on ${hostPart(config.host)}:${listening.port} (${reachable.join(', ')})`)
+  if (tls?.fingerprint && tls.own) {
+    logger.info(`Fleet CA fingerprint: ${tls.fingerprint} (clients pin it: thresh auth login --hub URL --fingerprint ${tls.fingerprint})`)
+  }
 
   let stopping: Promise<void> | undefined
   return {
@@ -157,6 +171,27 @@ export async function startRole(options: StartRoleOptions): Promise<RunningRole>
         }
       })()),
   }
+}
+
+/**
+ * What the role serves: the user's own certificate files; else one a plugin gets elsewhere (a
+ * mid-tier's, signed by its hub's fleet CA); else one signed by the fleet CA in this data dir (the
+ * hub's, for this machine's names and `advertise`). `own` marks a certificate from this data dir's CA.
+ */
+async function servingTls(thresh: Thresh, config: ThreshConfig, provided: boolean): Promise<(TlsMaterial & { own?: boolean }) | undefined> {
+  if (!config.tls.enabled) return undefined
+  const advertise = ((config as Record<string, unknown>).advertise as string[] | undefined) ?? []
+  if (!(config.tls.cert && config.tls.key) && provided) return thresh.use('serving-certificate').initial()
+  const material = await loadTlsMaterial(config.tls, config.dataDir, { fleetCa: true, advertise })
+  return material && { ...material, own: Boolean(material.fingerprint) }
+}
+
+const providesCertificate = (plugins: ThreshPlugin<any>[]) => plugins.some((p) => p.provides?.includes('serving-certificate'))
+
+/** The URLs a server bound to every interface answers at: loopback first, then each interface address. */
+function reachableUrls(scheme: string, port: number, ipv6: boolean): string[] {
+  const addresses = localNames().filter((name) => /^[\d.]+$/.test(name) || (ipv6 && name.includes(':')))
+  return addresses.map((address) => `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`)
 }
 
 /** THRESH_HOME decides where role layers (agent.json) live, before any other source is read. */

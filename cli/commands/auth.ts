@@ -2,9 +2,10 @@
 import process from 'node:process'
 import { defineCommand } from 'citty'
 import { ThreshError } from '../../core/index.ts'
-import { readCredentials, removeCredentials, writeCredentials, type Credentials } from '../credentials.ts'
-import { createHubClient, hubArgs, jsonArg, resolveHub, type HubTarget } from '../hub-client.ts'
-import { ask, askHidden, readStdin } from '../prompt.ts'
+import { isTlsTrustError, presentedFingerprint } from '../../lib/tls-trust.ts'
+import { readCredentials, removeCredentials, writeCredentials, writePin, type Credentials } from '../credentials.ts'
+import { createHubClient, hubArgs, jsonArg, resolveHub, trustHub, type HubTarget } from '../hub-client.ts'
+import { ask, askHidden, confirm, readStdin } from '../prompt.ts'
 import { maskSecret, print, printJson, table } from '../table.ts'
 
 interface LoginAnswer {
@@ -31,6 +32,39 @@ function currentSession(data: unknown): { userName?: string; expiresAt?: string;
   }
 }
 
+/**
+ * Before any password: the hub's certificate must be trusted. A pin given or stored is checked; a
+ * hub whose CA this machine does not know shows its fingerprint and, on a terminal, asks whether to
+ * trust (and pin) it, as ssh does on first contact; without a terminal it refuses with the command.
+ */
+async function trustForLogin(target: HubTarget, interactive: boolean): Promise<void> {
+  try {
+    await trustHub(target)
+    return
+  } catch (error) {
+    const failure = isTlsTrustError(error) ? error.failure : undefined
+    if (target.fingerprint || (failure !== 'self-signed' && failure !== 'unknown-ca')) throw error
+  }
+  const { fingerprint } = await presentedFingerprint(target.url)
+  const command = `thresh auth login --hub ${target.url} --fingerprint ${fingerprint}`
+  if (!interactive) {
+    throw new ThreshError({
+      code: 'tls_untrusted',
+      message: `The hub at ${target.url} presents a certificate from CA ${fingerprint}, which this machine does not trust yet. Check that it is the fingerprint the hub printed at start, then run: ${command}`,
+    })
+  }
+  print(`The hub at ${target.url} presents a certificate from the fleet CA`)
+  print(`  ${fingerprint}`)
+  print('Compare it with the fingerprint the hub printed at start (also on the dashboard where keys are created).')
+  if (!(await confirm('Trust this hub and pin that fingerprint?', `Not trusted. To pin it without a question: ${command}`))) {
+    throw new ThreshError({ code: 'tls_untrusted', message: `Not trusted; nothing was sent to ${target.url}.` })
+  }
+  target.fingerprint = fingerprint
+  target.tls = undefined
+  await trustHub(target)
+  writePin(target.url, fingerprint)
+}
+
 const login = defineCommand({
   meta: { name: 'login', description: 'Log in to a hub (username and password, or an existing thresh_cli_ token)' },
   args: {
@@ -42,6 +76,7 @@ const login = defineCommand({
   },
   async run({ args }) {
     const target = resolveHub(args)!
+    await trustForLogin(target, process.stdin.isTTY === true && !args['password-stdin'])
     let credentials: Credentials
     let mustChangePassword = false
     if (args.token !== undefined) {
@@ -76,14 +111,16 @@ const login = defineCommand({
     }
     if (!target.tlsVerify && args.insecure) credentials.tlsVerify = false
     credentials.loggedInAt = new Date().toISOString()
+    if (target.fingerprint && target.tlsVerify) writePin(target.url, target.fingerprint)
     const path = writeCredentials(credentials)
     if (args.json) {
-      printJson({ hubUrl: credentials.hubUrl, userName: credentials.userName, roles: credentials.roles, expiresAt: credentials.expiresAt, credentialsFile: path, mustChangePassword })
+      printJson({ hubUrl: credentials.hubUrl, userName: credentials.userName, roles: credentials.roles, expiresAt: credentials.expiresAt, credentialsFile: path, mustChangePassword, fingerprint: target.fingerprint })
       return
     }
     print(`✓ Logged in to ${credentials.hubUrl}${credentials.userName ? ` as ${credentials.userName}` : ''}.`)
     if (credentials.expiresAt) print(`  Session expires ${credentials.expiresAt}.`)
     print(`  Credentials saved to ${path}.`)
+    if (target.fingerprint) print(`  Hub CA pinned: ${target.fingerprint}.`)
     if (mustChangePassword) print('  ! This is a one-time password: choose your own with thresh auth passwd.')
   },
 })
@@ -172,6 +209,7 @@ const status = defineCommand({
       expiresAt: session.expiresAt ?? (target.tokenSource === 'stored' ? stored?.expiresAt : undefined),
       tokenSource: target.tokenSource,
       tlsVerify: target.tlsVerify,
+      fingerprint: target.fingerprint,
       session: check,
     }
     if (check === 'rejected') process.exitCode = 1
@@ -186,7 +224,7 @@ const status = defineCommand({
         ['Roles:', info.roles?.join(', ') || '-'],
         ['Expires:', info.expiresAt ?? '-'],
         ['Token:', `${maskSecret(target.token)} (${target.tokenSource === 'stored' ? 'stored' : 'from THRESH_CLI_TOKEN'})`],
-        ['TLS:', target.url.startsWith('https:') ? (target.tlsVerify ? 'verified' : 'not verified (--insecure)') : 'plain HTTP'],
+        ['TLS:', target.url.startsWith('https:') ? (!target.tlsVerify ? 'not verified (--insecure)' : target.fingerprint ? `verified, CA pinned ${target.fingerprint}` : 'verified (system CAs)') : 'plain HTTP'],
         ['Session:', check === 'valid' ? 'valid ✓' : `${check} (${detail.replace(/\.$/, '')})`],
       ]),
     )

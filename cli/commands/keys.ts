@@ -82,11 +82,19 @@ const create = defineCommand({
       throw new ThreshError({ code: 'key_type_invalid', message: `Unknown key type '${args.type}'; valid types: agent, midtier.` })
     }
     const name = args.name ?? `${type}-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`
-    const key = await createHubClient(args).post<Key>('/api/keys', { type, name })
+    const client = createHubClient(args)
+    const key = await client.post<Key>('/api/keys', { type, name })
     if (args.json) return printJson(key)
     showSecret(key, `Created ${type} key ${key.name ?? name} (id ${String(key.id ?? '?').slice(0, 8)}).`)
-    if (type === 'agent') print('Use it on a node: thresh agent config set api-key <key>')
-    else print('Use it for a mid-tier: thresh run --role midtier --hub-url URL --api-key <key>')
+    const fingerprint = str(key.caFingerprint)
+    if (fingerprint) print(`The hub's fleet CA fingerprint (what the node pins): ${fingerprint}`)
+    const pin = fingerprint ? ` --hub-fingerprint ${fingerprint}` : ''
+    if (type === 'agent') {
+      print('Use it on a node:')
+      print(`  thresh agent config set midtier-url ${client.url}`)
+      print('  thresh agent config set api-key <key>')
+      if (fingerprint) print(`  thresh agent config set hub-fingerprint ${fingerprint}`)
+    } else print(`Use it for a mid-tier: thresh run --role midtier --hub-url ${client.url}${pin} --api-key-file <file holding the key> --advertise <its names>`)
   },
 })
 

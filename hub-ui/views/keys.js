@@ -7,15 +7,15 @@ import { toKey } from '../lib/model.js'
 
 const TYPE_LABEL = /** @type {Record<string, string>} */ ({ agent: 'Agent', midtier: 'Mid-tier', live: 'Agent', mid: 'Mid-tier', cli: 'CLI session' })
 
-/** @param {string} type @param {string} key */
-function setupLines(type, key) {
+/** @param {string} type @param {string} key @param {string} [fingerprint] the fleet CA's, which the node pins */
+function setupLines(type, key, fingerprint) {
   const origin = location.origin
   return type === 'midtier' || key.startsWith('thresh_mid_')
-    ? [`thresh run --role midtier --hub-url ${origin} --api-key ${key}`]
+    ? [`thresh run --role midtier --hub-url ${origin} --api-key ${key}${fingerprint ? ` --hub-fingerprint ${fingerprint}` : ''} --advertise <its host names>`]
     : [
         `thresh agent config set midtier-url ${origin}`,
         `thresh agent config set api-key ${key}`,
-        ...(location.protocol === 'https:' ? ['thresh agent config set tls-verify false   # only for a self-signed certificate'] : []),
+        ...(fingerprint ? [`thresh agent config set hub-fingerprint ${fingerprint}`] : []),
         'thresh agent start',
       ]
 }
@@ -24,11 +24,15 @@ function setupLines(type, key) {
 export default async function keysPage() {
   const list = h('div')
   const reveal = h('div', { 'aria-live': 'polite' })
+  // The fleet CA's fingerprint: nodes and mid-tiers pin it, so they trust this hub without --insecure.
+  /** @type {string | undefined} */
+  let fingerprint = (await api('GET', '/api/tls').catch(() => undefined))?.fingerprint
 
-  /** @param {{ key: string, type: string, name: string }} created @param {string} [note] */
+  /** @param {{ key: string, type: string, name: string, caFingerprint?: string }} created @param {string} [note] */
   function showSecret(created, note) {
+    fingerprint = created.caFingerprint ?? fingerprint
     const code = h('code', { class: 'mono', 'data-secret': '' }, created.key)
-    const lines = setupLines(created.type, created.key).join('\n')
+    const lines = setupLines(created.type, created.key, fingerprint).join('\n')
     const pre = h('pre', { class: 'code', tabindex: '0' }, lines)
     replace(
       reveal,
@@ -38,6 +42,7 @@ export default async function keysPage() {
         h('div', { class: 'secret' }, code, h('button', { type: 'button', onclick: () => copy(created.key, code) }, 'Copy key')),
         h('p', null, created.type === 'midtier' || created.key.startsWith('thresh_mid_') ? 'Start a mid-tier with it:' : 'Paste these lines on the node:'),
         pre,
+        fingerprint ? h('p', null, 'Fleet CA fingerprint (pinned by the commands above): ', h('code', { class: 'mono', 'data-fingerprint': '' }, fingerprint)) : null,
         h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => copy(lines, pre) }, 'Copy commands'), h('button', { type: 'button', class: 'link', onclick: () => replace(reveal) }, 'Done, hide the secret')),
       ),
     )
@@ -134,7 +139,7 @@ export default async function keysPage() {
         const created = await api('POST', '/api/keys', { type, name })
         ;/** @type {HTMLInputElement} */ (nameField.control).value = ''
         await load()
-        showSecret({ key: created.key, type: created.type ?? type, name: created.name ?? name })
+        showSecret({ key: created.key, type: created.type ?? type, name: created.name ?? name, caFingerprint: created.caFingerprint })
       } catch (err) {
         nameField.setError(/** @type {Error} */ (err).message)
       } finally {
@@ -146,6 +151,7 @@ export default async function keysPage() {
       h('label', null, h('input', { type: 'radio', name: 'type', value: 'agent', checked: true }), 'Agent key (thresh_live_…) — for nodes'),
       h('label', null, h('input', { type: 'radio', name: 'type', value: 'midtier' }), 'Mid-tier key (thresh_mid_…) — for a separate mid-tier'))),
     nameField.el,
+    fingerprint ? h('p', { class: 'hint' }, 'Fleet CA fingerprint: ', h('code', { class: 'mono', 'data-fingerprint': '' }, fingerprint), ' — nodes and mid-tiers pin it (hub-fingerprint), the CLI too (thresh auth login --fingerprint).') : null,
     createButton,
   )
 

@@ -4,11 +4,22 @@
 import { createEventBus, type EventBus } from '../../core/index.ts'
 import type { AgentInfo, AgentTransportClient, AgentTransportName, CommandHandler, CommandOutcome, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/agent/index.ts'
 import { jitteredDelay } from '../../lib/agent-session/agent/retry.ts'
+import { establishTrust, isTlsTrustError, type TlsClientOptions, type TrustFixes } from '../../lib/tls-trust.ts'
 import { createOutbox } from './outbox.ts'
+
+/** What an agent's user runs to fix a TLS failure. */
+const agentFixes: TrustFixes = {
+  server: 'the server',
+  pin: (fingerprint) => `thresh agent config set hub-fingerprint ${fingerprint}`,
+  advertise: (host) => `restart that server with --advertise ${host}`,
+  renew: 'restart that server: it renews its certificate at start',
+}
+
+const onNode = !('Deno' in globalThis)
 
 export type TransportSetting = 'auto' | 'signalr' | 'rest'
 export type TargetName = 'primary' | 'fallback'
-export type ConnectionState = 'not_configured' | 'connecting' | 'connected' | 'disconnected' | 'auth_error'
+export type ConnectionState = 'not_configured' | 'connecting' | 'connected' | 'disconnected' | 'auth_error' | 'tls_error'
 
 export interface Target {
   url: string
@@ -21,6 +32,8 @@ export interface ConnectionManagerOptions {
   fallback?: Target
   transport: TransportSetting
   tlsVerify: boolean
+  /** The fleet CA's fingerprint (`hub-fingerprint`): servers must chain to it. */
+  hubFingerprint?: string
   autoFailover: boolean
   failbackDelayMs: number
   reconnectDelayMs: number
@@ -146,17 +159,26 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
     })
   const interrupt = () => wake?.()
 
-  const createClient = async (kind: AgentTransportName, to: Target): Promise<AgentTransportClient> => {
+  // Node: the server is checked (and the pinned CA found in its chain) before any transport is tried,
+  // so a TLS failure is reported once, with its cause. Deno: the runtime's own checks (system CAs, DENO_CERT).
+  const trustFor = async (to: Target): Promise<TlsClientOptions> =>
+    onNode
+      ? establishTrust(to.url, { verify: options.tlsVerify, ...(options.hubFingerprint ? { fingerprint: options.hubFingerprint } : {}) }, agentFixes)
+      : { rejectUnauthorized: options.tlsVerify }
+  const fetchFor = async (tls: TlsClientOptions): Promise<typeof fetch> =>
+    onNode && (tls.ca || !tls.rejectUnauthorized) ? (await import('../../lib/tls-fetch.ts')).tlsFetch(tls) : fetch
+
+  const createClient = async (kind: AgentTransportName, to: Target, tls: TlsClientOptions): Promise<AgentTransportClient> => {
     const delay = options.reconnectDelayMs
     // Each client is loaded when first tried (not from the agent barrel, which holds both): an agent
     // on SignalR never loads the REST client, one on REST never loads SignalR's.
     if (kind === 'signalr') {
       const { createSignalRAgentClient } = await import('../../lib/agent-session/agent/signalr-agent-client.ts')
       // Reconnects are ours (jitter, failover), so the SignalR client gives up on the first loss.
-      return createSignalRAgentClient({ url: to.url, apiKey: to.apiKey, tlsVerify: options.tlsVerify, reconnectDelayMs: delay, maxReconnectDelayMs: delay, maxReconnectAttempts: 0 })
+      return createSignalRAgentClient({ url: to.url, apiKey: to.apiKey, tls, reconnectDelayMs: delay, maxReconnectDelayMs: delay, maxReconnectAttempts: 0 })
     }
     const { createRestPollAgentClient } = await import('../../lib/agent-session/agent/rest-poll-agent-client.ts')
-    const fetchImpl = options.tlsVerify ? undefined : (await import('./insecure-fetch.ts')).insecureFetch
+    const fetchImpl = await fetchFor(tls)
     return createRestPollAgentClient({
       url: to.url,
       apiKey: to.apiKey,
@@ -164,7 +186,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
       waitSeconds: options.restWaitSeconds ?? 30,
       reconnectDelayMs: delay,
       maxReconnectDelayMs: delay,
-      ...(fetchImpl ? { fetch: fetchImpl } : {}),
+      fetch: fetchImpl,
     })
   }
 
@@ -172,7 +194,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
   const explainRefusal = async (to: Target, error: unknown): Promise<string> => {
     const fallback = `The server refused the agent key: ${(error as Error)?.message ?? error}`
     try {
-      const doFetch = options.tlsVerify ? fetch : (await import('./insecure-fetch.ts')).insecureFetch
+      const doFetch = await fetchFor(await trustFor(to))
       const response = await doFetch(`${to.url.replace(/\/+$/, '')}/api/agent/register`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${to.apiKey}`, 'X-Agent-Id': options.agentId, 'Content-Type': 'application/json' },
@@ -190,8 +212,9 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
   const attempt = async (to: Target): Promise<AgentTransportClient> => {
     const kinds: AgentTransportName[] = options.transport === 'auto' ? ['signalr', 'rest'] : [options.transport]
     let lastError: unknown
+    const tls = await trustFor(to)
     for (const kind of kinds) {
-      const next = await createClient(kind, to)
+      const next = await createClient(kind, to, tls)
       next.onCommand(handler)
       try {
         await next.connect(() => options.info())
@@ -284,7 +307,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
           const auth = isAuthError(error)
           // The reason first: status readers must never see the new state with the old reason.
           reason = auth ? await explainRefusal(to, error) : ((error as Error)?.message ?? String(error))
-          state = auth ? 'auth_error' : 'disconnected'
+          state = auth ? 'auth_error' : isTlsTrustError(error) ? 'tls_error' : 'disconnected'
           options.logger?.warn(`Cannot connect to ${to.url}: ${reason}`)
           if (stopped) break
           if (options.autoFailover && !auth && failures >= failoverAfter && targets.fallback && !wanted) {

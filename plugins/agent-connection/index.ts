@@ -5,6 +5,7 @@ import os from 'node:os'
 import { defineFields, definePlugin, version } from '../../core/index.ts'
 import type { CommandHandler, StackServiceStatusUpdate } from '../../lib/agent-session/agent/index.ts'
 import { createConnectionManager, type AgentConnectedEvent, type AgentDisconnectedEvent, type ConnectionStatus, type TargetName, type TransportSetting } from './connection-manager.ts'
+import { fingerprintField } from '../../lib/tls.ts'
 import { agentInfo, loadAgentId, type HostFacts } from './identity.ts'
 
 export { createConnectionManager, isAuthError } from './connection-manager.ts'
@@ -51,7 +52,8 @@ export const agentConnectionFields = defineFields({
   fallbackUrl: { type: 'url', description: 'where to go when the primary is unreachable' },
   apiKey: { type: 'string', description: 'the agent key for midtier-url', ...agentKey },
   fallbackApiKey: { type: 'string', description: 'the agent key for fallback-url', ...agentKey },
-  tlsVerify: { type: 'boolean', description: 'verify server certificates', default: true },
+  hubFingerprint: { ...fingerprintField, description: "the fleet CA's fingerprint (sha256:…) the hub prints at start: servers must chain to that CA" },
+  tlsVerify: { type: 'boolean', description: 'verify server certificates (false: an escape hatch, never needed with hub-fingerprint)', default: true },
   transport: { type: 'string', description: 'auto tries SignalR then REST polling', default: 'auto', oneOf: ['auto', 'signalr', 'rest'] },
   autoFailover: { type: 'boolean', description: 'move to fallback-url when the primary is down', default: false },
   failbackDelay: { type: 'duration', description: 'wait before going back to the primary', default: 300_000 },
@@ -101,6 +103,7 @@ export default definePlugin((options: AgentConnectionOptions = {}) => ({
       fallback: fallbackUrl ? { url: fallbackUrl, apiKey: settings.fallbackApiKey ?? apiKey } : undefined,
       transport: settings.transport as TransportSetting,
       tlsVerify: settings.tlsVerify,
+      ...(settings.hubFingerprint ? { hubFingerprint: settings.hubFingerprint } : {}),
       autoFailover: settings.autoFailover,
       failbackDelayMs: settings.failbackDelay,
       reconnectDelayMs: settings.reconnectDelay,

@@ -10,6 +10,8 @@ import { docsPage, openApiDocument } from './openapi.ts'
 import { routes, type RouteDef, type Services } from './routes/index.ts'
 import { childPath, MAX_JSON_DEPTH, scanJson } from '../../lib/stack/json-guard.ts'
 import { str, validate } from './schema.ts'
+import { ensureFleetCa, issueServingCert } from '../../lib/tls.ts'
+import type { FleetCaService } from './routes/route-def.ts'
 
 export { routes } from './routes/index.ts'
 export type { RouteDef, Scope } from './routes/index.ts'
@@ -126,10 +128,17 @@ export default definePlugin((options: HubApiOptions = {}) => ({
   name: 'hub-api',
   requires: ['auth', 'audit', 'fleet', 'users'],
   config: hubApiFields,
-  setup(ctx) {
+  async setup(ctx) {
     const app = ctx.server.app
     const defaultLimit = options.maxBodyBytes ?? 64 * 1024
-    const services = (): Services => ({ auth: ctx.use('auth'), audit: ctx.use('audit'), fleet: ctx.use('fleet'), users: ctx.use('users') })
+    // The fleet CA lives with the hub: made on first start, pinned by every client, signs mid-tiers' certificates.
+    const ca = await ensureFleetCa(ctx.dataDir)
+    const fleetCa: FleetCaService = {
+      fingerprint: ca.fingerprint,
+      certificate: ca.cert,
+      issue: (names, days) => issueServingCert(ca, names, { days }),
+    }
+    const services = (): Services => ({ auth: ctx.use('auth'), audit: ctx.use('audit'), fleet: ctx.use('fleet'), users: ctx.use('users'), fleetCa })
     const version = options.version ?? threshVersion
 
     // JSON over CompressionStream (Node >= 18 and Deno alike); bodies under 1 KiB are sent as they are.
@@ -190,6 +199,7 @@ export default definePlugin((options: HubApiOptions = {}) => ({
             publicUrl: ctx.settings.publicUrl ?? new URL(c.req.url).origin,
           })
           for (const [name, value] of Object.entries(reply.headers ?? {})) c.header(name, value)
+          if (reply.text !== undefined) return c.body(reply.text, reply.status as 200)
           if (reply.json !== undefined) {
             if (reply.json.length < 1024 || !acceptsGzip(c)) return c.body(reply.json, reply.status as 200, { 'content-type': 'application/json', vary: 'Accept-Encoding' })
             const body = await gzipped(reply.json)

@@ -3,7 +3,8 @@
 import * as signalR from '@microsoft/signalr'
 import { jitteredDelay } from '../../lib/agent-session/agent/retry.ts'
 import type { Logger } from '../../core/index.ts'
-import type { HubHttp } from './hub-http.ts'
+import { describeTlsError } from '../../lib/tls-trust.ts'
+import { midtierFixes, type HubHttp } from './hub-http.ts'
 
 export interface HubLinkOptions {
   hubUrl: string
@@ -62,7 +63,7 @@ export function createHubLink(options: HubLinkOptions): HubLink {
     const status = (error as { statusCode?: number }).statusCode
     if (status === 401) return 'the hub refused the mid-tier key (401): it is unknown, revoked or expired'
     if (status === 403) return 'the hub refused the mid-tier key (403): it is not a mid-tier key'
-    return (error as Error)?.message ?? String(error)
+    return describeTlsError(error, options.hubUrl, undefined, midtierFixes(options.hubUrl)) ?? (error as Error)?.message ?? String(error)
   }
 
   const down = () => {
@@ -82,9 +83,9 @@ export function createHubLink(options: HubLinkOptions): HubLink {
     if (conn === connection && !closed) ready = true
   }
 
-  const build = () => {
+  const build = (connectionOptions: Partial<signalR.IHttpConnectionOptions>) => {
     const conn = new signalR.HubConnectionBuilder()
-      .withUrl(hubEndpoint(options.hubUrl), { accessTokenFactory: () => options.apiKey, ...options.http.connectionOptions })
+      .withUrl(hubEndpoint(options.hubUrl), { accessTokenFactory: () => options.apiKey, ...connectionOptions })
       .withAutomaticReconnect({ nextRetryDelayInMilliseconds: ({ previousRetryCount }) => jitteredDelay(previousRetryCount, base, max) })
       .configureLogging(signalR.LogLevel.None)
       .build()
@@ -117,21 +118,26 @@ export function createHubLink(options: HubLinkOptions): HubLink {
     if (looping) return
     looping = true
     try {
+      let warned = ''
       while (!closed) {
-        const conn = build()
-        connection = conn
+        let conn: signalR.HubConnection | undefined
         try {
+          conn = build(await options.http.connectionOptions())
+          connection = conn
           await conn.start()
           await announce(conn)
           return
         } catch (error) {
           connection = undefined
-          await conn.stop().catch(() => {})
+          await conn?.stop().catch(() => {})
           down()
           const delay = jitteredDelay(failures, base, max)
-          const message = `Cannot reach the hub at ${options.hubUrl}: ${describe(error)}; retrying in ${Math.round(delay / 100) / 10} s.`
-          if (failures === 0 || (error as { statusCode?: number }).statusCode === 401) logger.warn(message)
+          const why = describe(error)
+          const message = `Cannot reach the hub at ${options.hubUrl}: ${why.replace(/\.$/, '')}; retrying in ${Math.round(delay / 100) / 10} s.`
+          // Each new reason is a warning (a TLS failure is not a blip); the same one again is debug.
+          if (why !== warned || (error as { statusCode?: number }).statusCode === 401) logger.warn(message)
           else logger.debug(message)
+          warned = why
           failures++
           if (!closed) await sleep(delay)
         }

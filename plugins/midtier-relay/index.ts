@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { defineFields, definePlugin, ThreshError } from '../../core/index.ts'
 import { readSecretFile } from '../../lib/secret-file.ts'
+import { fingerprintField } from '../../lib/tls.ts'
 import type {} from '../agent-gateway/index.ts'
 import { createHubHttp } from './hub-http.ts'
 import { openJournal } from './journal.ts'
@@ -28,7 +29,8 @@ export const midtierRelayFields = defineFields({
   hubUrl: { type: 'url', description: 'the hub to connect to' },
   apiKeyFile: { type: 'string', description: 'a file holding the thresh_mid_ key for the hub (preferred: unlike --api-key, not visible in ps)' },
   apiKey: { type: 'string', description: 'the thresh_mid_ key for the hub; on the command line every local user sees it in ps, so prefer --api-key-file or THRESH_API_KEY', secret: true },
-  tlsVerify: { type: 'boolean', description: 'verify the hub certificate', default: true },
+  hubFingerprint: { ...fingerprintField, description: "the hub's fleet CA fingerprint (sha256:…, printed by the hub at start): the hub's certificate must chain to it" },
+  tlsVerify: { type: 'boolean', description: 'verify the hub certificate (false: an escape hatch, never needed with --hub-fingerprint)', default: true },
   batchInterval: { type: 'duration', description: 'metrics flush interval', default: 5000, min: 10 },
   batchSize: { type: 'number', description: 'metrics flush size in samples', default: 1000, min: 1 },
   bufferSize: { type: 'number', description: 'most metric samples held while the hub is unreachable (oldest dropped first)', default: 100_000, min: 1 },
@@ -88,7 +90,7 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
     const keyCacheTtlMs = settings.keyCacheTtl
     const batchSize = Math.floor(settings.batchSize)
 
-    const http = await createHubHttp(settings.tlsVerify)
+    const http = createHubHttp(hubUrl, { verify: settings.tlsVerify, ...(settings.hubFingerprint ? { fingerprint: settings.hubFingerprint } : {}) })
     const validator = createKeyValidator({ hubUrl, midKey: apiKey, http: http.client, ttlMs: keyCacheTtlMs })
     const gateway = ctx.use('agent-gateway')
     gateway.setAuthenticator(validator.authenticate)

@@ -5,13 +5,14 @@ import type Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDockerRuntime } from '../../plugins/runtime-docker/index.ts'
 import { connectDocker, freePort, httpText, uniqueName } from '../support/docker.ts'
-import { insecureFetch } from '../../plugins/agent-connection/insecure-fetch.ts'
+import { tlsFetch } from '../../lib/tls-fetch.ts'
 import { spawnThresh, tempHome, type ThreshProcess } from '../support/process.ts'
 import { requireTool } from '../support/require.ts'
 import { startAgent, waitFor, type RunningAgent } from './agent-helpers.ts'
 
 requireTool('docker')
 const PASSWORD = 'agent-hub-test-password-1'
+const insecureFetch = tlsFetch({ rejectUnauthorized: false })
 let docker: Docker
 let hub: ThreshProcess
 let hubUrl: string

@@ -324,9 +324,10 @@ describe('with a connected agent', () => {
   })
 })
 
-describe('a hub serving HTTPS with its self-signed certificate', () => {
+describe('a hub serving HTTPS with a certificate from its own fleet CA', () => {
   let tlsHub: ThreshProcess
   let url: string
+  let fingerprint: string
   beforeAll(async () => {
     const port = await freePort()
     url = `https://127.0.0.1:${port}`
@@ -334,18 +335,43 @@ describe('a hub serving HTTPS with its self-signed certificate', () => {
       THRESH_HOME: tempHome('thresh-hub-tls-'),
       THRESH_ADMIN_PASSWORD: password,
     })
-    await waitForOutput(tlsHub, 'listening on https://')
+    await waitForOutput(tlsHub, 'Fleet CA fingerprint: ')
+    fingerprint = /Fleet CA fingerprint: (sha256:[0-9a-f]{64})/.exec(tlsHub.output())![1]!
   })
   afterAll(async () => {
     await tlsHub?.stop()
   })
 
-  it('is refused until trusted, with a sentence saying how; --insecure at login is remembered for that hub', async () => {
+  it('without a pin and a terminal, login refuses before any password with the exact command; with it, every later command trusts the hub', async () => {
     const cliHome = tempHome()
     const refused = await thresh(['auth', 'login', '--hub', url, '--username', 'admin', '--password-stdin'], { THRESH_HOME: cliHome }, { stdin: password })
-    expectFailure(refused, /presented a TLS certificate this machine does not trust .*pass --insecure/)
-    ok(await thresh(['auth', 'login', '--hub', url, '--username', 'admin', '--password-stdin', '--insecure'], { THRESH_HOME: cliHome }, { stdin: password }))
+    expectFailure(refused, new RegExp(`does not trust yet.*then run: thresh auth login --hub ${url.replace(/[.]/g, '\\.')} --fingerprint ${fingerprint}$`, 'm'))
+    ok(await thresh(['auth', 'login', '--hub', url, '--username', 'admin', '--password-stdin', '--fingerprint', fingerprint], { THRESH_HOME: cliHome }, { stdin: password }))
     expect(ok(await thresh(['node', 'list'], { THRESH_HOME: cliHome })).stdout).toContain('No nodes yet')
+    expect(ok(await thresh(['auth', 'status'], { THRESH_HOME: cliHome })).stdout).toMatch(new RegExp(`TLS:\\s+verified, CA pinned ${fingerprint}`))
+    // The pin outlives a logout, as a known_hosts entry does.
+    ok(await thresh(['auth', 'logout'], { THRESH_HOME: cliHome }))
+    ok(await thresh(['auth', 'login', '--hub', url, '--username', 'admin', '--password-stdin'], { THRESH_HOME: cliHome }, { stdin: password }))
+  })
+
+  it('a wrong pin is refused with a sentence naming both fingerprints', async () => {
+    const wrong = `sha256:${'ab'.repeat(32)}`
+    const refused = await thresh(['auth', 'login', '--hub', url, '--username', 'admin', '--password-stdin', '--fingerprint', wrong], { THRESH_HOME: tempHome() }, { stdin: password })
+    expectFailure(refused, /Wrong fingerprint/)
+    expect(refused.stderr).toContain(`presents a certificate from CA ${fingerprint}, but this client is pinned to ${wrong}`)
+  })
+
+  it('keys create prints the fingerprint the node pins', async () => {
+    const cliHome = tempHome()
+    ok(await thresh(['auth', 'login', '--hub', url, '--username', 'admin', '--password-stdin', '--fingerprint', fingerprint], { THRESH_HOME: cliHome }, { stdin: password }))
+    const created = ok(await thresh(['keys', 'create', '--type', 'agent', '--name', 'pinned-node'], { THRESH_HOME: cliHome }))
+    expect(created.stdout).toContain(`thresh agent config set hub-fingerprint ${fingerprint}`)
+    expect(JSON.parse(ok(await thresh(['keys', 'create', '--type', 'agent', '--name', 'pinned-node-2', '--json'], { THRESH_HOME: cliHome })).stdout).caFingerprint).toBe(fingerprint)
+  })
+
+  it('--insecure stays an escape hatch, remembered for that hub', async () => {
+    const cliHome = tempHome()
+    ok(await thresh(['auth', 'login', '--hub', url, '--username', 'admin', '--password-stdin', '--insecure'], { THRESH_HOME: cliHome }, { stdin: password }))
     expect(ok(await thresh(['auth', 'status'], { THRESH_HOME: cliHome })).stdout).toMatch(/TLS:\s+not verified/)
   })
 })

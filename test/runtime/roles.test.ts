@@ -66,7 +66,7 @@ describe.each(runtimes)('on %s', (runtime) => {
     writeFileSync(configPath, JSON.stringify({ host: '127.0.0.1', plugins: [join(repoRoot, 'examples/hello-plugin/index.ts')], helloGreeting: 'hej', metricsToken: 'hello-scraper' }))
     const proc = spawnThresh(runtime, ['run', '--role', 'hub', '--config', configPath, '--port', String(port)], { THRESH_HOME: home })
     try {
-      await waitForOutput(proc, 'listening on https://')
+      await waitForOutput(proc, 'listening on ')
       const ca = readFileSync(join(home, 'tls/cert.pem'), 'utf8')
       const hello = await httpsGet(`https://127.0.0.1:${port}/hello/ada`, ca)
       expect(hello.status).toBe(200)
@@ -107,7 +107,7 @@ describe.each(runtimes)('on %s', (runtime) => {
     for (let i = 0; i < 2; i++) {
       const port = await freePort()
       const proc = spawnThresh(runtime, ['run', '--role', 'midtier', '--port', String(port), '--host', '127.0.0.1', ...midtierArgs], { THRESH_HOME: home })
-      await waitForOutput(proc, 'listening on https://')
+      await waitForOutput(proc, 'listening on ')
       const ca = readFileSync(join(home, 'tls/cert.pem'), 'utf8')
       expect((await httpsGet(`https://127.0.0.1:${port}/health`, ca)).body).toBe('{"status":"Healthy"}')
       expect(await proc.stop()).toBe(0)

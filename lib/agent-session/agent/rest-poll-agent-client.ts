@@ -14,7 +14,7 @@ export interface RestPollAgentClientOptions {
   waitSeconds?: number
   reconnectDelayMs?: number
   maxReconnectDelayMs?: number
-  /** A fetch that skips TLS checks, when `tls-verify` is off. */
+  /** A fetch with thresh's TLS options (a pinned CA, or `tls-verify` off): lib/tls-fetch.ts. */
   fetch?: typeof fetch
 }
 

@@ -3,6 +3,7 @@
 // delays; RegisterAgent on every (re)connect.
 import * as signalR from '@microsoft/signalr'
 import { loadSignalRClientOptions } from '../../../adapters/index.ts'
+import type { TlsClientOptions } from '../../tls-trust.ts'
 import { createCommandRunner } from './command-runner.ts'
 import { jitteredDelay } from './retry.ts'
 import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
@@ -16,6 +17,8 @@ export interface SignalRAgentClientOptions {
   apiKey: string
   /** Verify TLS certificates (default true). Off only works on Node. */
   tlsVerify?: boolean
+  /** TLS options from lib/tls-trust.ts (a pinned CA); wins over tlsVerify. Node only. */
+  tls?: TlsClientOptions
   /** Transports to try, in the client's order (default all three). */
   transports?: SignalRTransportName[]
   hubPath?: string
@@ -73,7 +76,7 @@ export function createSignalRAgentClient(options: SignalRAgentClientOptions): Ag
   }
 
   const open = async (direct: boolean) => {
-    const runtimeOptions = (await loadSignalRClientOptions(options.tlsVerify !== false))?.connectionOptions ?? {}
+    const runtimeOptions = (await loadSignalRClientOptions(options.tls ?? { rejectUnauthorized: options.tlsVerify !== false }))?.connectionOptions ?? {}
     const builder = new signalR.HubConnectionBuilder()
       .withUrl(hubUrl(options.url, options.hubPath ?? '/agenthub'), {
         accessTokenFactory: () => options.apiKey,

@@ -4,6 +4,7 @@ import { accountRoutes } from './accounts.ts'
 import { auditRoutes } from './audit.ts'
 import { authRoutes } from './auth.ts'
 import { clusterRoutes } from './clusters.ts'
+import { fleetCaRoutes } from './fleet-ca.ts'
 import { keyRoutes } from './keys.ts'
 import { midTierRoutes } from './mid-tier.ts'
 import { nodeRoutes } from './nodes.ts'
@@ -23,4 +24,5 @@ export const routes: RouteDef[] = [
   ...userRoutes,
   ...midTierRoutes,
   ...auditRoutes,
+  ...fleetCaRoutes,
 ]

@@ -14,7 +14,14 @@ const keyView = obj({
   expiresAt: str({ format: 'date-time', nullable: true }),
   rotatedTo: str({ nullable: true }),
 })
-const createdKey = obj({ id: str(), key: str({ description: 'the secret, shown only in this response' }), type: str(), name: str(), createdAt: str({ format: 'date-time' }) })
+const createdKey = obj({
+  id: str(),
+  key: str({ description: 'the secret, shown only in this response' }),
+  type: str(),
+  name: str(),
+  createdAt: str({ format: 'date-time' }),
+  caFingerprint: str({ description: "the fleet CA's fingerprint: what the agent or mid-tier pins (hub-fingerprint, --hub-fingerprint)" }),
+})
 
 export const keyRoutes: RouteDef[] = [
   {
@@ -41,7 +48,8 @@ export const keyRoutes: RouteDef[] = [
     status: 201,
     response: createdKey,
     async handle({ principal, body, services }) {
-      return ok(await services.auth.createKey(principal!, body as { type: 'agent' | 'midtier'; name: string }), 201)
+      const created = await services.auth.createKey(principal!, body as { type: 'agent' | 'midtier'; name: string })
+      return ok({ ...created, caFingerprint: services.fleetCa.fingerprint }, 201)
     },
   },
   {

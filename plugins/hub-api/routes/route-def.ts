@@ -4,14 +4,25 @@ import type { AccountRole } from '../../../lib/auth/roles.ts'
 import type { AuditLog, AuthService, Principal, UsersService } from '../../hub-auth/index.ts'
 import type { FleetService } from '../../hub-fleet/index.ts'
 import type { Schema } from '../schema.ts'
+import type { TlsMaterial } from '../../../lib/tls.ts'
 
 export type Scope = 'cli' | 'mid' | 'none'
+
+/** The hub's fleet CA: what clients pin, and what signs mid-tiers' serving certificates. */
+export interface FleetCaService {
+  /** `sha256:` + hex of SHA-256 over the CA certificate's DER bytes. */
+  fingerprint: string
+  /** The CA certificate, PEM. */
+  certificate: string
+  issue(names: string[], days?: number): Promise<TlsMaterial>
+}
 
 export interface Services {
   auth: AuthService
   audit: AuditLog
   fleet: FleetService
   users: UsersService
+  fleetCa: FleetCaService
 }
 
 export interface RouteInput {
@@ -32,6 +43,8 @@ export interface Reply {
   /** An already serialised JSON body (hot cached reads). */
   json?: string
   headers?: Record<string, string>
+  /** A body that is not JSON (its content-type in `headers`). */
+  text?: string
 }
 
 export interface RouteDef {
