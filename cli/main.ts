@@ -18,6 +18,7 @@ export const main = defineCommand({
     cluster: lazy(() => import('./commands/cluster.ts')),
     keys: lazy(() => import('./commands/keys.ts')),
     user: lazy(() => import('./commands/user.ts')),
+    build: lazy(() => import('./commands/build.ts')),
   },
 })
 

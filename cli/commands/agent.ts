@@ -53,7 +53,7 @@ const unset = defineCommand({
   },
 })
 
-const config = defineCommand({
+export const config = defineCommand({
   meta: { name: 'config', description: 'Read and change the agent settings in $THRESH_HOME/agent.json' },
   subCommands: { set, get, list, unset },
 })

@@ -1,11 +1,9 @@
 // Blueprints: named stack templates shipped with thresh (`blueprints/`) and read from
 // THRESH_HOME/blueprints/; a user's blueprint replaces a shipped one of the same name.
-import { existsSync } from 'node:fs'
-import { readdir, readFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { ThreshError } from '../../core/index.ts'
 import { isObject } from './stack-arguments.ts'
+import { readBlueprintFiles, shippedBlueprints, type BlueprintFile } from './shipped-blueprints.ts'
 
 export interface Blueprint {
   name: string
@@ -15,27 +13,11 @@ export interface Blueprint {
   definition: Record<string, unknown>
 }
 
-/** `blueprints/` at the package root, from source (plugins/x/) and from dist (dist/plugins/x/). */
-export function shippedBlueprintDir(): string | undefined {
-  for (const relative of ['../../blueprints/', '../../../blueprints/']) {
-    const dir = fileURLToPath(new URL(relative, import.meta.url))
-    if (existsSync(dir)) return dir
-  }
-  return undefined
-}
-
-async function readDir(dir: string | undefined, source: Blueprint['source']): Promise<Blueprint[]> {
-  if (!dir) return []
-  let files: string[]
-  try {
-    files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort()
-  } catch {
-    return []
-  }
+function parse(files: BlueprintFile[], source: Blueprint['source']): Blueprint[] {
   const out: Blueprint[] = []
-  for (const file of files) {
+  for (const { file, text } of files) {
     try {
-      const definition = JSON.parse(await readFile(join(dir, file), 'utf8')) as unknown
+      const definition = JSON.parse(text) as unknown
       if (!isObject(definition)) continue
       const name = typeof definition.name === 'string' && definition.name ? definition.name : basename(file, '.json')
       const services = Array.isArray(definition.services)
@@ -51,9 +33,9 @@ async function readDir(dir: string | undefined, source: Blueprint['source']): Pr
   return out
 }
 
-export async function listBlueprints(dataDir: string, shippedDir = shippedBlueprintDir()): Promise<Blueprint[]> {
+export async function listBlueprints(dataDir: string): Promise<Blueprint[]> {
   const byName = new Map<string, Blueprint>()
-  for (const blueprint of [...(await readDir(shippedDir, 'builtin')), ...(await readDir(join(dataDir, 'blueprints'), 'user'))]) {
+  for (const blueprint of [...parse(await shippedBlueprints(), 'builtin'), ...parse(await readBlueprintFiles(join(dataDir, 'blueprints')), 'user')]) {
     byName.set(blueprint.name, blueprint)
   }
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))

@@ -4,7 +4,8 @@ import { definePlugin, version } from '../../core/index.ts'
 import { createTools } from './tools.ts'
 
 export { TOOLS, createTools } from './tools.ts'
-export { listBlueprints, findBlueprint, shippedBlueprintDir } from './blueprints.ts'
+export { listBlueprints, findBlueprint } from './blueprints.ts'
+export { shippedBlueprintDir } from './shipped-blueprints.ts'
 export { stackFromArguments } from './stack-arguments.ts'
 
 export interface AgentCommandsOptions {
