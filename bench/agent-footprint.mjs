@@ -20,7 +20,7 @@ const WARMUP = Number(process.env.BENCH_AGENT_WARMUP ?? 15)
 const KEY = 'thresh_live_bench_0123456789abcdef0123456789abcdef'
 const TICKS = 100 // USER_HZ on Linux
 
-const freePort = () =>
+export const freePort = () =>
   new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const { port } = s.address()
@@ -28,7 +28,7 @@ const freePort = () =>
     })
   })
 
-function sample(pid) {
+export function sample(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   // utime, stime, and cutime, cstime: CPU of the children it has waited for.
   const cpuTicks = Number(stat[11]) + Number(stat[12]) + Number(stat[13]) + Number(stat[14])
@@ -36,9 +36,9 @@ function sample(pid) {
   return { cpuTicks, rssKb }
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1]
+export const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1]
 
-async function measure(child) {
+export async function measure(child) {
   await new Promise((r) => setTimeout(r, WARMUP * 1000))
   const start = sample(child.pid)
   const t0 = Date.now()
