@@ -34,6 +34,7 @@ const role: RoleDefinition = defineRole({
     { name: 'transport-rest-poll', load: () => load(import('../plugins/transport-rest-poll/index.ts')) },
     { name: 'hub-api', load: () => load(import('../plugins/hub-api/index.ts')) },
     { name: 'hub-ui', load: () => load(import('../plugins/hub-ui/index.ts')) },
+    { name: 'hub-install', load: () => load(import('../plugins/hub-install/index.ts')) },
   ],
   fields: {
     storage: { type: 'string', description: 'where fleet state lives (a database URL alone selects postgres)', oneOf: ['embedded', 'postgres', 'memory'] },

@@ -89,8 +89,15 @@ const create = defineCommand({
     const fingerprint = str(key.caFingerprint)
     if (fingerprint) print(`The hub's fleet CA fingerprint (what the node pins): ${fingerprint}`)
     const pin = fingerprint ? ` --hub-fingerprint ${fingerprint}` : ''
+    if (type === 'agent' && str(key.installCommand)) {
+      print()
+      print('Add a node with it: paste this one command on the node (as root it installs a systemd service):')
+      print()
+      print(`  ${key.installCommand}`)
+      print()
+    }
     if (type === 'agent') {
-      print('Use it on a node:')
+      print(str(key.installCommand) ? 'Or set it up by hand:' : 'Use it on a node:')
       print(`  thresh agent config set midtier-url ${client.url}`)
       print('  thresh agent config set api-key <key>')
       if (fingerprint) print(`  thresh agent config set hub-fingerprint ${fingerprint}`)

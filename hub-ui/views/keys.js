@@ -28,11 +28,13 @@ export default async function keysPage() {
   /** @type {string | undefined} */
   let fingerprint = (await api('GET', '/api/tls').catch(() => undefined))?.fingerprint
 
-  /** @param {{ key: string, type: string, name: string, caFingerprint?: string }} created @param {string} [note] */
+  /** @param {{ key: string, type: string, name: string, caFingerprint?: string, installCommand?: string }} created @param {string} [note] */
   function showSecret(created, note) {
     fingerprint = created.caFingerprint ?? fingerprint
     const code = h('code', { class: 'mono', 'data-secret': '' }, created.key)
-    const lines = setupLines(created.type, created.key, fingerprint).join('\n')
+    // An agent key comes with the one command that installs a node with it.
+    const lines = created.installCommand ?? setupLines(created.type, created.key, fingerprint).join('
+')
     const pre = h('pre', { class: 'code', tabindex: '0' }, lines)
     replace(
       reveal,
@@ -40,7 +42,7 @@ export default async function keysPage() {
         h('h2', { id: 'secret-title' }, `New ${TYPE_LABEL[created.type] ?? created.type} key: ${created.name}`),
         h('p', { class: 'callout' }, h('strong', null, 'Copy it now. '), 'This is the only time the hub shows the secret; it keeps only a hash.', note ? ` ${note}` : ''),
         h('div', { class: 'secret' }, code, h('button', { type: 'button', onclick: () => copy(created.key, code) }, 'Copy key')),
-        h('p', null, created.type === 'midtier' || created.key.startsWith('thresh_mid_') ? 'Start a mid-tier with it:' : 'Paste these lines on the node:'),
+        h('p', null, created.type === 'midtier' || created.key.startsWith('thresh_mid_') ? 'Start a mid-tier with it:' : created.installCommand ? 'Add a node: paste this command on it (as root it installs a systemd service):' : 'Paste these lines on the node:'),
         pre,
         fingerprint ? h('p', null, 'Fleet CA fingerprint (pinned by the commands above): ', h('code', { class: 'mono', 'data-fingerprint': '' }, fingerprint)) : null,
         h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => copy(lines, pre) }, 'Copy commands'), h('button', { type: 'button', class: 'link', onclick: () => replace(reveal) }, 'Done, hide the secret')),

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, extname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { findPackageRoot as findRoot } from '../../lib/package-root.ts'
 import { gzipSync } from 'node:zlib'
 
 export interface Asset {
@@ -42,12 +43,10 @@ const reroot = (module: string, code: string) => (module.startsWith('lib/') ? co
 
 /** Finds the repository (or package) root that holds `hub-ui/`, from source or from dist/. */
 export function findPackageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from
-  for (;;) {
-    if (existsSync(join(dir, 'hub-ui', 'index.html'))) return dir
-    const parent = dirname(dir)
-    if (parent === dir) throw new Error(`Cannot find the dashboard files (hub-ui/index.html) above ${from}.`)
-    dir = parent
+  try {
+    return findRoot(from, join('hub-ui', 'index.html'))
+  } catch {
+    throw new Error(`Cannot find the dashboard files (hub-ui/index.html) above ${from}.`)
   }
 }
 

@@ -1,5 +1,6 @@
 // keys: agent and mid-tier keys; a secret appears only in the response that creates it.
 import { arr, obj, str } from '../schema.ts'
+import { agentInstallCommand } from '../../../lib/install-command.ts'
 import { ok } from './params.ts'
 import type { RouteDef } from './route-def.ts'
 
@@ -21,6 +22,7 @@ const createdKey = obj({
   name: str(),
   createdAt: str({ format: 'date-time' }),
   caFingerprint: str({ description: "the fleet CA's fingerprint: what the agent or mid-tier pins (hub-fingerprint, --hub-fingerprint)" }),
+  installCommand: str({ description: 'agent keys: the one command that installs an agent with this key on a node and waits until it is online' }),
 })
 
 export const keyRoutes: RouteDef[] = [
@@ -47,9 +49,13 @@ export const keyRoutes: RouteDef[] = [
     body: obj({ type: str({ enum: ['agent', 'midtier'] }), name: str({ minLength: 1, maxLength: 100 }) }, ['type', 'name']),
     status: 201,
     response: createdKey,
-    async handle({ principal, body, services }) {
+    async handle({ principal, body, services, publicUrl }) {
       const created = await services.auth.createKey(principal!, body as { type: 'agent' | 'midtier'; name: string })
-      return ok({ ...created, caFingerprint: services.fleetCa.fingerprint }, 201)
+      const caFingerprint = services.fleetCa.fingerprint
+      if (created.type !== 'agent') return ok({ ...created, caFingerprint }, 201)
+      // Over https the node pins the fleet CA; a plain-http hub (behind a proxy) has nothing to pin.
+      const installCommand = agentInstallCommand({ hubUrl: publicUrl, key: created.key, ...(publicUrl.startsWith('https:') ? { fingerprint: caFingerprint } : {}) })
+      return ok({ ...created, caFingerprint, installCommand }, 201)
     },
   },
   {
