@@ -2,7 +2,7 @@
 // live updates patch only the cells that changed, batched once per animation frame, so a fleet of
 // thousands of nodes stays smooth.
 import { api, asList } from '../lib/api.js'
-import { attr, h, replace, text } from '../lib/dom.js'
+import { attr, copy, h, openDialog, replace, text, toast } from '../lib/dom.js'
 import { ago, DASH, gb, mb, pct, ratio } from '../lib/format.js'
 import { onLive } from '../lib/live.js'
 import { toMetrics, toNode } from '../lib/model.js'
@@ -25,6 +25,32 @@ const COLUMNS = [
   ['platform', 'Platform'],
   ['cluster', 'Cluster'],
 ]
+
+/**
+ * "Add node": a new agent key and the one command that installs a node with it (the hub's
+ * installCommand: the pinned CA check, the install script, the wait until it is online).
+ */
+async function addNode() {
+  let created
+  try {
+    created = await api('POST', '/api/keys', { type: 'agent', name: `node ${new Date().toISOString().slice(0, 16).replace('T', ' ')}` })
+  } catch (error) {
+    toast(`Cannot create a key: ${/** @type {Error} */ (error).message}`, 'error')
+    return
+  }
+  const pre = h('pre', { class: 'code wrap', tabindex: '0', 'data-install-command': '' }, created.installCommand)
+  openDialog({
+    title: 'Add a node',
+    body: [
+      h('p', null, 'Paste this command on the new node. It installs the agent (as root, a systemd service), joins this hub and waits until the node is online; run again, it updates it in place.'),
+      pre,
+      // Over https the command checks the hub's fleet CA against this pin before trusting anything.
+      location.protocol === 'https:' && created.caFingerprint ? h('p', null, 'It trusts this hub only if its fleet CA is ', h('code', { class: 'mono wrap' }, created.caFingerprint), '.') : null,
+      h('p', { class: 'callout' }, h('strong', null, 'Shown once. '), `The command holds the new agent key "${created.name}" (API keys lists and revokes it).`),
+    ],
+    actions: (close) => [h('button', { type: 'button', class: 'primary', onclick: () => copy(created.installCommand, pre) }, 'Copy command'), h('button', { type: 'button', onclick: close }, 'Done')],
+  })
+}
 
 /** @param {number | undefined} value */
 function level(value) {
@@ -67,7 +93,7 @@ export default async function fleet({ query }) {
   const el = h(
     'section',
     { class: 'page' },
-    h('div', { class: 'page-head' }, h('h1', null, 'Fleet'), summary),
+    h('div', { class: 'page-head' }, h('h1', null, 'Fleet'), summary, h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn primary', 'data-needs': 'admin', onclick: () => void addNode() }, 'Add node'))),
     filters,
     h('div', { class: 'table-wrap' }, table),
     noMatch,
@@ -339,14 +365,8 @@ export default async function fleet({ query }) {
     empty,
     h('h2', { id: 'empty-title' }, 'No nodes yet — here is how to connect one'),
     h('ol', { class: 'steps' },
-      h('li', null, h('a', { href: '#/settings/keys' }, 'Create an agent key'), ' (Settings → API keys). Its secret is shown once.'),
-      h('li', null, 'On the machine you want to manage, point its agent at this hub and start it:',
-        h('pre', { class: 'code', tabindex: '0' }, [
-          `thresh agent config set midtier-url ${location.origin}`,
-          'thresh agent config set api-key thresh_live_…',
-          location.protocol === 'https:' ? 'thresh agent config set tls-verify false   # only for a self-signed certificate' : '',
-          'thresh agent start',
-        ].filter(Boolean).join('\n'))),
+      h('li', null, 'Press ', h('strong', null, 'Add node'), ' (above): it makes an agent key and shows one command.'),
+      h('li', null, 'Paste that command on the machine you want to manage: it installs the agent and waits until it is connected.'),
       h('li', null, 'The node appears here within seconds, with live metrics.'),
     ),
   )

@@ -207,7 +207,7 @@ describe('the hub dashboard', () => {
     await expect.poll(() => page.locator(`tr[data-stack="${stackName}"]`).count(), { timeout: 30_000 }).toBe(0)
   }, 120_000)
 
-  it('creates an agent key shown once with a copy button and the agent config lines, then revokes it', async () => {
+  it('creates an agent key shown once with a copy button and the command that installs a node with it, then revokes it', async () => {
     await page.getByRole('link', { name: 'API keys' }).click()
     await expect.poll(() => page.getByRole('heading', { level: 1, name: 'API keys' }).isVisible()).toBe(true)
     await page.getByLabel('Name').fill('rack 2')
@@ -215,8 +215,9 @@ describe('the hub dashboard', () => {
     const secret = page.locator('[data-secret]')
     await expect.poll(() => secret.innerText()).toMatch(/^thresh_live_/)
     const key = await secret.innerText()
-    expect(await page.locator('pre.code').innerText()).toContain(`thresh agent config set api-key ${key}`)
-    expect(await page.locator('pre.code').innerText()).toContain(`thresh agent config set midtier-url ${hub.url}`)
+    // The one command that installs a node with it (install/agent.sh).
+    expect(await page.locator('pre.code').innerText()).toContain(`THRESH_API_KEY='${key}'`)
+    expect(await page.locator('pre.code').innerText()).toContain(`'${hub.url}/install/agent.sh'`)
     await page.getByRole('button', { name: 'Copy key' }).click()
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key)
     await screenshot(page, '08-key-created')
