@@ -12,7 +12,7 @@
 //   `require('x')` that esbuild bundles; bundled, it is still evaluated only when first called.
 // It builds from the sources beside it: TypeScript in a clone, the compiled JS in an installed package.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import process from 'node:process'
@@ -189,13 +189,16 @@ async function buildSea(plugins: string[], out: string): Promise<void> {
     await bundle(plugins, main, 'cjs')
     writeFileSync(join(work, 'sea.json'), json({ main, output: blob, disableExperimentalSEAWarning: true }))
     execFileSync(process.execPath, ['--experimental-sea-config', join(work, 'sea.json')], { stdio: 'pipe' })
-    rmSync(out, { force: true })
-    copyFileSync(process.execPath, out)
-    chmodSync(out, 0o755)
+    const binary = join(work, 'thresh-agent')
+    copyFileSync(process.execPath, binary)
+    chmodSync(binary, 0o755)
     const { inject } = (await import('postject' as string)) as { inject(file: string, name: string, data: Buffer, options: { sentinelFuse: string }): Promise<void> }
-    await inject(out, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE })
+    await inject(binary, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE })
+    mkdirSync(dirname(out), { recursive: true })
+    copyFileSync(binary, `${out}.partial`)
+    renameSync(`${out}.partial`, out)
   } catch (cause) {
-    rmSync(out, { force: true })
+    rmSync(`${out}.partial`, { force: true })
     if (cause instanceof ThreshError) throw cause
     const stderr = String((cause as { stderr?: unknown }).stderr ?? '').trim()
     throw new ThreshError({ code: 'build_failed', message: `Cannot make the single executable: ${stderr || (cause as Error).message}`, cause })
@@ -211,8 +214,15 @@ export async function buildAgent(options: AgentBuildOptions): Promise<AgentBuild
   }
   const out = resolve(options.out)
   mkdirSync(dirname(out), { recursive: true })
-  await bundle(plugins, out, 'esm')
-  chmodSync(out, 0o755)
+  // Written beside and renamed over: a hub serving the file never hands out half of it.
+  const partial = `${out}.${process.pid}.partial`
+  try {
+    await bundle(plugins, partial, 'esm')
+    chmodSync(partial, 0o755)
+    renameSync(partial, out)
+  } finally {
+    rmSync(partial, { force: true })
+  }
   const result: AgentBuildResult = { bundle: out, bytes: statSync(out).size }
   if (options.sea) {
     const sea = resolve(options.sea)
