@@ -33,8 +33,7 @@ export default async function keysPage() {
     fingerprint = created.caFingerprint ?? fingerprint
     const code = h('code', { class: 'mono', 'data-secret': '' }, created.key)
     // An agent key comes with the one command that installs a node with it.
-    const lines = created.installCommand ?? setupLines(created.type, created.key, fingerprint).join('
-')
+    const lines = created.installCommand ?? setupLines(created.type, created.key, fingerprint).join('\n')
     const pre = h('pre', { class: 'code', tabindex: '0' }, lines)
     replace(
       reveal,
