@@ -43,7 +43,7 @@ export default async function keysPage() {
         h('div', { class: 'secret' }, code, h('button', { type: 'button', onclick: () => copy(created.key, code) }, 'Copy key')),
         h('p', null, created.type === 'midtier' || created.key.startsWith('thresh_mid_') ? 'Start a mid-tier with it:' : created.installCommand ? 'Add a node: paste this command on it (as root it installs a systemd service):' : 'Paste these lines on the node:'),
         pre,
-        fingerprint ? h('p', null, 'Fleet CA fingerprint (pinned by the commands above): ', h('code', { class: 'mono', 'data-fingerprint': '' }, fingerprint)) : null,
+        fingerprint ? h('p', null, 'Fleet CA fingerprint (pinned by the commands above): ', h('code', { class: 'mono wrap', 'data-fingerprint': '' }, fingerprint)) : null,
         h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => copy(lines, pre) }, 'Copy commands'), h('button', { type: 'button', class: 'link', onclick: () => replace(reveal) }, 'Done, hide the secret')),
       ),
     )
@@ -140,7 +140,7 @@ export default async function keysPage() {
         const created = await api('POST', '/api/keys', { type, name })
         ;/** @type {HTMLInputElement} */ (nameField.control).value = ''
         await load()
-        showSecret({ key: created.key, type: created.type ?? type, name: created.name ?? name, caFingerprint: created.caFingerprint })
+        showSecret({ key: created.key, type: created.type ?? type, name: created.name ?? name, caFingerprint: created.caFingerprint, installCommand: created.installCommand })
       } catch (err) {
         nameField.setError(/** @type {Error} */ (err).message)
       } finally {
@@ -152,7 +152,7 @@ export default async function keysPage() {
       h('label', null, h('input', { type: 'radio', name: 'type', value: 'agent', checked: true }), 'Agent key (thresh_live_…) — for nodes'),
       h('label', null, h('input', { type: 'radio', name: 'type', value: 'midtier' }), 'Mid-tier key (thresh_mid_…) — for a separate mid-tier'))),
     nameField.el,
-    fingerprint ? h('p', { class: 'hint' }, 'Fleet CA fingerprint: ', h('code', { class: 'mono', 'data-fingerprint': '' }, fingerprint), ' — nodes and mid-tiers pin it (hub-fingerprint), the CLI too (thresh auth login --fingerprint).') : null,
+    fingerprint ? h('p', { class: 'hint' }, 'Fleet CA fingerprint: ', h('code', { class: 'mono wrap', 'data-fingerprint': '' }, fingerprint), ' — nodes and mid-tiers pin it (hub-fingerprint), the CLI too (thresh auth login --fingerprint).') : null,
     createButton,
   )
 
