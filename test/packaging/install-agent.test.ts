@@ -60,6 +60,21 @@ describe('GET /install/agent.sh', () => {
   })
 })
 
+describe('install/agent.sh', () => {
+  it('refuses a missing key, a key of the wrong kind and a malformed pin, naming the problem', async () => {
+    const script = join(repoRoot, 'install', 'agent.sh')
+    const prefix = tempHome('thresh-install-bad-')
+    const withoutKey = await paste(`THRESH_API_KEY= sh '${script}' --hub ${hub.url}`, prefix)
+    expect(withoutKey.code).not.toBe(0)
+    expect(withoutKey.output).toContain('THRESH_API_KEY is missing')
+    const midKey = await paste(`THRESH_API_KEY=thresh_mid_acct_0123456789abcdef0123 sh '${script}' --hub ${hub.url}`, prefix)
+    expect(midKey.output).toContain('THRESH_API_KEY is not an agent key')
+    const badPin = await paste(`THRESH_API_KEY=thresh_live_acct_0123456789abcdef0123 sh '${script}' --hub ${hub.url} --fingerprint md5:abc`, prefix)
+    expect(badPin.output).toContain("--fingerprint must be sha256:<64 hex digits>, not 'md5:abc'")
+    expect(existsSync(join(prefix, 'var'))).toBe(false)
+  })
+})
+
 describe('the install command of a new agent key', () => {
   it('leaves an agent online on the hub; run twice it is the same node, restarted in place', async () => {
     const created = await hub.request('POST', '/api/keys', { token, body: { type: 'agent', name: 'one-command' } })
