@@ -3,7 +3,9 @@
 import { ThreshError } from '../../core/index.ts'
 import type { AgentCommand, CommandOutcome, StackServiceStatusUpdate } from '../../lib/agent-session/agent/index.ts'
 import type { ProgressEvent, StackDefinition, StackRuntime, StackState } from '../../lib/stack/index.ts'
+import { createDockerApi, type DockerApi } from '../../lib/docker/engine-api.ts'
 import { findBlueprint, listBlueprints } from './blueprints.ts'
+import { createNodeTools, NODE_TOOLS } from './node-tools.ts'
 import { isObject, stackFromArguments, stackNameOf, type Args } from './stack-arguments.ts'
 
 export interface ToolContext {
@@ -15,6 +17,8 @@ export interface ToolContext {
   versions(): Promise<Record<string, unknown>>
   metrics(): Promise<unknown>
   statusUpdate(update: StackServiceStatusUpdate): void
+  /** The node's Docker Engine API for the container, image and volume tools (default: DOCKER_HOST or the local socket). */
+  engine?: () => DockerApi
 }
 
 export const TOOLS = [
@@ -28,6 +32,7 @@ export const TOOLS = [
   'list_environments',
   'get_metrics',
   'get_version',
+  ...NODE_TOOLS,
 ] as const
 
 // The original hub knows pending|deploying|running|stopped|error; the finer runtime steps map to deploying.
@@ -88,7 +93,11 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
 
   const missing = (name: string) => new ThreshError({ code: 'stack_not_found', plugin: 'agent-commands', message: `Stack '${name}' does not exist on this node.` })
 
+  let engine: DockerApi | undefined
+  const nodeTools = createNodeTools(ctx.engine ?? (() => (engine ??= createDockerApi())))
+
   const tools: Record<(typeof TOOLS)[number], (args: Args, account: string | undefined) => Promise<CommandOutcome>> = {
+    ...nodeTools,
     async deploy_stack(args, account) {
       const { stack, stackId } = stackFromArguments(args)
       return deploy(stack, stackId, account)

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process'
 import os from 'node:os'
 import process from 'node:process'
 import type { MetricsData } from '../../lib/agent-session/protocol.ts'
-import type { DockerApi } from './docker-api.ts'
+import type { DockerApi } from '../../lib/docker/engine-api.ts'
 import { readDfRows, readMemory, type DfRow } from './linux-proc.ts'
 
 export interface DiskUsage {

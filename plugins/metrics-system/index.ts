@@ -2,13 +2,13 @@
 // provides `system-metrics` so other plugins (connection, get_metrics) can sample on demand.
 import { defineFields, definePlugin, version } from '../../core/index.ts'
 import { createSystemCollector, type StaticInfo, type SystemMetrics } from './collector.ts'
-import { createDockerApi } from './docker-api.ts'
+import { createDockerApi } from '../../lib/docker/engine-api.ts'
 import { createStallMeter } from './stall-meter.ts'
 
 export { createSystemCollector, parseDf } from './collector.ts'
 export type { StaticInfo, SystemCollector, SystemMetrics } from './collector.ts'
 export { createStallMeter } from './stall-meter.ts'
-export { createDockerApi } from './docker-api.ts'
+export { createDockerApi } from '../../lib/docker/engine-api.ts'
 
 export interface SystemMetricsService {
   collect(): Promise<SystemMetrics>

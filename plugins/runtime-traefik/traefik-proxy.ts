@@ -3,11 +3,12 @@
 import type Docker from 'dockerode'
 import { formatVolume, type ProgressEvent, type StackPlan, type StackProxy } from '../../lib/stack/index.ts'
 import { ensureImage, lazyDocker, publish } from '../../lib/docker/index.ts'
+import { PROXY_LABEL } from '../../lib/docker/node-inventory.ts'
 import { traefikLabels } from './labels.ts'
 
 export const TRAEFIK_CONTAINER = 'thresh-traefik'
 export const TRAEFIK_IMAGE = 'traefik:v3.3'
-export const PROXY_LABEL = 'thresh.proxy'
+export { PROXY_LABEL }
 
 export interface TraefikProxyOptions {
   docker?: Docker
