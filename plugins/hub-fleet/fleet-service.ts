@@ -15,6 +15,7 @@ import type { FleetIngress, MidtierRouter } from './midtier-hub.ts'
 import { live, type FleetLiveEvent } from './live-events.ts'
 import { createRegistrationGuard, type RegistrationLimits } from './registration-guard.ts'
 import { createStackOperations, type StackOperations } from './stacks.ts'
+import { createNodeObjects, type NodeObjects } from './node-objects.ts'
 import { clusterSummary, metricsPoint, nodeDetail, type NodeDetail } from './views.ts'
 
 export interface FleetOptions {
@@ -54,6 +55,8 @@ export interface FleetService {
   listCommands(accountId: string, limit: number): ReturnType<FleetStore['listCommands']>
   getCommand(accountId: string, id: string): ReturnType<FleetStore['getCommand']>
   stacks: StackOperations
+  /** Every container, image, volume and environment on a node. */
+  nodeObjects: NodeObjects
   stats(): { nodesOnline: number; nodesTotal: number; stacksByStatus: Record<string, number>; commandsInFlight: number; midtiers: number; agentsConnected: number }
 }
 
@@ -219,6 +222,7 @@ export function createFleet(deps: {
     },
   })
   dispatcher.onFinished((record) => stacks.applyResult(record))
+  const nodeObjects = createNodeObjects({ store, dispatcher, audit: deps.audit, findNode, timeoutMs: options.commandTimeoutMs })
 
   const ingress: FleetIngress = {
     admit(accountId, keyId, info) {
@@ -490,6 +494,7 @@ export function createFleet(deps: {
     listCommands: (accountId, limit) => store.listCommands(accountId, { limit }),
     getCommand: (accountId, id) => store.getCommand(accountId, id),
     stacks,
+    nodeObjects,
     stats: () => ({
       ...snapshot,
       commandsInFlight: dispatcher.inFlight,

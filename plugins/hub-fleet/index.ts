@@ -10,6 +10,7 @@ import { mountMidtierHub } from './midtier-hub.ts'
 
 export type { FleetService, ToolOutcome } from './fleet-service.ts'
 export type { StackOutcome } from './stacks.ts'
+export type { ContainerAction, Environment, NodeObjects, NodeToolResult } from './node-objects.ts'
 export type { NodeDetail, StackView } from './views.ts'
 export type { DeployStackArguments } from './stack-payload.ts'
 export type { FleetLiveEvent, LiveTarget } from './live-events.ts'

@@ -4,13 +4,17 @@ import { accountRoutes } from './accounts.ts'
 import { auditRoutes } from './audit.ts'
 import { authRoutes } from './auth.ts'
 import { clusterRoutes } from './clusters.ts'
+import { containerRoutes } from './containers.ts'
+import { environmentRoutes } from './environments.ts'
 import { fleetCaRoutes } from './fleet-ca.ts'
+import { imageRoutes } from './images.ts'
 import { keyRoutes } from './keys.ts'
 import { midTierRoutes } from './mid-tier.ts'
 import { nodeRoutes } from './nodes.ts'
 import type { RouteDef } from './route-def.ts'
 import { stackRoutes } from './stacks.ts'
 import { userRoutes } from './users.ts'
+import { volumeRoutes } from './volumes.ts'
 
 export type { Reply, RouteDef, RouteInput, Scope, Services } from './route-def.ts'
 
@@ -18,6 +22,10 @@ export const routes: RouteDef[] = [
   ...authRoutes,
   ...accountRoutes,
   ...nodeRoutes,
+  ...containerRoutes,
+  ...imageRoutes,
+  ...volumeRoutes,
+  ...environmentRoutes,
   ...clusterRoutes,
   ...stackRoutes,
   ...keyRoutes,
