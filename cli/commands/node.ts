@@ -1,4 +1,4 @@
-// `thresh node list|info|metrics|remove|up|blueprints`: the account's nodes as the hub sees them.
+// `thresh node list|info|metrics|remove|up|blueprints|env`: the account's nodes as the hub sees them.
 import { defineCommand } from 'citty'
 import { parseDuration, ThreshError } from '../../core/index.ts'
 import { createHubClient, hubArgs, jsonArg, listOf, pickOne, seg, type HubClient } from '../hub-client.ts'
@@ -236,5 +236,5 @@ const blueprints = defineCommand({
 
 export default defineCommand({
   meta: { name: 'node', description: 'List, inspect and manage the nodes of the fleet' },
-  subCommands: { list, info, metrics, remove, up, blueprints },
+  subCommands: { list, info, metrics, remove, up, blueprints, env: () => import('./node-env.ts').then((m) => m.default) },
 })
