@@ -234,7 +234,10 @@ const blueprints = defineCommand({
   },
 })
 
+// Loaded on use; node-env.ts imports this file.
+const env = () => import('./node-env.ts').then((m) => m.default)
+
 export default defineCommand({
   meta: { name: 'node', description: 'List, inspect and manage the nodes of the fleet' },
-  subCommands: { list, info, metrics, remove, up, blueprints, env: () => import('./node-env.ts').then((m) => m.default) },
+  subCommands: { list, info, metrics, remove, up, blueprints, env },
 })
