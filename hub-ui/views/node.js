@@ -1,11 +1,13 @@
 // Node: live per-core CPU, memory, disks and containers; history charts for 1 h / 24 h / 7 d from
-// `GET /api/nodes/{id}/metrics`; the stacks and environments on the node; removing it from the fleet.
+// `GET /api/nodes/{id}/metrics`; the stacks on the node; every container, environment, image and
+// volume on its Docker engine (node-docker.js); removing it from the fleet.
 import { api, asList, enc } from '../lib/api.js'
 import { h, openDialog, replace, toast } from '../lib/dom.js'
 import { lineChart } from '../lib/chart.js'
 import { ago, DASH, duration, gb, mb, pct, ratio } from '../lib/format.js'
 import { onLive } from '../lib/live.js'
 import { toMetrics, toNode, toStack } from '../lib/model.js'
+import { dockerSection } from './node-docker.js'
 
 const RANGES = [
   ['1h', '1 hour', 3600_000],
@@ -129,8 +131,6 @@ export default async function nodePage({ params, navigate }) {
               return h('tr', null, h('th', { scope: 'row', class: 'mono' }, d.mount), h('td', { 'data-label': 'Used' }, gb(d.usedGB)), h('td', { 'data-label': 'Total' }, gb(d.totalGB)), h('td', { 'data-label': 'Usage' }, pct(p), meter(p)))
             }))))
         : h('p', { class: 'muted' }, 'No per-mount figures reported.'),
-      h('h2', null, 'Containers'),
-      m.containers.length ? h('ul', { class: 'tags', 'aria-label': 'Running containers' }, m.containers.map((c) => h('li', { class: 'mono' }, c))) : h('p', { class: 'muted' }, 'No containers running.'),
     )
   }
 
@@ -177,7 +177,6 @@ export default async function nodePage({ params, navigate }) {
         mine.length
           ? h('ul', { class: 'tags' }, mine.map((s) => h('li', null, h('a', { href: `#/stacks/${enc(s.name)}` }, s.name), ' ', h('span', { class: 'badge', 'data-status': s.status }, s.status))))
           : h('p', { class: 'muted' }, 'No stacks on this node. ', h('a', { href: `#/stacks/new?node=${enc(node.id)}` }, 'Deploy one.')),
-        node.environments.length ? [h('h3', null, 'Environments'), h('ul', { class: 'tags' }, node.environments.map((e) => h('li', null, e)))] : null,
       )
     } catch (e) {
       replace(stacks, h('p', { class: 'error-box' }, /** @type {Error} */ (e).message))
@@ -222,6 +221,7 @@ export default async function nodePage({ params, navigate }) {
 
   paintHeader()
   paintLive()
+  const docker = dockerSection(node)
   const el = h(
     'section',
     { class: 'page' },
@@ -232,9 +232,12 @@ export default async function nodePage({ params, navigate }) {
     charts,
     h('h2', null, 'Stacks on this node'),
     stacks,
+    docker.el,
     h('h2', null, 'Details'),
     h('div', { class: 'panel' }, facts),
   )
+  // The Docker section asks the node itself (stats of every container take a moment): not awaited.
+  void docker.load()
   await Promise.all([loadCharts(), loadStacks()])
   return { el, dispose: off }
 }
