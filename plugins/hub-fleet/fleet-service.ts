@@ -79,9 +79,12 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 function containerOf(c: unknown): unknown {
   if (typeof c === 'string') return c.slice(0, 256)
   if (!isRecord(c)) return undefined
-  const out: Record<string, string> = {}
+  const out: Record<string, string | number> = {}
   for (const key of ['name', 'id', 'image', 'status', 'state']) if (typeof c[key] === 'string') out[key] = (c[key] as string).slice(0, 256)
-  return Object.keys(out).length > 0 ? out : undefined
+  if (Object.keys(out).length === 0) return undefined
+  // Per-container usage (issue #13): percent of one core, MB; anything else is dropped.
+  for (const key of ['cpuPercent', 'memoryMB']) if (typeof c[key] === 'number' && Number.isFinite(c[key]) && (c[key] as number) >= 0) out[key] = Math.min(c[key] as number, 1e9)
+  return out
 }
 
 /**

@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process'
 import os from 'node:os'
 import process from 'node:process'
 import type { MetricsData } from '../../lib/agent-session/protocol.ts'
+import { cpuCounter, mapBounded, usageOf, type CpuCounter, type RawStats } from '../../lib/docker/container-stats.ts'
 import type { DockerApi } from '../../lib/docker/engine-api.ts'
 import { readDfRows, readMemory, type DfRow } from './linux-proc.ts'
 
@@ -17,6 +18,7 @@ export interface DiskUsage {
 
 /** MetricsData plus what the seeds' dashboards show beside it. */
 export interface SystemMetrics extends MetricsData {
+  containers: ContainerSample[]
   hostname: string
   platform: string
   versions: Record<string, string>
@@ -102,9 +104,28 @@ export async function diskUsage(): Promise<DiskUsage[]> {
   return parseDf(await run('df', ['-kPT']))
 }
 
+/**
+ * One running container in MetricsData.containers: the original agent's `{name, status}` entries,
+ * with CPU (percent of one core, over the last interval) and memory when Docker's stats answered.
+ */
+export interface ContainerSample {
+  name: string
+  id: string
+  image: string
+  state: string
+  cpuPercent?: number
+  memoryMB?: number
+}
+
+/** Stats are asked of at most this many containers per sample, a few at a time. */
+export const MAX_SAMPLED_CONTAINERS = 200
+const STATS_CONCURRENCY = 4
+
 export interface CollectorOptions {
   /** The Docker Engine API for running containers and the engine version; undefined leaves them out. */
   docker?: DockerApi
+  /** Per-container CPU and memory from Docker's one-shot stats (default true). */
+  containerStats?: boolean
   threshVersion: string
   runtime: { name: string; version: string }
 }
@@ -125,14 +146,39 @@ export function createSystemCollector(options: CollectorOptions): SystemCollecto
       }
     })())
 
-  const containers = async (): Promise<{ names: string[]; stacks: number }> => {
-    if (!options.docker) return { names: [], stacks: 0 }
+  // Per-container CPU is the share since this collector's previous reading of that container.
+  const counters = new Map<string, CpuCounter>()
+  const containers = async (): Promise<{ list: ContainerSample[]; stacks: number }> => {
+    if (!options.docker) return { list: [], stacks: 0 }
+    const docker = options.docker
     try {
-      const list = await options.docker.get<Array<{ Id: string; Names?: string[]; Labels?: Record<string, string> }>>('/containers/json')
-      const stacks = new Set(list.map((c) => c.Labels?.['thresh.stack']).filter(Boolean))
-      return { names: list.map((c) => (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, '')), stacks: stacks.size }
+      const listed = await docker.get<Array<{ Id: string; Names?: string[]; Image?: string; State?: string; Labels?: Record<string, string> }>>('/containers/json')
+      const stacks = new Set(listed.map((c) => c.Labels?.['thresh.stack']).filter(Boolean))
+      const sampled = options.containerStats === false ? [] : listed.slice(0, MAX_SAMPLED_CONTAINERS)
+      const usage = await mapBounded(sampled, STATS_CONCURRENCY, async (c) => {
+        const stats = await docker.get<RawStats>(`/containers/${c.Id}/stats?stream=false&one-shot=true`).catch(() => undefined)
+        if (!stats) return undefined
+        const used = usageOf(stats, counters.get(c.Id))
+        const counter = cpuCounter(stats)
+        if (counter) counters.set(c.Id, counter)
+        return used
+      })
+      const live = new Set(listed.map((c) => c.Id))
+      for (const id of counters.keys()) if (!live.has(id)) counters.delete(id)
+      const list = listed.map((c, i): ContainerSample => {
+        const u = usage[i]
+        return {
+          name: (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''),
+          id: c.Id.slice(0, 12),
+          image: c.Image ?? '',
+          state: c.State ?? 'running',
+          ...(u?.cpuPercent !== undefined ? { cpuPercent: u.cpuPercent } : {}),
+          ...(u ? { memoryMB: u.memoryMB } : {}),
+        }
+      })
+      return { list, stacks: stacks.size }
     } catch {
-      return { names: [], stacks: 0 }
+      return { list: [], stacks: 0 }
     }
   }
 
@@ -169,8 +215,8 @@ export function createSystemCollector(options: CollectorOptions): SystemCollecto
         diskUsedGB: round(disks.reduce((n, d) => n + d.usedGB, 0)),
         diskTotalGB: round(disks.reduce((n, d) => n + d.totalGB, 0)),
         disks,
-        containersRunning: running.names.length,
-        containers: running.names,
+        containersRunning: running.list.length,
+        containers: running.list,
         environmentCount: running.stacks,
         uptimeSeconds: Math.round(os.uptime()),
         hostname: os.hostname(),

@@ -16,10 +16,13 @@ describe('system metrics', () => {
   it('samples CPU total and per core, memory, every disk mount, running containers, uptime, platform and versions', async () => {
     const docker = await connectDocker()
     const name = uniqueName('metrics-probe')
-    const probe = await docker.createContainer({ name, Image: 'thresh-test/busybox:1', Cmd: ['sleep', '30'], Labels: { 'thresh.test': 'metrics' } })
+    // Busy for 3 s, then idle: per-container CPU has something to show.
+    const probe = await docker.createContainer({ name, Image: 'thresh-test/busybox:1', Cmd: ['sh', '-c', 'end=$(($(date +%s)+3)); while [ $(date +%s) -lt $end ]; do :; done; sleep 30'], Labels: { 'thresh.test': 'metrics' } })
     await probe.start()
     const collector = createSystemCollector({ threshVersion: '0.1.0', runtime: { name: 'node', version: process.version }, docker: createDockerApi() })
     await new Promise((r) => setTimeout(r, 200))
+    const first = await collector.collect()
+    await new Promise((r) => setTimeout(r, 1000))
     const sample = await collector.collect()
     expect(sample.cpuPerCore.length).toBe((await import('node:os')).cpus().length)
     for (const value of [sample.cpuPercent, ...sample.cpuPerCore]) expect(value).toBeGreaterThanOrEqual(0)
@@ -28,7 +31,12 @@ describe('system metrics', () => {
     expect(sample.disks.find((d) => d.mount === '/')).toBeDefined()
     expect(sample.diskTotalGB).toBeCloseTo(sample.disks.reduce((n, d) => n + d.totalGB, 0), 1)
     expect(sample.containersRunning).toBe(sample.containers.length)
-    expect(sample.containers).toContain(name)
+    // Each running container with its CPU (over the time since the previous sample) and memory.
+    const mine = sample.containers.find((c) => c.name === name)
+    expect(mine).toMatchObject({ image: 'thresh-test/busybox:1', state: 'running' })
+    expect(mine!.memoryMB).toBeGreaterThan(0)
+    expect(mine!.cpuPercent).toBeGreaterThan(5)
+    expect(first.containers.find((c) => c.name === name)?.cpuPercent).toBeUndefined()
     await probe.remove({ force: true })
     expect(sample.uptimeSeconds).toBeGreaterThan(0)
     expect(sample.platform).toContain(process.platform)

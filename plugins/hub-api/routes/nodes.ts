@@ -40,7 +40,7 @@ const lastMetricsSchema: Schema = {
     diskTotalGB: { type: 'number' },
     disks: arr(obj({ mount: str(), usedGB: { type: 'number' }, totalGB: { type: 'number' } })),
     containersRunning: int(),
-    containers: arr(str({ description: 'container names (or {name, image, status} objects)' })),
+    containers: arr({ description: 'running containers: {name, id, image, state, cpuPercent?, memoryMB?} (names alone from older agents)' }),
     environmentCount: int(),
     uptimeSeconds: { type: 'number' },
   }),
