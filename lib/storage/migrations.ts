@@ -270,6 +270,22 @@ update users set roles = case when roles @> '["owner"]'::jsonb then '["owner", "
   where roles @> '["admin"]'::jsonb;
 `,
   },
+  {
+    version: 11,
+    name: 'per-container usage history',
+    // One row per container and minute, kept as long as raw samples (lib/storage/container-history.ts).
+    sql: `
+create table container_metrics (
+  node_key integer not null,
+  at timestamptz not null,
+  name text not null,
+  cpu real,
+  mem real not null,
+  primary key (node_key, at, name)
+);
+create index container_metrics_at on container_metrics(at);
+`,
+  },
 ]
 
 /** Applies pending migrations under an advisory lock, so two hubs starting together do not race. */

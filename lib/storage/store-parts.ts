@@ -30,5 +30,5 @@ export type NodesStore = Part<
 export type ClustersStore = Part<'createCluster' | 'getCluster' | 'getClusterByName' | 'listClusters' | 'deleteCluster' | 'setNodeCluster' | 'listClusterNodes'>
 export type StacksStore = Part<'upsertStack' | 'getStack' | 'getStackByName' | 'listStacks' | 'updateStack' | 'setServiceStatus' | 'deleteStack'>
 export type CommandsStore = Part<'createCommand' | 'getCommand' | 'updateCommand' | 'finishCommand' | 'listCommands' | 'timeOutCommands'>
-export type MetricsStore = Part<'appendMetrics' | 'queryMetrics' | 'maintainMetrics'>
+export type MetricsStore = Part<'appendMetrics' | 'queryMetrics' | 'queryContainerMetrics' | 'maintainMetrics'>
 export type AuditStore = Part<'appendAudit' | 'listAudit'>

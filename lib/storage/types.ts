@@ -214,6 +214,26 @@ export interface MetricsSeries {
   points: MetricsPoint[]
 }
 
+/** One container's usage at one minute (the first sample of that minute). */
+export interface ContainerUsagePoint {
+  at: string
+  /** Percent of one core; null when the agent could not tell yet. */
+  cpuPercent: number | null
+  memoryMb: number
+}
+
+export interface ContainerSeries {
+  name: string
+  points: ContainerUsagePoint[]
+}
+
+export interface ContainerMetricsQuery {
+  from: Date | string
+  to: Date | string
+  /** One container by name; all of the node's otherwise. */
+  container?: string
+}
+
 /** How long each resolution is kept, in ms. */
 export interface MetricsRetention {
   rawMs: number
@@ -352,6 +372,11 @@ export interface FleetStore {
    */
   appendMetrics(accountId: string, samples: MetricsSampleInput[]): Promise<number>
   queryMetrics(accountId: string, nodeId: string, query: MetricsQuery): Promise<MetricsSeries>
+  /**
+   * Per-container CPU and memory of a node between from and to, by container name (see
+   * lib/storage/container-history.ts for the bounds); appendMetrics stores them from `containers`.
+   */
+  queryContainerMetrics(accountId: string, nodeId: string, query: ContainerMetricsQuery): Promise<ContainerSeries[]>
   /** Rolls raw samples into 1-minute and 15-minute buckets and applies retention. Run it every minute or so. */
   maintainMetrics(now?: Date): Promise<MaintenanceResult>
 

@@ -124,8 +124,12 @@ const STATS_CONCURRENCY = 4
 export interface CollectorOptions {
   /** The Docker Engine API for running containers and the engine version; undefined leaves them out. */
   docker?: DockerApi
-  /** Per-container CPU and memory from Docker's one-shot stats (default true). */
-  containerStats?: boolean
+  /**
+   * How often samples carry each container's CPU and memory (Docker's one-shot stats): at most once
+   * per this many ms (samples in between list the containers without usage); 0 turns them off;
+   * undefined means every sample.
+   */
+  containerStatsIntervalMs?: number
   threshVersion: string
   runtime: { name: string; version: string }
 }
@@ -148,13 +152,22 @@ export function createSystemCollector(options: CollectorOptions): SystemCollecto
 
   // Per-container CPU is the share since this collector's previous reading of that container.
   const counters = new Map<string, CpuCounter>()
+  let statsAt = -Infinity
+  const statsDue = () => {
+    const every = options.containerStatsIntervalMs
+    if (every === 0) return false
+    // A second of slack: samples are scheduled one interval after the previous one finished.
+    if (every !== undefined && Date.now() - statsAt < every - 1000) return false
+    statsAt = Date.now()
+    return true
+  }
   const containers = async (): Promise<{ list: ContainerSample[]; stacks: number }> => {
     if (!options.docker) return { list: [], stacks: 0 }
     const docker = options.docker
     try {
       const listed = await docker.get<Array<{ Id: string; Names?: string[]; Image?: string; State?: string; Labels?: Record<string, string> }>>('/containers/json')
       const stacks = new Set(listed.map((c) => c.Labels?.['thresh.stack']).filter(Boolean))
-      const sampled = options.containerStats === false ? [] : listed.slice(0, MAX_SAMPLED_CONTAINERS)
+      const sampled = statsDue() ? listed.slice(0, MAX_SAMPLED_CONTAINERS) : []
       const usage = await mapBounded(sampled, STATS_CONCURRENCY, async (c) => {
         const stats = await docker.get<RawStats>(`/containers/${c.Id}/stats?stream=false&one-shot=true`).catch(() => undefined)
         if (!stats) return undefined

@@ -31,6 +31,12 @@ declare module '../../core/index.ts' {
 
 export const metricsSystemFields = defineFields({
   metricsInterval: { type: 'duration', description: 'how often metrics are sent', default: 30_000, min: 100 },
+  containerStatsInterval: {
+    type: 'duration',
+    description: "how often metrics carry each running container's CPU and memory (Docker stats); 0 turns it off",
+    default: 90_000,
+    min: 0,
+  },
 })
 
 export default definePlugin(() => ({
@@ -39,7 +45,7 @@ export default definePlugin(() => ({
   config: metricsSystemFields,
   setup(ctx) {
     const intervalMs = ctx.settings.metricsInterval
-    const collector = createSystemCollector({ threshVersion: version, runtime: ctx.runtime, docker: createDockerApi() })
+    const collector = createSystemCollector({ threshVersion: version, runtime: ctx.runtime, docker: createDockerApi(), containerStatsIntervalMs: ctx.settings.containerStatsInterval })
     const meter = createStallMeter()
     let lastStallMs = 0
     let last: SystemMetrics | undefined

@@ -1,5 +1,6 @@
 // Metrics series in memory, tiered like the SQL stores (raw, 1-minute, 15-minute) with the same
 // rollup watermarks, so both answer a query with the same points.
+import { containerBucket, containerRows } from '../../lib/storage/container-history.ts'
 import { aggregate, chooseResolution, floorTo, queryRange, stepMs } from '../../lib/storage/metrics-tiers.ts'
 import type { MetricsStore } from '../../lib/storage/store-parts.ts'
 import type { MetricsPoint, MetricsResolution } from '../../lib/storage/types.ts'
@@ -40,7 +41,7 @@ function prune(tier: Series, before: number) {
 }
 
 export function createMemoryMetrics(state: MemoryState): MetricsStore {
-  const { nodes, series, clock, retention } = state
+  const { nodes, series, containerSeries, clock, retention } = state
   const rollup = { done1: 0, dirty1: Infinity, done15: 0 }
   return {
     async appendMetrics(accountId, samples) {
@@ -71,6 +72,14 @@ export function createMemoryMetrics(state: MemoryState): MetricsStore {
           })
           stored++
           if (at < rollup.done1) rollup.dirty1 = Math.min(rollup.dirty1, at)
+        }
+        const byName = containerSeries.get(key) ?? new Map<string, Map<number, { cpu: number | null; mem: number }>>()
+        containerSeries.set(key, byName)
+        for (const row of containerRows(s)) {
+          const points = byName.get(row.name) ?? new Map<number, { cpu: number | null; mem: number }>()
+          byName.set(row.name, points)
+          const bucket = containerBucket(at)
+          if (!points.has(bucket)) points.set(bucket, { cpu: row.cpu === null ? null : f32(row.cpu), mem: f32(row.mem) })
         }
         node.status = 'online'
         if (time(now) > time(node.lastSeenAt)) node.lastSeenAt = now
@@ -104,6 +113,21 @@ export function createMemoryMetrics(state: MemoryState): MetricsStore {
       return { nodeId, resolution, stepMs: step, points: copy(points) }
     },
 
+    async queryContainerMetrics(accountId, nodeId, query) {
+      const range = queryRange(query, plugin)
+      const from = range.from.getTime()
+      const to = range.to.getTime()
+      const byName = containerSeries.get(scoped(accountId, nodeId)) ?? new Map()
+      return [...byName.entries()]
+        .filter(([name]) => query.container === undefined || name === query.container)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([name, points]) => ({
+          name,
+          points: [...points.entries()].filter(([at]) => at >= from && at <= to).sort(([a], [b]) => a - b).map(([at, p]) => ({ at: new Date(at).toISOString(), cpuPercent: p.cpu, memoryMb: p.mem })),
+        }))
+        .filter((s) => s.points.length > 0)
+    },
+
     async maintainMetrics(now = clock()) {
       const t = now.getTime()
       const to1 = floorTo(t, MINUTE)
@@ -116,7 +140,17 @@ export function createMemoryMetrics(state: MemoryState): MetricsStore {
       rollup.done1 = Math.max(rollup.done1, to1)
       rollup.dirty1 = Infinity
       rollup.done15 = Math.max(rollup.done15, to15)
-      const pruned = prune(series.raw, t - retention.rawMs) + prune(series['1m'], t - retention.minuteMs) + prune(series['15m'], floorTo(t - retention.quarterHourMs, DAY))
+      let pruned = prune(series.raw, t - retention.rawMs) + prune(series['1m'], t - retention.minuteMs) + prune(series['15m'], floorTo(t - retention.quarterHourMs, DAY))
+      for (const byName of containerSeries.values()) {
+        for (const [name, points] of byName) {
+          for (const at of points.keys()) {
+            if (at >= t - retention.rawMs) continue
+            points.delete(at)
+            pruned++
+          }
+          if (points.size === 0) byName.delete(name)
+        }
+      }
       return { rolledUp, pruned }
     },
   }

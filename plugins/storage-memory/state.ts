@@ -39,6 +39,8 @@ export interface MemoryState {
   stacks: Map<string, StackRecord>
   commands: Map<string, CommandRecord>
   series: Record<MetricsResolution, Series>
+  /** Per-container usage by node (`scoped` id), container name and minute. */
+  containerSeries: Map<string, Map<string, Map<number, { cpu: number | null; mem: number }>>>
 }
 
 export function createMemoryState(options: StoreOptions): MemoryState {
@@ -55,6 +57,7 @@ export function createMemoryState(options: StoreOptions): MemoryState {
     stacks: new Map(),
     commands: new Map(),
     series: { raw: new Map(), '1m': new Map(), '15m': new Map() },
+    containerSeries: new Map(),
   }
 }
 
@@ -79,4 +82,5 @@ export function nodeOrder(a: NodeRecord, b: NodeRecord): number {
 
 export function dropSeries(state: MemoryState, accountId: string, id: string): void {
   for (const tier of Object.values(state.series)) tier.delete(scoped(accountId, id))
+  state.containerSeries.delete(scoped(accountId, id))
 }

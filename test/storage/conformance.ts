@@ -478,6 +478,44 @@ export function describeStore(name: string, makeHarness: () => StoreHarness): vo
       expect((await store.queryMetrics(a.id, n.id, { from: iso(start), to: iso(now), resolution: '1m', now: muchLater })).points).toEqual([])
     })
 
+    it('keeps per-container CPU and memory: one point per container and minute, bounded per sample, per account, and pruned with raw samples', async () => {
+      const a = await account()
+      const b = await account('other')
+      const n = await node(a.id)
+      const t = Math.floor((Date.now() - 10 * 60_000) / 60_000) * 60_000
+      const withContainers = (at: number, cpu: number, extra: unknown[] = []) => ({
+        ...sample(n.id, at, 10),
+        containers: [{ name: 'web', id: 'abc', image: 'nginx', state: 'running', cpuPercent: cpu, memoryMB: 64 + cpu }, { name: 'db', memoryMB: 300 }, 'old-agent-name', ...extra],
+      })
+      const crowd = Array.from({ length: 150 }, (_, i) => ({ name: `crowd-${String(i).padStart(3, '0')}`, cpuPercent: 1, memoryMB: 1 }))
+      await store.appendMetrics(a.id, [withContainers(t, 5, crowd), withContainers(t + 30_000, 50), withContainers(t + 60_000, 7)])
+      // Another account naming the same node id reaches nothing of this one.
+      await store.appendMetrics(b.id, [{ ...withContainers(t + 120_000, 99), agentId: n.id }])
+
+      const all = await store.queryContainerMetrics(a.id, n.id, { from: iso(t - 1000), to: iso(t + 10 * 60_000) })
+      // At most 100 containers of a sample are kept (web and db come first).
+      expect(all).toHaveLength(100)
+      expect(all.map((c) => c.name)).toEqual(expect.arrayContaining(['web', 'db', 'crowd-000', 'crowd-097']))
+      expect(all.map((c) => c.name)).not.toContain('crowd-098')
+      const web = all.find((c) => c.name === 'web')!
+      // The first sample of a minute stands for it; a later one in the same minute is not stored again.
+      expect(web.points).toEqual([
+        { at: iso(t), cpuPercent: 5, memoryMb: 69 },
+        { at: iso(t + 60_000), cpuPercent: 7, memoryMb: 71 },
+      ])
+      expect((await store.queryContainerMetrics(a.id, n.id, { from: iso(t - 1000), to: iso(t + 10 * 60_000), container: 'db' }))).toEqual([
+        { name: 'db', points: [{ at: iso(t), cpuPercent: null, memoryMb: 300 }, { at: iso(t + 60_000), cpuPercent: null, memoryMb: 300 }] },
+      ])
+      expect(await store.queryContainerMetrics(b.id, n.id, { from: iso(t - 1000), to: iso(t + 10 * 60_000) })).toEqual([])
+      await expect(store.queryContainerMetrics(a.id, n.id, { from: 'soon', to: iso(t) })).rejects.toMatchObject({ status: 400 })
+
+      await store.maintainMetrics(new Date(t + 2 * 24 * HOUR))
+      expect(await store.queryContainerMetrics(a.id, n.id, { from: iso(t - 1000), to: iso(t + 10 * 60_000) })).toEqual([])
+      await store.appendMetrics(a.id, [withContainers(Date.now() - 1000, 3)])
+      await store.deleteNode(a.id, n.id)
+      expect(await store.queryContainerMetrics(a.id, n.id, { from: iso(Date.now() - HOUR), to: iso(Date.now()) })).toEqual([])
+    })
+
     it('reports the disk its metrics take, where the store can tell', async () => {
       if (store.metricsBytes === undefined) return expect(store.kind).toBe('memory')
       expect(await store.metricsBytes()).toBeGreaterThan(0)

@@ -1,10 +1,11 @@
 // Metrics series in SQL: raw samples appended in one unnest statement per batch, rolled into 1-minute
 // rows and 15-minute day rows by maintenance, and read back from whichever tiers cover a range.
+import { containerBucket, containerRows } from '../container-history.ts'
 import { aggregate, chooseResolution, floorTo, queryRange, stepMs } from '../metrics-tiers.ts'
 import { mergeDaysSql } from '../migrations.ts'
 import { arrayLiteral } from '../sql-executor.ts'
 import type { MetricsStore } from '../store-parts.ts'
-import type { FleetStore, MetricsPoint, MetricsResolution, MetricsSampleInput } from '../types.ts'
+import type { ContainerSeries, FleetStore, MetricsPoint, MetricsResolution, MetricsSampleInput } from '../types.ts'
 import { writeIsolatingBadRows } from './bad-rows.ts'
 import type { SqlContext } from './context.ts'
 import type { LatestReports } from './latest-reports.ts'
@@ -34,7 +35,42 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
     return Object.fromEntries(rows.map((r) => [r.tier, new Date(r.done_until)]))
   }
 
+  // Per-container history, one point per container and minute (the first sample of the minute wins).
+  async function appendContainers(accountId: string, samples: MetricsSampleInput[]) {
+    const rows = samples.flatMap((s) => containerRows(s).map((r) => ({ agentId: s.agentId, at: new Date(containerBucket(Date.parse(s.timestamp))).toISOString(), ...r })))
+    if (rows.length === 0) return
+    try {
+      await q(
+        `insert into container_metrics (node_key, at, name, cpu, mem)
+         select n.key, s.at, s.name, s.cpu, s.mem
+         from unnest($2::text::text[], $3::text::timestamptz[], $4::text::text[], $5::text::real[], $6::text::real[]) as s(agent_id, at, name, cpu, mem)
+         join nodes n on n.account_id = $1 and n.id = s.agent_id
+         on conflict do nothing`,
+        [accountId, arrayLiteral(rows.map((r) => r.agentId)), arrayLiteral(rows.map((r) => r.at)), arrayLiteral(rows.map((r) => r.name)), arrayLiteral(rows.map((r) => r.cpu)), arrayLiteral(rows.map((r) => r.mem))],
+      )
+    } catch (error) {
+      // The node series is stored; a refused container batch costs only its history.
+      warn(`Dropped per-container usage of ${rows.length} container point(s) (account ${accountId}): ${(error as Error).message}`)
+    }
+  }
+
   return {
+    async queryContainerMetrics(accountId, nodeId, query) {
+      const { from, to } = queryRange(query, plugin)
+      const rows = await q(
+        `select c.name, c.at, c.cpu, c.mem from container_metrics c join nodes n on n.key = c.node_key
+         where n.account_id = $1 and n.id = $2 and c.at >= $3 and c.at <= $4 and ($5::text is null or c.name = $5)
+         order by c.name, c.at`,
+        [accountId, nodeId, from.toISOString(), to.toISOString(), query.container ?? null],
+      )
+      const series: ContainerSeries[] = []
+      for (const r of rows) {
+        if (series.at(-1)?.name !== r.name) series.push({ name: String(r.name), points: [] })
+        series.at(-1)!.points.push({ at: iso(r.at)!, cpuPercent: r.cpu === null ? null : Number(r.cpu), memoryMb: Number(r.mem) })
+      }
+      return series
+    },
+
     async appendMetrics(accountId, samples) {
       if (samples.length === 0) return 0
       const valid = samples.filter((s) => typeof s.agentId === 'string' && Number.isFinite(Date.parse(s.timestamp)))
@@ -79,6 +115,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
         refused.add(s)
         warn(`Dropped a metrics sample of node ${JSON.stringify(s.agentId)} (account ${accountId}): the database refused it (${(error as Error).message}).`)
       })
+      await appendContainers(accountId, valid.filter((s) => !refused.has(s)))
       // Node freshness is coalesced and written back in one statement (latest-reports.ts).
       const newest = new Map<string, { at: number; sample: MetricsSampleInput }>()
       for (const s of valid) {
@@ -219,8 +256,9 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
           tx,
           `with a as (delete from metrics_raw where at < $1 returning 1),
                 b as (delete from metrics_1m where bucket < $2 returning 1),
-                c as (delete from metrics_15m_day where day < $3 returning 1)
-           select ((select count(*) from a) + (select count(*) from b) + (select count(*) from c))::int as n`,
+                c as (delete from metrics_15m_day where day < $3 returning 1),
+                d as (delete from container_metrics where at < $1 returning 1)
+           select ((select count(*) from a) + (select count(*) from b) + (select count(*) from c) + (select count(*) from d))::int as n`,
           // 15-minute history goes a whole UTC day at a time.
           [new Date(t - retention.rawMs).toISOString(), new Date(t - retention.minuteMs).toISOString(), Math.floor((t - retention.quarterHourMs) / DAY)],
         )
@@ -230,7 +268,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
 
     async metricsBytes() {
       const [row] = await q<{ n: number }>(
-        `select (pg_total_relation_size('metrics_raw') + pg_total_relation_size('metrics_1m') + pg_total_relation_size('metrics_15m_day'))::float8 as n`,
+        `select (pg_total_relation_size('metrics_raw') + pg_total_relation_size('metrics_1m') + pg_total_relation_size('metrics_15m_day') + pg_total_relation_size('container_metrics'))::float8 as n`,
       )
       return Number(row!.n)
     },

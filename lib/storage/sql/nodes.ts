@@ -38,7 +38,7 @@ export function createSqlNodes({ db, run, q, patchRow, clock }: SqlContext, late
     const rows = await run(exec, `delete from nodes where ${where} returning account_id, id, key`, params)
     if (rows.length > 0) {
       const keys = arrayLiteral(rows.map((r) => Number(r.key)))
-      for (const table of ['metrics_raw', 'metrics_1m', 'metrics_15m_day']) {
+      for (const table of ['metrics_raw', 'metrics_1m', 'metrics_15m_day', 'container_metrics']) {
         await run(exec, `delete from ${table} where node_key = any($1::text::int[])`, [keys])
       }
     }
