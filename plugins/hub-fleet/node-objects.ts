@@ -3,7 +3,7 @@
 // refused by the agent; a hub stack is never removed as an "environment" here.
 import { ThreshError } from '../../core/index.ts'
 import { actorOf, type Principal } from '../../lib/auth/principal.ts'
-import type { FleetStore, NodeRecord } from '../../lib/storage/types.ts'
+import type { ContainerSeries, FleetStore, NodeRecord } from '../../lib/storage/types.ts'
 import type { AuditLog } from '../hub-auth/index.ts'
 import type { Dispatcher } from './dispatcher.ts'
 
@@ -27,6 +27,8 @@ export interface NodeObjects {
   /** Stacks on the node the hub does not manage: made with `thresh node up` (or a local `thresh stack up`). */
   environments(accountId: string, idOrName: string): Promise<{ commandId: string; environments: Environment[] } | Extract<NodeToolResult, { ok: false }>>
   removeEnvironment(principal: Principal, idOrName: string, name: string): Promise<NodeToolResult>
+  /** Stored per-container CPU and memory (one point per container and minute), read from the store without asking the node. */
+  containerHistory(accountId: string, idOrName: string, from: Date, to: Date, container?: string): Promise<{ nodeId: string; containers: ContainerSeries[] }>
 }
 
 const parse = (text: string | null | undefined): unknown => {
@@ -98,6 +100,10 @@ export function createNodeObjects(deps: { store: FleetStore; dispatcher: Dispatc
         }))
         .sort((a, b) => a.name.localeCompare(b.name))
       return { commandId: record.id, environments }
+    },
+    async containerHistory(accountId, idOrName, from, to, container) {
+      const node = await deps.findNode(accountId, idOrName)
+      return { nodeId: node.id, containers: await store.queryContainerMetrics(accountId, node.id, { from, to, ...(container ? { container } : {}) }) }
     },
     async removeEnvironment(principal, idOrName, name) {
       const node = await deps.findNode(principal.accountId, idOrName)

@@ -7,10 +7,11 @@ import { join } from 'node:path'
 import type Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTools } from '../../plugins/agent-commands/tools.ts'
+import { createDockerApi, createSystemCollector } from '../../plugins/metrics-system/index.ts'
 import { createDockerRuntime } from '../../plugins/runtime-docker/index.ts'
 import { connectDocker, freePort, httpText, labelledObjects, uniqueName } from '../support/docker.ts'
 import { spawnThresh, tempHome } from '../support/process.ts'
-import { connectAgent, startHub, type TestAgent, type TestHub } from './support.ts'
+import { connectAgent, eventually, startHub, type TestAgent, type TestHub } from './support.ts'
 
 let hub: TestHub
 let token: string
@@ -235,6 +236,31 @@ describe('every container on the node', () => {
     await docker.getVolume(used).inspect()
     expect((await hub.request('DELETE', `${node()}/volumes/${spare}`, { token: viewer })).status).toBe(403)
   }, 120_000)
+
+  it("carries each container's CPU and memory in the metrics stream and keeps them as history", async () => {
+    const name = uniqueName('h13b-usage')
+    await run(name)
+    const collector = createSystemCollector({ threshVersion: '0.1.0', runtime: { name: 'node', version: process.version }, docker: createDockerApi() })
+    await collector.collect()
+    await new Promise((r) => setTimeout(r, 500))
+    const sample = await collector.collect()
+    expect(sample.containers.find((c) => c.name === name)).toMatchObject({ image: 'thresh-test/busybox:1', state: 'running', cpuPercent: expect.any(Number), memoryMB: expect.any(Number) })
+    await agent.client.sendMetrics({ ...sample, agentId: agent.agentId })
+
+    const detail = await eventually(async () => {
+      const reply = await hub.request('GET', node(), { token: viewer })
+      return (reply.body.lastMetrics?.containers ?? []).find((c: { name: string }) => c.name === name)
+    }, 10_000, 'the container in lastMetrics')
+    expect(detail).toMatchObject({ name, image: 'thresh-test/busybox:1', memoryMB: expect.any(Number), cpuPercent: expect.any(Number) })
+    const history = await eventually(async () => {
+      const reply = await hub.request('GET', `${node()}/containers/metrics?container=${name}`, { token: viewer })
+      return reply.body.containers?.[0]
+    }, 10_000, 'the container history')
+    expect(history.name).toBe(name)
+    expect(history.points).toHaveLength(1)
+    expect(history.points[0].memoryMb).toBeGreaterThan(0)
+    expect((await hub.request('GET', `${node()}/containers/metrics?container=${encodeURIComponent('a b')}`, { token: viewer })).status).toBe(400)
+  }, 60_000)
 
   it('lists environments made with node up (not hub stacks) and removes one with its objects', async () => {
     const env = uniqueName('h13benv')

@@ -2,7 +2,7 @@
 // with live usage; start, stop, restart and remove for the ones thresh does not manage.
 import type { ContainerAction } from '../../hub-fleet/index.ts'
 import { arr, bool, int, obj, str, type Schema } from '../schema.ts'
-import { flag } from './params.ts'
+import { badField, flag, ok, time } from './params.ts'
 import { nameParam, nodeToolReply } from './node-tool-reply.ts'
 import type { RouteDef } from './route-def.ts'
 
@@ -29,6 +29,7 @@ const container = obj({
 })
 
 const actions: ContainerAction[] = ['start', 'stop', 'restart']
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/
 
 export const containerRoutes: RouteDef[] = [
   {
@@ -43,6 +44,29 @@ export const containerRoutes: RouteDef[] = [
     response: obj({ commandId: str(), containers: int(), groups: arr(obj({ kind: str({ enum: ['stack', 'compose', 'other'] }), name: str({ nullable: true }), containers: arr(container) })) }),
     async handle({ principal, params, services }) {
       return nodeToolReply(await services.fleet.nodeObjects.read(principal!.accountId, params.idOrName!, 'list_containers'))
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/nodes/{idOrName}/containers/metrics',
+    summary: "Each container's CPU and memory over time (default: the last hour), from the node's metrics",
+    description: 'One point per container and minute, kept as long as raw samples (24 h by default); the agent measures them every containerStatsInterval (90 s by default).',
+    tag: 'containers',
+    scope: 'cli',
+    role: 'viewer',
+    query: {
+      from: str({ format: 'date-time', description: 'ISO-8601 or epoch ms' }),
+      to: str({ format: 'date-time', description: 'ISO-8601 or epoch ms' }),
+      container: str({ description: 'one container by name' }),
+    },
+    status: 200,
+    response: obj({ nodeId: str(), containers: arr(obj({ name: str(), points: arr(obj({ at: str({ format: 'date-time' }), cpuPercent: { ...num, nullable: true }, memoryMb: num })) })) }),
+    async handle({ principal, params, query, services }) {
+      const to = time(query.to, 'to', new Date())
+      const from = time(query.from, 'from', new Date(to.getTime() - 3600_000))
+      if (from.getTime() >= to.getTime()) throw badField('query.from', 'must be earlier than to')
+      if (query.container !== undefined && !CONTAINER_NAME.test(query.container)) throw badField('query.container', 'must be a container name')
+      return ok(await services.fleet.nodeObjects.containerHistory(principal!.accountId, params.idOrName!, from, to, query.container))
     },
   },
   ...actions.map(
