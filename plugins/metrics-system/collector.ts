@@ -8,6 +8,7 @@ import process from 'node:process'
 import type { MetricsData } from '../../lib/agent-session/protocol.ts'
 import { cpuCounter, mapBounded, usageOf, type CpuCounter, type RawStats } from '../../lib/docker/container-stats.ts'
 import type { DockerApi } from '../../lib/docker/engine-api.ts'
+import { createCgroupReader } from './cgroup-usage.ts'
 import { readDfRows, readMemory, type DfRow } from './linux-proc.ts'
 
 export interface DiskUsage {
@@ -117,19 +118,22 @@ export interface ContainerSample {
   memoryMB?: number
 }
 
-/** Stats are asked of at most this many containers per sample, a few at a time. */
+/** Usage is read for at most this many containers per sample, a few at a time. */
 export const MAX_SAMPLED_CONTAINERS = 200
-const STATS_CONCURRENCY = 4
+const STATS_CONCURRENCY = 8
 
 export interface CollectorOptions {
   /** The Docker Engine API for running containers and the engine version; undefined leaves them out. */
   docker?: DockerApi
   /**
-   * How often samples carry each container's CPU and memory (Docker's one-shot stats): at most once
-   * per this many ms (samples in between list the containers without usage); 0 turns them off;
-   * undefined means every sample.
+   * Each running container's CPU and memory come from its cgroup files in every sample; where the
+   * agent cannot see them, from Docker's one-shot stats at most once per this many ms (samples in
+   * between list those containers without usage). 0 turns per-container usage off; undefined asks
+   * Docker in every sample.
    */
   containerStatsIntervalMs?: number
+  /** Read usage from the containers' cgroup files when visible (default true); false always asks Docker. */
+  cgroups?: boolean
   threshVersion: string
   runtime: { name: string; version: string }
 }
@@ -152,23 +156,33 @@ export function createSystemCollector(options: CollectorOptions): SystemCollecto
 
   // Per-container CPU is the share since this collector's previous reading of that container.
   const counters = new Map<string, CpuCounter>()
+  const cgroups = process.platform === 'linux' && options.cgroups !== false ? createCgroupReader() : undefined
+  const cgroupReadings = new Map<string, { cpuNs: number; at: number }>()
+  // Docker's stats API (for containers whose cgroup files the agent cannot see) at most every
+  // containerStatsIntervalMs, with a second of slack: samples come one interval after the previous one finished.
   let statsAt = -Infinity
-  const statsDue = () => {
-    const every = options.containerStatsIntervalMs
-    if (every === 0) return false
-    // A second of slack: samples are scheduled one interval after the previous one finished.
-    if (every !== undefined && Date.now() - statsAt < every - 1000) return false
-    statsAt = Date.now()
-    return true
-  }
+  const apiDue = () => options.containerStatsIntervalMs === undefined || Date.now() - statsAt >= options.containerStatsIntervalMs - 1000
   const containers = async (): Promise<{ list: ContainerSample[]; stacks: number }> => {
     if (!options.docker) return { list: [], stacks: 0 }
     const docker = options.docker
     try {
       const listed = await docker.get<Array<{ Id: string; Names?: string[]; Image?: string; State?: string; Labels?: Record<string, string> }>>('/containers/json')
       const stacks = new Set(listed.map((c) => c.Labels?.['thresh.stack']).filter(Boolean))
-      const sampled = statsDue() ? listed.slice(0, MAX_SAMPLED_CONTAINERS) : []
-      const usage = await mapBounded(sampled, STATS_CONCURRENCY, async (c) => {
+      const sampled = options.containerStatsIntervalMs === 0 ? [] : listed.slice(0, MAX_SAMPLED_CONTAINERS)
+      const askDocker = apiDue()
+      let askedDocker = false
+      const usage = await mapBounded(sampled, STATS_CONCURRENCY, async (c): Promise<{ cpuPercent?: number; memoryMB: number } | undefined> => {
+        // The cgroup files when the agent can see them (cheap), else Docker's one-shot stats.
+        const reading = cgroups?.read(c.Id)
+        if (reading) {
+          const at = Number(process.hrtime.bigint())
+          const before = cgroupReadings.get(c.Id)
+          cgroupReadings.set(c.Id, { cpuNs: reading.cpuNs, at })
+          const cpuPercent = before && at > before.at && reading.cpuNs >= before.cpuNs ? round((100 * (reading.cpuNs - before.cpuNs)) / (at - before.at)) : undefined
+          return { ...(cpuPercent !== undefined ? { cpuPercent } : {}), memoryMB: round(reading.memoryBytes / 1024 ** 2, 1) }
+        }
+        if (!askDocker) return undefined
+        askedDocker = true
         const stats = await docker.get<RawStats>(`/containers/${c.Id}/stats?stream=false&one-shot=true`).catch(() => undefined)
         if (!stats) return undefined
         const used = usageOf(stats, counters.get(c.Id))
@@ -176,8 +190,11 @@ export function createSystemCollector(options: CollectorOptions): SystemCollecto
         if (counter) counters.set(c.Id, counter)
         return used
       })
+      if (askedDocker) statsAt = Date.now()
       const live = new Set(listed.map((c) => c.Id))
       for (const id of counters.keys()) if (!live.has(id)) counters.delete(id)
+      for (const id of cgroupReadings.keys()) if (!live.has(id)) cgroupReadings.delete(id)
+      cgroups?.keep(live)
       const list = listed.map((c, i): ContainerSample => {
         const u = usage[i]
         return {

@@ -33,7 +33,7 @@ export const metricsSystemFields = defineFields({
   metricsInterval: { type: 'duration', description: 'how often metrics are sent', default: 30_000, min: 100 },
   containerStatsInterval: {
     type: 'duration',
-    description: "how often metrics carry each running container's CPU and memory (Docker stats); 0 turns it off",
+    description: "each running container's CPU and memory: from its cgroup in every sample, else from Docker's stats at most this often; 0 turns it off",
     default: 90_000,
     min: 0,
   },
