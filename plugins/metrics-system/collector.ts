@@ -172,7 +172,9 @@ export function createSystemCollector(options: CollectorOptions): SystemCollecto
       const askDocker = apiDue()
       let askedDocker = false
       const usage = await mapBounded(sampled, STATS_CONCURRENCY, async (c): Promise<{ cpuPercent?: number; memoryMB: number } | undefined> => {
-        // The cgroup files when the agent can see them (cheap), else Docker's one-shot stats.
+        // The cgroup files when the agent can see them (cheap), else Docker's one-shot stats. Each
+        // container's synchronous reads run in a turn of their own, so a big node never stalls the loop.
+        if (cgroups) await new Promise((r) => setImmediate(r))
         const reading = cgroups?.read(c.Id)
         if (reading) {
           const at = Number(process.hrtime.bigint())
