@@ -34,11 +34,11 @@ function statValue(text: string | undefined, key: string): number | undefined {
 type Layout = { v: 2; dir: string } | { v: 1; cpu: string; memory: string }
 
 export function createCgroupReader(root = ROOT) {
-  const layouts = new Map<string, Layout | null>()
+  const layouts = new Map<string, Layout>()
 
   function layoutOf(id: string): Layout | null {
     const known = layouts.get(id)
-    if (known !== undefined) return known
+    if (known) return known
     let found: Layout | null = null
     for (const dir of [`${root}/system.slice/docker-${id}.scope`, `${root}/docker/${id}`]) {
       if ((read(`${dir}/cpu.stat`)) !== undefined) {
@@ -58,7 +58,8 @@ export function createCgroupReader(root = ROOT) {
         if (found) break
       }
     }
-    layouts.set(id, found)
+    // Not remembered when absent: a container that just started may not have its cgroup yet.
+    if (found) layouts.set(id, found)
     return found
   }
 

@@ -121,6 +121,8 @@ export interface ContainerSample {
 /** Usage is read for at most this many containers per sample, a few at a time. */
 export const MAX_SAMPLED_CONTAINERS = 200
 const STATS_CONCURRENCY = 8
+/** How long a sample may wait for Docker's stats (containers whose cgroup the agent cannot read). */
+const STATS_BUDGET_MS = 3000
 
 export interface CollectorOptions {
   /** The Docker Engine API for running containers and the engine version; undefined leaves them out. */
@@ -170,6 +172,7 @@ export function createSystemCollector(options: CollectorOptions): SystemCollecto
       const stacks = new Set(listed.map((c) => c.Labels?.['thresh.stack']).filter(Boolean))
       const sampled = options.containerStatsIntervalMs === 0 ? [] : listed.slice(0, MAX_SAMPLED_CONTAINERS)
       const askDocker = apiDue()
+      const started = Date.now()
       let askedDocker = false
       const usage = await mapBounded(sampled, STATS_CONCURRENCY, async (c): Promise<{ cpuPercent?: number; memoryMB: number } | undefined> => {
         // The cgroup files when the agent can see them (cheap), else Docker's one-shot stats. Each
@@ -183,7 +186,8 @@ export function createSystemCollector(options: CollectorOptions): SystemCollecto
           const cpuPercent = before && at > before.at && reading.cpuNs >= before.cpuNs ? round((100 * (reading.cpuNs - before.cpuNs)) / (at - before.at)) : undefined
           return { ...(cpuPercent !== undefined ? { cpuPercent } : {}), memoryMB: round(reading.memoryBytes / 1024 ** 2, 1) }
         }
-        if (!askDocker) return undefined
+        // Docker takes about a second per stats answer: past the budget the sample goes without them.
+        if (!askDocker || Date.now() - started > STATS_BUDGET_MS) return undefined
         askedDocker = true
         const stats = await docker.get<RawStats>(`/containers/${c.Id}/stats?stream=false&one-shot=true`).catch(() => undefined)
         if (!stats) return undefined
