@@ -2,13 +2,15 @@
 // running the real agent tools on the real Docker engine: containers made with plain Docker are shown
 // grouped with state, image, ports and usage and can be stopped from the page; a stack's container
 // has its actions disabled with the reason; a volume is removed; a viewer sees no actions.
-import { tmpdir } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import type Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTools } from '../../plugins/agent-commands/tools.ts'
 import { createDockerRuntime } from '../../plugins/runtime-docker/index.ts'
 import { connectDocker, freePort, uniqueName } from '../support/docker.ts'
+import { tempHome } from '../support/process.ts'
 import { requireTool } from '../support/require.ts'
 import { connectAgent, type TestAgent } from '../hub/support.ts'
 import { launchChromium, openPage, screenshot, type WatchedPage } from './support/browser.ts'
@@ -29,6 +31,7 @@ const project = uniqueName('h13buiproj')
 const web = uniqueName('h13b-ui-web')
 const volume = uniqueName('h13b-ui-vol')
 const stack = uniqueName('h13buistack')
+const env = uniqueName('h13buienv')
 let port = 0
 
 beforeAll(async () => {
@@ -39,7 +42,10 @@ beforeAll(async () => {
   account = /^thresh_live_([a-z0-9]+)_/.exec(key)![1]!
   let tools: ReturnType<typeof createTools>
   agent = await connectAgent(hub, key, uniqueName('h13b-ui-node'), (command) => tools(command))
-  tools = createTools({ runtime: () => runtime, account, dataDir: tmpdir(), agentId: agent.agentId, statusUpdate: () => {}, metrics: async () => ({}), versions: async () => ({}) })
+  const dataDir = tempHome('thresh-h13b-ui-agent-')
+  mkdirSync(join(dataDir, 'blueprints'))
+  writeFileSync(join(dataDir, 'blueprints', 'h13b-ui-web.json'), JSON.stringify({ name: 'h13b-ui-web', description: 'test', services: [{ name: 'web', image: 'thresh-test/busybox:1' }] }))
+  tools = createTools({ runtime: () => runtime, account, dataDir, agentId: agent.agentId, statusUpdate: () => {}, metrics: async () => ({}), versions: async () => ({}) })
   port = await freePort()
   const c = await docker.createContainer({
     name: web,
@@ -50,6 +56,7 @@ beforeAll(async () => {
   })
   await c.start()
   await docker.createVolume({ Name: volume })
+  await hub.api('POST', `/api/nodes/${agent.agentId}/up`, { blueprint: 'h13b-ui-web', name: env })
   await hub.api('POST', '/api/stacks/deploy?wait=true', { name: stack, targetNode: agent.hostname, services: { app: { image: 'thresh-test/busybox:1' } } })
   browser = await launchChromium()
   tab = await openPage(browser)
@@ -62,6 +69,7 @@ afterAll(async () => {
   await docker?.getContainer(web).remove({ force: true }).catch(() => {})
   await docker?.getVolume(volume).remove().catch(() => {})
   await runtime?.destroy(stack, { account }).catch(() => {})
+  await runtime?.destroy(env, { account }).catch(() => {})
   await agent?.close()
   await hub?.stop()
 }, 60_000)
@@ -111,6 +119,18 @@ describe('the node page shows every container on the engine', () => {
     await expect(docker.getVolume(volume).inspect()).rejects.toMatchObject({ statusCode: 404 })
     const stackVolume = page.locator('tr[data-volume]').filter({ hasText: stack })
     if ((await stackVolume.count()) > 0) expect(await stackVolume.first().getByRole('button').isDisabled()).toBe(true)
+  }, 60_000)
+
+  it('lists an environment made with node up, not the hub stack, and removes it', async () => {
+    const row = page.locator(`tr[data-environment="${env}"]`)
+    await row.waitFor()
+    expect(await page.locator(`tr[data-environment="${stack}"]`).count()).toBe(0)
+    expect(await row.locator('[data-label=Services]').innerText()).toBe('web (thresh-test/busybox:1)')
+    await row.getByRole('button', { name: `Remove ${env}` }).click()
+    await page.getByRole('button', { name: 'Remove environment' }).click()
+    await expect.poll(() => row.count(), { timeout: 30_000 }).toBe(0)
+    const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`thresh.stack=${env}`] }) })
+    expect(left).toEqual([])
   }, 60_000)
 
   it('shows a viewer the containers but no actions', async () => {
