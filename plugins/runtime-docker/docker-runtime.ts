@@ -10,7 +10,9 @@ import {
   type DeployDiff,
   type ProgressEvent,
   type RuntimeCallOptions,
+  type ServiceState,
   type ServiceStatus,
+  type StackPlan,
   type StackDefinition,
   type StackProxy,
   type StackRuntime,
@@ -18,14 +20,16 @@ import {
 } from '../../lib/stack/index.ts'
 import { createOptions, withImage } from './container-spec.ts'
 import { createContainers } from './containers.ts'
-import { createConverger, runLevels } from './converge.ts'
+import { createConverger, dependentsOf, runLevels } from './converge.ts'
+import { asideName, createRollout, newJournal, type Journal } from './rollout.ts'
+import { watchStack, type StartWatch } from './start-watch.ts'
 import { PLUGIN, reason, stackNotFound, unreachable } from './docker-errors.ts'
 import { ensureImage, lazyDocker } from '../../lib/docker/index.ts'
 import { createKeyedQueue } from '../../lib/keyed-queue.ts'
 import { withExistingNames } from './existing-names.ts'
 import { pullAll } from './pull.ts'
 import { assertPortsFree } from './ports.ts'
-import { containersOf, diff, labelFilters, planFrom, serviceOf, stateFrom } from './stack-inspection.ts'
+import { containersOf, current, diff, firstFailure, labelFilters, planFrom, serviceOf, stateFrom } from './stack-inspection.ts'
 
 export interface DockerRuntimeOptions {
   /** A dockerode client or its connection options (default: DOCKER_HOST or the local socket). */
@@ -37,13 +41,10 @@ export interface DockerRuntimeOptions {
    * deploys them unrouted. Without one, a stack that asks for Traefik is refused before anything starts.
    */
   proxy?: StackProxy | false
-  /**
-   * How long a service without a healthcheck must stay up before its dependents start, so a process
-   * that dies at once blocks them instead of racing them (default 150 ms; services nobody waits on skip it).
-   */
-  startGraceMs?: number
   /** Upper bound for waiting on a healthcheck (default: what the healthcheck itself allows). */
   healthTimeoutMs?: number
+  /** How long a started service's first TCP port may take to accept connections (default 10 s). */
+  portTimeoutMs?: number
 }
 
 function emitter(options: RuntimeCallOptions | undefined) {
@@ -65,7 +66,10 @@ function emitter(options: RuntimeCallOptions | undefined) {
 export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRuntime & { docker: Docker } {
   const docker = lazyDocker(options.docker)
   const defaultAccount = options.account ?? DEFAULT_ACCOUNT
-  const containers = createContainers(docker, { startGraceMs: options.startGraceMs ?? 150, ...(options.healthTimeoutMs !== undefined ? { healthTimeoutMs: options.healthTimeoutMs } : {}) })
+  const containers = createContainers(docker, {
+    ...(options.healthTimeoutMs !== undefined ? { healthTimeoutMs: options.healthTimeoutMs } : {}),
+    ...(options.portTimeoutMs !== undefined ? { portTimeoutMs: options.portTimeoutMs } : {}),
+  })
   const { ensureObjects, removeObjects, converge } = createConverger(docker, containers)
   const { stopQuietly, removeQuietly } = containers
 
@@ -74,6 +78,48 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
     const account = opts?.account ?? defaultAccount
     if (ACCOUNT_NAME.test(account)) return account
     throw new ThreshError({ code: 'bad_account', message: `Account "${account}" cannot own stacks on this node: use letters, digits and '-'`, plugin: PLUGIN, status: 400 })
+  }
+
+  const rollout = createRollout(docker, containers)
+
+  /** Runs `fn` with the stack's Docker events watched; the stream closes when it is done. */
+  async function withWatch<T>(account: string, stack: string, fn: (watch: StartWatch) => Promise<T>): Promise<T> {
+    const watch = await watchStack(docker, account, stack).catch((error: unknown) => {
+      throw unreachable(error)
+    })
+    try {
+      return await fn(watch)
+    } finally {
+      watch.close()
+    }
+  }
+
+  /**
+   * Every container this operation started is asked once more whether it is still up (Docker's own word);
+   * one that died after its dependents started fails, and they are stopped and blocked.
+   */
+  async function confirmStarted(plan: StackPlan, results: Map<string, ServiceState>, journal: Journal, emit: (e: ProgressEvent) => void): Promise<void> {
+    const touched = new Set([...journal.created, ...journal.started])
+    const checks = await Promise.all(
+      [...results.values()]
+        .filter((r) => r.status === 'running' && r.containerId && touched.has(r.containerId))
+        .map(async (r) => ({ r, check: await containers.settle(r.containerId!).catch((error) => ({ ok: false, why: reason(error) })) })),
+    )
+    for (const { r, check } of checks) {
+      if (check.ok) continue
+      const why = check.why ?? 'did not stay up'
+      results.set(r.name, { ...r, status: 'error', error: why })
+      emit({ type: 'service', stack: plan.name, service: r.name, status: 'error', message: why })
+      await stopQuietly(r.containerId!).catch(() => {})
+      for (const dependent of dependentsOf(plan, r.name)) {
+        const d = results.get(dependent)
+        if (!d || d.status !== 'running') continue
+        if (d.containerId) await stopQuietly(d.containerId).catch(() => {})
+        const blocked = `blocked: dependency ${r.name} is error`
+        results.set(dependent, { ...d, status: 'blocked', error: blocked })
+        emit({ type: 'service', stack: plan.name, service: dependent, status: 'blocked', message: blocked })
+      }
+    }
   }
 
   // One operation at a time per stack: a second `up` waits for the first instead of racing it.
@@ -98,53 +144,67 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
 
     async plan(stack: StackDefinition, opts?: RuntimeCallOptions): Promise<DeployDiff> {
       const account = accountOf(opts)
-      return diff(planStack(stack, { account }), await containersOf(docker, account, stack.name))
+      return diff(planStack(stack, { account }), current(await containersOf(docker, account, stack.name)))
     },
 
     async deploy(stack: StackDefinition, opts?: RuntimeCallOptions): Promise<StackState> {
       const account = accountOf(opts)
       return exclusive(`${account}/${stack.name}`, async () => {
         const emit = emitter(opts)
-        const existing = await containersOf(docker, account, stack.name)
+        const existing = current(await containersOf(docker, account, stack.name))
         const plan = await withExistingNames(docker, planStack(stack, { account })).catch((error: unknown) => {
           throw unreachable(error)
         })
         const changes = diff(plan, existing)
         const routed = plan.services.filter((s) => s.traefik && s.ports.length > 0)
         const px = proxyFor(plan.name, routed.map((s) => s.name))
+        const rollback = opts?.rollback ?? existing.length > 0
 
         // Ports are checked before anything is created: a half-deployed stack is worse than none.
         const wanted = plan.services.filter((s) => !changes.unchanged.includes(s.name)).flatMap((s) => s.ports)
         await assertPortsFree(docker, wanted, new Set(existing.map((e) => e.info.Id)))
 
         emit({ type: 'stack', stack: plan.name, status: 'deploying' })
-        try {
-          await ensureObjects(plan)
-          for (const name of changes.remove) {
-            const gone = existing.find((e) => serviceOf(e) === name)
-            if (gone) await removeQuietly(gone.info.Id)
+        const journal = newJournal()
+        const results = await withWatch(account, plan.name, async (watch) => {
+          try {
+            await ensureObjects(plan, journal)
+            // Services the definition dropped stop now and go only once the deploy stands.
+            for (const name of changes.remove) {
+              const gone = existing.find((e) => serviceOf(e) === name)
+              if (!gone) continue
+              const old = { service: name, id: gone.info.Id, name: gone.spec?.containerName ?? gone.info.Names[0]!.slice(1), wasRunning: gone.info.State === 'running' }
+              await stopQuietly(old.id)
+              await docker.getContainer(old.id).rename({ name: asideName(old.name) })
+              journal.setAside.push(old)
+            }
+          } catch (error) {
+            await rollout.rollback(journal).catch(() => {})
+            throw unreachable(error)
           }
-        } catch (error) {
-          throw unreachable(error)
-        }
 
-        const pulls = pullAll(docker, plan, emit)
-        for (const s of plan.services) emit({ type: 'service', stack: plan.name, service: s.name, status: 'pending' })
-
-        const results = await runLevels(
-          plan,
-          (service) =>
-            converge(
-              plan,
-              service,
-              existing.find((e) => serviceOf(e) === service.name),
-              pulls.get(service.image)!,
-              emit,
-              px && service.traefik && service.ports.length > 0 ? px.labelsFor(plan, service) : {},
-            ),
-          emit,
-        )
-        if (px) {
+          const pulls = pullAll(docker, plan, emit)
+          for (const s of plan.services) emit({ type: 'service', stack: plan.name, service: s.name, status: 'pending' })
+          const results = await runLevels(
+            plan,
+            (service, done) =>
+              converge(plan, service, existing.find((e) => serviceOf(e) === service.name), pulls.get(service.image)!, {
+                watch,
+                journal,
+                emit,
+                extraLabels: px && service.traefik && service.ports.length > 0 ? px.labelsFor(plan, service) : {},
+                deadDependency: () =>
+                  service.dependsOn.find((d) => {
+                    const id = done.get(d)?.containerId
+                    return id !== undefined && watch.died(id) !== undefined
+                  }),
+              }),
+            emit,
+          )
+          await confirmStarted(plan, results, journal, emit)
+          return results
+        })
+        if (px && routed.some((s) => results.get(s.name)?.status === 'running')) {
           try {
             await px.ensure(plan, emit)
           } catch (error) {
@@ -154,24 +214,37 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
             }
           }
         }
-        const state = stateFrom(plan.name, account, await containersOf(docker, account, stack.name), results)
-        const firstError = state.services.find((s) => s.status === 'error') ?? state.services.find((s) => s.status === 'blocked')
-        if (firstError) state.error = `${firstError.name}: ${firstError.error}`
-        else delete state.error
-        emit({ type: 'stack', stack: plan.name, status: state.status, ...(state.error ? { message: state.error } : {}) })
+        const failed = firstFailure(results)
+        let state: StackState
+        if (failed && rollback) {
+          const why = `${failed.name}: ${failed.error}`
+          emit({ type: 'stack', stack: plan.name, status: 'deploying', message: `rolling back: ${why}` })
+          await rollout.rollback(journal)
+          const after = current(await containersOf(docker, account, stack.name))
+          state = after.length > 0 ? stateFrom(plan.name, account, after) : { name: plan.name, account, status: 'error', services: [], traefik: plan.traefik, error: why }
+          state.rolledBack = why
+          if (after.length === 0 && px) await px.release(plan.name).catch(() => {})
+        } else {
+          await rollout.commit(journal)
+          state = stateFrom(plan.name, account, current(await containersOf(docker, account, stack.name)), results)
+          if (failed) state.error = `${failed.name}: ${failed.error}`
+          else delete state.error
+        }
+        const message = state.rolledBack ? `rolled back: ${state.rolledBack}` : state.error
+        emit({ type: 'stack', stack: plan.name, status: state.status, ...(message ? { message } : {}) })
         return state
       })
     },
 
     async status(name: string, opts?: RuntimeCallOptions): Promise<StackState | undefined> {
       const account = accountOf(opts)
-      const existing = await containersOf(docker, account, name)
+      const existing = current(await containersOf(docker, account, name))
       return existing.length === 0 ? undefined : stateFrom(name, account, existing)
     },
 
     async list(opts?: RuntimeCallOptions): Promise<StackState[]> {
       const account = accountOf(opts)
-      const existing = await containersOf(docker, account)
+      const existing = current(await containersOf(docker, account))
       const names = [...new Set(existing.map((e) => e.info.Labels[LABELS.stack]!))].sort()
       return names.map((n) => stateFrom(n, account, existing.filter((e) => e.info.Labels[LABELS.stack] === n)))
     },
@@ -181,7 +254,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
       const normalized = image.startsWith('docker:') ? image.slice('docker:'.length) : image
       return exclusive(`${account}/${name}`, async () => {
         const emit = emitter(opts)
-        const existing = await containersOf(docker, account, name)
+        const existing = current(await containersOf(docker, account, name))
         if (existing.length === 0) throw stackNotFound(name)
         const old = existing.find((e) => serviceOf(e) === serviceName)
         if (!old?.spec) {
@@ -214,22 +287,24 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
 
         const oldContainer = docker.getContainer(old.info.Id)
         const wasRunning = old.info.State === 'running'
-        const backupName = `${old.spec.containerName}-rollback`
         say('stopping')
         await stopQuietly(old.info.Id)
-        await oldContainer.rename({ name: backupName })
+        await oldContainer.rename({ name: asideName(old.spec.containerName) })
         let newId: string | undefined
         let failure: string | undefined
-        try {
-          say('creating')
-          newId = (await docker.createContainer(createOptions(next, plan.objects.network.name, px ? px.labelsFor(plan, next) : {}))).id
-          say('starting')
-          await docker.getContainer(newId).start()
-          const check = await containers.confirmRunning(newId, { ...next, dependents: next.dependents.length > 0 ? next.dependents : ['update'] })
-          if (!check.ok) failure = check.why
-        } catch (error) {
-          failure = reason(error)
-        }
+        await withWatch(account, name, async (watch) => {
+          try {
+            say('creating')
+            newId = (await docker.createContainer(createOptions(next, plan.objects.network.name, px ? px.labelsFor(plan, next) : {}))).id
+            say('starting')
+            await docker.getContainer(newId).start()
+            let check = await containers.confirmRunning(newId, next, watch, { probeNetwork: plan.objects.network.name })
+            if (check.ok) check = await containers.settle(newId)
+            if (!check.ok) failure = check.why
+          } catch (error) {
+            failure = reason(error)
+          }
+        })
         if (failure !== undefined) {
           say('error', `${normalized} failed to start (${failure}); rolling back to ${old.spec.image}`)
           if (newId) await removeQuietly(newId)
@@ -244,7 +319,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         }
         await removeQuietly(old.info.Id)
         say('running')
-        return stateFrom(name, account, await containersOf(docker, account, name))
+        return stateFrom(name, account, current(await containersOf(docker, account, name)))
       })
     },
 
@@ -267,7 +342,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
             }),
           )
         }
-        return stateFrom(name, account, await containersOf(docker, account, name))
+        return stateFrom(name, account, current(await containersOf(docker, account, name)))
       })
     },
 
@@ -275,16 +350,27 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
       const account = accountOf(opts)
       return exclusive(`${account}/${name}`, async () => {
         const emit = emitter(opts)
-        const existing = await containersOf(docker, account, name)
+        const existing = current(await containersOf(docker, account, name))
         const plan = planFrom(account, name, existing)
         if (!plan) return undefined
-        const results = await runLevels(
-          plan,
-          (service) =>
-            converge(plan, service, existing.find((e) => serviceOf(e) === service.name), Promise.resolve(), emit, {}),
-          emit,
-        )
-        return stateFrom(name, account, await containersOf(docker, account, name), results)
+        const journal = newJournal()
+        const results = await withWatch(account, name, async (watch) => {
+          const results = await runLevels(
+            plan,
+            (service, done) =>
+              converge(plan, service, existing.find((e) => serviceOf(e) === service.name), Promise.resolve(), {
+                watch,
+                journal,
+                emit,
+                extraLabels: {},
+                deadDependency: () => service.dependsOn.find((d) => watch.died(done.get(d)?.containerId ?? '') !== undefined),
+              }),
+            emit,
+          )
+          await confirmStarted(plan, results, journal, emit)
+          return results
+        })
+        return stateFrom(name, account, current(await containersOf(docker, account, name)), results)
       })
     },
 

@@ -13,6 +13,18 @@ export interface Existing {
 
 export const serviceOf = (e: Existing): string | undefined => e.info.Labels[LABELS.service]
 
+/** An old container a deploy in progress set aside (see rollout.ts): not part of the stack's current state. */
+export const isAside = (e: Existing): boolean => /-old-[a-z0-9]{6}$/.test(e.info.Names?.[0] ?? '')
+
+/** The stack's containers without those set aside by a deploy in progress. */
+export const current = (existing: Existing[]): Existing[] => existing.filter((e) => !isAside(e))
+
+/** The first failed service of a deploy's results, else the first blocked one. */
+export function firstFailure(results: Map<string, ServiceState>): ServiceState | undefined {
+  const all = [...results.values()]
+  return all.find((s) => s.status === 'error') ?? all.find((s) => s.status === 'blocked')
+}
+
 /** Docker's label filter for an account's objects, or one stack's. */
 export function labelFilters(account: string, stack?: string): string {
   const label = [`${LABELS.managed}=true`, `${LABELS.account}=${account}`]
