@@ -50,9 +50,13 @@ export async function planLocal(file: string, report: (line: string) => void): P
   return planStack(await loadStack(file, report))
 }
 
-export async function upLocal(file: string, report: (line: string) => void, onProgress: (e: ProgressEvent) => void): Promise<StackState> {
+export async function upLocal(file: string, report: (line: string) => void, onProgress: (e: ProgressEvent) => void, options: { rollback?: boolean } = {}): Promise<StackState> {
   const stack = await loadStack(file, report)
-  const state = await withRuntime((runtime) => runtime.deploy(stack, { onProgress }))
+  const state = await withRuntime((runtime) => runtime.deploy(stack, { onProgress, ...options }))
+  if (state.rolledBack) {
+    const after = state.services.length > 0 ? 'it runs as it did before' : 'nothing of it was left behind'
+    throw new ThreshError({ code: 'stack_rolled_back', message: `Stack ${stack.name} was rolled back (${after}): ${state.rolledBack}` })
+  }
   if (state.status === 'error') {
     throw new ThreshError({ code: 'stack_failed', message: `Stack ${stack.name} failed: ${state.error ?? 'a service did not start'}` })
   }
