@@ -4,10 +4,11 @@ import { ThreshError } from '../../core/index.ts'
 import { parseStack, planStack, type ProgressEvent, type StackDefinition, type StackPlan, type StackRuntime, type StackState } from '../../lib/stack/index.ts'
 import { startLocalThresh } from '../local-thresh.ts'
 
-// The agent's stack plugins, loaded on first use as its role loads them: the proxy first, so that
-// runtime-docker finds the `proxy` service for stacks that ask for Traefik.
+// The agent's stack plugins, loaded on first use as its role loads them: the proxies first, so that
+// runtime-docker finds the `proxy` (Traefik) and `proxy-caddy` services for stacks that are routed.
 const stackPlugins = [
   () => import('../../plugins/runtime-traefik/index.ts').then((m) => m.default),
+  () => import('../../plugins/runtime-caddy/index.ts').then((m) => m.default),
   () => import('../../plugins/runtime-docker/index.ts').then((m) => m.default),
 ]
 

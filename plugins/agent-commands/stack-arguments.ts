@@ -52,6 +52,7 @@ export function stackFromArguments(args: Args): { stack: StackDefinition; stackI
       : raw.services
   const candidate: Record<string, unknown> = { name, services }
   if (raw.traefik !== undefined) candidate.traefik = raw.traefik
+  if (raw.proxy !== undefined) candidate.proxy = raw.proxy
   const parsed = parseStack(candidate)
   if (!parsed.ok) {
     throw new ThreshError({

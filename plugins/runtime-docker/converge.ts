@@ -86,8 +86,9 @@ export function createConverger(docker: Docker, containers: Containers): Converg
           await docker.getNetwork(n.Id).remove()
         } catch (error) {
           if (statusCode(error) !== 404) {
-            // The proxy may still be attached; detach it and retry once.
-            await docker.getNetwork(n.Id).disconnect({ Container: 'thresh-traefik', Force: true }).catch(() => {})
+            // A proxy (Traefik, Caddy) may still be attached; detach whatever is and retry once.
+            const attached = Object.keys((await docker.getNetwork(n.Id).inspect().catch(() => undefined))?.Containers ?? {})
+            for (const id of attached) await docker.getNetwork(n.Id).disconnect({ Container: id, Force: true }).catch(() => {})
             await docker.getNetwork(n.Id).remove().catch((e2) => {
               if (statusCode(e2) !== 404) throw e2
             })

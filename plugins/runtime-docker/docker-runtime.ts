@@ -8,7 +8,9 @@ import {
   LABELS,
   planStack,
   type DeployDiff,
+  type PlannedService,
   type ProgressEvent,
+  type ProxyKind,
   type RuntimeCallOptions,
   type ServiceState,
   type ServiceStatus,
@@ -41,6 +43,10 @@ export interface DockerRuntimeOptions {
    * deploys them unrouted. Without one, a stack that asks for Traefik is refused before anything starts.
    */
   proxy?: StackProxy | false
+  /** The proxies by kind, for stacks that name one (`proxy: caddy`); Traefik may come as `proxy` too. */
+  proxies?: Partial<Record<ProxyKind, StackProxy>>
+  /** The proxy for stacks with `proxy: true` (default traefik). */
+  defaultProxy?: ProxyKind
   /** Upper bound for waiting on a healthcheck (default: what the healthcheck itself allows). */
   healthTimeoutMs?: number
   /** How long a started service's first TCP port may take to accept connections (default 10 s). */
@@ -125,17 +131,40 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
   // One operation at a time per stack: a second `up` waits for the first instead of racing it.
   const exclusive = createKeyedQueue()
 
+  /** Which proxy routes a service: the one its stack names (`default`: this node's), else Traefik. */
+  function kindOf(service: { proxy?: ProxyKind | 'default' }): ProxyKind {
+    if (service.proxy === 'default') return options.defaultProxy ?? 'traefik'
+    return service.proxy ?? 'traefik'
+  }
+
   /** The proxy for `routed` services of `stack`: none to route, or routing off, is undefined; no proxy is an error. */
-  function proxyFor(stack: string, routed: string[]): StackProxy | undefined {
+  function proxyFor(stack: string, routed: Array<{ name: string; proxy?: ProxyKind | 'default' }>): StackProxy | undefined {
     if (routed.length === 0 || options.proxy === false) return undefined
-    if (options.proxy) return options.proxy
-    // No Traefik of our own as a fallback: a disabled runtime-traefik has to stay disabled.
+    const kind = kindOf(routed[0]!)
+    const px = kind === 'traefik' ? (options.proxies?.traefik ?? options.proxy) : options.proxies?.[kind]
+    if (px) return px
+    // No proxy of our own as a fallback: a disabled proxy plugin has to stay disabled.
+    const name = kind === 'traefik' ? 'Traefik' : 'Caddy'
     throw new ThreshError({
       code: 'proxy_missing',
-      message: `Stack ${stack} routes ${routed.join(', ')} through Traefik, but no proxy plugin is running: runtime-traefik is disabled or not loaded. Enable it, or set traefik: false.`,
+      message: `Stack ${stack} routes ${routed.map((s) => s.name).join(', ')} through ${name}, but no proxy plugin is running: runtime-${kind} is disabled or not loaded. Enable it, or ${kind === 'traefik' ? 'set traefik: false' : 'choose another proxy'}.`,
       plugin: PLUGIN,
       status: 409,
     })
+  }
+
+  /** Each routed service's proxy labels, worked out before anything starts (a rule the proxy cannot express is refused). */
+  function proxyLabels(plan: StackPlan, px: StackProxy | undefined, routed: PlannedService[]): Map<string, Record<string, string>> {
+    const labels = new Map<string, Record<string, string>>()
+    if (!px) return labels
+    for (const s of routed) {
+      try {
+        labels.set(s.name, px.labelsFor(plan, s))
+      } catch (error) {
+        throw new ThreshError({ code: 'route_invalid', message: `Stack ${plan.name} cannot be routed: ${reason(error)}`, plugin: PLUGIN, status: 400 })
+      }
+    }
+    return labels
   }
 
   const runtime: StackRuntime & { docker: Docker } = {
@@ -157,7 +186,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         })
         const changes = diff(plan, existing)
         const routed = plan.services.filter((s) => s.traefik && s.ports.length > 0)
-        const px = proxyFor(plan.name, routed.map((s) => s.name))
+        const px = proxyFor(plan.name, routed)
+        const routeLabels = proxyLabels(plan, px, routed)
         const rollback = opts?.rollback ?? existing.length > 0
 
         // Ports are checked before anything is created: a half-deployed stack is worse than none.
@@ -192,7 +222,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
                 watch,
                 journal,
                 emit,
-                extraLabels: px && service.traefik && service.ports.length > 0 ? px.labelsFor(plan, service) : {},
+                extraLabels: routeLabels.get(service.name) ?? {},
                 deadDependency: () =>
                   service.dependsOn.find((d) => {
                     const id = done.get(d)?.containerId
@@ -223,7 +253,9 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
           const after = current(await containersOf(docker, account, stack.name))
           state = after.length > 0 ? stateFrom(plan.name, account, after) : { name: plan.name, account, status: 'error', services: [], traefik: plan.traefik, error: why }
           state.rolledBack = why
-          if (after.length === 0 && px) await px.release(plan.name).catch(() => {})
+          // The proxy follows: the restored containers take their routes back, or it lets the stack go.
+          if (px && after.length === 0) await px.release(plan.name).catch(() => {})
+          else if (px) await px.ensure(plan, emit).catch(() => {})
         } else {
           await rollout.commit(journal)
           state = stateFrom(plan.name, account, current(await containersOf(docker, account, stack.name)), results)
@@ -267,7 +299,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         }
         const next = withImage(old.spec, old.info.Labels, normalized)
         const plan = planFrom(account, name, existing)!
-        const px = proxyFor(name, next.traefik && next.ports.length > 0 ? [serviceName] : [])
+        const px = proxyFor(name, next.traefik && next.ports.length > 0 ? [next] : [])
         const say = (status: ServiceStatus, message?: string) =>
           emit({ type: 'service', stack: name, service: serviceName, status, ...(message ? { message } : {}) })
 
@@ -388,7 +420,9 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         )
         const removed = await removeObjects(labelFilters(account, name))
         // Without a proxy plugin a Traefik left from earlier is not ours to remove; the stack goes all the same.
-        if (existing.some((e) => e.spec?.traefik) && options.proxy) await options.proxy.release(name)
+        const routedSpec = existing.map((e) => e.spec).find((spec) => spec?.traefik && spec.ports.length > 0)
+        const px = routedSpec && options.proxy !== false ? (kindOf(routedSpec) === 'traefik' ? (options.proxies?.traefik ?? options.proxy) : options.proxies?.[kindOf(routedSpec)]) : undefined
+        if (px) await px.release(name)
         return existing.length + removed > 0
       })
     },

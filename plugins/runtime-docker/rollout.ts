@@ -4,6 +4,8 @@ import type Docker from 'dockerode'
 import { statusCode } from './docker-errors.ts'
 import type { Containers } from './containers.ts'
 
+export { asideName } from '../../lib/docker/aside.ts'
+
 /** An old container set aside while its replacement starts. */
 export interface SetAside {
   service: string
@@ -26,11 +28,6 @@ export interface Journal {
 }
 
 export const newJournal = (): Journal => ({ created: [], setAside: [], started: [], volumes: [] })
-
-/** The side name of an old container while its replacement starts: unique, so two deploys never collide. */
-export function asideName(name: string): string {
-  return `${name}-old-${Math.random().toString(36).slice(2, 8)}`
-}
 
 export function createRollout(docker: Docker, containers: Containers) {
   const ignore404 = (error: unknown) => {
