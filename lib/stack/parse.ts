@@ -15,7 +15,7 @@ const REFERENCE = /\$\{([^}.]+)\.(host|port)\}/g
 
 const TOP_FIELDS = new Set(['name', 'services', 'traefik', 'proxy', 'targetNode', 'targetCluster', 'description', 'version'])
 const SERVICE_FIELDS = new Set([
-  'name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route',
+  'name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route', 'expose',
   'command', 'healthcheck', 'preferNode', 'requireGpu', 'description',
 ])
 
@@ -239,6 +239,14 @@ function parseService(
     }
   })
 
+  // Ports other services and the proxy reach without publishing them on the node: `8080` or `53/udp`.
+  const expose: string[] = []
+  listOf(raw.expose, `${path}.expose`, 'expose must be a list of container ports like "8080"', problem).forEach((value, i) => {
+    const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(String(value))
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) problem(`${path}.expose[${i}]`, `"${clip(String(value))}" is not a container port like "8080" or "53/udp"`)
+    else expose.push(`${Number(m[1])}/${m[2] ?? 'tcp'}`)
+  })
+
   const volumes: VolumeMount[] = []
   atMost(listOf(raw.volumes, `${path}.volumes`, 'volumes must be a list of "name:/path" strings', problem), `${path}.volumes`, STACK_LIMITS.volumes, 'volumes').forEach((value, i) => {
     const volume = parseVolume(value)
@@ -305,10 +313,11 @@ function parseService(
     volumes,
     env,
     dependsOn,
-    traefik: traefik ?? (stackTraefik && ports.length > 0),
+    traefik: traefik ?? (stackTraefik && (ports.length > 0 || expose.length > 0)),
     ...(route !== undefined ? { route } : {}),
     ...(command ? { command } : {}),
     ...(healthcheck ? { healthcheck } : {}),
+    ...(expose.length > 0 ? { expose } : {}),
   }
   return { service, depPaths, portPaths }
 }

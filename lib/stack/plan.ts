@@ -104,8 +104,8 @@ export function resolveStack(stack: StackDefinition): StackDefinition {
 
 /** Everything about a service that needs a new container when it changes (not its dependencies). */
 export function serviceConfigHash(service: Omit<StackService, 'dependsOn'> & { dependsOn?: string[]; proxy?: ProxyKind | 'default' }): string {
-  const { name, image, ports, volumes, env, command, healthcheck, traefik, route, proxy } = service
-  return configHash({ name, image, ports, volumes, env, command, healthcheck, traefik, route, proxy })
+  const { name, image, ports, volumes, env, command, healthcheck, traefik, route, proxy, expose } = service
+  return configHash({ name, image, ports, volumes, env, command, healthcheck, traefik, route, proxy, expose })
 }
 
 /**

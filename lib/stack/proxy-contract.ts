@@ -20,6 +20,19 @@ export function routeRule(plan: Pick<StackPlan, 'name'>, service: Pick<PlannedSe
   return `Host(\`${route}\`)`
 }
 
+/** The container port a proxy forwards to: the first published mapping's, else the first exposed TCP port. */
+export function routedPort(service: Pick<PlannedService, 'ports' | 'expose'>): number | undefined {
+  if (service.ports[0]) return service.ports[0].container
+  const exposed = service.expose?.find((e) => e.endsWith('/tcp'))
+  return exposed ? Number.parseInt(exposed, 10) : undefined
+}
+
+/** Routed through a proxy: asked for (`traefik`, `proxy`) and has a port to route to. */
+export const isRouted = (service: Pick<PlannedService, 'traefik' | 'ports' | 'expose'>): boolean => service.traefik && routedPort(service) !== undefined
+
+/** Updated blue/green: routed, with no host port that two containers could not share. */
+export const isBlueGreen = (service: Pick<PlannedService, 'traefik' | 'ports' | 'expose'>): boolean => isRouted(service) && service.ports.length === 0
+
 export interface StackProxy {
   /** Labels a routed service's container carries so the proxy can discover it. */
   labelsFor(plan: StackPlan, service: PlannedService): Record<string, string>

@@ -40,6 +40,8 @@ export interface StackService {
   route?: string
   command?: string[]
   healthcheck?: Healthcheck
+  /** Container ports reachable on the stack's networks only: `80/tcp`. */
+  expose?: string[]
 }
 
 export interface StackDefinition {

@@ -4,7 +4,7 @@
 import { ThreshError } from '../../core/index.ts'
 import { formatPort, formatVolume, parseStack, type StackDefinition } from '../../lib/stack/index.ts'
 
-const SERVICE_FIELDS = ['name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route', 'command', 'healthcheck'] as const
+const SERVICE_FIELDS = ['name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route', 'command', 'healthcheck', 'expose'] as const
 
 export type Args = Record<string, unknown>
 

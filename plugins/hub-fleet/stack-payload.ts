@@ -22,6 +22,7 @@ export interface PortableService {
   traefik: boolean
   route?: string
   command?: string[]
+  expose?: string[]
   healthcheck?: { test: string[]; interval: string; timeout: string; retries: number; startPeriod: string }
 }
 
@@ -36,6 +37,7 @@ export function portableService(service: StackService): PortableService {
     traefik: service.traefik,
     ...(service.route !== undefined ? { route: service.route } : {}),
     ...(service.command ? { command: service.command } : {}),
+    ...(service.expose ? { expose: service.expose } : {}),
     ...(service.healthcheck
       ? {
           healthcheck: {

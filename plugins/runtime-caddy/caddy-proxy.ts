@@ -6,7 +6,7 @@ import type Docker from 'dockerode'
 import { isAsideName } from '../../lib/docker/aside.ts'
 import { ensureImage, lazyDocker, publish } from '../../lib/docker/index.ts'
 import { putFile } from '../../lib/docker/put-file.ts'
-import { LABELS, routeRule, type PlannedService, type ProgressEvent, type StackPlan, type StackProxy } from '../../lib/stack/index.ts'
+import { LABELS, routedPort, routeRule, type PlannedService, type ProgressEvent, type StackPlan, type StackProxy } from '../../lib/stack/index.ts'
 import { caddyConfig, matchersOf, type CaddyRoute } from './caddy-routes.ts'
 
 export const CADDY_CONTAINER = 'thresh-caddy'
@@ -31,8 +31,8 @@ const statusCode = (error: unknown): number | undefined => (error as { statusCod
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export function caddyLabels(plan: StackPlan, service: PlannedService): Record<string, string> {
-  const port = service.ports[0]
-  if (!port) return {}
+  const port = routedPort(service)
+  if (port === undefined) return {}
   const rule = routeRule(plan, service)
   // A rule Caddy cannot express fails here, before anything starts.
   try {
@@ -40,7 +40,7 @@ export function caddyLabels(plan: StackPlan, service: PlannedService): Record<st
   } catch (error) {
     throw Object.assign(new Error(`${service.name}: ${(error as Error).message}`), { statusCode: 400 })
   }
-  return { [CADDY_LABELS.rule]: rule, [CADDY_LABELS.port]: String(port.container), [CADDY_LABELS.network]: plan.objects.network.name }
+  return { [CADDY_LABELS.rule]: rule, [CADDY_LABELS.port]: String(port), [CADDY_LABELS.network]: plan.objects.network.name }
 }
 
 export function createCaddyProxy(options: CaddyProxyOptions = {}): StackProxy & { containerName: string; reload(): Promise<void> } {

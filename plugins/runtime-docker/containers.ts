@@ -3,7 +3,7 @@
 // instead of a fixed wait, and stopping or removing one whether or not it is still there.
 import { connect } from 'node:net'
 import type Docker from 'dockerode'
-import type { PlannedService } from '../../lib/stack/index.ts'
+import { routedPort, type PlannedService } from '../../lib/stack/index.ts'
 import { RESTART_POLICY, type ServiceSpec } from './container-spec.ts'
 import { statusCode } from './docker-errors.ts'
 import type { StartWatch } from './start-watch.ts'
@@ -86,8 +86,8 @@ export function createContainers(docker: Docker, timings: ContainerTimings = {})
   }
 
   async function waitPort(id: string, service: PlannedService | ServiceSpec, watch: StartWatch, options: StartOptions): Promise<StartCheck> {
-    const port = service.ports.find((p) => p.protocol === 'tcp')
-    if (!port || !options.probeNetwork) return { ok: true }
+    const port = service.ports.find((p) => p.protocol === 'tcp')?.container ?? routedPort({ ports: [], expose: service.expose })
+    if (port === undefined || !options.probeNetwork) return { ok: true }
     const c = await docker.getContainer(id).inspect()
     if (!c.State.Running) return exited(c, id)
     const address = c.NetworkSettings.Networks?.[options.probeNetwork]?.IPAddress
@@ -96,12 +96,12 @@ export function createContainers(docker: Docker, timings: ContainerTimings = {})
     const deadline = Date.now() + limit
     for (;;) {
       if (watch.died(id) !== undefined) return exited(await docker.getContainer(id).inspect(), id)
-      const open = await tcpOpen(address, port.container)
+      const open = await tcpOpen(address, port)
       // This host cannot reach container addresses (a remote engine): running is all that can be known.
       if (open === undefined && !options.requirePort) return { ok: true }
       if (open) return { ok: true }
       if (Date.now() > deadline) {
-        return options.requirePort ? { ok: false, why: `port ${port.container} did not accept connections within ${Math.round(limit / 1000)} s` } : { ok: true }
+        return options.requirePort ? { ok: false, why: `port ${port} did not accept connections within ${Math.round(limit / 1000)} s` } : { ok: true }
       }
       await sleep(25)
     }

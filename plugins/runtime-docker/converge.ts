@@ -1,7 +1,7 @@
 // Brings a planned stack to running: its network and volumes first, then start level by start level,
 // the services of a level together, a failed service blocking its dependents; and removes them on destroy.
 import type Docker from 'dockerode'
-import { formatPort, LABELS, type PlannedService, type ProgressEvent, type ServiceState, type ServiceStatus, type StackPlan } from '../../lib/stack/index.ts'
+import { formatPort, isBlueGreen, LABELS, type PlannedService, type ProgressEvent, type ServiceState, type ServiceStatus, type StackPlan } from '../../lib/stack/index.ts'
 import { createOptions } from './container-spec.ts'
 import type { Containers } from './containers.ts'
 import { PLUGIN, reason, statusCode } from './docker-errors.ts'
@@ -160,14 +160,17 @@ export function createConverger(docker: Docker, containers: Containers): Converg
         say('blocked', why)
         return { ...base, status: 'blocked', error: why }
       }
-      if (aside?.wasRunning) await containers.stopQuietly(aside.id)
+      // Blue/green: a routed service without a host port starts beside its old container, which keeps
+      // serving until the proxy moves to the new one (after all services, see deploy); else the old stops first.
+      const blueGreen = isBlueGreen(service) && Object.keys(ctx.extraLabels).length > 0
+      if (aside?.wasRunning && !blueGreen) await containers.stopQuietly(aside.id)
       say('starting')
       try {
         await docker.getContainer(id).start()
       } catch (error) {
         if (statusCode(error) !== 304) return fail(`starting failed: ${reason(error)}`, id)
       }
-      const check = await containers.confirmRunning(id, service, watch, { probeNetwork: plan.objects.network.name })
+      const check = await containers.confirmRunning(id, service, watch, { probeNetwork: plan.objects.network.name, requirePort: blueGreen })
       if (!check.ok) {
         // Keep the container for its logs, but stop its restart loop.
         await containers.stopQuietly(id).catch(() => {})

@@ -5,6 +5,8 @@ import { ThreshError } from '../../core/index.ts'
 import {
   ACCOUNT_NAME,
   DEFAULT_ACCOUNT,
+  isBlueGreen,
+  isRouted,
   LABELS,
   planStack,
   type DeployDiff,
@@ -24,6 +26,7 @@ import { createOptions, withImage } from './container-spec.ts'
 import { createContainers } from './containers.ts'
 import { createConverger, dependentsOf, runLevels } from './converge.ts'
 import { asideName, createRollout, newJournal, type Journal } from './rollout.ts'
+import { standbyName } from '../../lib/docker/aside.ts'
 import { watchStack, type StartWatch } from './start-watch.ts'
 import { PLUGIN, reason, stackNotFound, unreachable } from './docker-errors.ts'
 import { ensureImage, lazyDocker } from '../../lib/docker/index.ts'
@@ -31,7 +34,7 @@ import { createKeyedQueue } from '../../lib/keyed-queue.ts'
 import { withExistingNames } from './existing-names.ts'
 import { pullAll } from './pull.ts'
 import { assertPortsFree } from './ports.ts'
-import { containersOf, current, diff, firstFailure, labelFilters, planFrom, serviceOf, stateFrom } from './stack-inspection.ts'
+import { containersOf, current, diff, type Existing, firstFailure, labelFilters, planFrom, serviceOf, stateFrom } from './stack-inspection.ts'
 
 export interface DockerRuntimeOptions {
   /** A dockerode client or its connection options (default: DOCKER_HOST or the local socket). */
@@ -128,6 +131,54 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
     }
   }
 
+  /**
+   * Replaces a routed service that has no host port without a gap: the new container starts beside the
+   * old one under a standby name, must be healthy (its healthcheck, else running with its port open),
+   * takes the name and the route, and only then is the old one stopped and removed.
+   */
+  async function blueGreen(plan: StackPlan, old: Existing, next: PlannedService, px: StackProxy, emit: (e: ProgressEvent) => void): Promise<void> {
+    const spec = old.spec!
+    const say = (status: ServiceStatus, message?: string) => emit({ type: 'service', stack: plan.name, service: next.name, status, ...(message ? { message } : {}) })
+    const network = plan.objects.network.name
+    let newId: string | undefined
+    let failure: string | undefined
+    await withWatch(plan.account, plan.name, async (watch) => {
+      try {
+        say('creating', 'blue/green: the new container starts beside the old one')
+        newId = (await docker.createContainer(createOptions({ ...next, containerName: standbyName(next.containerName) }, network, px.labelsFor(plan, next)))).id
+        say('starting')
+        await docker.getContainer(newId).start()
+        let check = await containers.confirmRunning(newId, next, watch, { probeNetwork: network, requirePort: true })
+        if (check.ok) check = await containers.settle(newId)
+        if (!check.ok) failure = check.why
+      } catch (error) {
+        failure = reason(error)
+      }
+    })
+    const keep = async (why: string): Promise<never> => {
+      say('error', `${next.image} failed to start (${why}); ${next.name} keeps running ${spec.image}`)
+      if (newId) await removeQuietly(newId)
+      throw new ThreshError({ code: 'update_rolled_back', message: `${next.name} on ${next.image} failed to start (${why}); rolled back to ${spec.image}`, plugin: PLUGIN, status: 409 })
+    }
+    if (failure !== undefined) return keep(failure)
+    // The switch: names first, then the route (the proxy routes only containers with their own names).
+    const oldContainer = docker.getContainer(old.info.Id)
+    await oldContainer.rename({ name: asideName(spec.containerName) })
+    await docker.getContainer(newId!).rename({ name: next.containerName })
+    try {
+      await px.ensure(plan, emit)
+    } catch (error) {
+      await docker.getContainer(newId!).rename({ name: standbyName(next.containerName) }).catch(() => {})
+      await oldContainer.rename({ name: spec.containerName })
+      await px.ensure(plan, emit).catch(() => {})
+      return keep(`routing failed: ${reason(error)}`)
+    }
+    say('stopping', 'the old container, now that the new one has the route')
+    await stopQuietly(old.info.Id)
+    await removeQuietly(old.info.Id)
+    say('running')
+  }
+
   // One operation at a time per stack: a second `up` waits for the first instead of racing it.
   const exclusive = createKeyedQueue()
 
@@ -185,7 +236,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
           throw unreachable(error)
         })
         const changes = diff(plan, existing)
-        const routed = plan.services.filter((s) => s.traefik && s.ports.length > 0)
+        const routed = plan.services.filter(isRouted)
         const px = proxyFor(plan.name, routed)
         const routeLabels = proxyLabels(plan, px, routed)
         const rollback = opts?.rollback ?? existing.length > 0
@@ -299,7 +350,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         }
         const next = withImage(old.spec, old.info.Labels, normalized)
         const plan = planFrom(account, name, existing)!
-        const px = proxyFor(name, next.traefik && next.ports.length > 0 ? [next] : [])
+        const px = proxyFor(name, isRouted(next) ? [next] : [])
         const say = (status: ServiceStatus, message?: string) =>
           emit({ type: 'service', stack: name, service: serviceName, status, ...(message ? { message } : {}) })
 
@@ -315,6 +366,11 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
             status: 502,
             cause: error,
           })
+        }
+
+        if (px && isBlueGreen(next) && old.info.State === 'running') {
+          await blueGreen(plan, old, next, px, emit)
+          return stateFrom(name, account, current(await containersOf(docker, account, name)))
         }
 
         const oldContainer = docker.getContainer(old.info.Id)
@@ -342,6 +398,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
           if (newId) await removeQuietly(newId)
           await oldContainer.rename({ name: old.spec.containerName })
           if (wasRunning) await oldContainer.start().catch(() => {})
+          if (px) await px.ensure(plan, emit).catch(() => {})
           throw new ThreshError({
             code: 'update_rolled_back',
             message: `${serviceName} on ${normalized} failed to start (${failure}); rolled back to ${old.spec.image}`,
@@ -350,6 +407,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
           })
         }
         await removeQuietly(old.info.Id)
+        // A proxy that is not told by Docker's labels (Caddy) routes to the new container from here on.
+        if (px) await px.ensure(plan, emit)
         say('running')
         return stateFrom(name, account, current(await containersOf(docker, account, name)))
       })
@@ -402,6 +461,13 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
           await confirmStarted(plan, results, journal, emit)
           return results
         })
+        // Restarted containers may have new addresses: the proxy learns them.
+        const routed = plan.services.filter(isRouted)
+        if (routed.some((s) => results.get(s.name)?.status === 'running')) {
+          await Promise.resolve()
+            .then(() => proxyFor(name, routed)?.ensure(plan, emit))
+            .catch(() => {})
+        }
         return stateFrom(name, account, current(await containersOf(docker, account, name)), results)
       })
     },
@@ -420,7 +486,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         )
         const removed = await removeObjects(labelFilters(account, name))
         // Without a proxy plugin a Traefik left from earlier is not ours to remove; the stack goes all the same.
-        const routedSpec = existing.map((e) => e.spec).find((spec) => spec?.traefik && spec.ports.length > 0)
+        const routedSpec = existing.map((e) => e.spec).find((spec) => spec !== undefined && isRouted(spec))
         const px = routedSpec && options.proxy !== false ? (kindOf(routedSpec) === 'traefik' ? (options.proxies?.traefik ?? options.proxy) : options.proxies?.[kindOf(routedSpec)]) : undefined
         if (px) await px.release(name)
         return existing.length + removed > 0

@@ -1,5 +1,5 @@
 // Traefik v3 Docker-provider labels for a routed service (https://doc.traefik.io/traefik/routing/providers/docker/).
-import { objectPrefix, routeRule, type PlannedService, type StackPlan } from '../../lib/stack/index.ts'
+import { objectPrefix, routedPort, routeRule, type PlannedService, type StackPlan } from '../../lib/stack/index.ts'
 
 export { routeRule }
 
@@ -10,14 +10,14 @@ export function routerName(plan: Pick<StackPlan, 'name' | 'account'>, service: P
 
 export function traefikLabels(plan: StackPlan, service: PlannedService): Record<string, string> {
   const name = routerName(plan, service)
-  const port = service.ports[0]
-  if (!port) return {}
+  const port = routedPort(service)
+  if (port === undefined) return {}
   return {
     'traefik.enable': 'true',
     'traefik.docker.network': plan.objects.network.name,
     [`traefik.http.routers.${name}.rule`]: routeRule(plan, service),
     [`traefik.http.routers.${name}.entrypoints`]: 'web,websecure',
     [`traefik.http.routers.${name}.service`]: name,
-    [`traefik.http.services.${name}.loadbalancer.server.port`]: String(port.container),
+    [`traefik.http.services.${name}.loadbalancer.server.port`]: String(port),
   }
 }

@@ -118,3 +118,74 @@ describe('routing on a real Caddy', () => {
     expect(await caddy()).toBeUndefined()
   })
 })
+
+describe('updates without downtime', () => {
+  /** Requests the route every few milliseconds until stopped: every answer, in order. */
+  function requestLoop(host: string) {
+    const answers: Array<{ status: number; body: string } | { error: string }> = []
+    let running = true
+    const done = (async () => {
+      while (running) {
+        try {
+          const [status, body] = await viaProxy(proxyPort, host, '/version.txt')
+          answers.push({ status, body: body.trim() })
+        } catch (error) {
+          answers.push({ error: (error as Error).message })
+        }
+        await new Promise((r) => setTimeout(r, 10))
+      }
+    })()
+    return {
+      answers,
+      stop: async () => {
+        running = false
+        await done
+      },
+    }
+  }
+
+  it('updates a routed service without a host port blue/green: no failed request, and the new version answers after', async () => {
+    const name = uniqueName('tcbg')
+    const def = (image: string) => stack({ name, proxy: 'caddy', services: { web: { image, expose: ['8080'] }, other: { image: IMAGE } } })
+    expect((await runtime.deploy(def(IMAGE))).status).toBe('running')
+    const host = `web.${name}.localhost`
+    expect(await viaProxy(proxyPort, host, '/version.txt')).toEqual([200, '1\n'])
+    const before = (await runtime.status(name))!.services.find((s) => s.name === 'web')!.containerId
+
+    // PATCH-style update of one image.
+    const loop = requestLoop(host)
+    await new Promise((r) => setTimeout(r, 100))
+    const updated = await runtime.updateService(name, 'web', 'thresh-test/busybox:2')
+    await new Promise((r) => setTimeout(r, 100))
+    await loop.stop()
+    expect(updated.services.find((s) => s.name === 'web')).toMatchObject({ image: 'thresh-test/busybox:2', status: 'running' })
+    expect(loop.answers.length).toBeGreaterThan(5)
+    expect(loop.answers.filter((a) => !('status' in a) || a.status !== 200)).toEqual([])
+    expect(loop.answers.at(-1)).toEqual({ status: 200, body: '2' })
+    // The old container is gone, the new one has the service's name.
+    const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`thresh.stack=${name}`, 'thresh.service=web'] }) })
+    expect(containers.map((c) => c.Names[0])).toEqual([`/${name}_web`])
+    expect(containers[0]!.Id).not.toBe(before)
+
+    // A redeploy with a changed definition goes the same way.
+    const redeploy = requestLoop(host)
+    await new Promise((r) => setTimeout(r, 100))
+    expect((await runtime.deploy(def(IMAGE))).status).toBe('running')
+    await new Promise((r) => setTimeout(r, 100))
+    await redeploy.stop()
+    expect(redeploy.answers.filter((a) => !('status' in a) || a.status !== 200)).toEqual([])
+    expect(redeploy.answers.at(-1)).toEqual({ status: 200, body: '1' })
+  })
+
+  it('keeps the old container serving when the new image never becomes healthy', async () => {
+    const name = uniqueName('tcbf')
+    await runtime.deploy(stack({ name, proxy: 'caddy', services: { web: { image: IMAGE, expose: ['8080'] } } }))
+    const host = `web.${name}.localhost`
+    const loop = requestLoop(host)
+    await expect(runtime.updateService(name, 'web', 'thresh-test/broken:1')).rejects.toThrow(/rolled back to thresh-test\/busybox:1/)
+    await loop.stop()
+    expect(loop.answers.filter((a) => !('status' in a) || a.status !== 200)).toEqual([])
+    expect(await viaProxy(proxyPort, host, '/version.txt')).toEqual([200, '1\n'])
+    expect((await runtime.status(name))!.services.map((s) => [s.name, s.status, s.image])).toEqual([['web', 'running', IMAGE]])
+  })
+})
