@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { ThreshError } from '../../core/index.ts'
 import { parseStack, planStack, type ProgressEvent, type StackDefinition, type StackPlan, type StackRuntime, type StackState } from '../../lib/stack/index.ts'
 import { startLocalThresh } from '../local-thresh.ts'
+import { noteRollback, withRollbackNote } from './rollback-notes.ts'
 
 // The agent's stack plugins, loaded on first use as its role loads them: the proxies first, so that
 // runtime-docker finds the `proxy` (Traefik) and `proxy-caddy` services for stacks that are routed.
@@ -54,6 +55,7 @@ export async function planLocal(file: string, report: (line: string) => void): P
 export async function upLocal(file: string, report: (line: string) => void, onProgress: (e: ProgressEvent) => void, options: { rollback?: boolean } = {}): Promise<StackState> {
   const stack = await loadStack(file, report)
   const state = await withRuntime((runtime) => runtime.deploy(stack, { onProgress, ...options }))
+  noteRollback(stack.name, state.rolledBack && state.services.length > 0 ? state.rolledBack : undefined)
   if (state.rolledBack) {
     const after = state.services.length > 0 ? 'it runs as it did before' : 'nothing of it was left behind'
     throw new ThreshError({ code: 'stack_rolled_back', message: `Stack ${stack.name} was rolled back (${after}): ${state.rolledBack}` })
@@ -65,13 +67,13 @@ export async function upLocal(file: string, report: (line: string) => void, onPr
 }
 
 export async function listLocal(): Promise<StackState[]> {
-  return withRuntime((runtime) => runtime.list())
+  return (await withRuntime((runtime) => runtime.list())).map(withRollbackNote)
 }
 
 export async function infoLocal(name: string): Promise<StackState> {
   const state = await withRuntime((runtime) => runtime.status(name))
   if (!state) throw notFound(name)
-  return state
+  return withRollbackNote(state)
 }
 
 export async function updateLocal(name: string, service: string, image: string, onProgress: (e: ProgressEvent) => void): Promise<StackState> {

@@ -29,6 +29,8 @@ async function thresh(...rawArgs: string[]): Promise<{ stdout: string; stderr: s
 }
 
 beforeAll(async () => {
+  // The CLI's own notes (why a stack was rolled back) go to a home of this test's.
+  process.env.THRESH_HOME = join(dir, 'home')
   await connectDocker()
   port = await freePort()
   file = join(dir, 'stack.json')
@@ -94,7 +96,9 @@ describe('thresh stack', () => {
       const failed = await thresh('up', write('1'))
       expect(failed.error?.message).toMatch(new RegExp(`^Stack ${rbName} was rolled back \\(it runs as it did before\\): web: exited with status 3`))
       expect(await httpText(`http://127.0.0.1:${rbPort}/env.txt`)).toContain('FAIL=0')
-      expect(JSON.parse((await thresh('info', rbName, '--json')).stdout)).toMatchObject({ status: 'running' })
+      expect(JSON.parse((await thresh('info', rbName, '--json')).stdout)).toMatchObject({ status: 'running', rolledBack: expect.stringMatching(/^web: exited with status 3/) })
+      expect((await thresh('info', rbName)).stdout).toMatch(/Stack \S+: running\nLast deploy: rolled back: web: exited with status 3/)
+      expect((await thresh('list')).stdout).toMatch(new RegExp(`${rbName} +running \\(rolled back\\) +local`))
 
       expect((await thresh('up', write('1'), '--no-rollback', '--rollback-on-failure')).error?.message).toMatch(/contradict each other/)
       const kept = await thresh('up', write('1'), '--no-rollback')
