@@ -70,7 +70,7 @@ describe('rollback through the hub', () => {
     expect(stack.services.find((s: { name: string }) => s.name === 'api').env).toMatchObject({ LEVEL: 'one', FAIL: '0' })
     expect(await httpText(`http://127.0.0.1:${port}/env.txt`)).toContain('LEVEL=one')
 
-    const client = createHubClient({}, { target: { url: hub.url, token, tokenSource: 'THRESH_CLI_TOKEN', tlsVerify: false, credentials: undefined } })
+    const client = createHubClient({}, { target: { url: hub.url, token, tokenSource: 'THRESH_CLI_TOKEN', tlsVerify: false, fingerprint: undefined, credentials: undefined } })
     expect(await formatRemoteInfo(client, stack)).toMatch(/Last deploy: rolled back: api: exited with status 3/)
     const listed = (await hub.request('GET', '/api/stacks', { token })).body.stacks
     expect(await formatRemoteList(client, listed)).toMatch(new RegExp(`${name}\\s+running \\(rolled back\\)`))
