@@ -6,15 +6,16 @@ import { childPath, clip, controlCharacterProblem, PROTOTYPE_KEYS, scanJson } fr
 import { locateJsonError } from './json-location.ts'
 import { hostPortKey, parsePort, parseVolume } from './text-forms.ts'
 import type { Healthcheck, ParseResult, PortMapping, StackDefinition, StackProblem, StackService, VolumeMount } from './types.ts'
+import { PROXY_KINDS, type ProxyKind } from './proxy-contract.ts'
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 const IMAGE_REF = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 const REFERENCE = /\$\{([^}.]+)\.(host|port)\}/g
 
-const TOP_FIELDS = new Set(['name', 'services', 'traefik', 'targetNode', 'targetCluster', 'description', 'version'])
+const TOP_FIELDS = new Set(['name', 'services', 'traefik', 'proxy', 'targetNode', 'targetCluster', 'description', 'version'])
 const SERVICE_FIELDS = new Set([
-  'name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route',
+  'name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route', 'expose',
   'command', 'healthcheck', 'preferNode', 'requireGpu', 'description',
 ])
 
@@ -96,7 +97,8 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
     problem('name', `Stack name "${clip(name)}" must be a DNS label: lowercase letters, digits and '-', at most 63 characters`)
   }
 
-  const topTraefik = optionalBoolean(raw.traefik, 'traefik', problem) ?? false
+  const proxy = proxyChoice(raw.proxy, raw.traefik, problem)
+  const topTraefik = (optionalBoolean(raw.traefik, 'traefik', problem) ?? false) || proxy !== undefined
   const targetNode = optionalString(raw.targetNode, 'targetNode', problem, 253)
   const targetCluster = optionalString(raw.targetCluster, 'targetCluster', problem, 253)
   if (targetNode !== undefined && targetCluster !== undefined) {
@@ -198,6 +200,7 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
     name,
     services: stackServices,
     traefik: topTraefik || stackServices.some((s) => s.traefik),
+    ...(proxy !== undefined ? { proxy } : {}),
     ...(targetNode !== undefined ? { targetNode } : {}),
     ...(targetCluster !== undefined ? { targetCluster } : {}),
   }
@@ -234,6 +237,14 @@ function parseService(
       ports.push(port)
       portPaths.push(`${path}.ports[${i}]`)
     }
+  })
+
+  // Ports other services and the proxy reach without publishing them on the node: `8080` or `53/udp`.
+  const expose: string[] = []
+  listOf(raw.expose, `${path}.expose`, 'expose must be a list of container ports like "8080"', problem).forEach((value, i) => {
+    const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(String(value))
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) problem(`${path}.expose[${i}]`, `"${clip(String(value))}" is not a container port like "8080" or "53/udp"`)
+    else expose.push(`${Number(m[1])}/${m[2] ?? 'tcp'}`)
   })
 
   const volumes: VolumeMount[] = []
@@ -302,10 +313,11 @@ function parseService(
     volumes,
     env,
     dependsOn,
-    traefik: traefik ?? (stackTraefik && ports.length > 0),
+    traefik: traefik ?? (stackTraefik && (ports.length > 0 || expose.length > 0)),
     ...(route !== undefined ? { route } : {}),
     ...(command ? { command } : {}),
     ...(healthcheck ? { healthcheck } : {}),
+    ...(expose.length > 0 ? { expose } : {}),
   }
   return { service, depPaths, portPaths }
 }
@@ -317,6 +329,18 @@ function listOf(value: unknown, path: string, message: string, problem: Problem)
     return []
   }
   return value
+}
+
+/** `proxy: caddy|traefik` names the proxy, `proxy: true` takes the node's default; with `traefik: true` only Traefik fits. */
+function proxyChoice(value: unknown, traefik: unknown, problem: Problem): ProxyKind | 'default' | undefined {
+  if (value === undefined || value === false) return undefined
+  const choice = value === true ? 'default' : value
+  if (choice !== 'default' && !PROXY_KINDS.includes(choice as ProxyKind)) {
+    problem('proxy', `proxy must be ${PROXY_KINDS.join(' or ')} (or true for the node's default proxy)`)
+    return undefined
+  }
+  if (traefik === true && choice !== 'traefik') problem('proxy', `traefik: true routes through Traefik; drop it to use proxy: ${String(value)}`)
+  return choice as ProxyKind | 'default'
 }
 
 function optionalBoolean(value: unknown, path: string, problem: Problem): boolean | undefined {

@@ -2,6 +2,7 @@
 // and the Docker objects (network, volumes, containers, labels) the runtime will create.
 import { dependencyLevels } from './graph.ts'
 import { configHash } from './hash.ts'
+import type { ProxyKind } from './proxy-contract.ts'
 import type { StackDefinition, StackService, VolumeMount } from './types.ts'
 
 /** Labels every Docker object of a stack carries; Docker is the source of truth on a node. */
@@ -36,6 +37,8 @@ export interface PlannedService extends Omit<StackService, 'volumes'> {
   dependents: string[]
   /** 0-based start level. */
   level: number
+  /** The proxy a routed service goes through when the stack names one (`default`: the node's); else Traefik. */
+  proxy?: ProxyKind | 'default'
   /** Fingerprint of everything that needs a new container when it changes. */
   configHash: string
   labels: Record<string, string>
@@ -100,9 +103,9 @@ export function resolveStack(stack: StackDefinition): StackDefinition {
 }
 
 /** Everything about a service that needs a new container when it changes (not its dependencies). */
-export function serviceConfigHash(service: Omit<StackService, 'dependsOn'> & { dependsOn?: string[] }): string {
-  const { name, image, ports, volumes, env, command, healthcheck, traefik, route } = service
-  return configHash({ name, image, ports, volumes, env, command, healthcheck, traefik, route })
+export function serviceConfigHash(service: Omit<StackService, 'dependsOn'> & { dependsOn?: string[]; proxy?: ProxyKind | 'default' }): string {
+  const { name, image, ports, volumes, env, command, healthcheck, traefik, route, proxy, expose } = service
+  return configHash({ name, image, ports, volumes, env, command, healthcheck, traefik, route, proxy, expose })
 }
 
 /**
@@ -122,9 +125,11 @@ export function planStack(stack: StackDefinition, options: PlanOptions = {}): St
 
   const services: PlannedService[] = stack.services.map((service) => {
     const env = resolveEnv(stack, service.env)
-    const hash = serviceConfigHash({ ...service, env })
+    const proxy = stack.proxy !== undefined && service.traefik ? { proxy: stack.proxy } : {}
+    const hash = serviceConfigHash({ ...service, env, ...proxy })
     return {
       ...service,
+      ...proxy,
       env,
       containerName: named(service.name),
       volumes: service.volumes.map((v) => ({ ...v, volume: named(v.name) })),

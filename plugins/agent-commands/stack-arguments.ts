@@ -4,7 +4,7 @@
 import { ThreshError } from '../../core/index.ts'
 import { formatPort, formatVolume, parseStack, type StackDefinition } from '../../lib/stack/index.ts'
 
-const SERVICE_FIELDS = ['name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route', 'command', 'healthcheck'] as const
+const SERVICE_FIELDS = ['name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route', 'command', 'healthcheck', 'expose'] as const
 
 export type Args = Record<string, unknown>
 
@@ -52,6 +52,7 @@ export function stackFromArguments(args: Args): { stack: StackDefinition; stackI
       : raw.services
   const candidate: Record<string, unknown> = { name, services }
   if (raw.traefik !== undefined) candidate.traefik = raw.traefik
+  if (raw.proxy !== undefined) candidate.proxy = raw.proxy
   const parsed = parseStack(candidate)
   if (!parsed.ok) {
     throw new ThreshError({

@@ -1,6 +1,6 @@
 // The `deploy_stack` arguments the hub sends an agent: the validated, env-resolved definition in the
 // array form (itself a valid stack definition), plus the stack's id and the account that owns it.
-import { formatPort, formatVolume, type StackDefinition, type StackService } from '../../lib/stack/index.ts'
+import { formatPort, formatVolume, type ProxyKind, type StackDefinition, type StackService } from '../../lib/stack/index.ts'
 
 export interface DeployStackArguments {
   stackId: string
@@ -8,6 +8,7 @@ export interface DeployStackArguments {
   /** Docker objects are labelled and named for this account (`<account>-<stack>-<service>`). */
   account: string
   traefik: boolean
+  proxy?: ProxyKind | 'default'
   services: PortableService[]
 }
 
@@ -21,6 +22,7 @@ export interface PortableService {
   traefik: boolean
   route?: string
   command?: string[]
+  expose?: string[]
   healthcheck?: { test: string[]; interval: string; timeout: string; retries: number; startPeriod: string }
 }
 
@@ -35,6 +37,7 @@ export function portableService(service: StackService): PortableService {
     traefik: service.traefik,
     ...(service.route !== undefined ? { route: service.route } : {}),
     ...(service.command ? { command: service.command } : {}),
+    ...(service.expose ? { expose: service.expose } : {}),
     ...(service.healthcheck
       ? {
           healthcheck: {
@@ -51,5 +54,7 @@ export function portableService(service: StackService): PortableService {
 
 /** `stack` must already be resolved (`resolveStack`). */
 export function deployStackArguments(stack: StackDefinition, stackId: string, account: string): DeployStackArguments {
-  return { stackId, stackName: stack.name, account, traefik: stack.traefik, services: stack.services.map(portableService) }
+  // `proxy` names the proxy; `traefik` stays for agents that know only Traefik, and would contradict it.
+  const routing = stack.proxy !== undefined ? { traefik: false, proxy: stack.proxy } : { traefik: stack.traefik }
+  return { stackId, stackName: stack.name, account, ...routing, services: stack.services.map(portableService) }
 }

@@ -191,6 +191,34 @@ describe('the hub dashboard', () => {
     await expect.poll(() => page.locator('.page-head .badge').textContent(), { timeout: 60_000 }).toBe('running')
   }, 120_000)
 
+  it('rolls back a failed redeploy from the deploy form (its default): the stack reads running with why it was rolled back', async () => {
+    const deployUrls: string[] = []
+    const listen = (r: { url(): string }) => void (r.url().includes('/api/stacks/deploy') && deployUrls.push(r.url()))
+    page.on('request', listen)
+    try {
+      await page.locator('.nav').getByRole('link', { name: 'Stacks', exact: true }).click()
+      await page.getByRole('link', { name: 'Deploy a stack' }).click()
+      expect(await page.getByLabel('Roll back if any service fails (a first deploy leaves nothing behind)').isChecked()).toBe(true)
+      const broken = {
+        name: stackName,
+        services: {
+          db: { image: 'docker:thresh-test/busybox:1', ports: [`${dbPort}:8080`], volumes: ['data:/data'], env: { PORT: '8080' } },
+          web: { image: 'thresh-test/busybox:2', ports: [`${hostPort}:8080`], depends_on: ['db'], env: { PORT: '8080', DB: 'http://${db.host}:${db.port}', FAIL: '1' } },
+        },
+      }
+      await page.getByLabel('Stack definition (JSON)').fill(JSON.stringify(broken, null, 2))
+      await page.getByRole('button', { name: 'Deploy' }).click()
+      await expect.poll(() => page.locator('.note-box').textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/^Last deploy rolled back: web: exited with status 3/)
+      expect(await page.locator('.page-head .badge').textContent()).toBe('running')
+      expect(await page.locator('.error-box').count()).toBe(0)
+      expect(deployUrls.at(-1)).toContain('rollback=true')
+      expect(await httpText(`http://127.0.0.1:${hostPort}/version.txt`)).toBe('2')
+      await screenshot(page, '06b-rolled-back')
+    } finally {
+      page.off('request', listen)
+    }
+  }, 120_000)
+
   it('destroys a stack only after its name is typed, warning that volumes go', async () => {
     await page.getByRole('button', { name: 'Destroy…' }).click()
     const dialog = page.getByRole('dialog')
