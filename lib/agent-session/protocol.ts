@@ -69,3 +69,29 @@ export interface StackServiceStatusUpdate {
 }
 
 export type AgentTransportName = 'signalr' | 'rest'
+
+/** What happened to a container on the node, as the agent saw it in Docker's event stream. */
+export type AgentEventType = 'container_start' | 'container_die' | 'container_oom' | 'container_health' | 'container_restart_loop'
+
+/**
+ * One event an agent forwards (`SendEvents(AgentEvent[])`, `POST /api/agent/events`): an addition to
+ * the original protocol, buffered like metrics while the server is away.
+ */
+export interface AgentEvent {
+  type: AgentEventType
+  /** ISO-8601 time Docker reported it. */
+  at: string
+  containerId?: string
+  container?: string
+  /** From the container's `thresh.stack` / `thresh.service` labels, when thresh deployed it. */
+  stack?: string
+  service?: string
+  image?: string
+  /** `container_die`: the exit code. */
+  exitCode?: number
+  /** `container_health`: `healthy`, `unhealthy` or `starting`. */
+  health?: string
+  /** `container_restart_loop`: restarts within `windowSeconds`. */
+  restarts?: number
+  windowSeconds?: number
+}

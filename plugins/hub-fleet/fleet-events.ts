@@ -1,7 +1,7 @@
 // The fleet's lifecycle on the hub for plugins: `node:*` and `stack:*` events on `ctx.bus`, typed here by
 // declaration merging. They fire where the state changes, alongside the dashboards' `fleet:live`.
 import type { EventBus, ThreshEvents } from '../../core/index.ts'
-import type { AgentTransportName } from '../../lib/agent-session/protocol.ts'
+import type { AgentEvent, AgentTransportName } from '../../lib/agent-session/protocol.ts'
 
 export interface NodeRegisteredEvent {
   accountId: string
@@ -28,6 +28,20 @@ export interface NodeRemovedEvent {
   nodeId: string
   /** `removed`: a user removed it (API, CLI, dashboard); `stale`: offline for longer than `staleAfter`. */
   reason: 'removed' | 'stale'
+}
+
+/** Container events an agent saw in Docker's event stream and forwarded (straight or through a mid-tier). */
+export interface NodeEventsEvent {
+  accountId: string
+  nodeId: string
+  events: AgentEvent[]
+}
+
+/** An external mid-tier connected to `/midtierhub` (`connected: true`) or its connection closed. */
+export interface MidtierConnectionEvent {
+  accountId: string
+  midtierId: string
+  connected: boolean
 }
 
 export type StackOperation = 'deploy_stack' | 'update_service' | 'stop_stack' | 'start_stack' | 'destroy_stack'
@@ -73,6 +87,8 @@ declare module '../../core/index.ts' {
     /** A stack operation that reached the node failed or timed out. */
     'stack:failed': StackFailedEvent
     'stack:destroyed': StackDestroyedEvent
+    'node:events': NodeEventsEvent
+    'midtier:connection': MidtierConnectionEvent
   }
 }
 

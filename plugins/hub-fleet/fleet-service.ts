@@ -297,6 +297,12 @@ export function createFleet(deps: {
         invalidateNodes(accountId)
       })
     },
+    events(accountId, agentId, events) {
+      bus.emit('node:events', { accountId, nodeId: agentId, events })
+    },
+    midtier(accountId, midtierId, connected) {
+      bus.emit('midtier:connection', { accountId, midtierId, connected })
+    },
     pending: (accountId, agentId) => dispatcher.pendingFor(accountId, agentId),
   }
 
@@ -313,6 +319,7 @@ export function createFleet(deps: {
     gateway.on('statusUpdate', ({ agentId, update, principal }) => {
       void ingress.statusUpdate(principal.accountId, agentId, update as StackServiceStatusUpdate).catch((e) => logger.warn(`Recording a service status failed: ${(e as Error).message}`))
     }),
+    gateway.on('events', ({ agentId, events, principal }) => ingress.events(principal.accountId, agentId, events)),
     gateway.on('disconnect', ({ agentId, principal }) => {
       void ingress.gone(principal.accountId, agentId, 'hub').catch(() => {})
     }),

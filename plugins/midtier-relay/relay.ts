@@ -110,6 +110,9 @@ export function createRelay(options: RelayOptions): Relay {
       case 'status':
         for (const op of run.ops) if (op.kind === 'status') await link.invoke('StackServiceStatusUpdate', op.agentId, op.update)
         return
+      case 'events':
+        for (const op of run.ops) if (op.kind === 'events') await link.invoke('SendEvents', op.agentId, op.events)
+        return
       case 'gone':
         for (const op of run.ops) await link.invoke('AgentDisconnected', op.agentId)
         return
@@ -214,6 +217,10 @@ export function createRelay(options: RelayOptions): Relay {
     }),
     gateway.on('statusUpdate', ({ agentId, update }) => {
       outbox.push({ kind: 'status', agentId, update })
+      void pump()
+    }),
+    gateway.on('events', ({ agentId, events }) => {
+      outbox.push({ kind: 'events', agentId, events })
       void pump()
     }),
     gateway.on('disconnect', ({ agentId }) => {
