@@ -71,6 +71,13 @@ export interface StackFailedEvent extends StackEvent {
   failedServices: Array<{ name: string; error: string | null }>
 }
 
+export interface StackUpdatedEvent extends StackEvent {
+  commandId: string
+  /** The service whose image changed (a rolling update that finished). */
+  service: string
+  image: string
+}
+
 export interface StackDestroyedEvent extends StackEvent {
   /** Forgotten without reaching its node (`force`, or the node is gone): containers may still run there. */
   forced: boolean
@@ -87,6 +94,8 @@ declare module '../../core/index.ts' {
     /** A stack operation that reached the node failed or timed out. */
     'stack:failed': StackFailedEvent
     'stack:destroyed': StackDestroyedEvent
+    /** A rolling update of one service finished on its node. */
+    'stack:updated': StackUpdatedEvent
     'node:events': NodeEventsEvent
     'midtier:connection': MidtierConnectionEvent
   }

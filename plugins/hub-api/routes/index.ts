@@ -1,10 +1,12 @@
 // Every endpoint of the hub's REST API (CONTRACT §3), one file per OpenAPI tag, in the order
 // /api/openapi.json and the /api/docs page list them.
 import { accountRoutes } from './accounts.ts'
+import { alertRoutes } from './alerts.ts'
 import { auditRoutes } from './audit.ts'
 import { authRoutes } from './auth.ts'
 import { clusterRoutes } from './clusters.ts'
 import { fleetCaRoutes } from './fleet-ca.ts'
+import { eventRoutes } from './events.ts'
 import { keyRoutes } from './keys.ts'
 import { midTierRoutes } from './mid-tier.ts'
 import { nodeRoutes } from './nodes.ts'
@@ -25,4 +27,6 @@ export const routes: RouteDef[] = [
   ...midTierRoutes,
   ...auditRoutes,
   ...fleetCaRoutes,
+  ...eventRoutes,
+  ...alertRoutes,
 ]

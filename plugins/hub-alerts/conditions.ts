@@ -1,0 +1,238 @@
+// What each rule kind watches, as observations per subject: `active` when the condition holds (since
+// when, if known), `clear` when it is clearly over (below the threshold by the hysteresis margin).
+import type { AlertRuleRecord, ClusterSummary, EventInput, NodeRecord, StackRecord } from '../../lib/storage/index.ts'
+
+export interface Observation {
+  subject: string
+  active: boolean
+  clear: boolean
+  /** When the condition started, if the source knows (an exit, a disconnect); else first observed. */
+  since?: number
+  message: string
+  /** Names a silence may match: node id and host name, stack, container, mid-tier. */
+  names: string[]
+  details: Record<string, unknown>
+}
+
+/** Percentage points a value must fall below the threshold before an alert resolves. */
+export const HYSTERESIS = 5
+
+interface ContainerState {
+  nodeId: string
+  name: string
+  stack?: string
+  running: boolean
+  exitCode?: number
+  changedAt: number
+  health?: string
+  healthAt: number
+  starts: number[]
+}
+
+export interface AccountView {
+  nodes: NodeRecord[]
+  clusters?: ClusterSummary[]
+  stacks?: StackRecord[]
+}
+
+const pct = (used: unknown, total: unknown) => (typeof used === 'number' && typeof total === 'number' && total > 0 ? (used / total) * 100 : undefined)
+
+/** The value a cpu/memory/disk rule compares, from a node's latest sample. */
+export function usage(kind: 'cpu' | 'memory' | 'disk', node: NodeRecord): number | undefined {
+  const m = node.lastMetrics ?? {}
+  if (kind === 'cpu') return typeof m.cpuPercent === 'number' ? m.cpuPercent : undefined
+  if (kind === 'memory') return pct(m.memoryUsedMB, m.memoryTotalMB)
+  return pct(m.diskUsedGB, m.diskTotalGB)
+}
+
+/** The fleet state the evaluator keeps from events: containers and mid-tiers, per account. */
+export function createFleetState() {
+  const containers = new Map<string, ContainerState>()
+  const midtiers = new Map<string, { accountId: string; id: string; connected: boolean; at: number }>()
+  const keyOf = (accountId: string, nodeId: string, name: string) => `${accountId}\u0000${nodeId}\u0000${name}`
+
+  return {
+    observe(accountId: string, event: EventInput) {
+      const at = Date.parse(event.at)
+      if (event.kind === 'midtier_connected' || event.kind === 'midtier_disconnected') {
+        const id = String(event.details?.midtierId ?? '')
+        midtiers.set(`${accountId}\u0000${id}`, { accountId, id, connected: event.kind === 'midtier_connected', at })
+        return
+      }
+      if (!event.kind.startsWith('container_') || !event.nodeId) return
+      const name = String(event.details?.container ?? event.details?.containerId ?? '')
+      if (!name) return
+      const key = keyOf(accountId, event.nodeId, name)
+      let c = containers.get(key)
+      if (!c) {
+        if (containers.size >= 200_000) containers.delete(containers.keys().next().value as string)
+        c = { nodeId: event.nodeId, name, running: true, changedAt: at, healthAt: at, starts: [] }
+        containers.set(key, c)
+      }
+      if (event.stack) c.stack = event.stack
+      if (event.kind === 'container_start') {
+        c.running = true
+        c.changedAt = at
+        c.starts.push(at)
+        if (c.starts.length > 1000) c.starts.shift()
+        delete c.health
+      } else if (event.kind === 'container_die') {
+        c.running = false
+        c.changedAt = at
+        const code = event.details?.exitCode
+        if (typeof code === 'number') c.exitCode = code
+        else delete c.exitCode
+      } else if (event.kind === 'container_health') {
+        c.health = String(event.details?.health ?? '')
+        c.healthAt = at
+      }
+    },
+
+    containersOf(accountId: string): ContainerState[] {
+      const prefix = `${accountId}\u0000`
+      return [...containers].filter(([key]) => key.startsWith(prefix)).map(([, c]) => c)
+    },
+    midtiersOf(accountId: string) {
+      return [...midtiers.values()].filter((m) => m.accountId === accountId)
+    },
+  }
+}
+
+export type FleetState = ReturnType<typeof createFleetState>
+
+/** Whether a node is in the rule's scope. */
+function nodeInScope(rule: AlertRuleRecord, node: NodeRecord, view: AccountView): boolean {
+  const v = rule.scopeValue
+  switch (rule.scopeType) {
+    case 'account':
+      return true
+    case 'node':
+      return node.id === v || node.hostname === v
+    case 'cluster': {
+      const cluster = view.clusters?.find((c) => c.id === v || c.name === v)
+      return Boolean(cluster && node.clusterId === cluster.id)
+    }
+    case 'stack':
+      return Boolean(view.stacks?.some((s) => (s.name === v || s.id === v) && s.nodeId === node.id))
+  }
+}
+
+export interface CertificateInfo {
+  subject: string
+  name: string
+  notAfter: number
+}
+
+export function observe(rule: AlertRuleRecord, accountId: string, view: AccountView, fleet: FleetState, now: number, certificates: CertificateInfo[]): Observation[] {
+  const out: Observation[] = []
+  const nodes = view.nodes.filter((n) => nodeInScope(rule, n, view))
+  const hostOf = new Map(view.nodes.map((n) => [n.id, n.hostname]))
+  switch (rule.kind) {
+    case 'node_offline':
+      for (const n of nodes) {
+        const since = Date.parse(n.lastSeenAt)
+        const offlineFor = now - since
+        const active = n.status === 'offline' && offlineFor >= rule.durationMs
+        out.push({
+          subject: `node:${n.id}`,
+          active,
+          clear: n.status === 'online',
+          since,
+          message: `${n.hostname} has been offline for ${Math.round(offlineFor / 1000)} s (last seen ${n.lastSeenAt}).`,
+          names: [n.id, n.hostname],
+          details: { nodeId: n.id, hostname: n.hostname, lastSeenAt: n.lastSeenAt },
+        })
+      }
+      return out
+    case 'cpu':
+    case 'memory':
+    case 'disk': {
+      const threshold = rule.threshold ?? 90
+      for (const n of nodes) {
+        const value = n.status === 'online' ? usage(rule.kind, n) : undefined
+        if (value === undefined) continue
+        const label = rule.kind === 'cpu' ? 'CPU' : rule.kind
+        out.push({
+          subject: `node:${n.id}`,
+          active: value > threshold,
+          clear: value < threshold - HYSTERESIS,
+          message: `${label} on ${n.hostname} is ${value.toFixed(1)} % (above ${threshold} %).`,
+          names: [n.id, n.hostname],
+          details: { nodeId: n.id, hostname: n.hostname, value: Math.round(value * 10) / 10, threshold },
+        })
+      }
+      return out
+    }
+    case 'container_stopped':
+    case 'container_unhealthy':
+    case 'container_restarting': {
+      for (const c of fleet.containersOf(accountId)) {
+        const v = rule.scopeValue
+        const inScope =
+          rule.scopeType === 'account' ||
+          (rule.scopeType === 'stack' && c.stack === v) ||
+          ((rule.scopeType === 'node' || rule.scopeType === 'cluster') && nodes.some((n) => n.id === c.nodeId))
+        if (!inScope) continue
+        const host = hostOf.get(c.nodeId) ?? c.nodeId
+        const base = { subject: `container:${c.nodeId}/${c.name}`, names: [c.nodeId, host, c.name, ...(c.stack ? [c.stack] : [])] }
+        const details = { nodeId: c.nodeId, hostname: host, container: c.name, ...(c.stack ? { stack: c.stack } : {}) }
+        if (rule.kind === 'container_stopped') {
+          out.push({
+            ...base,
+            active: !c.running,
+            clear: c.running,
+            since: c.changedAt,
+            message: `${c.name} on ${host} stopped${c.exitCode !== undefined ? ` with exit code ${c.exitCode}` : ''}.`,
+            details: { ...details, ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}) },
+          })
+        } else if (rule.kind === 'container_unhealthy') {
+          const unhealthy = c.running && c.health === 'unhealthy'
+          out.push({ ...base, active: unhealthy, clear: !unhealthy, since: c.healthAt, message: `${c.name} on ${host} is unhealthy.`, details })
+        } else {
+          const limit = rule.threshold ?? 3
+          // Restarts are starts after the first one in the window.
+          const restarts = Math.max(0, c.starts.filter((t) => now - t <= rule.durationMs).length - 1)
+          out.push({
+            ...base,
+            active: restarts > limit,
+            clear: restarts <= limit,
+            since: now - rule.durationMs,
+            message: `${c.name} on ${host} restarted ${restarts} times in ${Math.round(rule.durationMs / 1000)} s.`,
+            details: { ...details, restarts },
+          })
+        }
+      }
+      return out
+    }
+    case 'midtier_disconnected':
+      for (const m of fleet.midtiersOf(accountId)) {
+        if (rule.scopeType === 'node' && rule.scopeValue !== m.id) continue
+        out.push({
+          subject: `midtier:${m.id}`,
+          active: !m.connected,
+          clear: m.connected,
+          since: m.at,
+          message: `Mid-tier ${m.id} has been disconnected since ${new Date(m.at).toISOString()}.`,
+          names: [m.id],
+          details: { midtierId: m.id },
+        })
+      }
+      return out
+    case 'cert_expiring': {
+      const days = rule.threshold ?? 14
+      for (const cert of certificates) {
+        const left = (cert.notAfter - now) / 86_400_000
+        out.push({
+          subject: cert.subject,
+          active: left < days,
+          clear: left >= days,
+          since: now,
+          message: `The certificate of ${cert.name} expires on ${new Date(cert.notAfter).toISOString()} (${Math.max(0, Math.floor(left))} days left).`,
+          names: [cert.name],
+          details: { notAfter: new Date(cert.notAfter).toISOString(), daysLeft: Math.floor(left) },
+        })
+      }
+      return out
+    }
+  }
+}
