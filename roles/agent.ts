@@ -36,8 +36,8 @@ const role: RoleDefinition = defineRole({
     { name: 'runtime-docker', load: () => load(import('../plugins/runtime-docker/index.ts')) },
     // The connection first: its settings lead `thresh agent config list`; it asks for system-metrics only once running.
     { name: 'agent-connection', load: () => load(import('../plugins/agent-connection/index.ts')) },
-    { name: 'agent-events', load: () => load(import('../plugins/agent-events/index.ts')) },
     { name: 'metrics-system', load: () => load(import('../plugins/metrics-system/index.ts')) },
+    { name: 'agent-events', load: () => load(import('../plugins/agent-events/index.ts')) },
     { name: 'agent-commands', load: () => load(import('../plugins/agent-commands/index.ts')) },
     { name: 'agent-status', load: () => load(import('../plugins/agent-status/index.ts')) },
   ],
