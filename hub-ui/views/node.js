@@ -157,14 +157,24 @@ export default async function nodePage({ params, navigate }) {
     }
     const times = samples.map((s) => s.t)
     const ms = samples.map((s) => /** @type {import('../lib/model.js').Metrics} */ (s.m))
-    const wrap = (/** @type {string} */ t, /** @type {[string, string][]} */ legend, /** @type {SVGElement} */ svg) =>
+    // Deploys, updates and rollbacks of this node's stacks, drawn on every chart (none on a hub without events).
+    /** @type {import('../lib/chart.js').Marker[]} */
+    let markers = []
+    try {
+      const kinds = 'stack_deployed,stack_updated,stack_rollback'
+      const found = asList(await api('GET', `/api/events?node=${enc(node.id)}&kind=${kinds}&since=${enc(new Date(from).toISOString())}&limit=200`), 'events')
+      markers = found.map((e) => ({ at: Date.parse(e.at), label: e.message, kind: e.kind })).filter((m) => Number.isFinite(m.at))
+    } catch {
+      markers = []
+    }
+    const wrap = (/** @type {string} */ t, /** @type {[string, string][]} */ legend, /** @type {Element} */ svg) =>
       h('figure', { class: 'chart-wrap' }, h('h3', null, t, h('span', { class: 'legend' }, legend.map(([c, l]) => h('span', { class: c }, l)))), svg)
     replace(
       charts,
-      wrap('CPU %', [['s1', 'CPU']], lineChart({ title: 'CPU percent', times, from, to, unit: '%', max: 100, series: [{ label: 'CPU', className: 's1', values: ms.map((m) => m.cpuPercent) }] })),
-      wrap('Memory %', [['s2', 'Memory']], lineChart({ title: 'Memory percent', times, from, to, unit: '%', max: 100, series: [{ label: 'Memory', className: 's2', values: ms.map((m) => ratio(m.memoryUsedMB, m.memoryTotalMB)) }] })),
-      wrap('Disk %', [['s3', 'Disk']], lineChart({ title: 'Disk percent', times, from, to, unit: '%', max: 100, series: [{ label: 'Disk', className: 's3', values: ms.map((m) => ratio(m.diskUsedGB, m.diskTotalGB)) }] })),
-      wrap('Containers running', [['s1', 'Containers']], lineChart({ title: 'Containers running', times, from, to, unit: '', series: [{ label: 'Containers', className: 's1', values: ms.map((m) => m.containersRunning) }] })),
+      wrap('CPU %', [['s1', 'CPU']], lineChart({ title: 'CPU percent', times, from, to, markers, unit: '%', max: 100, series: [{ label: 'CPU', className: 's1', values: ms.map((m) => m.cpuPercent) }] })),
+      wrap('Memory %', [['s2', 'Memory']], lineChart({ title: 'Memory percent', times, from, to, markers, unit: '%', max: 100, series: [{ label: 'Memory', className: 's2', values: ms.map((m) => ratio(m.memoryUsedMB, m.memoryTotalMB)) }] })),
+      wrap('Disk %', [['s3', 'Disk']], lineChart({ title: 'Disk percent', times, from, to, markers, unit: '%', max: 100, series: [{ label: 'Disk', className: 's3', values: ms.map((m) => ratio(m.diskUsedGB, m.diskTotalGB)) }] })),
+      wrap('Containers running', [['s1', 'Containers']], lineChart({ title: 'Containers running', times, from, to, markers, integer: true, unit: '', series: [{ label: 'Containers', className: 's1', values: ms.map((m) => m.containersRunning) }] })),
     )
   }
 
