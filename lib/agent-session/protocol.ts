@@ -16,7 +16,19 @@ export interface AgentInfo {
   registeredAt: string
 }
 
-export interface MetricsData {
+/** Figures beyond the original agent's MetricsData: optional, so either agent's samples are valid. */
+export interface HostExtras {
+  /** 1, 5 and 15 minutes. */
+  loadAverage?: [number, number, number]
+  swapUsedMB?: number
+  swapTotalMB?: number
+  network?: Array<{ interface: string; rxBytesPerSec: number; txBytesPerSec: number }>
+  diskIo?: Array<{ device: string; readBytesPerSec: number; writeBytesPerSec: number }>
+  /** Where the host exposes sensors (/sys/class/hwmon, /sys/class/thermal). */
+  temperatures?: Array<{ sensor: string; celsius: number }>
+}
+
+export interface MetricsData extends HostExtras {
   agentId: string
   timestamp: string
   cpuPercent: number

@@ -159,7 +159,29 @@ export function checkAgentInfo(value: unknown, path = 'AgentInfo'): AgentInfo {
 const METRICS_KNOWN = [
   'agentId', 'timestamp', 'cpuPercent', 'cpuPerCore', 'memoryUsedMB', 'memoryTotalMB', 'diskUsedGB', 'diskTotalGB',
   'disks', 'containersRunning', 'containers', 'environmentCount', 'uptimeSeconds',
+  'loadAverage', 'swapUsedMB', 'swapTotalMB', 'network', 'diskIo', 'temperatures',
 ]
+const MAX_HOST_ENTRIES = 256
+const RATE_MAX = 1e13
+
+/** The optional figures beyond the original MetricsData (HostExtras). */
+function checkHostExtras(ch: Checker, m: Record<string, unknown>, path: string): void {
+  const load = array(ch, m.loadAverage, `${path}.loadAverage`, 3)
+  load?.forEach((v, i) => numberAt(ch, v, `${path}.loadAverage[${i}]`, 0, 1e6, 'a load average'))
+  size(ch, m, 'swapUsedMB', path)
+  size(ch, m, 'swapTotalMB', path)
+  const entries = (key: string, name: string, numbers: string[]) =>
+    array(ch, m[key], `${path}.${key}`, MAX_HOST_ENTRIES)?.forEach((item, i) => {
+      const where = `${path}.${key}[${i}]`
+      const e = object(ch, item, where)
+      string(ch, e[name], `${where}.${name}`, ID_CHARS)
+      for (const n of numbers) numberAt(ch, e[n], `${where}.${n}`, n === 'celsius' ? -273 : 0, n === 'celsius' ? 1000 : RATE_MAX, n === 'celsius' ? 'degrees Celsius' : 'bytes per second')
+      extras(ch, e, where, [name, ...numbers])
+    })
+  entries('network', 'interface', ['rxBytesPerSec', 'txBytesPerSec'])
+  entries('diskIo', 'device', ['readBytesPerSec', 'writeBytesPerSec'])
+  entries('temperatures', 'sensor', ['celsius'])
+}
 
 /**
  * Checks one metrics report. Percentages a little over 100 are clamped to 100; timestamps more than
@@ -188,6 +210,7 @@ export function checkMetricsData(value: unknown, now = Date.now(), path = 'Metri
   containers?.forEach((c, i) => extra(ch, c, `${path}.containers[${i}]`, 1))
   count(ch, m, 'environmentCount', path, 1_000_000)
   number(ch, m, 'uptimeSeconds', path, 0, 1e11, 'a duration in seconds')
+  checkHostExtras(ch, m, path)
   extras(ch, m, path, METRICS_KNOWN)
   return m as unknown as MetricsData
 }

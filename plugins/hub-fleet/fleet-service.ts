@@ -105,7 +105,17 @@ function sampleOf(agentId: string, m: MetricsData): MetricsSampleInput {
     ...(raw.gpuCount !== undefined ? { gpuCount: finite(raw.gpuCount) } : {}),
     ...(typeof raw.gpuModel === 'string' ? { gpuModel: text(raw.gpuModel) } : {}),
     ...(raw.gpuMemoryTotalGb !== undefined ? { gpuMemoryTotalGb: finite(raw.gpuMemoryTotalGb) } : {}),
+    ...hostExtrasOf(m),
   }
+}
+
+/** The optional host figures (load, swap, network, disk I/O, temperatures), already checked at the edge. */
+function hostExtrasOf(m: MetricsData): Partial<MetricsData> {
+  const out: Partial<MetricsData> = {}
+  for (const key of ['loadAverage', 'swapUsedMB', 'swapTotalMB', 'network', 'diskIo', 'temperatures'] as const) {
+    if (m[key] !== undefined && m[key] !== null) (out as Record<string, unknown>)[key] = m[key]
+  }
+  return out
 }
 
 export function createFleet(deps: {

@@ -7,6 +7,7 @@ import os from 'node:os'
 import process from 'node:process'
 import type { MetricsData } from '../../lib/agent-session/protocol.ts'
 import type { DockerApi } from './docker-api.ts'
+import { createHostExtras } from './host-extras.ts'
 import { readDfRows, readMemory, type DfRow } from './linux-proc.ts'
 
 export interface DiskUsage {
@@ -111,6 +112,7 @@ export interface CollectorOptions {
 
 export function createSystemCollector(options: CollectorOptions): SystemCollector {
   let previous = cpuTimes()
+  const host = createHostExtras()
   let dockerVersion: Promise<string | undefined> | undefined
   let si: Promise<typeof import('systeminformation')> | undefined
   const systeminformation = () => (si ??= import('systeminformation').then((m) => ((m as { default?: unknown }).default ?? m) as typeof import('systeminformation')))
@@ -173,6 +175,7 @@ export function createSystemCollector(options: CollectorOptions): SystemCollecto
         containers: running.names,
         environmentCount: running.stacks,
         uptimeSeconds: Math.round(os.uptime()),
+        ...host.sample(),
         hostname: os.hostname(),
         platform: `${os.platform()} ${os.release()} ${os.arch()}`,
         versions: versionList,
