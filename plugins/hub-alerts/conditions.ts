@@ -8,10 +8,11 @@ export interface Observation {
   clear: boolean
   /** When the condition started, if the source knows (an exit, a disconnect); else first observed. */
   since?: number
-  message: string
+  /** Worded only when an alert fires: most observations never need it. */
+  message(): string
   /** Names a silence may match: node id and host name, stack, container, mid-tier. */
   names: string[]
-  details: Record<string, unknown>
+  details(): Record<string, unknown>
 }
 
 /** Percentage points a value must fall below the threshold before an alert resolves. */
@@ -47,9 +48,10 @@ export function usage(kind: 'cpu' | 'memory' | 'disk', node: NodeRecord): number
 
 /** The fleet state the evaluator keeps from events: containers and mid-tiers, per account. */
 export function createFleetState() {
-  const containers = new Map<string, ContainerState>()
+  // Per account, by node and container name: a rule reads only its own account's containers.
+  const containers = new Map<string, Map<string, ContainerState>>()
+  let containerCount = 0
   const midtiers = new Map<string, { accountId: string; id: string; connected: boolean; at: number }>()
-  const keyOf = (accountId: string, nodeId: string, name: string) => `${accountId}\u0000${nodeId}\u0000${name}`
 
   return {
     observe(accountId: string, event: EventInput) {
@@ -62,12 +64,19 @@ export function createFleetState() {
       if (!event.kind.startsWith('container_') || !event.nodeId) return
       const name = String(event.details?.container ?? event.details?.containerId ?? '')
       if (!name) return
-      const key = keyOf(accountId, event.nodeId, name)
-      let c = containers.get(key)
+      const key = `${event.nodeId}\u0000${name}`
+      let mine = containers.get(accountId)
+      if (!mine) containers.set(accountId, (mine = new Map()))
+      let c = mine.get(key)
       if (!c) {
-        if (containers.size >= 200_000) containers.delete(containers.keys().next().value as string)
+        // Bounded: past 200,000 containers the account's oldest entry goes.
+        if (containerCount >= 200_000) {
+          mine.delete(mine.keys().next().value as string)
+          containerCount--
+        }
         c = { nodeId: event.nodeId, name, running: true, changedAt: at, healthAt: at, starts: [] }
-        containers.set(key, c)
+        mine.set(key, c)
+        containerCount++
       }
       if (event.stack) c.stack = event.stack
       if (event.kind === 'container_start') {
@@ -88,9 +97,8 @@ export function createFleetState() {
       }
     },
 
-    containersOf(accountId: string): ContainerState[] {
-      const prefix = `${accountId}\u0000`
-      return [...containers].filter(([key]) => key.startsWith(prefix)).map(([, c]) => c)
+    containersOf(accountId: string): Iterable<ContainerState> {
+      return containers.get(accountId)?.values() ?? []
     },
     midtiersOf(accountId: string) {
       return [...midtiers.values()].filter((m) => m.accountId === accountId)
@@ -126,7 +134,6 @@ export interface CertificateInfo {
 export function observe(rule: AlertRuleRecord, accountId: string, view: AccountView, fleet: FleetState, now: number, certificates: CertificateInfo[]): Observation[] {
   const out: Observation[] = []
   const nodes = view.nodes.filter((n) => nodeInScope(rule, n, view))
-  const hostOf = new Map(view.nodes.map((n) => [n.id, n.hostname]))
   switch (rule.kind) {
     case 'node_offline':
       for (const n of nodes) {
@@ -138,9 +145,9 @@ export function observe(rule: AlertRuleRecord, accountId: string, view: AccountV
           active,
           clear: n.status === 'online',
           since,
-          message: `${n.hostname} has been offline for ${Math.round(offlineFor / 1000)} s (last seen ${n.lastSeenAt}).`,
+          message: () => `${n.hostname} has been offline for ${Math.round(offlineFor / 1000)} s (last seen ${n.lastSeenAt}).`,
           names: [n.id, n.hostname],
-          details: { nodeId: n.id, hostname: n.hostname, lastSeenAt: n.lastSeenAt },
+          details: () => ({ nodeId: n.id, hostname: n.hostname, lastSeenAt: n.lastSeenAt }),
         })
       }
       return out
@@ -156,9 +163,9 @@ export function observe(rule: AlertRuleRecord, accountId: string, view: AccountV
           subject: `node:${n.id}`,
           active: value > threshold,
           clear: value < threshold - HYSTERESIS,
-          message: `${label} on ${n.hostname} is ${value.toFixed(1)} % (above ${threshold} %).`,
+          message: () => `${label} on ${n.hostname} is ${value.toFixed(1)} % (above ${threshold} %).`,
           names: [n.id, n.hostname],
-          details: { nodeId: n.id, hostname: n.hostname, value: Math.round(value * 10) / 10, threshold },
+          details: () => ({ nodeId: n.id, hostname: n.hostname, value: Math.round(value * 10) / 10, threshold }),
         })
       }
       return out
@@ -166,39 +173,48 @@ export function observe(rule: AlertRuleRecord, accountId: string, view: AccountV
     case 'container_stopped':
     case 'container_unhealthy':
     case 'container_restarting': {
+      const hostOf = new Map(view.nodes.map((n) => [n.id, n.hostname]))
+      const inNodes = rule.scopeType === 'node' || rule.scopeType === 'cluster' ? new Set(nodes.map((n) => n.id)) : undefined
+      const limit = rule.threshold ?? 3
       for (const c of fleet.containersOf(accountId)) {
-        const v = rule.scopeValue
-        const inScope =
-          rule.scopeType === 'account' ||
-          (rule.scopeType === 'stack' && c.stack === v) ||
-          ((rule.scopeType === 'node' || rule.scopeType === 'cluster') && nodes.some((n) => n.id === c.nodeId))
+        const inScope = rule.scopeType === 'account' || (rule.scopeType === 'stack' ? c.stack === rule.scopeValue : inNodes!.has(c.nodeId))
         if (!inScope) continue
+        // Plain object literals (no spreads): this loop runs for every container of the fleet each tick.
         const host = hostOf.get(c.nodeId) ?? c.nodeId
-        const base = { subject: `container:${c.nodeId}/${c.name}`, names: [c.nodeId, host, c.name, ...(c.stack ? [c.stack] : [])] }
-        const details = { nodeId: c.nodeId, hostname: host, container: c.name, ...(c.stack ? { stack: c.stack } : {}) }
+        const subject = `container:${c.nodeId}/${c.name}`
+        const names = c.stack ? [c.nodeId, host, c.name, c.stack] : [c.nodeId, host, c.name]
+        const details = (): Record<string, unknown> => {
+          const d: Record<string, unknown> = { nodeId: c.nodeId, hostname: host, container: c.name }
+          if (c.stack) d.stack = c.stack
+          if (rule.kind === 'container_stopped' && c.exitCode !== undefined) d.exitCode = c.exitCode
+          return d
+        }
         if (rule.kind === 'container_stopped') {
           out.push({
-            ...base,
+            subject,
+            names,
             active: !c.running,
             clear: c.running,
             since: c.changedAt,
-            message: `${c.name} on ${host} stopped${c.exitCode !== undefined ? ` with exit code ${c.exitCode}` : ''}.`,
-            details: { ...details, ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}) },
+            message: () => `${c.name} on ${host} stopped${c.exitCode !== undefined ? ` with exit code ${c.exitCode}` : ''}.`,
+            details,
           })
         } else if (rule.kind === 'container_unhealthy') {
           const unhealthy = c.running && c.health === 'unhealthy'
-          out.push({ ...base, active: unhealthy, clear: !unhealthy, since: c.healthAt, message: `${c.name} on ${host} is unhealthy.`, details })
+          out.push({ subject, names, active: unhealthy, clear: !unhealthy, since: c.healthAt, message: () => `${c.name} on ${host} is unhealthy.`, details })
         } else {
-          const limit = rule.threshold ?? 3
           // Restarts are starts after the first one in the window.
-          const restarts = Math.max(0, c.starts.filter((t) => now - t <= rule.durationMs).length - 1)
+          let starts = 0
+          for (const t of c.starts) if (now - t <= rule.durationMs) starts++
+          const restarts = Math.max(0, starts - 1)
           out.push({
-            ...base,
+            subject,
+            names,
             active: restarts > limit,
             clear: restarts <= limit,
             since: now - rule.durationMs,
-            message: `${c.name} on ${host} restarted ${restarts} times in ${Math.round(rule.durationMs / 1000)} s.`,
-            details: { ...details, restarts },
+            message: () => `${c.name} on ${host} restarted ${restarts} times in ${Math.round(rule.durationMs / 1000)} s.`,
+            details: () => ({ ...details(), restarts }),
           })
         }
       }
@@ -212,9 +228,9 @@ export function observe(rule: AlertRuleRecord, accountId: string, view: AccountV
           active: !m.connected,
           clear: m.connected,
           since: m.at,
-          message: `Mid-tier ${m.id} has been disconnected since ${new Date(m.at).toISOString()}.`,
+          message: () => `Mid-tier ${m.id} has been disconnected since ${new Date(m.at).toISOString()}.`,
           names: [m.id],
-          details: { midtierId: m.id },
+          details: () => ({ midtierId: m.id }),
         })
       }
       return out
@@ -227,9 +243,9 @@ export function observe(rule: AlertRuleRecord, accountId: string, view: AccountV
           active: left < days,
           clear: left >= days,
           since: now,
-          message: `The certificate of ${cert.name} expires on ${new Date(cert.notAfter).toISOString()} (${Math.max(0, Math.floor(left))} days left).`,
+          message: () => `The certificate of ${cert.name} expires on ${new Date(cert.notAfter).toISOString()} (${Math.max(0, Math.floor(left))} days left).`,
           names: [cert.name],
-          details: { notAfter: new Date(cert.notAfter).toISOString(), daysLeft: Math.floor(left) },
+          details: () => ({ notAfter: new Date(cert.notAfter).toISOString(), daysLeft: Math.floor(left) }),
         })
       }
       return out

@@ -54,6 +54,8 @@ export function createEvaluator(options: EvaluatorOptions) {
 
   const fire = async (rule: AlertRuleRecord, obs: Observation, silences: SilenceRecord[], now: number, track: Track) => {
     const silence = silencedBy(silences, rule, obs, now)
+    const message = obs.message()
+    const details = obs.details()
     const alert = await store.openAlert({
       id: `alr_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
       accountId: rule.accountId,
@@ -63,8 +65,8 @@ export function createEvaluator(options: EvaluatorOptions) {
       subject: obs.subject,
       state: 'firing',
       severity: SEVERITY[rule.kind] ?? 'warning',
-      message: obs.message,
-      details: obs.details,
+      message,
+      details,
       startedAt: new Date(now).toISOString(),
       silenced: Boolean(silence),
     })
@@ -74,9 +76,9 @@ export function createEvaluator(options: EvaluatorOptions) {
       at: alert.startedAt,
       kind: 'alert_firing',
       severity: alert.severity,
-      ...(typeof obs.details.nodeId === 'string' ? { nodeId: obs.details.nodeId } : {}),
-      ...(typeof obs.details.stack === 'string' ? { stack: obs.details.stack } : {}),
-      message: `${rule.name}: ${obs.message}${silence ? ' (silenced)' : ''}`,
+      ...(typeof details.nodeId === 'string' ? { nodeId: details.nodeId } : {}),
+      ...(typeof details.stack === 'string' ? { stack: details.stack } : {}),
+      message: `${rule.name}: ${message}${silence ? ' (silenced)' : ''}`,
       details: { alertId: alert.id, ruleId: rule.id, subject: obs.subject, silenced: Boolean(silence) },
     })
     if (!silence) await options.notify(rule, alert, 'firing')
@@ -100,13 +102,16 @@ export function createEvaluator(options: EvaluatorOptions) {
     if (rule && !alert.silenced) await options.notify(rule, resolved, 'resolved')
   }
 
-  const step = async (rule: AlertRuleRecord, obs: Observation, silences: SilenceRecord[], now: number) => {
+  // Most observations change nothing (no alert, condition not met): those return without a promise.
+  const step = (rule: AlertRuleRecord, obs: Observation, silences: SilenceRecord[], now: number): Promise<void> | undefined => {
     const key = keyOf(rule.id, obs.subject)
+    if (!tracks.has(key) && !obs.active) return undefined
+    return advance(key, rule, obs, silences, now)
+  }
+
+  const advance = async (key: string, rule: AlertRuleRecord, obs: Observation, silences: SilenceRecord[], now: number) => {
     let track = tracks.get(key)
-    if (!track) {
-      if (!obs.active) return
-      tracks.set(key, (track = {}))
-    }
+    if (!track) tracks.set(key, (track = {}))
     if (!track.alert) {
       if (!obs.active) {
         tracks.delete(key)
@@ -156,21 +161,17 @@ export function createEvaluator(options: EvaluatorOptions) {
           const nodeIds = new Set(view.nodes.map((n) => n.id))
           for (const rule of accountRules) {
             live.add(rule.id)
-            const seen = new Set<string>()
             for (const obs of observe(rule, accountId, view, options.fleet, now, certificates)) {
               observed++
-              seen.add(obs.subject)
-              await step(rule, obs, silences, now)
+              const work = step(rule, obs, silences, now)
+              if (work) await work
             }
-            // A firing alert about a node that is gone resolves; others keep their state until observed.
-            for (const [key, track] of tracks) {
-              if (!key.startsWith(`${rule.id}\u0000`) || !track.alert) continue
-              const subject = key.slice(rule.id.length + 1)
-              if (!seen.has(subject) && subject.startsWith('node:') && !nodeIds.has(subject.slice(5))) {
-                await resolve(rule, track, now)
-                tracks.delete(key)
-              }
-            }
+          }
+          // A firing alert about a node that is gone resolves; others keep their state until observed.
+          for (const [key, track] of tracks) {
+            if (!track.alert || track.alert.accountId !== accountId || !track.alert.subject.startsWith('node:') || nodeIds.has(track.alert.subject.slice(5))) continue
+            await resolve(accountRules.find((r) => r.id === track.alert!.ruleId), track, now)
+            tracks.delete(key)
           }
         }
         // Rules deleted or disabled: their alerts resolve quietly.
