@@ -68,12 +68,16 @@ export default definePlugin((options: HubAlertsOptions = {}) => ({
     const certPath = tls.enabled ? (tls.cert ?? join(ctx.dataDir, 'tls', 'cert.pem')) : undefined
     const certificates = (): CertificateInfo[] => {
       if (!certPath) return []
-      try {
-        const cert = new X509Certificate(readFileSync(certPath))
-        return [{ subject: 'cert:hub', name: 'hub', notAfter: Date.parse(cert.validTo) }]
-      } catch {
-        return []
+      const out: CertificateInfo[] = []
+      // The hub's serving certificate (the first of its chain) and, when it has one, the fleet CA that signs it.
+      for (const [subject, name, path] of [['cert:hub', 'hub', certPath], ['cert:fleet-ca', 'fleet CA', join(ctx.dataDir, 'tls', 'ca.pem')]] as const) {
+        try {
+          out.push({ subject, name, notAfter: Date.parse(new X509Certificate(readFileSync(path)).validTo) })
+        } catch {
+          // Not there (plain HTTP behind a proxy, configured files elsewhere): nothing to watch.
+        }
       }
+      return out
     }
 
     const evaluator = createEvaluator({
