@@ -69,6 +69,8 @@ export function fleetOverview() {
     /** The rows to count, read when the overview is next drawn. @param {() => Iterable<{ node: FleetNode }>} rows */
     update(rows) {
       latest = rows
+      // The first figures are drawn at once; later changes at most once a second.
+      if (!last) return draw()
       if (timer) return
       timer = window.setTimeout(draw, Math.max(0, 1000 - (Date.now() - last)))
     },
