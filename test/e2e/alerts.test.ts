@@ -13,6 +13,7 @@ import { SMTPServer } from 'smtp-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectDocker, freePort, uniqueName } from '../support/docker.ts'
 import { createHub, eventually, remoteCli, startAgent, type HubProcess, type RunningAgent } from '../support/fleet.ts'
+import { spawnThresh, tempHome } from '../support/process.ts'
 import { requireTool } from '../support/require.ts'
 
 requireTool('docker')
@@ -115,9 +116,16 @@ describe('alerts on a real fleet', () => {
     expect(channels.channels[0]).toMatchObject({ name: 'hooks', hasSecret: true })
     expect(JSON.stringify(channels)).not.toContain(SECRET)
 
-    const rule = await api('POST', '/api/alerts/rules', { kind: 'container_stopped', scope: 'stack', target: stackA, channels: ['hooks'] })
+    const cli = remoteCli(hub, token)
+    const added = await cli('alert', 'rule', 'add', 'container_stopped', '--stack', stackA, '--channel', 'hooks', '--json')
+    expect(added.code).toBe(0)
+    const rule = JSON.parse(added.output.slice(added.output.indexOf('{')))
+    expect(rule).toMatchObject({ kind: 'container_stopped', scopeType: 'stack', scopeValue: stackA })
     const { container, name } = await sleeper(stackA)
     await eventually('the start event', async () => (await events(`stack=${stackA}`)).find((e) => e.kind === 'container_start'), 20_000)
+    // `thresh events -f` follows new events as they are recorded.
+    const follow = spawnThresh('node', ['events', '--stack', stackA, '-f', '--hub', hub.url], { THRESH_HOME: tempHome('thresh-e2e-follow-'), THRESH_CLI_TOKEN: token })
+    await eventually('the follower to print the start', () => follow.output().includes('started on'), 20_000)
     await container.kill()
     const died = await eventually('the die event', async () => (await events(`stack=${stackA}`)).find((e) => e.kind === 'container_die'), 20_000)
     expect(died.details.exitCode).toBe(137)
@@ -130,7 +138,8 @@ describe('alerts on a real fleet', () => {
     expect(verified(firing)).toBe(true)
     expect(firing.json.alert.details.exitCode).toBe(137)
 
-    const cli = remoteCli(hub, token)
+    await eventually('the follower to print the exit', () => follow.output().includes('exited with code 137'), 20_000)
+    await follow.stop()
     const listed = await cli('events', '--stack', stackA)
     expect(listed.code).toBe(0)
     expect(listed.output).toContain('exited with code 137')
