@@ -51,14 +51,18 @@ export function createFleetState() {
   // Per account, by node and container name: a rule reads only its own account's containers.
   const containers = new Map<string, Map<string, ContainerState>>()
   let containerCount = 0
-  const midtiers = new Map<string, { accountId: string; id: string; connected: boolean; at: number }>()
+  const midtiers = new Map<string, { accountId: string; id: string; connected: boolean; at: number; certificateExpiresAt?: number }>()
 
   return {
     observe(accountId: string, event: EventInput) {
       const at = Date.parse(event.at)
       if (event.kind === 'midtier_connected' || event.kind === 'midtier_disconnected') {
         const id = String(event.details?.midtierId ?? '')
-        midtiers.set(`${accountId}\u0000${id}`, { accountId, id, connected: event.kind === 'midtier_connected', at })
+        const key = `${accountId}\u0000${id}`
+        const expires = Date.parse(String(event.details?.certificateExpiresAt ?? ''))
+        const known = midtiers.get(key)?.certificateExpiresAt
+        const certificateExpiresAt = Number.isFinite(expires) ? expires : known
+        midtiers.set(key, { accountId, id, connected: event.kind === 'midtier_connected', at, ...(certificateExpiresAt !== undefined ? { certificateExpiresAt } : {}) })
         return
       }
       if (!event.kind.startsWith('container_') || !event.nodeId) return
@@ -236,7 +240,9 @@ export function observe(rule: AlertRuleRecord, accountId: string, view: AccountV
       return out
     case 'cert_expiring': {
       const days = rule.threshold ?? 14
-      for (const cert of certificates) {
+      // The hub's own, and each mid-tier's as it said when it connected.
+      const mine = fleet.midtiersOf(accountId).flatMap((m) => (m.certificateExpiresAt === undefined ? [] : [{ subject: `cert:${m.id}`, name: `mid-tier ${m.id}`, notAfter: m.certificateExpiresAt }]))
+      for (const cert of [...certificates, ...mine]) {
         const left = (cert.notAfter - now) / 86_400_000
         out.push({
           subject: cert.subject,

@@ -119,7 +119,7 @@ export function createEventRecorder(store: FleetStore, bus: EventBus<ThreshEvent
         kind: e.connected ? 'midtier_connected' : 'midtier_disconnected',
         severity: e.connected ? 'info' : 'warning',
         message: `Mid-tier ${e.midtierId} ${e.connected ? 'connected' : 'disconnected'}.`,
-        details: { midtierId: e.midtierId },
+        details: { midtierId: e.midtierId, ...(e.certificateExpiresAt ? { certificateExpiresAt: e.certificateExpiresAt } : {}) },
       }),
     ),
     bus.on('stack:deployed', (e) =>

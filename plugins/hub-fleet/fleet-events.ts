@@ -42,6 +42,8 @@ export interface MidtierConnectionEvent {
   accountId: string
   midtierId: string
   connected: boolean
+  /** When the mid-tier's serving certificate expires, if it said (HTTPS mid-tiers do). */
+  certificateExpiresAt?: string
 }
 
 export type StackOperation = 'deploy_stack' | 'update_service' | 'stop_stack' | 'start_stack' | 'destroy_stack'

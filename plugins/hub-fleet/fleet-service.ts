@@ -310,8 +310,8 @@ export function createFleet(deps: {
     events(accountId, agentId, events) {
       bus.emit('node:events', { accountId, nodeId: agentId, events })
     },
-    midtier(accountId, midtierId, connected) {
-      bus.emit('midtier:connection', { accountId, midtierId, connected })
+    midtier(accountId, midtierId, connected, certificateExpiresAt) {
+      bus.emit('midtier:connection', { accountId, midtierId, connected, ...(certificateExpiresAt ? { certificateExpiresAt } : {}) })
     },
     pending: (accountId, agentId) => dispatcher.pendingFor(accountId, agentId),
   }

@@ -23,7 +23,7 @@ export interface FleetIngress {
   events(accountId: string, agentId: string, events: AgentEvent[]): void
   gone(accountId: string, agentId: string, tier: string): Promise<void>
   /** A mid-tier connected (registered itself) or its connection closed. */
-  midtier?(accountId: string, midtierId: string, connected: boolean): void
+  midtier?(accountId: string, midtierId: string, connected: boolean, certificateExpiresAt?: string): void
   /** Commands still waiting for this agent, sent again when a mid-tier (re)registers it. */
   pending(accountId: string, agentId: string): AgentCommand[]
 }
@@ -104,7 +104,8 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
       RegisterMidTier(ctx, info: unknown) {
         const id = isObject(info) && typeof info.midtierId === 'string' && info.midtierId ? info.midtierId.slice(0, 64) : undefined
         if (id) ctx.items.set(MIDTIER_ID, `midtier-${id}`)
-        fleet.midtier?.(ctx.principal.accountId, tierOf(ctx), true)
+        const expires = isObject(info) && typeof info.certificateExpiresAt === 'string' && Number.isFinite(Date.parse(info.certificateExpiresAt)) ? new Date(info.certificateExpiresAt).toISOString() : undefined
+        fleet.midtier?.(ctx.principal.accountId, tierOf(ctx), true, expires)
         return { midtierId: tierOf(ctx), accountId: ctx.principal.accountId }
       },
       async RegisterAgents(ctx, agents: unknown) {

@@ -12,6 +12,7 @@ export interface RelayOptions {
   apiKey: string
   http: HubHttp
   midtierId: string
+  certificateExpiresAt?: () => string | undefined
   gateway: AgentGateway
   validator: KeyValidator
   outbox: Outbox
@@ -173,6 +174,7 @@ export function createRelay(options: RelayOptions): Relay {
     apiKey: options.apiKey,
     http: options.http,
     midtierId: options.midtierId,
+    ...(options.certificateExpiresAt ? { certificateExpiresAt: options.certificateExpiresAt } : {}),
     logger,
     ...(options.reconnectDelayMs !== undefined ? { reconnectDelayMs: options.reconnectDelayMs } : {}),
     ...(options.maxReconnectDelayMs !== undefined ? { maxReconnectDelayMs: options.maxReconnectDelayMs } : {}),

@@ -16,16 +16,17 @@ async function setup(certificates: Array<{ subject: string; name: string; notAft
   await store.upsertNode({ id: 'n1', accountId: 'acct', hostname: 'web-1' })
   const notified: Array<{ event: string; alert: AlertRecord }> = []
   const recorded: EventInput[] = []
+  const fleet = createFleetState()
   const evaluator = createEvaluator({
     store,
-    fleet: createFleetState(),
+    fleet,
     logger: createConsola({ level: -999 }),
     certificates: () => certificates,
     record: (_accountId, event) => void recorded.push(event),
     notify: async (_rule, alert, event) => void notified.push({ event, alert }),
   })
   const cpu = (value: number, at: number) => store.appendMetrics('acct', [{ agentId: 'n1', timestamp: new Date(at).toISOString(), cpuPercent: value, memoryUsedMB: 1, memoryTotalMB: 2, diskUsedGB: 1, diskTotalGB: 2, containersRunning: 0 }])
-  return { store, evaluator, notified, recorded, cpu }
+  return { store, evaluator, notified, recorded, cpu, fleet }
 }
 
 describe('alert evaluation', () => {
@@ -75,10 +76,15 @@ describe('alert evaluation', () => {
     expect(await store.listAlerts('acct')).toHaveLength(1)
   })
 
-  it('fires "certificate expiring" when fewer days are left than the threshold', async () => {
-    const { store, evaluator, notified } = await setup([{ subject: 'cert:hub', name: 'hub', notAfter: Date.now() + 5 * 86_400_000 }])
+  it('fires "certificate expiring" for the hub and for a mid-tier whose certificate has fewer days left than the threshold', async () => {
+    const { store, evaluator, notified, fleet } = await setup([{ subject: 'cert:hub', name: 'hub', notAfter: Date.now() + 5 * 86_400_000 }])
+    const at = new Date().toISOString()
+    fleet.observe('acct', { at, kind: 'midtier_connected', severity: 'info', message: '', details: { midtierId: 'midtier-east', certificateExpiresAt: new Date(Date.now() + 3 * 86_400_000).toISOString() } })
+    fleet.observe('acct', { at, kind: 'midtier_connected', severity: 'info', message: '', details: { midtierId: 'midtier-west', certificateExpiresAt: new Date(Date.now() + 90 * 86_400_000).toISOString() } })
     await store.createAlertRule({ id: 'r3', accountId: 'acct', name: 'cert', kind: 'cert_expiring', scopeType: 'account', threshold: 14, durationMs: 0, channelIds: ['c'], enabled: true, createdAt: new Date().toISOString() })
     await evaluator.tick()
-    expect(notified[0]?.alert.message).toMatch(/certificate of hub expires .*\((4|5) days left\)/)
+    expect(notified.map((n) => n.alert.subject).sort()).toEqual(['cert:hub', 'cert:midtier-east'])
+    expect(notified.find((n) => n.alert.subject === 'cert:hub')?.alert.message).toMatch(/certificate of hub expires .*\((4|5) days left\)/)
+    expect(notified.find((n) => n.alert.subject === 'cert:midtier-east')?.alert.message).toMatch(/mid-tier midtier-east expires .*\((2|3) days left\)/)
   })
 })
