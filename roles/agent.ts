@@ -38,6 +38,7 @@ const role: RoleDefinition = defineRole({
     { name: 'runtime-traefik', load: () => load(import('../plugins/runtime-traefik/index.ts')) },
     { name: 'runtime-caddy', load: () => load(import('../plugins/runtime-caddy/index.ts')) },
     { name: 'runtime-docker', load: () => load(import('../plugins/runtime-docker/index.ts')) },
+    { name: 'agent-events', load: () => load(import('../plugins/agent-events/index.ts')) },
     { name: 'agent-commands', load: () => load(import('../plugins/agent-commands/index.ts')) },
     { name: 'agent-status', load: () => load(import('../plugins/agent-status/index.ts')) },
   ],

@@ -49,6 +49,12 @@ export function toMetrics(m) {
     containers: Array.isArray(m.containers) ? m.containers.map(containerName).filter(Boolean) : [],
     environmentCount: num(m.environmentCount),
     uptimeSeconds: num(m.uptimeSeconds),
+    loadAverage: Array.isArray(m.loadAverage) ? m.loadAverage.map(Number) : [],
+    swapUsedMB: num(m.swapUsedMB),
+    swapTotalMB: num(m.swapTotalMB),
+    network: Array.isArray(m.network) ? m.network : [],
+    diskIo: Array.isArray(m.diskIo) ? m.diskIo : [],
+    temperatures: Array.isArray(m.temperatures) ? m.temperatures : [],
   }
 }
 

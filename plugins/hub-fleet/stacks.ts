@@ -370,6 +370,9 @@ export function createStackOperations(deps: StackDeps): StackOperations {
       } else if (record.tool === 'deploy_stack') {
         const services = next.services.map((s) => ({ name: s.name, image: s.image, status: s.status, ...(s.errorMessage ? { error: s.errorMessage } : {}) }))
         bus.emit('stack:deployed', { ...about, status: next.status, services })
+      } else if (record.tool === 'update_service' && typeof record.arguments.service === 'string') {
+        const image = next.services.find((s) => s.name === record.arguments.service)?.image ?? String(record.arguments.image ?? '')
+        bus.emit('stack:updated', { ...about, service: record.arguments.service, image })
       }
     },
 

@@ -1,7 +1,7 @@
 // What the mid-tier owes the hub, in the order it happened: registrations, metric samples, command
-// results, status updates and departures. Bounded in samples (the oldest sample goes first, counted);
+// results, status updates, container events and departures. Bounded in samples (the oldest sample goes first, counted);
 // ordered so an agent is registered before its samples and its samples arrive before its departure.
-import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/protocol.ts'
+import type { AgentEvent, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/protocol.ts'
 import type { Journal, JournalLine } from './journal.ts'
 
 export type RelayOp =
@@ -9,6 +9,7 @@ export type RelayOp =
   | { kind: 'metrics'; agentId: string; sample: MetricsData }
   | { kind: 'result'; agentId: string; result: CommandResult }
   | { kind: 'status'; agentId: string; update: StackServiceStatusUpdate }
+  | { kind: 'events'; agentId: string; events: AgentEvent[] }
   | { kind: 'gone'; agentId: string }
 
 export interface OutboxEntry {

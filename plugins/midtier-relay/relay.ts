@@ -12,6 +12,7 @@ export interface RelayOptions {
   apiKey: string
   http: HubHttp
   midtierId: string
+  certificateExpiresAt?: () => string | undefined
   gateway: AgentGateway
   validator: KeyValidator
   outbox: Outbox
@@ -110,6 +111,9 @@ export function createRelay(options: RelayOptions): Relay {
       case 'status':
         for (const op of run.ops) if (op.kind === 'status') await link.invoke('StackServiceStatusUpdate', op.agentId, op.update)
         return
+      case 'events':
+        for (const op of run.ops) if (op.kind === 'events') await link.invoke('SendEvents', op.agentId, op.events)
+        return
       case 'gone':
         for (const op of run.ops) await link.invoke('AgentDisconnected', op.agentId)
         return
@@ -170,6 +174,7 @@ export function createRelay(options: RelayOptions): Relay {
     apiKey: options.apiKey,
     http: options.http,
     midtierId: options.midtierId,
+    ...(options.certificateExpiresAt ? { certificateExpiresAt: options.certificateExpiresAt } : {}),
     logger,
     ...(options.reconnectDelayMs !== undefined ? { reconnectDelayMs: options.reconnectDelayMs } : {}),
     ...(options.maxReconnectDelayMs !== undefined ? { maxReconnectDelayMs: options.maxReconnectDelayMs } : {}),
@@ -214,6 +219,10 @@ export function createRelay(options: RelayOptions): Relay {
     }),
     gateway.on('statusUpdate', ({ agentId, update }) => {
       outbox.push({ kind: 'status', agentId, update })
+      void pump()
+    }),
+    gateway.on('events', ({ agentId, events }) => {
+      outbox.push({ kind: 'events', agentId, events })
       void pump()
     }),
     gateway.on('disconnect', ({ agentId }) => {

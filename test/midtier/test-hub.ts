@@ -16,6 +16,8 @@ export interface TestHubState {
   samples: MetricsData[]
   results: CommandResult[]
   validations: number
+  /** Container events relayed (SendEvents), when a test wants them. */
+  events?: Array<{ agentId: string; events: unknown[] }>
 }
 
 export interface TestHub {
@@ -67,6 +69,9 @@ export async function startTestHub(options: { port?: number; state?: TestHubStat
       waiters.get(result.commandId)?.(result)
     },
     async statusUpdate() {},
+    events(_accountId, agentId, events) {
+      state.events?.push({ agentId, events })
+    },
     async gone(_accountId, agentId) {
       const node = state.nodes.get(agentId)
       if (node) node.online = false

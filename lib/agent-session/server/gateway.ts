@@ -2,13 +2,14 @@
 // and routes commands to whichever transport an agent is on, at least once until a result arrives.
 import type {
   AgentCommand,
+  AgentEvent,
   AgentInfo,
   AgentTransportName,
   CommandResult,
   MetricsData,
   StackServiceStatusUpdate,
 } from '../protocol.ts'
-import { checkAgentInfo, checkCommandResult, checkMetricsData, checkStatusUpdate, WireShapeError } from '../wire-checks.ts'
+import { checkAgentEvents, checkAgentInfo, checkCommandResult, checkMetricsData, checkStatusUpdate, WireShapeError } from '../wire-checks.ts'
 
 /** Who an agent key belongs to, as returned by the injected authenticator. */
 export interface AgentPrincipal {
@@ -44,6 +45,7 @@ export interface AgentGatewayEvents {
   metrics: { agentId: string; metrics: MetricsData; principal: AgentPrincipal }
   commandResult: { agentId: string; result: CommandResult; principal: AgentPrincipal }
   statusUpdate: { agentId: string; update: StackServiceStatusUpdate; principal: AgentPrincipal }
+  events: { agentId: string; events: AgentEvent[]; principal: AgentPrincipal }
   disconnect: { agentId: string; principal: AgentPrincipal; transport: AgentTransportName }
 }
 
@@ -78,6 +80,7 @@ export interface AgentGateway {
   metrics(principal: AgentPrincipal, agentId: string, metrics: MetricsData): void
   commandResult(principal: AgentPrincipal, agentId: string, result: CommandResult): void
   statusUpdate(principal: AgentPrincipal, agentId: string, update: StackServiceStatusUpdate): void
+  events(principal: AgentPrincipal, agentId: string, events: AgentEvent[]): void
   disconnected(agentId: string, binding: AgentBinding): void
   /** Long poll for a polling transport: commands not yet delivered, or due for redelivery. */
   takeCommands(principal: AgentPrincipal, agentId: string, waitMs: number, signal?: AbortSignal): Promise<AgentCommand[]>
@@ -343,6 +346,11 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       seen(principal, agentId)
       const update = checked(principal, () => checkStatusUpdate(raw))
       emit('statusUpdate', { agentId, update, principal })
+    },
+    events(principal, agentId, raw) {
+      seen(principal, agentId)
+      const events = checked(principal, () => checkAgentEvents(raw))
+      if (events.length > 0) emit('events', { agentId, events, principal })
     },
     disconnected(agentId, binding) {
       const agent = agents.get(agentId)

@@ -102,6 +102,18 @@ export function mountRestPollRoutes(app: Hono, gateway: AgentGateway, options: R
     }
   })
 
+  // `{ events: AgentEvent[] }`: container events, an addition to the original protocol.
+  app.post('/api/agent/events', async (c) => {
+    try {
+      const principal = await principalOf(c)
+      const body = await bodyOf<{ events?: unknown }>(c)
+      gateway.events(principal, agentIdOf(c), body.events as never)
+      return c.json({ ok: true })
+    } catch (error) {
+      return fail(c, error)
+    }
+  })
+
   app.get('/api/agent/commands', async (c) => {
     try {
       const principal = await principalOf(c)
