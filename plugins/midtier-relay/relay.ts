@@ -116,26 +116,60 @@ export function createRelay(options: RelayOptions): Relay {
     }
   }
 
+  // Metric batches in flight at once (the hub runs up to 4 invocations of a mid-tier in parallel):
+  // each waits for the hub's committed write, so one at a time left the mid-tier idle for most of it.
+  // Acks stay in order; other kinds go alone, after everything before them, so the hub sees an agent's
+  // registration before its samples and its samples before its departure.
+  const PIPELINE = 4
+  type InFlight = { run: OutboxRun; sent: Promise<unknown> }
   const pumpOnce = async () => {
-    while (link.connected && wanted()) {
-      const run = outbox.next(options.batchSize)
-      if (!run) break
-      try {
-        await send(run)
-        outbox.ack(run.lastSeq)
-      } catch (error) {
-        if (!link.connected) break // kept; sent again after the reconnect
-        failedAttempts = failedSeq === run.lastSeq ? failedAttempts + 1 : 1
-        failedSeq = run.lastSeq
-        if (failedAttempts < MAX_ATTEMPTS) {
-          await new Promise((resolve) => setTimeout(resolve, 200 * failedAttempts))
-          continue
+    const window: InFlight[] = []
+    const launch = (run: OutboxRun) => {
+      const sent = send(run)
+      sent.catch(() => {}) // handled when it reaches the front of the window
+      window.push({ run, sent })
+    }
+    try {
+      while (link.connected) {
+        while (window.length < PIPELINE && wanted()) {
+          const kind = outbox.peek()
+          if (!kind || (window.length > 0 && (kind !== 'metrics' || window.at(-1)!.run.kind !== 'metrics'))) break
+          // Behind a batch in flight only a full one goes, unless everything is being flushed.
+          const run = outbox.next(options.batchSize, window.length > 0 && !flushAll)
+          if (!run) break
+          launch(run)
         }
-        // The hub keeps refusing it: holding it would stall everything behind it.
-        logger.warn(`The hub refused ${run.kind} for ${run.ops.length === 1 ? `agent ${run.ops[0]!.agentId}` : `${run.ops.length} agents`} ${MAX_ATTEMPTS} times (${(error as Error).message}); dropping it.`)
-        if (run.kind === 'metrics') stats.samplesRefused.inc(run.ops.length)
-        outbox.ack(run.lastSeq)
+        const first = window.shift()
+        if (!first) break
+        try {
+          await first.sent
+          outbox.ack(first.run.lastSeq)
+        } catch (error) {
+          // What follows it is sent again (the hub ignores samples it already stored).
+          await Promise.allSettled(window.splice(0).map((w) => w.sent))
+          outbox.rewind()
+          if (!link.connected) break // kept; sent again after the reconnect
+          const run = first.run
+          failedAttempts = failedSeq === run.lastSeq ? failedAttempts + 1 : 1
+          failedSeq = run.lastSeq
+          if (failedAttempts < MAX_ATTEMPTS) {
+            await new Promise((resolve) => setTimeout(resolve, 200 * failedAttempts))
+            continue
+          }
+          // The hub keeps refusing it: holding it would stall everything behind it.
+          logger.warn(`The hub refused ${run.kind} for ${run.ops.length === 1 ? `agent ${run.ops[0]!.agentId}` : `${run.ops.length} agents`} ${MAX_ATTEMPTS} times (${(error as Error).message}); dropping it.`)
+          if (run.kind === 'metrics') stats.samplesRefused.inc(run.ops.length)
+          outbox.ack(run.lastSeq)
+        }
       }
+    } finally {
+      // Cut off (the link went down): acknowledge what the hub took, in order, and hand the rest out again.
+      const left = window.splice(0)
+      if (left.length > 0) {
+        const outcomes = await Promise.allSettled(left.map((w) => w.sent))
+        for (let i = 0; i < left.length && outcomes[i]!.status === 'fulfilled'; i++) outbox.ack(left[i]!.run.lastSeq)
+      }
+      outbox.rewind()
     }
     if (outbox.size === 0) flushAll = false
   }
@@ -198,6 +232,8 @@ export function createRelay(options: RelayOptions): Relay {
     },
   })
 
+  // Agents are answered once what they sent is in the journal (one write per event-loop turn).
+  gateway.setDurable(outbox.durable)
   offs.push(
     gateway.on('register', ({ agent, principal }) => {
       outbox.push({ kind: 'register', agentId: agent.agentId, info: agent, keyId: principal.keyId })
