@@ -53,6 +53,8 @@ export interface Outbox {
   durable(): Promise<void> | undefined
   infoOf(agentId: string): { info: AgentInfo; keyId?: string } | undefined
   readonly samples: number
+  /** Samples not handed out yet (those in flight excluded). */
+  readonly unsent: number
   readonly controls: number
   readonly size: number
 }
@@ -67,6 +69,8 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
   let inflightUntil = -1
   // Index of the first entry not yet handed out by next().
   let cursor = 0
+  // Samples in runs handed out and not yet acknowledged.
+  let handed = 0
   let dropCursor = 0
   let samples = 0
   let controls = 0
@@ -166,6 +170,7 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
     rewind() {
       cursor = head
       inflightUntil = -1
+      handed = 0
     },
     next(maxSamples, onlyFull = false) {
       let i = Math.max(head, cursor)
@@ -187,12 +192,16 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
       // Samples on their way to the hub are not dropped to make room.
       inflightUntil = Math.max(inflightUntil, last)
       cursor = last + 1
+      if (first.kind === 'metrics') handed += ops.length
       return { kind: first.kind, ops, lastSeq: entries[last]!.seq }
     },
     ack(seq) {
       while (head < entries.length && entries[head]!.seq <= seq) {
         const op = entries[head]!.op
-        if (op) count(op, -1)
+        if (op) {
+          count(op, -1)
+          if (op.kind === 'metrics' && head < cursor && handed > 0) handed--
+        }
         head++
       }
       if (head >= cursor) {
@@ -236,6 +245,9 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
     durable: () => journal?.durable(),
     get samples() {
       return samples
+    },
+    get unsent() {
+      return samples - handed
     },
     get controls() {
       return controls

@@ -77,7 +77,7 @@ export function createRelay(options: RelayOptions): Relay {
   const offs: Array<() => void> = []
   const timers: Array<ReturnType<typeof setInterval>> = []
 
-  const wanted = () => outbox.controls > 0 || outbox.samples >= options.batchSize || (flushAll && outbox.size > 0)
+  const wanted = () => outbox.controls > 0 || outbox.unsent >= options.batchSize || (flushAll && outbox.size > 0)
 
   // The hub refuses a key registering a node bound to another key, a taken hostname, or past its
   // limits; the agent is told by losing its session rather than being left connected to nowhere.
@@ -118,10 +118,13 @@ export function createRelay(options: RelayOptions): Relay {
 
   // Metric batches in flight at once (the hub runs up to 4 invocations of a mid-tier in parallel):
   // each waits for the hub's committed write, so one at a time left the mid-tier idle for most of it.
-  // Acks stay in order; other kinds go alone, after everything before them, so the hub sees an agent's
-  // registration before its samples and its samples before its departure.
+  // Acks stay in order. Command results go beside them (a command's answer need not wait for samples
+  // queued before it); registrations, status updates and departures go alone, after everything before
+  // them, so the hub sees an agent's registration before its samples and its samples before its departure.
   const PIPELINE = 4
   type InFlight = { run: OutboxRun; sent: Promise<unknown> }
+  let wake: (() => void) | undefined
+  const overlaps = (kind: OutboxRun['kind']) => kind === 'metrics' || kind === 'result'
   const pumpOnce = async () => {
     const window: InFlight[] = []
     const launch = (run: OutboxRun) => {
@@ -133,18 +136,31 @@ export function createRelay(options: RelayOptions): Relay {
       while (link.connected) {
         while (window.length < PIPELINE && wanted()) {
           const kind = outbox.peek()
-          if (!kind || (window.length > 0 && (kind !== 'metrics' || window.at(-1)!.run.kind !== 'metrics'))) break
+          if (!kind || (window.length > 0 && !(overlaps(kind) && overlaps(window.at(-1)!.run.kind)))) break
           // Behind a batch in flight only a full one goes, unless everything is being flushed.
           const run = outbox.next(options.batchSize, window.length > 0 && !flushAll)
           if (!run) break
           launch(run)
         }
-        const first = window.shift()
+        const first = window[0]
         if (!first) break
-        try {
-          await first.sent
+        // New work (a full batch, a command result) wakes the loop to send it beside what is in flight.
+        const outcome = await Promise.race([
+          first.sent.then(
+            () => 'sent' as const,
+            (error: unknown) => ({ error }),
+          ),
+          new Promise<'woken'>((resolve) => (wake = () => resolve('woken'))),
+        ])
+        wake = undefined
+        if (outcome === 'woken') continue
+        window.shift()
+        if (outcome === 'sent') {
           outbox.ack(first.run.lastSeq)
-        } catch (error) {
+          continue
+        }
+        {
+          const { error } = outcome
           // What follows it is sent again (the hub ignores samples it already stored).
           await Promise.allSettled(window.splice(0).map((w) => w.sent))
           outbox.rewind()
@@ -176,6 +192,7 @@ export function createRelay(options: RelayOptions): Relay {
 
   const pump = (): Promise<void> => {
     if (closed && !draining) return Promise.resolve()
+    wake?.()
     pumping ??= pumpOnce().finally(() => {
       pumping = undefined
       if (link.connected && wanted()) void pump()
@@ -242,7 +259,7 @@ export function createRelay(options: RelayOptions): Relay {
     }),
     gateway.on('metrics', ({ agentId, metrics }) => {
       outbox.push({ kind: 'metrics', agentId, sample: { ...metrics, agentId } })
-      if (outbox.samples >= options.batchSize) void pump()
+      if (outbox.unsent >= options.batchSize) void pump()
     }),
     gateway.on('commandResult', ({ agentId, result }) => {
       outbox.push({ kind: 'result', agentId, result: { ...result, agentId } })
