@@ -40,7 +40,10 @@ export async function run() {
   }
   const rounds = []
   try {
-    await sleep(5000) // registrations through, one warm-up stretch of reporting
+    // Every node registered at the hub (samples of a node it does not know yet are not stored), then a warm-up.
+    const nodes = async () => Number((await sql.unsafe(`select count(*)::int as n from "${schema}".nodes`))[0].n)
+    for (let i = 0; i < 600 && (await nodes()) < AGENTS; i++) await sleep(500)
+    await sleep(3000)
     for (let round = 0; round < ROUNDS; round++) {
       agents.pause()
       await drained()
@@ -67,6 +70,7 @@ export async function run() {
         simUs: cpu('sim', agents.pid),
         buffered: await mid.metric('midtier_metrics_buffered'),
         dropped: await mid.metric('midtier_metrics_dropped_total'),
+        refused: (await mid.metric('midtier_metrics_refused_total')) || 0,
       })
     }
   } finally {
@@ -90,7 +94,7 @@ export async function run() {
       ['CPU µs per sample: mid-tier', range(rounds.map((r) => r.midUs), (x) => x.toFixed(1))],
       ['CPU µs per sample: hub', range(rounds.map((r) => r.hubUs), (x) => x.toFixed(1))],
       ['CPU µs per sample: agent simulator', range(rounds.map((r) => r.simUs), (x) => x.toFixed(1))],
-      ['mid-tier buffered / dropped at the end', `${rounds.at(-1).buffered} / ${rounds.at(-1).dropped}`],
+      ['mid-tier buffered / dropped / refused by the hub', `${rounds.at(-1).buffered} / ${rounds.at(-1).dropped} / ${rounds.at(-1).refused}`],
     ],
     ratio: { label: 'thresh via mid-tier / COPY (median)', value: [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)], target: '>= 0.5' },
   }
