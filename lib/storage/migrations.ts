@@ -362,6 +362,20 @@ create index alert_deliveries_account on alert_deliveries(account_id, created_at
 `,
   },
   {
+    version: 10,
+    name: 'node lookups by hostname, HOT write-back of latest reports',
+    // A command looks its node up by id or hostname: without an index on the hostname that was a scan
+    // of the account's nodes. The latest-report write-back updates every reporting node's status,
+    // last_seen_at and last_metrics; with no index on those columns and room left in each page, those
+    // updates are heap-only (no new index entries, dead versions pruned in the page) instead of bloating
+    // every index. The stale-node sweeps that used nodes_last_seen scan the table once a minute.
+    sql: `
+create index if not exists nodes_hostname on nodes(account_id, hostname);
+drop index if exists nodes_last_seen;
+alter table nodes set (fillfactor = 70);
+`,
+  },
+  {
     version: 11,
     name: 'per-container usage history',
     // One row per container and minute, kept as long as raw samples (lib/storage/container-history.ts).

@@ -40,7 +40,7 @@ export function newKey(kind: 'live' | 'mid' | 'cli', account = ACCOUNT): string 
 const httpError = (status: number, message: string) => Object.assign(new Error(message), { status, code: status === 401 ? 'unauthorized' : 'forbidden' })
 
 /** Starts the test hub; pass the previous state (and port) to bring "the same hub" back after close(). */
-export async function startTestHub(options: { port?: number; state?: TestHubState; tls?: { cert: string; key: string } } = {}): Promise<TestHub> {
+export async function startTestHub(options: { port?: number; state?: TestHubState; tls?: { cert: string; key: string }; batchDelayMs?: number } = {}): Promise<TestHub> {
   const runtime = await loadRuntime()
   const app = new Hono()
   const http = runtime.createServer(app)
@@ -64,6 +64,16 @@ export async function startTestHub(options: { port?: number; state?: TestHubStat
       state.samples.push(metrics)
       return true
     },
+    // With a delay: a hub whose database takes this long to commit each batch (stored, then acknowledged).
+    ...(options.batchDelayMs === undefined
+      ? {}
+      : {
+          async metricsBatch(_accountId: string, samples: Array<{ metrics: MetricsData }>) {
+            for (const s of samples) state.samples.push(s.metrics)
+            await new Promise((resolve) => setTimeout(resolve, options.batchDelayMs))
+            return samples.length
+          },
+        }),
     async commandResult(_accountId, _agentId, result) {
       state.results.push(result)
       waiters.get(result.commandId)?.(result)

@@ -84,7 +84,7 @@ export function mountRestPollRoutes(app: Hono, gateway: AgentGateway, options: R
       const principal = await principalOf(c)
       const metrics = await bodyOf<MetricsData>(c)
       const agentId = agentIdOf(c, metrics)
-      gateway.metrics(principal, agentId, { ...metrics, agentId })
+      await gateway.metrics(principal, agentId, { ...metrics, agentId })
       return c.json({ ok: true })
     } catch (error) {
       return fail(c, error)
@@ -95,7 +95,7 @@ export function mountRestPollRoutes(app: Hono, gateway: AgentGateway, options: R
     try {
       const principal = await principalOf(c)
       const update = await bodyOf<StackServiceStatusUpdate>(c)
-      gateway.statusUpdate(principal, agentIdOf(c), update)
+      await gateway.statusUpdate(principal, agentIdOf(c), update)
       return c.json({ ok: true })
     } catch (error) {
       return fail(c, error)
@@ -141,7 +141,7 @@ export function mountRestPollRoutes(app: Hono, gateway: AgentGateway, options: R
       const principal = await principalOf(c)
       const result = await bodyOf<CommandResult>(c)
       const agentId = agentIdOf(c, result)
-      gateway.commandResult(principal, agentId, { ...result, agentId, commandId: c.req.param('id') })
+      await gateway.commandResult(principal, agentId, { ...result, agentId, commandId: c.req.param('id') })
       return c.json({ ok: true })
     } catch (error) {
       return fail(c, error)
