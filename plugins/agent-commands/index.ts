@@ -1,6 +1,8 @@
 // The agent-commands plugin: executes the hub's commands on this node through the `runtime` service
 // and streams per-service status through `agent-connection`.
-import { definePlugin, version } from '../../core/index.ts'
+import { defineFields, definePlugin, version } from '../../core/index.ts'
+import { lazyDocker } from '../../lib/docker/index.ts'
+import { createStreamService } from './streams.ts'
 import { createTools } from './tools.ts'
 
 export { TOOLS, createTools } from './tools.ts'
@@ -13,9 +15,15 @@ export interface AgentCommandsOptions {
   account?: string
 }
 
+/** `allow-exec`: whether the hub's users may open a shell or run a command in this node's containers. */
+export const agentCommandsFields = defineFields({
+  allowExec: { type: 'boolean', description: 'let operators run commands and shells in containers on this node (exec)', default: true },
+})
+
 export default definePlugin((options: AgentCommandsOptions = {}) => ({
   name: 'agent-commands',
   requires: ['runtime', 'agent-connection'],
+  config: agentCommandsFields,
   setup(ctx) {
     const connection = ctx.use('agent-connection')
     const runtime = ctx.use('runtime')
@@ -34,6 +42,17 @@ export default definePlugin((options: AgentCommandsOptions = {}) => ({
         return { thresh: version, agentId: connection.agentId, runtime: ctx.runtime, versions: facts?.versions ?? { thresh: version }, containerRuntime: facts?.containerRuntime }
       },
     })
+    let streamsOpen = 0
+    ctx.metrics.gauge('agent_streams_open', 'Log and exec streams this agent is serving.', () => streamsOpen)
+    const docker = lazyDocker(undefined)
+    connection.setStreamHandler(
+      createStreamService({
+        docker: () => docker,
+        account: options.account ?? connection.account,
+        allowExec: () => ctx.settings.allowExec,
+        onActive: (delta) => (streamsOpen += delta),
+      }),
+    )
     connection.setCommandHandler(async (command) => {
       const started = Date.now()
       ctx.logger.info(`Running ${command.tool} (${command.commandId}).`)

@@ -1,6 +1,7 @@
 // Keeps the agent connected: picks the transport (auto: SignalR, then REST polling), registers on
 // every (re)connect, reconnects after a jittered `reconnect-delay`, fails over to the fallback URL
 // and back, buffers what it could not send, and runs each commandId at most once across connections.
+import type { StreamHandler } from '../../lib/streams/index.ts'
 import { createEventBus, type EventBus } from '../../core/index.ts'
 import type { AgentEvent, AgentInfo, AgentTransportClient, AgentTransportName, CommandHandler, CommandOutcome, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/agent/index.ts'
 import { jitteredDelay } from '../../lib/agent-session/agent/retry.ts'
@@ -45,6 +46,8 @@ export interface ConnectionManagerOptions {
   restWaitSeconds?: number
   info(): Promise<AgentInfo>
   handler: CommandHandler
+  /** Serves the streams (logs, exec) the server opens. */
+  streamHandler?: StreamHandler
   logger?: { info(...args: unknown[]): void; warn(...args: unknown[]): void }
 }
 
@@ -221,6 +224,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
     for (const kind of kinds) {
       const next = await createClient(kind, to, tls)
       next.onCommand(handler)
+      next.onStream((open, work) => (options.streamHandler ? options.streamHandler(open, work) : Promise.reject(new Error('This agent does not serve streams.'))))
       try {
         await next.connect(() => options.info())
         return next

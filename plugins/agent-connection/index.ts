@@ -4,6 +4,7 @@
 import os from 'node:os'
 import { defineFields, definePlugin, version } from '../../core/index.ts'
 import type { CommandHandler, StackServiceStatusUpdate } from '../../lib/agent-session/agent/index.ts'
+import type { StreamHandler } from '../../lib/streams/index.ts'
 import { createConnectionManager, type AgentConnectedEvent, type AgentDisconnectedEvent, type ConnectionStatus, type TargetName, type TransportSetting } from './connection-manager.ts'
 import { fingerprintField } from '../../lib/tls.ts'
 import { agentInfo, loadAgentId, type HostFacts } from './identity.ts'
@@ -22,6 +23,8 @@ export interface AgentConnectionService {
   readonly account: string | undefined
   status(): ConnectionStatus
   setCommandHandler(handler: CommandHandler): void
+  /** Serves the streams (logs, exec) the server opens. */
+  setStreamHandler(handler: StreamHandler): void
   sendStatusUpdate(update: StackServiceStatusUpdate): void
   /** Manual failover (`fallback`) or failback (`primary`). */
   switchTo(target: TargetName): void
@@ -85,6 +88,7 @@ export default definePlugin((options: AgentConnectionOptions = {}) => ({
     const fallbackUrl = settings.fallbackUrl
 
     let commandHandler: CommandHandler = (command) => ({ success: false, error: `This agent has no handler for '${command.tool}'.` })
+    let streamHandler: StreamHandler = () => Promise.reject(new Error('This agent does not serve streams.'))
     let facts: HostFacts | undefined
     const hostFacts = async (): Promise<HostFacts> => {
       if (facts) return facts
@@ -113,6 +117,7 @@ export default definePlugin((options: AgentConnectionOptions = {}) => ({
       restWaitSeconds: options.restWaitSeconds,
       info: async () => agentInfo(agentId, settings.nodeName, version, await hostFacts()),
       handler: (command) => commandHandler(command),
+      streamHandler: (open, work) => streamHandler(open, work),
       logger: ctx.logger,
     })
     if (primaryUrl && !apiKey) ctx.logger.warn('No api-key is configured: the server will refuse this agent (thresh agent config set api-key thresh_live_...).')
@@ -125,6 +130,9 @@ export default definePlugin((options: AgentConnectionOptions = {}) => ({
       status: () => manager.status(),
       setCommandHandler(handler) {
         commandHandler = handler
+      },
+      setStreamHandler(handler) {
+        streamHandler = handler
       },
       sendStatusUpdate: (update) => manager.sendStatusUpdate(update),
       switchTo: (target) => manager.switchTo(target),

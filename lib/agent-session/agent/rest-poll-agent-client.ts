@@ -1,6 +1,7 @@
 // The agent's REST polling session (CONTRACT §4): register, metrics, long-polled commands and
 // results over plain fetch, re-registering after every outage.
 import { createCommandRunner } from './command-runner.ts'
+import { checkControl, createStreamSources, isStreamId, type StreamHandler, type StreamOpen } from '../../streams/index.ts'
 import { jitteredDelay } from './retry.ts'
 import type { AgentCommand, AgentEvent, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
 import type { AgentConnectionState, AgentTransportClient, CommandHandler } from './types.ts'
@@ -80,6 +81,17 @@ export function createRestPollAgentClient(options: RestPollAgentClientOptions): 
     },
   })
 
+  const sources = createStreamSources()
+  const openStream = (open: StreamOpen) => {
+    if (!isStreamId(open?.streamId)) return
+    const path = `/api/agent/streams/${encodeURIComponent(open.streamId)}`
+    // Each batch waits for the one before: a slow link fills the bounded buffer, which drops the oldest.
+    sources.start(open, {
+      send: async (chunks) => void (await call('POST', path, { chunks })),
+      end: async (error) => void (await call('POST', path, error === undefined ? { done: true } : { done: true, error }).catch(() => {})),
+    })
+  }
+
   const register = async () => {
     const current = await info()
     await call('POST', '/api/agent/register', { ...current, agentId: options.agentId })
@@ -94,10 +106,15 @@ export function createRestPollAgentClient(options: RestPollAgentClientOptions): 
           setState('connected')
         }
         const reply = (await call('GET', `/api/agent/commands?wait=${options.waitSeconds ?? 30}`, undefined, controller.signal)) as
-          | { commands?: AgentCommand[] }
+          | { commands?: AgentCommand[]; streams?: Array<{ open?: StreamOpen; control?: unknown }> }
           | undefined
         failures = 0
         for (const command of reply?.commands ?? []) void runner.run(command)
+        for (const message of Array.isArray(reply?.streams) ? reply.streams : []) {
+          if (message?.open) openStream(message.open)
+          const control = message?.control === undefined ? undefined : checkControl(message.control)
+          if (control) sources.control(control)
+        }
       } catch (error) {
         if (stopped) return
         const status = (error as AgentRequestError).status
@@ -148,12 +165,17 @@ export function createRestPollAgentClient(options: RestPollAgentClientOptions): 
       runner.setHandler(handler)
       return () => runner.setHandler(undefined)
     },
+    onStream(handler: StreamHandler) {
+      sources.setHandler(handler)
+      return () => sources.setHandler(undefined)
+    },
     onStateChange(listener) {
       stateListeners.add(listener)
       return () => void stateListeners.delete(listener)
     },
     async close() {
       stopped = true
+      sources.stopAll('The agent is stopping.')
       controller.abort()
       await loop?.catch(() => {})
       setState('disconnected')

@@ -5,6 +5,7 @@ import * as signalR from '@microsoft/signalr'
 import { loadSignalRClientOptions } from '../../../adapters/index.ts'
 import type { TlsClientOptions } from '../../tls-trust.ts'
 import { createCommandRunner } from './command-runner.ts'
+import { checkControl, createStreamSources, isStreamId, subjectSink, type StreamHandler, type StreamOpen } from '../../streams/index.ts'
 import { jitteredDelay } from './retry.ts'
 import type { AgentEvent, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
 import type { AgentConnectionState, AgentTransportClient, CommandHandler } from './types.ts'
@@ -69,6 +70,15 @@ export function createSignalRAgentClient(options: SignalRAgentClientOptions): Ag
     sendResult: (result) => invoke('SendCommandResult', result),
   })
 
+  const sources = createStreamSources()
+  const openStream = (current: signalR.HubConnection, open: StreamOpen) => {
+    if (!isStreamId(open?.streamId)) return
+    // The output goes up as a client stream: StreamItem batches, then a Completion (with the error, if any).
+    const subject = new signalR.Subject<unknown>()
+    current.send('StreamOutput', open.streamId, subject).catch(() => sources.control({ streamId: open.streamId, op: 'cancel' }))
+    sources.start(open, subjectSink(subject, () => current.state === signalR.HubConnectionState.Connected))
+  }
+
   const register = async () => {
     const current = await info()
     agentId = current.agentId
@@ -96,7 +106,15 @@ export function createSignalRAgentClient(options: SignalRAgentClientOptions): Ag
     connection = current
     current.on('ExecuteCommand', (command) => void runner.run(command))
     current.on('Ping', () => {})
-    current.onreconnecting((error) => setState('reconnecting', error))
+    current.on('OpenStream', (open: StreamOpen) => openStream(current, open))
+    current.on('StreamControl', (control: unknown) => {
+      const checked = checkControl(control)
+      if (checked) sources.control(checked)
+    })
+    current.onreconnecting((error) => {
+      sources.stopAll('The connection to the server was lost.')
+      setState('reconnecting', error)
+    })
     current.onreconnected(async () => {
       try {
         await register()
@@ -108,6 +126,7 @@ export function createSignalRAgentClient(options: SignalRAgentClientOptions): Ag
       }
     })
     current.onclose((error) => {
+      sources.stopAll('The connection to the server closed.')
       if (!closing && connection === current) setState('disconnected', error)
     })
     try {
@@ -151,6 +170,10 @@ export function createSignalRAgentClient(options: SignalRAgentClientOptions): Ag
     onCommand(handler: CommandHandler) {
       runner.setHandler(handler)
       return () => runner.setHandler(undefined)
+    },
+    onStream(handler: StreamHandler) {
+      sources.setHandler(handler)
+      return () => sources.setHandler(undefined)
     },
     onStateChange(listener) {
       stateListeners.add(listener)

@@ -1,5 +1,6 @@
 // The agent side of a session, the same for both transports: what the agent's connection code drives
 // and what its command handlers return.
+import type { StreamHandler } from '../../streams/index.ts'
 import type { AgentCommand, AgentEvent, AgentInfo, AgentTransportName, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
 
 export type AgentConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting'
@@ -29,6 +30,8 @@ export interface AgentTransportClient {
    * redelivered command that already finished gets the same result again.
    */
   onCommand(handler: CommandHandler): () => void
+  /** Serves the streams (logs, exec) the server opens; without a handler they fail at once. */
+  onStream(handler: StreamHandler): () => void
   onStateChange(listener: (state: AgentConnectionState, error?: Error) => void): () => void
   close(): Promise<void>
 }

@@ -10,6 +10,7 @@ import type {
   StackServiceStatusUpdate,
 } from '../protocol.ts'
 import { checkAgentEvents, checkAgentInfo, checkCommandResult, checkMetricsData, checkStatusUpdate, WireShapeError } from '../wire-checks.ts'
+import { createStreamTable, type StreamBufferOptions, type StreamControl, type StreamOpen, type StreamReader, type StreamTable } from '../../streams/index.ts'
 
 /** Who an agent key belongs to, as returned by the injected authenticator. */
 export interface AgentPrincipal {
@@ -38,7 +39,12 @@ export interface AgentBinding {
   deliver?(command: AgentCommand): void
   /** Ends the agent's connection (revoked key, replaced session). */
   close?(reason: string): void
+  /** Pushes a stream's opening or a viewer's control now; polled transports leave this out. */
+  stream?(message: AgentStreamMessage): void
 }
+
+/** What opens a stream on an agent, or steers one that runs (input, resize, cancel). */
+export type AgentStreamMessage = { open: StreamOpen } | { control: StreamControl }
 
 export interface AgentGatewayEvents {
   register: { agent: AgentInfo; principal: AgentPrincipal; transport: AgentTransportName }
@@ -73,6 +79,12 @@ export interface AgentGateway {
   agents(): ConnectedAgent[]
   /** Closes an agent's connection, e.g. after its key was revoked. */
   disconnectAgent(agentId: string, reason: string): void
+  /** Opens a stream (logs, exec) on a connected agent; throws a 409-style error when it is not. */
+  openStream(agentId: string, open: StreamOpen): StreamReader
+  /** Streams agents feed here (uploads arrive through `streams.feed` / `streams.consume`). */
+  readonly streams: StreamTable
+  /** Stream openings and controls waiting for a polling agent. */
+  takeStreamMessages(agentId: string): AgentStreamMessage[]
 
   // Transport-facing side.
   /** Rejects, leaving any session under that id untouched, when the admission refuses the key. */
@@ -115,7 +127,12 @@ export interface AgentGatewayOptions {
   rememberResults?: number
   /** Told of every report refused for its shape (wire-checks.ts), e.g. to count them; it never reaches listeners. */
   onRefused?: (error: WireShapeError, principal: AgentPrincipal) => void
+  /** Bound of each stream's buffer here (default 2000 chunks, 1 MiB). */
+  streamBuffer?: StreamBufferOptions
 }
+
+// Stream messages waiting for one polling agent; past this the oldest input is dropped.
+const MAX_STREAM_MESSAGES = 1000
 
 interface PendingCommand {
   command: AgentCommand
@@ -144,6 +161,25 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
   const pollers = new Map<string, Set<() => void>>()
   const finished = new Set<string>()
   const polling = new Map<string, number>()
+  const streams = createStreamTable(options.streamBuffer)
+  const streamMessages = new Map<string, AgentStreamMessage[]>()
+  const agentGone = (agentId: string) => {
+    streamMessages.delete(agentId)
+    streams.endOwner(agentId, `The agent ${agentId} disconnected.`)
+  }
+  const toAgent = (agentId: string, message: AgentStreamMessage) => {
+    const binding = agents.get(agentId)?.binding
+    if (!binding) return
+    if (binding.stream) {
+      binding.stream(message)
+      return
+    }
+    let queue = streamMessages.get(agentId)
+    if (!queue) streamMessages.set(agentId, (queue = []))
+    queue.push(message)
+    if (queue.length > MAX_STREAM_MESSAGES) queue.shift()
+    wakePollers(agentId)
+  }
 
   const emit = <K extends keyof AgentGatewayEvents>(event: K, payload: AgentGatewayEvents[K]) => {
     for (const listener of listeners.get(event) ?? []) {
@@ -216,6 +252,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
     for (const agent of agents.values()) {
       if (agent.binding && !agent.binding.deliver && !polling.get(agent.agentId) && now - agent.lastSeen > pollingOfflineMs) {
         agent.binding = null
+        agentGone(agent.agentId)
         emit('disconnect', { agentId: agent.agentId, principal: agent.principal, transport: agent.transport })
       }
     }
@@ -298,6 +335,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       agent.binding = null
       binding.close?.(reason)
       wakePollers(agentId)
+      agentGone(agentId)
       emit('disconnect', { agentId, principal: agent.principal, transport: binding.transport })
     },
 
@@ -314,6 +352,8 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
         // The agent moved transports; the old session is stale.
         previous.binding.close?.('The agent registered on another connection.')
       }
+      // Streams ran on the connection that is now replaced; they cannot go on.
+      if (previous?.binding && previous.binding !== binding) agentGone(info.agentId)
       const now = Date.now()
       agents.set(info.agentId, {
         agentId: info.agentId,
@@ -373,6 +413,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       const agent = agents.get(agentId)
       if (!agent || agent.binding !== binding) return
       agent.binding = null
+      agentGone(agentId)
       emit('disconnect', { agentId, principal: agent.principal, transport: binding.transport })
     },
     async takeCommands(principal, agentId, waitMs, signal) {
@@ -391,7 +432,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
           return out
         }
         let commands = due()
-        if (commands.length > 0 || waitMs <= 0) return commands
+        if (commands.length > 0 || waitMs <= 0 || streamMessages.has(agentId)) return commands
         await new Promise<void>((resolve) => {
           let waiting = pollers.get(agentId)
           if (!waiting) pollers.set(agentId, (waiting = new Set()))
@@ -423,7 +464,20 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       }
     },
     assertOwner,
+    streams,
+    openStream(agentId, open) {
+      if (!agents.get(agentId)?.binding) throw new GatewayError(409, 'node_offline', `Agent ${agentId} is not connected here.`)
+      const reader = streams.open(open.streamId, { owner: agentId, send: (control) => toAgent(agentId, { control }) })
+      toAgent(agentId, { open })
+      return reader
+    },
+    takeStreamMessages(agentId) {
+      const queue = streamMessages.get(agentId)
+      streamMessages.delete(agentId)
+      return queue ?? []
+    },
     close() {
+      streams.close('The server is shutting down.')
       clearInterval(sweep)
       for (const waiting of pollers.values()) for (const wake of waiting) wake()
       pollers.clear()

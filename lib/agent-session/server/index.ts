@@ -10,6 +10,7 @@ export type {
   AgentGatewayEvents,
   AgentGatewayOptions,
   AgentPrincipal,
+  AgentStreamMessage,
   ConnectedAgent,
   SendCommandOptions,
 } from './gateway.ts'

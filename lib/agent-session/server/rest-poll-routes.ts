@@ -130,7 +130,27 @@ export function mountRestPollRoutes(app: Hono, gateway: AgentGateway, options: R
         gateway.returnCommands(agentId, commands)
         return c.body(null, 204)
       }
-      return c.json({ commands })
+      const streams = gateway.takeStreamMessages(agentId)
+      return c.json(streams.length > 0 ? { commands, streams } : { commands })
+    } catch (error) {
+      return fail(c, error)
+    }
+  })
+
+  // A stream's output from a polling agent: `{chunks}` batches, then `{done: true, error?}`.
+  app.post('/api/agent/streams/:id', async (c) => {
+    try {
+      const principal = await principalOf(c)
+      const body = await bodyOf<{ chunks?: unknown; done?: unknown; error?: unknown }>(c)
+      const agentId = agentIdOf(c)
+      gateway.assertOwner(principal, agentId)
+      const streamId = c.req.param('id')
+      if (body.chunks !== undefined && !gateway.streams.feed(agentId, streamId, body.chunks)) {
+        // Cancelled or never opened here: the agent stops sending.
+        return errorBody(c, 410, 'stream_gone', `Stream ${streamId} is not open.`)
+      }
+      if (body.done === true) gateway.streams.end(agentId, streamId, typeof body.error === 'string' ? body.error : undefined)
+      return c.json({ ok: true })
     } catch (error) {
       return fail(c, error)
     }

@@ -52,6 +52,8 @@ export function mountAgentHub(signalr: SignalRServer, gateway: AgentGateway, pat
             deliver: (command) => hub.clients.client(connectionId).send('ExecuteCommand', command),
             // allowReconnect: a dropped agent comes back (and a revoked key then fails negotiate with 401).
             close: (reason) => hub.abort(connectionId, reason, { allowReconnect: true }),
+            stream: (message) =>
+              'open' in message ? hub.clients.client(connectionId).send('OpenStream', message.open) : hub.clients.client(connectionId).send('StreamControl', message.control),
           }
           ctx.items.set(BINDING, binding)
         }
@@ -70,6 +72,13 @@ export function mountAgentHub(signalr: SignalRServer, gateway: AgentGateway, pat
         requireObject(result, 'CommandResult')
         return gateway.commandResult(ctx.principal, agentIdOf(ctx.items), result)
       }),
+      // A stream's output: the agent calls it with its stream id and a client stream (a Subject) of
+      // chunk batches. It returns at once; the upload is read beside the agent's other calls.
+      StreamOutput(ctx, streamId: unknown, upload: AsyncIterable<unknown>) {
+        const agentId = ctx.items.get(AGENT_ID)
+        // Read even when refused, so what the agent sends is not kept.
+        void gateway.streams.consume(typeof agentId === 'string' ? agentId : '', String(streamId), upload)
+      },
       StackServiceStatusUpdate: answering((ctx, update: StackServiceStatusUpdate) => {
         requireObject(update, 'StackServiceStatusUpdate')
         return gateway.statusUpdate(ctx.principal, agentIdOf(ctx.items), update)
