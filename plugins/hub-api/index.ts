@@ -198,6 +198,7 @@ export default definePlugin((options: HubApiOptions = {}) => ({
             ip: clientIp(c, ctx.settings.trustProxy),
             publicUrl: ctx.settings.publicUrl ?? new URL(c.req.url).origin,
           })
+          if (reply.response) return reply.response
           for (const [name, value] of Object.entries(reply.headers ?? {})) c.header(name, value)
           if (reply.text !== undefined) return c.body(reply.text, reply.status as 200)
           if (reply.json !== undefined) {

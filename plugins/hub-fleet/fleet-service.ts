@@ -4,6 +4,7 @@
 import { ThreshError, type Logger } from '../../core/index.ts'
 import type { AgentGateway, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/server/index.ts'
 import type { FleetStore, MetricsSampleInput, NodeRecord } from '../../lib/storage/types.ts'
+import { createFleetStreams, type FleetStreams } from './streams.ts'
 import { actorOf, type Principal } from '../../lib/auth/principal.ts'
 import type { AuditLog, AuthService } from '../hub-auth/index.ts'
 import { newId } from '../../lib/ids.ts'
@@ -28,6 +29,8 @@ export interface FleetOptions {
   keySweepMs: number
   maintenanceMs: number
   registration: RegistrationLimits
+  /** An exec session with no input or output for this long is closed. */
+  execIdleMs?: number
 }
 
 export interface ToolOutcome {
@@ -57,6 +60,8 @@ export interface FleetService {
   stacks: StackOperations
   /** Every container, image, volume and environment on a node. */
   nodeObjects: NodeObjects
+  /** Logs and exec sessions on nodes' containers. */
+  streams: FleetStreams
   stats(): { nodesOnline: number; nodesTotal: number; stacksByStatus: Record<string, number>; commandsInFlight: number; midtiers: number; agentsConnected: number }
 }
 
@@ -65,6 +70,8 @@ export interface Fleet {
   ingress: FleetIngress
   dispatcher: Dispatcher
   attachMidtiers(router: MidtierRouter): void
+  /** The streams external mid-tiers feed (empty until one is attached). */
+  midtierStreams(): { bytes: number; dropped: number; size: number }
   /** Closes the connections of a key (revoked, or rotated past its grace). */
   closeKey(accountId: string, keyId: string, reason: string): Promise<void>
   close(): Promise<void>
@@ -236,6 +243,27 @@ export function createFleet(deps: {
   })
   dispatcher.onFinished((record) => stacks.applyResult(record))
   const nodeObjects = createNodeObjects({ store, dispatcher, audit: deps.audit, findNode, timeoutMs: options.commandTimeoutMs })
+
+  const streams = createFleetStreams({
+    open(node, open) {
+      if (onGateway(node.accountId, node.id)) return gateway.openStream(node.id, open)
+      const connectionId = midtiers?.connectionFor(node.accountId, node.id)
+      if (connectionId) return midtiers!.openStream(connectionId, node.id, open)
+      throw conflict('node_offline', `Node ${node.hostname} is not connected to this hub, so its containers cannot be reached; bring its agent back online and try again.`)
+    },
+    findNode,
+    async findStack(accountId, name) {
+      const stack = await store.getStackByName(accountId, name)
+      if (!stack) throw notFound(`No stack named '${name}' in this account.`)
+      if (!stack.nodeId) throw conflict('stack_not_deployed', `Stack ${name} is not deployed on any node.`)
+      const node = await store.getNode(accountId, stack.nodeId)
+      if (!node) throw conflict('stack_not_deployed', `The node stack ${name} ran on is gone.`)
+      return { stack, node }
+    },
+    audit: deps.audit,
+    idleMs: () => options.execIdleMs ?? 15 * 60_000,
+    logger,
+  })
 
   const ingress: FleetIngress = {
     admit(accountId, keyId, info) {
@@ -515,6 +543,7 @@ export function createFleet(deps: {
     getCommand: (accountId, id) => store.getCommand(accountId, id),
     stacks,
     nodeObjects,
+    streams,
     stats: () => ({
       ...snapshot,
       commandsInFlight: dispatcher.inFlight,
@@ -530,11 +559,13 @@ export function createFleet(deps: {
     attachMidtiers(router) {
       midtiers = router
     },
+    midtierStreams: () => midtiers?.streams ?? { bytes: 0, dropped: 0, size: 0 },
     closeKey,
     async close() {
       for (const timer of timers) clearInterval(timer)
       for (const off of offs) off()
       dispatcher.close()
+      streams.close()
       await writer.close()
     },
   }

@@ -11,6 +11,7 @@ import { mountMidtierHub } from './midtier-hub.ts'
 export type { FleetService, ToolOutcome } from './fleet-service.ts'
 export type { StackOutcome } from './stacks.ts'
 export type { ContainerAction, Environment, NodeObjects, NodeToolResult } from './node-objects.ts'
+export type { ExecRecord, LogQuery, LogRecord } from './streams.ts'
 export type { NodeDetail, StackView } from './views.ts'
 export type { DeployStackArguments } from './stack-payload.ts'
 export type { FleetLiveEvent, LiveTarget } from './live-events.ts'
@@ -41,6 +42,7 @@ export const hubFleetFields = defineFields({
   commandTimeout: { type: 'duration', description: 'how long the hub waits for a node to answer a command', default: 300_000, min: 100 },
   registrationRate: { type: 'number', description: 'new nodes one agent key may register per second (re-registrations are free)', default: 5, min: 0.001 },
   registrationBurst: { type: 'number', description: 'new nodes one agent key may register at once before registrationRate applies', default: 100, min: 1 },
+  execIdleTimeout: { type: 'duration', description: 'an exec session (shell or command in a container) with no input or output for this long is closed', default: 15 * 60_000, min: 1000 },
   maxNodesPerAccount: { type: 'number', description: 'nodes one account may have; registering more is refused until some are removed', default: 10_000, min: 1 },
 })
 
@@ -83,6 +85,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
         sweepMs: Math.max(100, Math.min(10_000, offlineAfterMs / 3)),
         keySweepMs,
         maintenanceMs: options.maintenanceMs ?? 60_000,
+        execIdleMs: settings.execIdleTimeout,
         registration: { ratePerSecond: settings.registrationRate, burst: settings.registrationBurst, maxNodesPerAccount: settings.maxNodesPerAccount },
       },
     })
@@ -111,6 +114,9 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
     ctx.metrics.gauge('hub_metrics_ingest_rate', 'Metrics samples received per second, over the last 10 s.', () => writer.rate())
     ctx.metrics.gauge('hub_metrics_write_dropped', 'Metrics samples dropped because the store could not take them.', () => writer.dropped)
     ctx.metrics.gauge('hub_agents_connected', 'Agents connected straight to this hub (embedded mid-tier).', () => stats().agentsConnected)
+    ctx.metrics.gauge('hub_stream_buffered_bytes', 'Bytes of log and exec output the hub holds for viewers (bounded per stream).', () => gateway.streams.bytes + fleet.midtierStreams().bytes)
+    ctx.metrics.gauge('hub_stream_dropped_total', 'Log and exec output dropped because a viewer read too slowly.', () => gateway.streams.dropped + fleet.midtierStreams().dropped)
+    ctx.metrics.gauge('hub_streams_open', 'Log and exec streams open through this hub.', () => gateway.streams.size + fleet.midtierStreams().size)
     ctx.metrics.gauge('hub_midtiers_connected', 'External mid-tiers connected to /midtierhub.', () => stats().midtiers)
     ctx.metrics.gauge('hub_dashboards_connected', 'Dashboards connected to /dashboardhub.', () => dashboards.hub.connectionCount)
 

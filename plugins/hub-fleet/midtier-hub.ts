@@ -4,6 +4,7 @@ import type { AgentCommand, AgentEvent, AgentInfo, AgentTransportName, CommandRe
 import { checkAgentEvents, checkAgentInfo, checkCommandResult, checkMetricsData, checkStatusUpdate } from '../../lib/agent-session/wire-checks.ts'
 import { HubException, type Hub, type SignalRServer } from '../../lib/signalr/index.ts'
 import type { AuthService, Principal } from '../hub-auth/index.ts'
+import { createStreamTable, type StreamOpen, type StreamReader, type StreamTable } from '../../lib/streams/index.ts'
 
 /** What the fleet does with what a mid-tier relays. */
 export interface FleetIngress {
@@ -33,6 +34,10 @@ export interface MidtierRouter {
   /** The connection relaying `agentId` of `accountId`, if any mid-tier here holds it. */
   connectionFor(accountId: string, agentId: string): string | undefined
   send(connectionId: string, agentId: string, command: AgentCommand): void
+  /** Opens a stream on an agent through the mid-tier holding it. */
+  openStream(connectionId: string, agentId: string, open: StreamOpen): StreamReader
+  /** Streams mid-tiers feed here. */
+  readonly streams: StreamTable
   disconnectAgent(accountId: string, agentId: string, reason: string): void
   /** Closes mid-tier connections made with this key. */
   closeKey(keyId: string, reason: string): void
@@ -64,6 +69,7 @@ const checked = <T>(check: () => T): T => {
 }
 
 export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet: FleetIngress): MidtierRouter {
+  const streams = createStreamTable()
   // accountId/agentId -> connectionId
   const routes = new Map<string, string>()
   const keyOf = (accountId: string, agentId: string) => `${accountId}/${agentId}`
@@ -175,6 +181,10 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
         if (!owned(ctx, agentId)) throw fail('SendEvents takes (agentId, events) for an agent this mid-tier registered.')
         fleet.events(ctx.principal.accountId, agentId, checked(() => checkAgentEvents(events)))
       },
+      // A relayed stream's output: the stream id and a client stream of chunk batches.
+      StreamOutput(ctx, streamId: unknown, upload: AsyncIterable<unknown>) {
+        void streams.consume(ctx.connectionId, String(streamId), upload)
+      },
       async AgentDisconnected(ctx, agentId: unknown) {
         if (!owned(ctx, agentId)) return
         routes.delete(keyOf(ctx.principal.accountId, agentId))
@@ -183,6 +193,7 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
       },
     },
     async onDisconnected(connection) {
+      streams.endOwner(connection.connectionId, 'The mid-tier relaying this node disconnected.')
       const tier = (connection.items.get(MIDTIER_ID) as string | undefined) ?? `midtier-${connection.connectionId.slice(0, 8)}`
       fleet.midtier?.(connection.principal.accountId, tier, false)
       for (const agentId of agentsOf(connection.items)) {
@@ -203,6 +214,12 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
     send(connectionId, agentId, command) {
       remember(connectionId, agentId, command)
       hub.clients.client(connectionId).send('ExecuteCommand', agentId, command)
+    },
+    streams,
+    openStream(connectionId, agentId, open) {
+      const reader = streams.open(open.streamId, { owner: connectionId, send: (control) => hub.clients.client(connectionId).send('StreamControl', agentId, control) })
+      hub.clients.client(connectionId).send('OpenStream', agentId, open)
+      return reader
     },
     disconnectAgent(accountId, agentId, reason) {
       const id = routes.get(keyOf(accountId, agentId))

@@ -31,6 +31,8 @@ export interface HubLink {
   /** The account the mid key belongs to, once the hub said so. */
   readonly accountId: string | undefined
   invoke<T = unknown>(method: string, ...args: unknown[]): Promise<T>
+  /** Sends without waiting for an answer (client streams: a Subject among the arguments). */
+  send(method: string, ...args: unknown[]): Promise<void>
   start(): void
   stop(): Promise<void>
 }
@@ -167,6 +169,12 @@ export function createHubLink(options: HubLinkOptions): HubLink {
         return Promise.reject(new Error(`Not connected to the hub; ${method} was not sent.`))
       }
       return connection.invoke<T>(method, ...args)
+    },
+    send(method: string, ...args: unknown[]) {
+      if (!connection || connection.state !== signalR.HubConnectionState.Connected) {
+        return Promise.reject(new Error(`Not connected to the hub; ${method} was not sent.`))
+      }
+      return connection.send(method, ...args)
     },
     start() {
       closed = false

@@ -2,6 +2,8 @@
 // in batches; hub commands go to the agent's connection; keys are rechecked so revoked agents go.
 import { createMetricsRegistry, type Counter, type Logger, type MetricsRegistry } from '../../core/index.ts'
 import type { AgentCommand, AgentGateway, CommandResult } from '../../lib/agent-session/server/index.ts'
+import * as signalR from '@microsoft/signalr'
+import { checkControl, createStreamSources, isStreamId, relayReader, subjectSink, type StreamOpen } from '../../lib/streams/index.ts'
 import { createHubLink, type HubLink } from './hub-link.ts'
 import type { HubHttp } from './hub-http.ts'
 import type { KeyValidator } from './key-validator.ts'
@@ -220,6 +222,14 @@ export function createRelay(options: RelayOptions): Relay {
     void gateway.sendCommand(entry.agentId, entry.command).then(() => commands.delete(entry.command.commandId))
   }
 
+  // Streams the hub opens on an agent here: read from the gateway, sent up as client streams.
+  const streamAgents = new Map<string, string>()
+  const sources = createStreamSources({ onError: (error) => logger.debug(`A relayed stream failed: ${(error as Error).message}`) })
+  sources.setHandler((open, work) => {
+    const agentId = streamAgents.get(open.streamId)!
+    return relayReader(gateway.openStream(agentId, open), work).finally(() => streamAgents.delete(open.streamId))
+  })
+
   const link: HubLink = createHubLink({
     hubUrl: options.hubUrl,
     apiKey: options.apiKey,
@@ -238,6 +248,17 @@ export function createRelay(options: RelayOptions): Relay {
         if (gateway.isConnected(agentId)) dispatch(entry)
         else entry.offlineSince = Date.now()
       },
+      OpenStream(agentId: unknown, open: StreamOpen) {
+        if (typeof agentId !== 'string' || !isStreamId(open?.streamId)) return
+        const subject = new signalR.Subject<unknown>()
+        streamAgents.set(open.streamId, agentId)
+        link.send('StreamOutput', open.streamId, subject).catch(() => sources.control({ streamId: open.streamId, op: 'cancel' }))
+        sources.start(open, subjectSink(subject, () => link.open))
+      },
+      StreamControl(_agentId: unknown, control: unknown) {
+        const checked = checkControl(control)
+        if (checked) sources.control(checked)
+      },
       DisconnectAgent(agentId: unknown, reason: unknown) {
         if (typeof agentId !== 'string') return
         const agent = gateway.agent(agentId)
@@ -246,6 +267,9 @@ export function createRelay(options: RelayOptions): Relay {
         stats.agentsRevoked.inc()
         gateway.disconnectAgent(agentId, typeof reason === 'string' && reason ? reason : 'The hub disconnected this agent.')
       },
+    },
+    onDown() {
+      sources.stopAll('The hub connection was lost.')
     },
     async onReady() {
       await registerKnownAgents()

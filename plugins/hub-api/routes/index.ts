@@ -15,6 +15,7 @@ import { midTierRoutes } from './mid-tier.ts'
 import { nodeRoutes } from './nodes.ts'
 import type { RouteDef } from './route-def.ts'
 import { stackRoutes } from './stacks.ts'
+import { streamRoutes } from './streams.ts'
 import { userRoutes } from './users.ts'
 import { volumeRoutes } from './volumes.ts'
 
@@ -30,6 +31,7 @@ export const routes: RouteDef[] = [
   ...environmentRoutes,
   ...clusterRoutes,
   ...stackRoutes,
+  ...streamRoutes,
   ...keyRoutes,
   ...userRoutes,
   ...midTierRoutes,

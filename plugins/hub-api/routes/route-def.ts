@@ -48,6 +48,8 @@ export interface Reply {
   headers?: Record<string, string>
   /** A body that is not JSON (its content-type in `headers`). */
   text?: string
+  /** A streamed body (NDJSON logs), sent as it is. */
+  response?: Response
 }
 
 export interface RouteDef {
