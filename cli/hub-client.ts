@@ -214,7 +214,7 @@ function send(
   })
 }
 
-function networkError(target: HubTarget, cause: unknown, timeoutMs: number): ThreshError {
+export function networkError(target: HubTarget, cause: unknown, timeoutMs: number): ThreshError {
   const error = cause as NodeJS.ErrnoException
   const code = error?.code ?? ''
   const reason = error?.message ?? String(cause)
@@ -230,7 +230,7 @@ function networkError(target: HubTarget, cause: unknown, timeoutMs: number): Thr
   return new ThreshError({ code: 'hub_unreachable', message: `Cannot reach the hub at ${target.url}: ${why}.`, cause })
 }
 
-function hubError(target: HubTarget, method: string, path: string, status: number, statusText: string, data: unknown, sentToken: boolean): ThreshError {
+export function hubError(target: HubTarget, method: string, path: string, status: number, statusText: string, data: unknown, sentToken: boolean): ThreshError {
   const body = (data && typeof data === 'object' ? data : {}) as { error?: unknown; message?: unknown; details?: unknown }
   const code = typeof body.error === 'string' ? body.error : `http_${status}`
   let message = typeof body.message === 'string' && body.message ? body.message : `The hub answered ${method} ${path} with ${status} ${statusText}.`.replace(' .', '.')

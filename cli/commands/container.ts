@@ -4,6 +4,7 @@
 import { defineCommand } from 'citty'
 import { hubArgs, jsonArg, seg } from '../hub-client.ts'
 import { num, print, printJson, status, table } from '../table.ts'
+import { containerExec, containerLogs } from './container-streams.ts'
 import { bytes, megabytes, nodeArg, nodeTarget, TOOL_TIMEOUT_MS, uptime } from './node-objects.ts'
 
 interface Container {
@@ -94,9 +95,11 @@ export const containerSubCommands = {
   stop: action('stop', 'Stop a container'),
   restart: action('restart', 'Restart a container'),
   remove,
+  logs: containerLogs,
+  exec: containerExec,
 }
 
 export default defineCommand({
-  meta: { name: 'container', description: "Every container on a node's Docker engine (containers of a thresh stack change through the stack)" },
+  meta: { name: 'container', description: "Every container on a node's Docker engine (containers of a thresh stack change through the stack); logs and exec" },
   subCommands: containerSubCommands,
 })

@@ -14,6 +14,7 @@ import {
   upLocal,
   validateLocal,
 } from './stack-local.ts'
+import { stackExec, stackLogs } from './container-streams.ts'
 import { formatInfo, formatList, formatPlan, progressPrinter } from './stack-output.ts'
 import { destroyRemote, formatRemoteInfo, formatRemoteList, infoRemote, listRemote, remoteClient, startRemote, stopRemote, updateRemote, upRemote } from './stack-remote.ts'
 
@@ -228,5 +229,7 @@ export default defineCommand({
     start,
     down: stopCommand('down', 'Stop a stack, keeping its volumes (same as stop)'),
     destroy,
+    logs: stackLogs,
+    exec: stackExec,
   },
 })

@@ -117,14 +117,22 @@ export function createStreamSources(options: StreamBufferOptions & { onError?(er
   }
 }
 
-/** The sink of a SignalR client stream: each batch is one StreamItem, the end its Completion. */
+/**
+ * The sink of a SignalR client stream: each batch is one StreamItem, the end its Completion. Nothing
+ * is handed to the Subject once the connection is down: the official client chains every item's send
+ * on one promise nobody catches, so a send on a closed connection would be an unhandled rejection.
+ */
 export function subjectSink(subject: { next(value: unknown): void; complete(): void; error(error: Error): void }, connected: () => boolean): StreamSink {
   return {
     send(chunks) {
       if (!connected()) throw new Error('The connection was lost.')
       subject.next(chunks)
     },
-    end: (error) => (error === undefined ? subject.complete() : subject.error(new Error(error))),
+    end(error) {
+      if (!connected()) return
+      if (error === undefined) subject.complete()
+      else subject.error(new Error(error))
+    },
   }
 }
 

@@ -198,12 +198,15 @@ export const streamRoutes: RouteDef[] = [
     tag: 'streams',
     scope: 'cli',
     role: 'operator',
-    body: obj({ data: str({ maxLength: 65_536 }), eof: bool(), resize: obj({ cols: int({ minimum: 1, maximum: 1000 }), rows: int({ minimum: 1, maximum: 1000 }) }, ['cols', 'rows']) }),
+    description: 'data is base64 (keystrokes hold control characters that JSON text here may not).',
+    body: obj({ data: str({ maxLength: 90_000, pattern: '^[A-Za-z0-9+/]*={0,2}$', description: 'base64 of the input bytes' }), eof: bool(), resize: obj({ cols: int({ minimum: 1, maximum: 1000 }), rows: int({ minimum: 1, maximum: 1000 }) }, ['cols', 'rows']) }),
     maxBodyBytes: 300 * 1024,
     status: 200,
     response: obj({ ok: bool() }),
     async handle({ principal, params, body, services }) {
-      services.fleet.streams.execInput(principal!.accountId, params.id!, body as { data?: string; eof?: boolean; resize?: { cols: number; rows: number } })
+      const input = body as { data?: string; eof?: boolean; resize?: { cols: number; rows: number } }
+      const data = input.data === undefined ? undefined : Buffer.from(input.data, 'base64').toString('utf8')
+      services.fleet.streams.execInput(principal!.accountId, params.id!, { ...input, ...(data !== undefined ? { data } : {}) })
       return ok({ ok: true })
     },
   },
