@@ -211,6 +211,35 @@ describe('logs', () => {
   })
 })
 
+describe('stacks', () => {
+  const stack = `${prefix}-st`
+  const every = (word: string, pause: string) => ['sh', '-c', `i=1; while true; do echo "${word} $i"; i=$((i+1)); sleep ${pause}; done`]
+
+  it('stack logs: services interleaved by time and prefixed like docker compose logs, or only the ones named', async () => {
+    const deploy = await hub.request('POST', '/api/stacks/deploy', {
+      token,
+      body: { name: stack, targetNode: node('direct'), services: { web: { image: 'thresh-test/busybox:1', command: every('web', '0.13') }, worker: { image: 'thresh-test/busybox:1', command: every('work', '0.17') } } },
+    })
+    expect(deploy.status).toBeLessThan(300)
+    await eventually('the stack running', async () => ((await hub.request('GET', `/api/stacks/${stack}`, { token })).body.status === 'running' ? true : undefined), 60_000)
+    await new Promise((r) => setTimeout(r, 1500))
+    const both = await cli(['stack', 'logs', stack, '--timestamps'])
+    expect(both.code).toBe(0)
+    const printed = both.stdout.trim().split('\n')
+    expect(printed.some((l) => /^web {5}\| \S+Z web \d+$/.test(l))).toBe(true)
+    expect(printed.some((l) => /^worker {2}\| \S+Z work \d+$/.test(l))).toBe(true)
+    const times = printed.map((l) => l.split('| ')[1]!.split(' ')[0]!)
+    expect(times).toEqual([...times].sort())
+    const one = await cli(['stack', 'logs', stack, 'worker', '--tail', '2'])
+    expect(one.stdout.trim().split('\n')).toHaveLength(2)
+    expect(one.stdout).not.toContain('web')
+    const exec = await cli(['stack', 'exec', stack, 'web', '--', 'sh', '-c', 'echo in web; exit 4'])
+    expect(exec.stdout).toBe('in web\n')
+    expect(exec.code).toBe(4)
+    await hub.request('DELETE', `/api/stacks/${stack}`, { token })
+  })
+})
+
 describe('exec', () => {
   it('runs a command through the CLI and passes its output and exit code through', async () => {
     const name = `${prefix}-num`
