@@ -73,6 +73,23 @@ export function dockerSection(node) {
     await (after ?? loadContainers)()
   }
 
+  /** Its logs (in a dialog) and, while it runs, a terminal in it; the modules load when first used. @param {string} container @param {boolean} running */
+  const streamButtons = (container, running) => [
+    h('button', { type: 'button', class: 'small', 'aria-label': `Logs of ${container}`, onclick: async () => {
+      const { logPanel } = await import('./log-view.js')
+      const panel = logPanel({ path: `${base}/containers/${enc(container)}/logs`, label: container })
+      const { dialog } = openDialog({ title: `Logs: ${container}`, body: panel.el, actions: (close) => h('button', { type: 'button', class: 'primary', onclick: close }, 'Close') })
+      dialog.classList.add('terminal-dialog')
+      dialog.addEventListener('close', () => panel.dispose())
+    } }, 'Logs'),
+    running
+      ? h('button', { type: 'button', class: 'small', 'data-needs': 'operator', 'aria-label': `Terminal in ${container}`, onclick: async () => {
+          const { openTerminal } = await import('./terminal.js')
+          await openTerminal({ execPath: `${base}/containers/${enc(container)}/exec`, label: container }).catch((e) => toast(e.message, 'error'))
+        } }, 'Terminal')
+      : null,
+  ]
+
   /** @param {any} c */
   function containerRow(c) {
     const managed = c.managedBy
@@ -96,6 +113,7 @@ export function dockerSection(node) {
             : actionButton('Start', c.name, () => act('Start', 'POST', `${path}/start`), reason),
           actionButton('Restart', c.name, () => act('Restart', 'POST', `${path}/restart`), reason),
           actionButton('Remove', c.name, () => confirmed(`Remove ${c.name}?`, running ? 'It is running: it will be killed and removed. Its volumes stay.' : 'The container is removed; its volumes stay.', 'Remove container', () => act('Remove', 'DELETE', `${path}?force=true`)), reason, true),
+          streamButtons(c.name, running),
         )),
     )
   }

@@ -140,12 +140,37 @@ export default async function stackPage({ params, navigate }) {
             h('td', { 'data-label': 'Image', class: 'mono' }, svc.image || DASH),
             h('td', { 'data-label': 'Ports', class: 'mono' }, svc.ports.join(', ') || DASH),
             h('td', { 'data-label': 'Problem', class: 'wrap' }, svc.error ? h('span', { class: 'field-error' }, svc.error) : DASH),
-            h('td', { 'data-label': '' }, h('button', { type: 'button', 'data-needs': 'operator', class: 'small', disabled: busy || undefined, 'aria-label': `Update image of ${svc.name}`, onclick: () => updateDialog(svc) }, 'Update image')),
+            h('td', { 'data-label': '' },
+              h('button', { type: 'button', 'data-needs': 'operator', class: 'small', disabled: busy || undefined, 'aria-label': `Update image of ${svc.name}`, onclick: () => updateDialog(svc) }, 'Update image'),
+              ' ',
+              h('button', { type: 'button', class: 'small', 'aria-label': `Logs of ${svc.name}`, onclick: () => showLogs(svc.name) }, 'Logs'),
+              ' ',
+              h('button', { type: 'button', 'data-needs': 'operator', class: 'small', 'aria-label': `Terminal in ${svc.name}`, onclick: () => terminal(svc.name) }, 'Terminal'),
+            ),
           ),
         )),
       )),
     )
   }
+
+  // Logs of all services together, or one; loaded with their module when the page opens.
+  const logs = h('div')
+  /** @type {{ dispose(): void } | undefined} */
+  let panel
+  /** @param {string} [service] */
+  async function showLogs(service) {
+    const { logPanel } = await import('./log-view.js')
+    panel?.dispose()
+    panel = logPanel({ path: `/api/stacks/${enc(name)}/logs`, label: name, services: stack.services.map((x) => x.name), ...(service ? { service } : {}) })
+    replace(logs, /** @type {any} */ (panel).el)
+    if (service) logs.scrollIntoView({ block: 'start' })
+  }
+  /** @param {string} service */
+  async function terminal(service) {
+    const { openTerminal } = await import('./terminal.js')
+    await openTerminal({ execPath: `/api/stacks/${enc(name)}/services/${enc(service)}/exec`, label: `${name}/${service}` }).catch((e) => toast(e.message, 'error'))
+  }
+  void showLogs()
 
   let timer = 0
   async function load() {
@@ -169,7 +194,7 @@ export default async function stackPage({ params, navigate }) {
   paint()
   if (TRANSITIONAL.test(stack.status)) timer = window.setTimeout(load, 1500)
   return {
-    el: h('section', { class: 'page' }, h('div', { class: 'crumbs' }, h('a', { href: '#/stacks' }, 'Stacks'), ' / '), head, summary, h('h2', null, 'Services'), services),
-    dispose: () => (off(), clearTimeout(timer)),
+    el: h('section', { class: 'page' }, h('div', { class: 'crumbs' }, h('a', { href: '#/stacks' }, 'Stacks'), ' / '), head, summary, h('h2', null, 'Services'), services, h('h2', null, 'Logs'), logs),
+    dispose: () => (off(), clearTimeout(timer), panel?.dispose()),
   }
 }

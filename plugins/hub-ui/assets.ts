@@ -1,6 +1,7 @@
 // Loads the dashboard's files (hub-ui/ plus the browser build of lib/stack) into memory once, with a
 // content version for immutable URLs, ETags and gzip copies, so serving them costs no disk reads.
 import { createHash } from 'node:crypto'
+import { createRequire } from 'node:module'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, extname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -94,6 +95,27 @@ async function stackValidatorSources(root: string): Promise<{ from: AssetBundle[
   }
 }
 
+// The terminal (xterm.js and its fit addon) from npm, served under vendor/ and loaded by the page
+// only when a terminal is opened: they are not part of the first load.
+const VENDOR: Array<[served: string, module: string]> = [
+  ['vendor/xterm.js', '@xterm/xterm/lib/xterm.js'],
+  ['vendor/xterm.css', '@xterm/xterm/css/xterm.css'],
+  ['vendor/addon-fit.js', '@xterm/addon-fit/lib/addon-fit.js'],
+]
+
+function vendorFiles(root: string): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>()
+  const require = createRequire(join(root, 'package.json'))
+  for (const [served, module] of VENDOR) {
+    try {
+      files.set(served, readFileSync(require.resolve(module)))
+    } catch {
+      // Not installed (a trimmed install): the terminal says it is unavailable.
+    }
+  }
+  return files
+}
+
 export async function loadAssets(root: string = findPackageRoot()): Promise<AssetBundle> {
   const uiDir = resolve(root, 'hub-ui')
   const files = new Map<string, Asset>()
@@ -104,6 +126,7 @@ export async function loadAssets(root: string = findPackageRoot()): Promise<Asse
   }
   const validator = await stackValidatorSources(root)
   for (const [rel, text] of validator.files) files.set(rel, makeAsset(rel, new TextEncoder().encode(text)))
+  for (const [rel, body] of vendorFiles(root)) files.set(rel, makeAsset(rel, body))
 
   const hash = createHash('sha256')
   for (const [rel, asset] of files) hash.update(rel).update(asset.etag)
