@@ -72,6 +72,22 @@ export async function openTerminal({ execPath, label }) {
   dialog.addEventListener('close', end)
   const resizer = new ResizeObserver(() => fit.fit())
   resizer.observe(screen)
+  // Input in order: one request at a time, what was typed meanwhile (or before the session opened) goes in the next.
+  let queued = ''
+  /** @type {Promise<void> | undefined} */
+  let sending
+  const flush = () =>
+    (sending ??= (async () => {
+      while (queued && id) {
+        const data = queued
+        queued = ''
+        await api('POST', `/api/exec/${enc(id)}/input`, { data: toBase64(data) }).catch(() => {})
+      }
+    })().finally(() => (sending = undefined)))
+  term.onData((/** @type {string} */ data) => {
+    queued += data
+    void flush()
+  })
   try {
     id = /** @type {{ id: string }} */ (await api('POST', execPath, { tty: true, cols: term.cols, rows: term.rows })).id
   } catch (error) {
@@ -79,22 +95,7 @@ export async function openTerminal({ execPath, label }) {
     return { close }
   }
   const path = `/api/exec/${enc(/** @type {string} */ (id))}`
-  // Input in order: one request at a time, what was typed meanwhile goes in the next.
-  let queued = ''
-  /** @type {Promise<void> | undefined} */
-  let sending
-  const flush = () =>
-    (sending ??= (async () => {
-      while (queued) {
-        const data = queued
-        queued = ''
-        await api('POST', `${path}/input`, { data: toBase64(data) }).catch(() => {})
-      }
-    })().finally(() => (sending = undefined)))
-  term.onData((/** @type {string} */ data) => {
-    queued += data
-    void flush()
-  })
+  void flush()
   term.onResize((/** @type {{ cols: number, rows: number }} */ size) => void api('POST', `${path}/input`, { resize: size }).catch(() => {}))
   state.textContent = ''
   readNdjson(

@@ -54,7 +54,8 @@ export function splitBatch(chunks: StreamChunk[], maxBytes = MAX_BATCH_BYTES): S
 
 export function createStreamSources(options: StreamBufferOptions & { onError?(error: unknown): void } = {}): StreamSources {
   let handler: StreamHandler | undefined
-  const running = new Map<string, { controller: AbortController; listeners: Array<(control: StreamControl) => void> }>()
+  // Input that arrives before the work listens (an exec still starting) waits for it, bounded.
+  const running = new Map<string, { controller: AbortController; listeners: Array<(control: StreamControl) => void>; early: StreamControl[] }>()
 
   return {
     setHandler(next) {
@@ -63,13 +64,16 @@ export function createStreamSources(options: StreamBufferOptions & { onError?(er
     start(open, sink) {
       if (running.has(open.streamId)) return
       const controller = new AbortController()
-      const entry = { controller, listeners: [] as Array<(control: StreamControl) => void> }
+      const entry = { controller, listeners: [] as Array<(control: StreamControl) => void>, early: [] as StreamControl[] }
       running.set(open.streamId, entry)
       const buffer = createStreamBuffer(options)
       const work: StreamWork = {
         signal: controller.signal,
         push: (chunks) => buffer.push(chunks),
-        onControl: (listener) => void entry.listeners.push(listener),
+        onControl(listener) {
+          entry.listeners.push(listener)
+          for (const control of entry.early.splice(0)) listener(control)
+        },
       }
       const run = handler ? handler : () => Promise.reject(new Error('This agent does not serve streams.'))
       Promise.resolve()
@@ -104,6 +108,10 @@ export function createStreamSources(options: StreamBufferOptions & { onError?(er
       if (!entry) return
       if (control.op === 'cancel') {
         entry.controller.abort()
+        return
+      }
+      if (entry.listeners.length === 0) {
+        if (entry.early.length < 1000) entry.early.push(control)
         return
       }
       for (const listener of entry.listeners) listener(control)

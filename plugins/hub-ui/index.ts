@@ -24,9 +24,11 @@ function respond(c: Context, asset: Asset, cacheControl: string): Response {
     'x-content-type-options': 'nosniff',
   }
   if (asset.type.startsWith('text/html')) {
-    // The page talks only to its own origin; no CDN, no external fonts.
+    // The page talks only to its own origin; no CDN, no external fonts. Scripts come only from the
+    // hub; inline styles are allowed because the terminal (xterm.js) sizes and colours its cells with
+    // them and offers no nonce.
     headers['content-security-policy'] =
-      "default-src 'self'; img-src 'self' data:; style-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+      "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     headers['referrer-policy'] = 'no-referrer'
   }
   const inm = c.req.header('if-none-match')
