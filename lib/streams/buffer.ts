@@ -4,7 +4,7 @@
 import { chunkBytes, type StreamBatch, type StreamChunk } from './types.ts'
 
 export interface StreamBufferOptions {
-  /** Most chunks held (default 2000). */
+  /** Most chunks held (default 16384). */
   maxChunks?: number
   /** Most bytes of output held (default 1 MiB). */
   maxBytes?: number
@@ -14,6 +14,8 @@ export interface StreamBuffer {
   push(chunks: StreamChunk[]): void
   /** Ends the stream after what is buffered; `error` is the reason it ended early. */
   end(error?: string): void
+  /** Resolves once the buffer is at most half full (a producer that must not lose anything waits for it). */
+  room(signal?: AbortSignal): Promise<void>
   /** Everything buffered (a `dropped` chunk first when output was lost), or the end. */
   next(signal?: AbortSignal): Promise<StreamBatch>
   /** Chunks dropped since the start. */
@@ -23,7 +25,7 @@ export interface StreamBuffer {
   readonly ended: boolean
 }
 
-export const STREAM_BUFFER_DEFAULTS = { maxChunks: 2000, maxBytes: 1024 * 1024 }
+export const STREAM_BUFFER_DEFAULTS = { maxChunks: 16_384, maxBytes: 1024 * 1024 }
 
 export function createStreamBuffer(options: StreamBufferOptions = {}): StreamBuffer {
   const maxChunks = options.maxChunks ?? STREAM_BUFFER_DEFAULTS.maxChunks
@@ -36,6 +38,8 @@ export function createStreamBuffer(options: StreamBufferOptions = {}): StreamBuf
   let ended = false
   let error: string | undefined
   let wake: (() => void) | undefined
+  const roomWaiters = new Set<() => void>()
+  const hasRoom = () => size() <= maxChunks / 2 && bytes <= maxBytes / 2
 
   const drop = () => {
     const oldest = items[head]!
@@ -66,7 +70,20 @@ export function createStreamBuffer(options: StreamBufferOptions = {}): StreamBuf
       if (ended) return
       ended = true
       error = reason
+      for (const resolve of roomWaiters) resolve()
+      roomWaiters.clear()
       wake?.()
+    },
+    room(signal) {
+      if (hasRoom() || ended || signal?.aborted) return Promise.resolve()
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          roomWaiters.delete(done)
+          resolve()
+        }
+        roomWaiters.add(done)
+        signal?.addEventListener('abort', done, { once: true })
+      })
     },
     async next(signal) {
       for (;;) {
@@ -77,6 +94,8 @@ export function createStreamBuffer(options: StreamBufferOptions = {}): StreamBuf
           items = []
           head = 0
           bytes = 0
+          for (const resolve of roomWaiters) resolve()
+          roomWaiters.clear()
           return { done: false, chunks }
         }
         if (ended) return error === undefined ? { done: true } : { done: true, error }

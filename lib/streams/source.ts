@@ -3,12 +3,17 @@
 // transport takes them; a cancel stops the work at once.
 import { createStreamBuffer, type StreamBufferOptions } from './buffer.ts'
 import type { StreamReader } from './table.ts'
-import { chunkBytes, type StreamChunk, type StreamControl, type StreamOpen } from './types.ts'
+import { chunkBytes, STREAM_WINDOW_BYTES, type StreamChunk, type StreamControl, type StreamOpen } from './types.ts'
 
 export interface StreamWork {
   /** Aborted when the viewer cancels or the connection that asked for the stream goes. */
   readonly signal: AbortSignal
   push(chunks: StreamChunk[]): void
+  /**
+   * Resolves when the stream's buffer has room again. Work that must not lose output (logs without
+   * follow, a relayed stream) waits for it between pushes; live output pushes on and the oldest goes.
+   */
+  room(): Promise<void>
   /** Input, resize and end of input sent by the viewer (exec). */
   onControl(listener: (control: StreamControl) => void): void
 }
@@ -55,7 +60,7 @@ export function splitBatch(chunks: StreamChunk[], maxBytes = MAX_BATCH_BYTES): S
 export function createStreamSources(options: StreamBufferOptions & { onError?(error: unknown): void } = {}): StreamSources {
   let handler: StreamHandler | undefined
   // Input that arrives before the work listens (an exec still starting) waits for it, bounded.
-  const running = new Map<string, { controller: AbortController; listeners: Array<(control: StreamControl) => void>; early: StreamControl[] }>()
+  const running = new Map<string, { controller: AbortController; listeners: Array<(control: StreamControl) => void>; early: StreamControl[]; credit(bytes: number): void }>()
 
   return {
     setHandler(next) {
@@ -64,12 +69,34 @@ export function createStreamSources(options: StreamBufferOptions & { onError?(er
     start(open, sink) {
       if (running.has(open.streamId)) return
       const controller = new AbortController()
-      const entry = { controller, listeners: [] as Array<(control: StreamControl) => void>, early: [] as StreamControl[] }
+      // Flow control: at most a window of bytes sent and not yet passed on by the next hop.
+      let inFlight = 0
+      let wakeSender: (() => void) | undefined
+      const entry = {
+        controller,
+        listeners: [] as Array<(control: StreamControl) => void>,
+        early: [] as StreamControl[],
+        credit(bytes: number) {
+          inFlight = Math.max(0, inFlight - bytes)
+          wakeSender?.()
+        },
+      }
       running.set(open.streamId, entry)
       const buffer = createStreamBuffer(options)
+      const windowOpen = () =>
+        new Promise<void>((resolve) => {
+          if (inFlight < STREAM_WINDOW_BYTES || controller.signal.aborted) return resolve()
+          wakeSender = () => {
+            if (inFlight >= STREAM_WINDOW_BYTES && !controller.signal.aborted) return
+            wakeSender = undefined
+            resolve()
+          }
+        })
+      controller.signal.addEventListener('abort', () => wakeSender?.(), { once: true })
       const work: StreamWork = {
         signal: controller.signal,
         push: (chunks) => buffer.push(chunks),
+        room: () => buffer.room(controller.signal),
         onControl(listener) {
           entry.listeners.push(listener)
           for (const control of entry.early.splice(0)) listener(control)
@@ -91,7 +118,12 @@ export function createStreamSources(options: StreamBufferOptions & { onError?(er
               await sink.end(batch.error)
               break
             }
-            for (const part of splitBatch(batch.chunks)) await sink.send(part)
+            for (const part of splitBatch(batch.chunks)) {
+              await windowOpen()
+              if (controller.signal.aborted) break
+              inFlight += part.reduce((sum, chunk) => sum + chunkBytes(chunk), 0)
+              await sink.send(part)
+            }
           }
         } catch (error) {
           // The transport could not take it: the stream is over for the viewer too.
@@ -108,6 +140,10 @@ export function createStreamSources(options: StreamBufferOptions & { onError?(er
       if (!entry) return
       if (control.op === 'cancel') {
         entry.controller.abort()
+        return
+      }
+      if (control.op === 'credit') {
+        entry.credit(control.bytes)
         return
       }
       if (entry.listeners.length === 0) {
@@ -151,6 +187,8 @@ export async function relayReader(reader: StreamReader, work: StreamWork): Promi
   })
   work.signal.addEventListener('abort', () => reader.cancel(), { once: true })
   for (;;) {
+    // Read on only when the next hop has room: the hop before waits (or drops its oldest) meanwhile.
+    await work.room()
     const batch = await reader.next(work.signal)
     if (!batch.done) {
       work.push(batch.chunks)

@@ -2,7 +2,7 @@
 // towards an agent or mid-tier, fed by what it uploads, each with its own bounded buffer, ended with a
 // reason when the sender goes away. The same piece serves every transport.
 import { createStreamBuffer, type StreamBufferOptions } from './buffer.ts'
-import { checkChunks, type StreamBatch, type StreamChunk, type StreamControl } from './types.ts'
+import { checkChunks, chunkBytes, type StreamBatch, type StreamChunk, type StreamControl } from './types.ts'
 
 /** The reading side of one open stream, handed to whoever asked for it. */
 export interface StreamReader {
@@ -41,7 +41,8 @@ export interface StreamTable {
 }
 
 export function createStreamTable(options: StreamBufferOptions = {}): StreamTable {
-  const streams = new Map<string, { route: StreamRoute; buffer: ReturnType<typeof createStreamBuffer> }>()
+  // `owed`: bytes fed and not yet credited back to the sender; credited when the reader takes them.
+  const streams = new Map<string, { route: StreamRoute; buffer: ReturnType<typeof createStreamBuffer>; owed: number }>()
   let droppedClosed = 0
 
   const finish = (streamId: string, error?: string) => {
@@ -60,10 +61,23 @@ export function createStreamTable(options: StreamBufferOptions = {}): StreamTabl
     open(streamId, route) {
       if (streams.has(streamId)) throw new Error(`Stream ${streamId} is already open.`)
       const buffer = createStreamBuffer(options)
-      streams.set(streamId, { route, buffer })
+      const entry = { route, buffer, owed: 0 }
+      streams.set(streamId, entry)
       return {
         streamId,
-        next: (signal) => buffer.next(signal),
+        async next(signal) {
+          const batch = await buffer.next(signal)
+          if (!batch.done && entry.owed > 0 && streams.get(streamId) === entry) {
+            const bytes = entry.owed
+            entry.owed = 0
+            try {
+              route.send({ streamId, op: 'credit', bytes })
+            } catch {
+              // The sender is gone; its streams end with it.
+            }
+          }
+          return batch
+        },
         control(control) {
           if (streams.get(streamId)?.buffer === buffer) route.send(control)
         },
@@ -90,7 +104,9 @@ export function createStreamTable(options: StreamBufferOptions = {}): StreamTabl
     feed(owner, streamId, chunks) {
       const entry = owned(owner, streamId)
       if (!entry) return false
-      entry.buffer.push(checkChunks(chunks) as StreamChunk[])
+      const checked = checkChunks(chunks) as StreamChunk[]
+      for (const chunk of checked) entry.owed += chunkBytes(chunk)
+      entry.buffer.push(checked)
       return true
     },
     end(owner, streamId, error) {

@@ -43,12 +43,18 @@ export type StreamControl =
   | { streamId: string; op: 'input'; data: string }
   | { streamId: string; op: 'eof' }
   | { streamId: string; op: 'resize'; cols: number; rows: number }
+  /** The next hop passed on this many bytes: the sender may send that much more (flow control). */
+  | { streamId: string; op: 'credit'; bytes: number }
 
 /** A batch of chunks, or the end (with the reason when it did not end normally). */
 export type StreamBatch = { done: false; chunks: StreamChunk[] } | { done: true; error?: string }
 
+/** Bytes a sender may have sent and not yet been credited for (each hop's window). */
+export const STREAM_WINDOW_BYTES = 512 * 1024
+
+/** What a chunk is counted as in buffers and windows: its text plus the cost of the object holding it. */
 export function chunkBytes(chunk: StreamChunk): number {
-  return 'd' in chunk ? chunk.d.length + 24 : 24
+  return 'd' in chunk ? chunk.d.length + 64 : 64
 }
 
 const ID = /^[A-Za-z0-9_-]{8,64}$/
@@ -68,6 +74,8 @@ export function checkControl(value: unknown): StreamControl | undefined {
       return { streamId: c.streamId, op: c.op }
     case 'input':
       return typeof c.data === 'string' && c.data.length <= 65_536 ? { streamId: c.streamId, op: 'input', data: c.data } : undefined
+    case 'credit':
+      return typeof c.bytes === 'number' && Number.isFinite(c.bytes) && c.bytes > 0 ? { streamId: c.streamId, op: 'credit', bytes: c.bytes } : undefined
     case 'resize': {
       const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 1000
       return ok(c.cols) && ok(c.rows) ? { streamId: c.streamId, op: 'resize', cols: c.cols, rows: c.rows } : undefined

@@ -74,8 +74,14 @@ async function serveLogs(docker: Docker, open: StreamOpen, work: StreamWork, acc
     batch = []
   }
   if (args.follow !== true) {
+    // The whole log comes at once; it goes on in slices as fast as the viewer takes them, none lost.
     const body = (await container.logs({ ...options, follow: false })) as unknown as Buffer
-    frames.push(body)
+    const SLICE = 16 * 1024
+    for (let offset = 0; offset < body.length && !work.signal.aborted; offset += SLICE) {
+      frames.push(body.subarray(offset, offset + SLICE))
+      flush()
+      await work.room()
+    }
     frames.flush()
     lines.flush()
     flush()
