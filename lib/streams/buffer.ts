@@ -4,9 +4,9 @@
 import { chunkBytes, type StreamBatch, type StreamChunk } from './types.ts'
 
 export interface StreamBufferOptions {
-  /** Most chunks held (default 16384). */
+  /** Most chunks held (default 65536). */
   maxChunks?: number
-  /** Most bytes of output held (default 1 MiB). */
+  /** Most bytes of output held (default 4 MiB; a receiving hop never holds more than the sender's 2 MiB window). */
   maxBytes?: number
 }
 
@@ -25,7 +25,7 @@ export interface StreamBuffer {
   readonly ended: boolean
 }
 
-export const STREAM_BUFFER_DEFAULTS = { maxChunks: 16_384, maxBytes: 1024 * 1024 }
+export const STREAM_BUFFER_DEFAULTS = { maxChunks: 65_536, maxBytes: 4096 * 1024 }
 
 export function createStreamBuffer(options: StreamBufferOptions = {}): StreamBuffer {
   const maxChunks = options.maxChunks ?? STREAM_BUFFER_DEFAULTS.maxChunks

@@ -50,7 +50,7 @@ export type StreamControl =
 export type StreamBatch = { done: false; chunks: StreamChunk[] } | { done: true; error?: string }
 
 /** Bytes a sender may have sent and not yet been credited for (each hop's window). */
-export const STREAM_WINDOW_BYTES = 512 * 1024
+export const STREAM_WINDOW_BYTES = 2048 * 1024
 
 /** What a chunk is counted as in buffers and windows: its text plus the cost of the object holding it. */
 export function chunkBytes(chunk: StreamChunk): number {

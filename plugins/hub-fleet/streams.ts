@@ -35,8 +35,9 @@ export interface ExecOptions {
 
 export interface FleetStreams {
   /** Resolves (or throws 404/409) before anything is read, so the caller can answer with an error. */
-  containerLogs(accountId: string, node: string, container: string, query: LogQuery, signal: AbortSignal): Promise<AsyncIterable<LogRecord>>
-  stackLogs(accountId: string, stack: string, services: string[], query: LogQuery, signal: AbortSignal): Promise<AsyncIterable<LogRecord>>
+  /** Records in batches, as they arrived together. */
+  containerLogs(accountId: string, node: string, container: string, query: LogQuery, signal: AbortSignal): Promise<AsyncIterable<LogRecord[]>>
+  stackLogs(accountId: string, stack: string, services: string[], query: LogQuery, signal: AbortSignal): Promise<AsyncIterable<LogRecord[]>>
   openExec(principal: Principal, target: ExecTarget, options: ExecOptions): Promise<{ id: string }>
   execOutput(accountId: string, id: string, signal: AbortSignal): AsyncIterable<ExecRecord>
   execInput(accountId: string, id: string, input: { data?: string; eof?: boolean; resize?: { cols: number; rows: number } }): void
@@ -65,31 +66,31 @@ function* logRecords(chunks: StreamChunk[], service?: string): Generator<LogReco
   }
 }
 
-async function* readLogs(reader: StreamReader, signal: AbortSignal): AsyncGenerator<LogRecord> {
+async function* readLogs(reader: StreamReader, signal: AbortSignal): AsyncGenerator<LogRecord[]> {
   try {
     for (;;) {
       const batch = await reader.next(signal)
       if (batch.done) {
-        yield batch.error === undefined || batch.error === 'cancelled' ? { end: true } : { end: true, error: batch.error }
+        yield [batch.error === undefined || batch.error === 'cancelled' ? { end: true } : { end: true, error: batch.error }]
         return
       }
-      yield* logRecords(batch.chunks)
+      yield [...logRecords(batch.chunks)]
     }
   } finally {
     reader.cancel()
   }
 }
 
-async function* mergeLogs(readers: Array<{ name: string; reader: StreamReader }>, signal: AbortSignal, cancel: () => void): AsyncGenerator<LogRecord> {
+async function* mergeLogs(readers: Array<{ name: string; reader: StreamReader }>, signal: AbortSignal, cancel: () => void): AsyncGenerator<LogRecord[]> {
   try {
     for await (const item of mergeByTime(readers, { signal })) {
       if ('end' in item) {
-        if (item.error !== undefined && item.error !== 'cancelled') yield { service: item.source, end: true, error: item.error }
+        if (item.error !== undefined && item.error !== 'cancelled') yield [{ service: item.source, end: true, error: item.error }]
         continue
       }
-      yield* logRecords([item.chunk], item.source)
+      yield [...logRecords([item.chunk], item.source)]
     }
-    yield { end: true }
+    yield [{ end: true }]
   } finally {
     cancel()
   }

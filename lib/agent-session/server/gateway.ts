@@ -127,7 +127,7 @@ export interface AgentGatewayOptions {
   rememberResults?: number
   /** Told of every report refused for its shape (wire-checks.ts), e.g. to count them; it never reaches listeners. */
   onRefused?: (error: WireShapeError, principal: AgentPrincipal) => void
-  /** Bound of each stream's buffer here (default 16384 chunks, 1 MiB). */
+  /** Bound of each stream's buffer here (default 65536 chunks, 4 MiB). */
   streamBuffer?: StreamBufferOptions
 }
 
