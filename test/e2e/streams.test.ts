@@ -80,7 +80,7 @@ function cli(args: string[], input?: string): Promise<{ code: number | null; std
 
 beforeAll(async () => {
   docker = await connectDocker()
-  hub = await createHub({ config: { publicMetrics: 'all' } })
+  hub = await createHub({ config: { publicMetrics: 'all', execIdleTimeout: '3s' } })
   token = await hub.login()
   const liveKey = (await hub.createKey(token, 'agent', 'e2e-streams')).key
   const midKey = (await hub.createKey(token, 'midtier', 'e2e-streams-mid')).key
@@ -278,6 +278,14 @@ describe('exec', () => {
     const end = audit.find((e) => e.action === 'exec.end' && e.details.sessionId === start.details.sessionId)!
     expect(end.details.exitCode).toBe(7)
     expect(Date.parse(end.details.end)).toBeGreaterThanOrEqual(Date.parse(end.details.start))
+  })
+
+  it('closes a session that stays idle for execIdleTimeout, and says why', async () => {
+    const opened = await hub.request('POST', `/api/nodes/${node('direct')}/containers/${prefix}-num/exec`, { token, body: { command: ['sh'] } })
+    expect(opened.status).toBe(201)
+    const records = await readRecords(`/api/exec/${opened.body.id}`)
+    expect(records.at(-1)).toEqual({ end: true, error: 'The session was idle for 3 s and was closed.' })
+    expect((await hub.request('POST', `/api/exec/${opened.body.id}/input`, { token, body: { data: 'ZWNobwo=' } })).status).toBe(404)
   })
 
   it('an agent with allow-exec false refuses, and says how to allow it', async () => {
