@@ -83,11 +83,13 @@ export function createStreamSources(options: StreamBufferOptions & { onError?(er
       }
       running.set(open.streamId, entry)
       const buffer = createStreamBuffer(options)
-      const windowOpen = () =>
+      // Room for `bytes` more: never more than the window in flight (a batch larger than it goes alone).
+      const full = (bytes: number) => inFlight > 0 && inFlight + bytes > STREAM_WINDOW_BYTES
+      const windowOpen = (bytes: number) =>
         new Promise<void>((resolve) => {
-          if (inFlight < STREAM_WINDOW_BYTES || controller.signal.aborted) return resolve()
+          if (!full(bytes) || controller.signal.aborted) return resolve()
           wakeSender = () => {
-            if (inFlight >= STREAM_WINDOW_BYTES && !controller.signal.aborted) return
+            if (full(bytes) && !controller.signal.aborted) return
             wakeSender = undefined
             resolve()
           }
@@ -119,9 +121,10 @@ export function createStreamSources(options: StreamBufferOptions & { onError?(er
               break
             }
             for (const part of splitBatch(batch.chunks)) {
-              await windowOpen()
+              const bytes = part.reduce((sum, chunk) => sum + chunkBytes(chunk), 0)
+              await windowOpen(bytes)
               if (controller.signal.aborted) break
-              inFlight += part.reduce((sum, chunk) => sum + chunkBytes(chunk), 0)
+              inFlight += bytes
               await sink.send(part)
             }
           }

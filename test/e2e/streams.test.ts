@@ -55,14 +55,14 @@ async function readRecords(path: string, stop: (records: any[]) => boolean = () 
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
   let partial = ''
   try {
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) break
-      const lines = (partial + value).split('\n')
-      partial = lines.pop()!
-      for (const line of lines) if (line) records.push(JSON.parse(line))
-      if (stop(records) || records.at(-1)?.end) break
-    }
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        const lines = (partial + value).split('\n')
+        partial = lines.pop()!
+        for (const line of lines) if (line) records.push(JSON.parse(line))
+        if (stop(records) || records.at(-1)?.end) break
+      }
   } finally {
     controller.abort()
   }
@@ -160,25 +160,29 @@ describe('logs', () => {
 
   it('a stalled viewer keeps the hub within its bound and is told how many lines it lost', async () => {
     const name = await runContainer(`${prefix}-chatty`, CHATTY)
-    const response = await fetch(`${hub.url}/api/nodes/${node('direct')}/containers/${name}/logs?follow=true&tail=0`, { headers: { authorization: `Bearer ${token}` } })
+    const stalled = new AbortController()
+    const response = await fetch(`${hub.url}/api/nodes/${node('direct')}/containers/${name}/logs?follow=true&tail=0`, { headers: { authorization: `Bearer ${token}` }, signal: stalled.signal })
     expect(response.status).toBe(200)
-    // Nothing is read: the hub holds at most a window for this viewer, the agent stops sending and
-    // drops its oldest lines instead; the hub's buffers stay within their bound all along.
-    await eventually('the hub holding output for the viewer', async () => ((await metric(hub.url, 'hub_stream_buffered_bytes')) > 100_000 ? true : undefined), 30_000)
-    for (let i = 0; i < 10; i++) {
-      // At most one flow-control window (2 MiB) in flight from the agent for this stream.
-      expect(await metric(hub.url, 'hub_stream_buffered_bytes')).toBeLessThanOrEqual(2 * 1024 * 1024)
-      await new Promise((r) => setTimeout(r, 200))
+    try {
+      // Nothing is read: the hub holds at most a window for this viewer, the agent stops sending and
+      // drops its oldest lines instead; the hub's buffers stay within their bound all along.
+      await eventually('the hub holding output for the viewer', async () => ((await metric(hub.url, 'hub_stream_buffered_bytes')) > 100_000 ? true : undefined), 30_000)
+      for (let i = 0; i < 10; i++) {
+        // At most one flow-control window (2 MiB) in flight from the agent for this stream.
+        expect(await metric(hub.url, 'hub_stream_buffered_bytes')).toBeLessThanOrEqual(2 * 1024 * 1024)
+        await new Promise((r) => setTimeout(r, 200))
+      }
+      // When the viewer reads again, it hears how much it missed before the lines that follow.
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+      let text = ''
+      while (!/"dropped":\d+/.test(text)) text += (await reader.read()).value ?? ''
+      expect(Number(/"dropped":(\d+)/.exec(text)![1])).toBeGreaterThan(0)
+    } finally {
+      stalled.abort()
+      await containers.at(-1)!.remove({ force: true })
     }
-    // When the viewer reads again, it hears how much it missed before the lines that follow.
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
-    let text = ''
-    while (!/"dropped":\d+/.test(text)) text += (await reader.read()).value ?? ''
-    expect(Number(/"dropped":(\d+)/.exec(text)![1])).toBeGreaterThan(0)
-    await reader.cancel()
     await eventually('the follow stopped on the agent', async () => ((await metric(agents.direct.url, 'agent_streams_open')) === 0 ? true : undefined), 5000)
-    await containers.at(-1)!.remove({ force: true })
-  })
+  }, 180_000)
 
   it('through a mid-tier: tail and follow; a mid-tier that dies ends the stream with a reason', async () => {
     const name = await runContainer(`${prefix}-mid`, NUMBERED)
@@ -191,107 +195,107 @@ describe('logs', () => {
     expect(records.at(-1)).toEqual({ end: true, error: 'The mid-tier relaying this node disconnected.' })
     await mid.start()
     try {
-      await agents.viaMid.until('connected', undefined, 30_000)
-    } catch (error) {
-      console.log(agents.viaMid.proc.output().slice(-3000))
-      throw error
-    }
-  })
-
-  it('over REST polling: tail, and follow stopped by closing the viewer', async () => {
-    const name = await runContainer(`${prefix}-rest`, NUMBERED)
-    await eventually('lines over REST', async () => lines(await readRecords(`/api/nodes/${node('rest')}/containers/${name}/logs?tail=4`)).length === 4 || undefined)
-    const records = await readRecords(`/api/nodes/${node('rest')}/containers/${name}/logs?follow=true&tail=0`, (r) => lines(r).length >= 3)
-    expect(lines(records).every((l) => l.startsWith('tick'))).toBe(true)
-    await eventually('the follow stopped on the REST agent', async () => ((await metric(agents.rest.url, 'agent_streams_open')) === 0 ? true : undefined), 5000)
-  })
-
-  it('an unknown container is a 404 naming it', async () => {
-    const reply = await hub.request('GET', `/api/nodes/${node('direct')}/containers/${prefix}-nope/logs`, { token })
-    expect(reply.status).toBe(404)
-    expect(reply.body.message).toContain(`No container ${prefix}-nope`)
-  })
-})
-
-describe('stacks', () => {
-  const stack = `${prefix}-st`
-  const every = (word: string, pause: string) => ['sh', '-c', `i=1; while true; do echo "${word} $i"; i=$((i+1)); sleep ${pause}; done`]
-
-  it('stack logs: services interleaved by time and prefixed like docker compose logs, or only the ones named', async () => {
-    const deploy = await hub.request('POST', '/api/stacks/deploy', {
-      token,
-      body: { name: stack, targetNode: node('direct'), services: { web: { image: 'thresh-test/busybox:1', command: every('web', '0.13') }, worker: { image: 'thresh-test/busybox:1', command: every('work', '0.17') } } },
+        await agents.viaMid.until('connected', undefined, 30_000)
+      } catch (error) {
+        console.log(agents.viaMid.proc.output().slice(-3000))
+        throw error
+      }
     })
-    expect(deploy.status).toBeLessThan(300)
-    await eventually('the stack running', async () => ((await hub.request('GET', `/api/stacks/${stack}`, { token })).body.status === 'running' ? true : undefined), 60_000)
-    await new Promise((r) => setTimeout(r, 1500))
-    const both = await cli(['stack', 'logs', stack, '--timestamps'])
-    expect(both.code).toBe(0)
-    const printed = both.stdout.trim().split('\n')
-    expect(printed.some((l) => /^web {5}\| \S+Z web \d+$/.test(l))).toBe(true)
-    expect(printed.some((l) => /^worker {2}\| \S+Z work \d+$/.test(l))).toBe(true)
-    const times = printed.map((l) => l.split('| ')[1]!.split(' ')[0]!)
-    expect(times).toEqual([...times].sort())
-    const one = await cli(['stack', 'logs', stack, 'worker', '--tail', '2'])
-    expect(one.stdout.trim().split('\n')).toHaveLength(2)
-    expect(one.stdout).not.toContain('web')
-    const exec = await cli(['stack', 'exec', stack, 'web', '--', 'sh', '-c', 'echo in web; exit 4'])
-    expect(exec.stdout).toBe('in web\n')
-    expect(exec.code).toBe(4)
-    await hub.request('DELETE', `/api/stacks/${stack}`, { token })
-  })
-})
 
-describe('exec', () => {
-  it('runs a command through the CLI and passes its output and exit code through', async () => {
-    const name = `${prefix}-num`
-    const result = await cli(['container', 'exec', node('direct'), name, '--', 'sh', '-c', 'echo hello from $(hostname); echo oops >&2; exit 3'])
-    expect(result.stdout).toMatch(/^hello from \w+/)
-    expect(result.stderr).toContain('oops')
-    expect(result.code).toBe(3)
-    const ok = await cli(['container', 'exec', node('direct'), name, '--', 'cat', '/etc/passwd'])
-    expect(ok.code).toBe(0)
-    expect(ok.stdout).toContain('root:x:0:0')
-  })
-
-  it('pipes stdin when it is not a terminal, through a mid-tier too', async () => {
-    const name = `${prefix}-mid`
-    // spawnThresh ignores stdin; this run feeds it through a pipe.
-    const [command, argv] = cliCommand('node', ['container', 'exec', node('mid'), name, '--', 'sh', '-c', 'tr a-z A-Z; exit 7'])
-    const child = spawn(command, argv, { env: { ...process.env, THRESH_HOME: tempHome('thresh-e2e-cli-'), THRESH_CLI_TOKEN: token, THRESH_HUB_URL: hub.url }, stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    child.stdout.on('data', (c) => (stdout += c))
-    child.stdin.end('piped text\n')
-    const code = await new Promise((resolve) => child.once('exit', resolve))
-    expect(stdout).toBe('PIPED TEXT\n')
-    expect(code).toBe(7)
-  })
-
-  it('is audited with who, node, container, command, start and end', async () => {
-    const audit = await eventually('exec.end in the audit log', async () => {
-      const entries = (await hub.request('GET', '/api/audit?limit=100', { token })).body.entries as Array<{ action: string; actor: string; details: any }>
-      return entries.some((e) => e.action === 'exec.end') ? entries : undefined
+    it('over REST polling: tail, and follow stopped by closing the viewer', async () => {
+      const name = await runContainer(`${prefix}-rest`, NUMBERED)
+      await eventually('lines over REST', async () => lines(await readRecords(`/api/nodes/${node('rest')}/containers/${name}/logs?tail=4`)).length === 4 || undefined)
+      const records = await readRecords(`/api/nodes/${node('rest')}/containers/${name}/logs?follow=true&tail=0`, (r) => lines(r).length >= 3)
+      expect(lines(records).every((l) => l.startsWith('tick'))).toBe(true)
+      await eventually('the follow stopped on the REST agent', async () => ((await metric(agents.rest.url, 'agent_streams_open')) === 0 ? true : undefined), 5000)
     })
-    const start = audit.find((e) => e.action === 'exec.start' && e.details.command.includes('tr a-z A-Z; exit 7'))!
-    expect(start.actor).toBe('admin')
-    expect(start.details).toMatchObject({ node: node('mid'), container: `${prefix}-mid` })
-    const end = audit.find((e) => e.action === 'exec.end' && e.details.sessionId === start.details.sessionId)!
-    expect(end.details.exitCode).toBe(7)
-    expect(Date.parse(end.details.end)).toBeGreaterThanOrEqual(Date.parse(end.details.start))
+
+    it('an unknown container is a 404 naming it', async () => {
+      const reply = await hub.request('GET', `/api/nodes/${node('direct')}/containers/${prefix}-nope/logs`, { token })
+      expect(reply.status).toBe(404)
+      expect(reply.body.message).toContain(`No container ${prefix}-nope`)
+    })
   })
 
-  it('closes a session that stays idle for execIdleTimeout, and says why', async () => {
-    const opened = await hub.request('POST', `/api/nodes/${node('direct')}/containers/${prefix}-num/exec`, { token, body: { command: ['sh'] } })
-    expect(opened.status).toBe(201)
-    const records = await readRecords(`/api/exec/${opened.body.id}`)
-    expect(records.at(-1)).toEqual({ end: true, error: 'The session was idle for 3 s and was closed.' })
-    expect((await hub.request('POST', `/api/exec/${opened.body.id}/input`, { token, body: { data: 'ZWNobwo=' } })).status).toBe(404)
+  describe('stacks', () => {
+    const stack = `${prefix}-st`
+    const every = (word: string, pause: string) => ['sh', '-c', `i=1; while true; do echo "${word} $i"; i=$((i+1)); sleep ${pause}; done`]
+
+    it('stack logs: services interleaved by time and prefixed like docker compose logs, or only the ones named', async () => {
+      const deploy = await hub.request('POST', '/api/stacks/deploy', {
+        token,
+        body: { name: stack, targetNode: node('direct'), services: { web: { image: 'thresh-test/busybox:1', command: every('web', '0.13') }, worker: { image: 'thresh-test/busybox:1', command: every('work', '0.17') } } },
+      })
+      expect(deploy.status).toBeLessThan(300)
+      await eventually('the stack running', async () => ((await hub.request('GET', `/api/stacks/${stack}`, { token })).body.status === 'running' ? true : undefined), 60_000)
+      await new Promise((r) => setTimeout(r, 1500))
+      const both = await cli(['stack', 'logs', stack, '--timestamps'])
+      expect(both.code).toBe(0)
+      const printed = both.stdout.trim().split('\n')
+      expect(printed.some((l) => /^web {5}\| \S+Z web \d+$/.test(l))).toBe(true)
+      expect(printed.some((l) => /^worker {2}\| \S+Z work \d+$/.test(l))).toBe(true)
+      const times = printed.map((l) => l.split('| ')[1]!.split(' ')[0]!)
+      expect(times).toEqual([...times].sort())
+      const one = await cli(['stack', 'logs', stack, 'worker', '--tail', '2'])
+      expect(one.stdout.trim().split('\n')).toHaveLength(2)
+      expect(one.stdout).not.toContain('web')
+      const exec = await cli(['stack', 'exec', stack, 'web', '--', 'sh', '-c', 'echo in web; exit 4'])
+      expect(exec.stdout).toBe('in web\n')
+      expect(exec.code).toBe(4)
+      await hub.request('DELETE', `/api/stacks/${stack}`, { token })
+    })
   })
 
-  it('an agent with allow-exec false refuses, and says how to allow it', async () => {
-    const name = `${prefix}-rest`
-    const result = await cli(['container', 'exec', node('rest'), name, '--', 'true'])
-    expect(result.code).not.toBe(0)
-    expect(result.stderr).toContain('allow-exec')
+  describe('exec', () => {
+    it('runs a command through the CLI and passes its output and exit code through', async () => {
+      const name = `${prefix}-num`
+      const result = await cli(['container', 'exec', node('direct'), name, '--', 'sh', '-c', 'echo hello from $(hostname); echo oops >&2; exit 3'])
+      expect(result.stdout).toMatch(/^hello from \w+/)
+      expect(result.stderr).toContain('oops')
+      expect(result.code).toBe(3)
+      const ok = await cli(['container', 'exec', node('direct'), name, '--', 'cat', '/etc/passwd'])
+      expect(ok.code).toBe(0)
+      expect(ok.stdout).toContain('root:x:0:0')
+    })
+
+    it('pipes stdin when it is not a terminal, through a mid-tier too', async () => {
+      const name = `${prefix}-mid`
+      // spawnThresh ignores stdin; this run feeds it through a pipe.
+      const [command, argv] = cliCommand('node', ['container', 'exec', node('mid'), name, '--', 'sh', '-c', 'tr a-z A-Z; exit 7'])
+      const child = spawn(command, argv, { env: { ...process.env, THRESH_HOME: tempHome('thresh-e2e-cli-'), THRESH_CLI_TOKEN: token, THRESH_HUB_URL: hub.url }, stdio: ['pipe', 'pipe', 'pipe'] })
+      let stdout = ''
+      child.stdout.on('data', (c) => (stdout += c))
+      child.stdin.end('piped text\n')
+      const code = await new Promise((resolve) => child.once('exit', resolve))
+      expect(stdout).toBe('PIPED TEXT\n')
+      expect(code).toBe(7)
+    })
+
+    it('is audited with who, node, container, command, start and end', async () => {
+      const audit = await eventually('exec.end in the audit log', async () => {
+        const entries = (await hub.request('GET', '/api/audit?limit=100', { token })).body.entries as Array<{ action: string; actor: string; details: any }>
+        return entries.some((e) => e.action === 'exec.end') ? entries : undefined
+      })
+      const start = audit.find((e) => e.action === 'exec.start' && e.details.command.includes('tr a-z A-Z; exit 7'))!
+      expect(start.actor).toBe('admin')
+      expect(start.details).toMatchObject({ node: node('mid'), container: `${prefix}-mid` })
+      const end = audit.find((e) => e.action === 'exec.end' && e.details.sessionId === start.details.sessionId)!
+      expect(end.details.exitCode).toBe(7)
+      expect(Date.parse(end.details.end)).toBeGreaterThanOrEqual(Date.parse(end.details.start))
+    })
+
+    it('closes a session that stays idle for execIdleTimeout, and says why', async () => {
+      const opened = await hub.request('POST', `/api/nodes/${node('direct')}/containers/${prefix}-num/exec`, { token, body: { command: ['sh'] } })
+      expect(opened.status).toBe(201)
+      const records = await readRecords(`/api/exec/${opened.body.id}`)
+      expect(records.at(-1)).toEqual({ end: true, error: 'The session was idle for 3 s and was closed.' })
+      expect((await hub.request('POST', `/api/exec/${opened.body.id}/input`, { token, body: { data: 'ZWNobwo=' } })).status).toBe(404)
+    })
+
+    it('an agent with allow-exec false refuses, and says how to allow it', async () => {
+      const name = `${prefix}-rest`
+      const result = await cli(['container', 'exec', node('rest'), name, '--', 'true'])
+      expect(result.code).not.toBe(0)
+      expect(result.stderr).toContain('allow-exec')
+    })
   })
-})

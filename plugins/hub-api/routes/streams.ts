@@ -47,7 +47,9 @@ type Rec = Record<string, unknown>
 
 async function ndjson(records: AsyncIterable<Rec | Rec[]>, controller: AbortController): Promise<Reply> {
   const iterator = records[Symbol.asyncIterator]()
-  let first = await Promise.race([iterator.next(), new Promise<'later'>((resolve) => setTimeout(() => resolve('later'), 1500))])
+  // The first batch is kept whether or not it came in time: it is what the stream starts with.
+  let pending: Promise<IteratorResult<Rec | Rec[]>> | undefined = iterator.next()
+  const first = await Promise.race([pending, new Promise<'later'>((resolve) => setTimeout(() => resolve('later'), 1500))])
   // A batch that is all of a stream's end with an error: nothing was sent yet, so answer with its status.
   const firstBatch = first !== 'later' && !first.done ? [first.value].flat() : []
   if (firstBatch.length === 1 && firstBatch[0]!.end === true && typeof firstBatch[0]!.error === 'string') {
@@ -55,8 +57,6 @@ async function ndjson(records: AsyncIterable<Rec | Rec[]>, controller: AbortCont
     throw streamError(firstBatch[0]!.error)
   }
   const encoder = new TextEncoder()
-  let pending: Promise<IteratorResult<Rec | Rec[]>> | undefined = first === 'later' ? undefined : Promise.resolve(first)
-  first = 'later'
   const body = new ReadableStream<Uint8Array>({
     async pull(stream) {
       const next = await (pending ?? iterator.next())
