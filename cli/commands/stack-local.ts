@@ -1,8 +1,8 @@
 // `thresh stack` against the local Docker engine: one function per subcommand, no hub involved.
-import { readFile } from 'node:fs/promises'
 import { ThreshError } from '../../core/index.ts'
-import { parseStack, planStack, type ProgressEvent, type StackDefinition, type StackPlan, type StackRuntime, type StackState } from '../../lib/stack/index.ts'
+import { planStack, type ProgressEvent, type StackDefinition, type StackPlan, type StackRuntime, type StackState } from '../../lib/stack/index.ts'
 import { startLocalThresh } from '../local-thresh.ts'
+import { readStackFile, type StackFileOptions } from './stack-file.ts'
 
 // The agent's stack plugins, loaded on first use as its role loads them: the proxy first, so that
 // runtime-docker finds the `proxy` service for stacks that ask for Traefik.
@@ -22,36 +22,21 @@ async function withRuntime<T>(use: (runtime: StackRuntime) => Promise<T>): Promi
   }
 }
 
-/** Reads and validates a stack file; every problem is listed before the one-sentence failure. */
-export async function loadStack(file: string, report: (line: string) => void): Promise<StackDefinition> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    throw new ThreshError({ code: 'file_unreadable', message: `Cannot read ${file}: ${(error as Error).message}`, cause: error })
-  }
-  const result = parseStack(text)
-  if (result.ok) return result.stack
-  const n = result.errors.length
-  if (n > 1) for (const e of result.errors) report(`  ${e.path ? `${e.path}: ` : ''}${e.message}`)
-  throw new ThreshError({
-    code: 'stack_invalid',
-    message: `${file} is not a valid stack: ${n === 1 ? `${result.errors[0]!.path ? `${result.errors[0]!.path}: ` : ''}${result.errors[0]!.message}` : `${n} problems, listed above`}`,
-    status: 400,
-    details: result.errors,
-  })
+/** Reads and validates a stack file (thresh JSON or compose); every problem is listed before the one-sentence failure. */
+export async function loadStack(file: string, report: (line: string) => void, options: StackFileOptions = {}): Promise<StackDefinition> {
+  return (await readStackFile(file, report, options)).stack
 }
 
-export async function validateLocal(file: string, report: (line: string) => void): Promise<StackDefinition> {
-  return loadStack(file, report)
+export async function validateLocal(file: string, report: (line: string) => void, options: StackFileOptions = {}): Promise<StackDefinition> {
+  return loadStack(file, report, options)
 }
 
-export async function planLocal(file: string, report: (line: string) => void): Promise<StackPlan> {
-  return planStack(await loadStack(file, report))
+export async function planLocal(file: string, report: (line: string) => void, options: StackFileOptions = {}): Promise<StackPlan> {
+  return planStack(await loadStack(file, report, options))
 }
 
-export async function upLocal(file: string, report: (line: string) => void, onProgress: (e: ProgressEvent) => void): Promise<StackState> {
-  const stack = await loadStack(file, report)
+export async function upLocal(file: string, report: (line: string) => void, onProgress: (e: ProgressEvent) => void, options: StackFileOptions = {}): Promise<StackState> {
+  const stack = await loadStack(file, report, options)
   const state = await withRuntime((runtime) => runtime.deploy(stack, { onProgress }))
   if (state.status === 'error') {
     throw new ThreshError({ code: 'stack_failed', message: `Stack ${stack.name} failed: ${state.error ?? 'a service did not start'}` })

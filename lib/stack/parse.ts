@@ -5,17 +5,18 @@ import { findCycles } from './graph.ts'
 import { childPath, clip, controlCharacterProblem, PROTOTYPE_KEYS, scanJson } from './json-guard.ts'
 import { locateJsonError } from './json-location.ts'
 import { hostPortKey, parsePort, parseVolume } from './text-forms.ts'
-import type { Healthcheck, ParseResult, PortMapping, StackDefinition, StackProblem, StackService, VolumeMount } from './types.ts'
+import { checkReferences, EXTRA_SERVICE_FIELDS, EXTRA_STACK_FIELDS, parseDependencies, parseServiceExtras, parseStackExtras } from './service-extras.ts'
+import type { DependencyCondition, Healthcheck, ParseResult, PortMapping, StackDefinition, StackProblem, StackService, VolumeMount } from './types.ts'
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 const IMAGE_REF = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 const REFERENCE = /\$\{([^}.]+)\.(host|port)\}/g
 
-const TOP_FIELDS = new Set(['name', 'services', 'traefik', 'targetNode', 'targetCluster', 'description', 'version'])
+const TOP_FIELDS = new Set(['name', 'services', 'traefik', 'targetNode', 'targetCluster', 'description', 'version', ...EXTRA_STACK_FIELDS])
 const SERVICE_FIELDS = new Set([
   'name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route',
-  'command', 'healthcheck', 'preferNode', 'requireGpu', 'description',
+  'command', 'healthcheck', 'preferNode', 'requireGpu', 'description', ...EXTRA_SERVICE_FIELDS,
 ])
 
 /**
@@ -97,6 +98,7 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
   }
 
   const topTraefik = optionalBoolean(raw.traefik, 'traefik', problem) ?? false
+  const stackExtras = parseStackExtras(raw, problem)
   const targetNode = optionalString(raw.targetNode, 'targetNode', problem, 253)
   const targetCluster = optionalString(raw.targetCluster, 'targetCluster', problem, 253)
   if (targetNode !== undefined && targetCluster !== undefined) {
@@ -186,6 +188,17 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
     }
   }
 
+  // Waiting for health needs a healthcheck; waiting for completion needs a dependency that may exit.
+  for (const { service, path } of parsed) {
+    for (const [dep, condition] of Object.entries(service.dependsOnConditions ?? {})) {
+      const target = byName.get(dep)?.service
+      if (condition === 'service_healthy' && target && (!target.healthcheck || target.healthcheck.test[0] === 'NONE')) {
+        problem(childPath(`${path}.depends_on`, dep), `${dep} has no healthcheck, so ${service.name} cannot wait for it to be healthy`)
+      }
+    }
+  }
+  checkReferences(stackExtras, parsed, problem)
+
   const names = parsed.map((p) => p.service.name)
   const edges = new Map(parsed.map((p) => [p.service.name, p.service.dependsOn]))
   for (const cycle of findCycles(names, edges)) {
@@ -200,6 +213,7 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
     traefik: topTraefik || stackServices.some((s) => s.traefik),
     ...(targetNode !== undefined ? { targetNode } : {}),
     ...(targetCluster !== undefined ? { targetCluster } : {}),
+    ...stackExtras,
   }
 }
 
@@ -269,20 +283,19 @@ function parseService(
 
   const dependsOn: string[] = []
   const depPaths: string[] = []
+  const dependsOnConditions: Record<string, DependencyCondition> = Object.create(null)
   for (const key of ['depends_on', 'dependsOn'] as const) {
     if (raw[key] === undefined) continue
-    if (!Array.isArray(raw[key])) {
-      problem(`${path}.${key}`, `${key} must be a list of service names`)
-      continue
-    }
-    atMost(raw[key] as unknown[], `${path}.${key}`, STACK_LIMITS.dependsOn, 'dependencies').forEach((dep, i) => {
-      if (typeof dep !== 'string' || dep === '') problem(`${path}.${key}[${i}]`, `${key} entries must be service names`)
-      else if (!dependsOn.includes(dep)) {
-        dependsOn.push(dep)
-        depPaths.push(`${path}.${key}[${i}]`)
-      }
+    const deps = parseDependencies(raw[key], `${path}.${key}`, key, problem)
+    atMost(deps.names, `${path}.${key}`, STACK_LIMITS.dependsOn, 'dependencies')
+    deps.names.forEach((dep, i) => {
+      if (dependsOn.includes(dep)) return
+      dependsOn.push(dep)
+      depPaths.push(deps.paths[i]!)
+      if (deps.conditions[dep]) dependsOnConditions[dep] = deps.conditions[dep]
     })
   }
+  const extras = parseServiceExtras(raw, path, problem)
 
   const traefik = optionalBoolean(raw.traefik, `${path}.traefik`, problem)
   const route = optionalString(raw.route, `${path}.route`, problem, 1000)
@@ -306,6 +319,8 @@ function parseService(
     ...(route !== undefined ? { route } : {}),
     ...(command ? { command } : {}),
     ...(healthcheck ? { healthcheck } : {}),
+    ...(Object.keys(dependsOnConditions).length > 0 ? { dependsOnConditions: { ...dependsOnConditions } } : {}),
+    ...extras,
   }
   return { service, depPaths, portPaths }
 }
@@ -344,7 +359,10 @@ function parseHealthcheck(raw: unknown, path: string, problem: Problem): Healthc
     problem(path, 'healthcheck must be an object with a test')
     return undefined
   }
+  const off = { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 }
+  if (raw.disable === true) return off
   let test: string[] | undefined
+  if (Array.isArray(raw.test) && raw.test[0] === 'NONE') return off
   if (typeof raw.test === 'string' && raw.test !== '') test = ['CMD-SHELL', raw.test]
   else if (Array.isArray(raw.test) && raw.test.length > 0 && raw.test.every((t) => typeof t === 'string')) {
     const list = raw.test as string[]
