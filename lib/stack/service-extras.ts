@@ -238,8 +238,8 @@ export function parseServiceExtras(raw: Raw, path: string, problem: Problem): Pa
   set('workingDir', text(raw.workingDir, at('workingDir'), problem, /^\/[^\u0000-\u001f]{0,1000}$/, 'an absolute path'))
   set('hostname', text(raw.hostname, at('hostname'), problem, HOSTNAME, 'a host name'))
   set('containerName', text(raw.containerName, at('containerName'), problem, /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, 'a container name (letters, digits, "_", "." and "-")'))
-  set('labels', stringMap(raw.labels, at('labels'), problem, /^[a-zA-Z0-9][a-zA-Z0-9_./-]{0,127}$/, 'label name'))
-  if (out.labels && Object.keys(out.labels).some((k) => k.startsWith('thresh.'))) problem(at('labels'), 'Labels starting with "thresh." are thresh\'s own; rename them')
+  set('userLabels', stringMap(raw.labels, at('labels'), problem, /^[a-zA-Z0-9][a-zA-Z0-9_./-]{0,127}$/, 'label name'))
+  if (out.userLabels && Object.keys(out.userLabels).some((k) => k.startsWith('thresh.'))) problem(at('labels'), 'Labels starting with "thresh." are thresh\'s own; rename them')
   set('capAdd', stringList(raw.capAdd, at('capAdd'), problem, CAPABILITY, 'capability like NET_ADMIN'))
   set('capDrop', stringList(raw.capDrop, at('capDrop'), problem, CAPABILITY, 'capability like NET_ADMIN'))
   set('stopSignal', text(raw.stopSignal, at('stopSignal'), problem, SIGNAL, 'a signal like SIGTERM or SIGQUIT'))
@@ -305,4 +305,39 @@ export function checkReferences(
       })
     }
   }
+}
+
+/** The extra settings of a parsed service in the definition's own form: what `parseServiceExtras` reads back. */
+export function formatServiceExtras(service: StackService): Raw {
+  const out: Raw = {}
+  const copy = ['expose', 'restart', 'entrypoint', 'user', 'workingDir', 'hostname', 'containerName', 'capAdd', 'capDrop', 'stopSignal', 'sysctls', 'networks', 'secrets', 'configs'] as const
+  for (const key of copy) if (service[key] !== undefined) out[key] = service[key]
+  if (service.userLabels) out.labels = service.userLabels
+  if (service.stopGracePeriodMs !== undefined) out.stopGracePeriod = `${service.stopGracePeriodMs}ms`
+  const r = service.resources
+  if (r) {
+    out.resources = {
+      ...(r.memoryBytes !== undefined ? { memory: r.memoryBytes } : {}),
+      ...(r.nanoCpus !== undefined ? { cpus: r.nanoCpus / 1e9 } : {}),
+      ...(r.pids !== undefined ? { pids: r.pids } : {}),
+    }
+  }
+  return out
+}
+
+/** `dependsOn` as the definition writes it: a list, or a map with conditions when any is not service_started. */
+export function formatDependencies(service: StackService): string[] | Record<string, { condition: DependencyCondition }> {
+  const conditions = service.dependsOnConditions ?? {}
+  if (Object.keys(conditions).length === 0) return service.dependsOn
+  return Object.fromEntries(service.dependsOn.map((d) => [d, { condition: conditions[d] ?? 'service_started' }]))
+}
+
+/**
+ * The bind mounts of `stack` outside `allowed` (absolute directories; a mount is allowed at or under
+ * one of them), as `service: /host/path` texts; every bind mount when none is allowed.
+ */
+export function bindMountsOutside(stack: { services: StackService[] }, allowed: readonly string[]): string[] {
+  const roots = allowed.map((p) => (p.endsWith('/') && p !== '/' ? p.slice(0, -1) : p))
+  const inside = (path: string) => roots.some((root) => root === '/' || path === root || path.startsWith(`${root}/`))
+  return stack.services.flatMap((s) => s.volumes.filter((v) => v.bind && !inside(v.name)).map((v) => `${s.name}: ${v.name}`))
 }

@@ -76,7 +76,8 @@ export interface StackService {
   workingDir?: string
   hostname?: string
   containerName?: string
-  labels?: Record<string, string>
+  /** Docker labels the definition asks for (`labels` in the definition; `thresh.*` is reserved). */
+  userLabels?: Record<string, string>
   capAdd?: string[]
   capDrop?: string[]
   stopSignal?: string

@@ -1,6 +1,6 @@
 // The agent-commands plugin: executes the hub's commands on this node through the `runtime` service
 // and streams per-service status through `agent-connection`.
-import { definePlugin, version } from '../../core/index.ts'
+import { defineFields, definePlugin, version } from '../../core/index.ts'
 import { createTools } from './tools.ts'
 
 export { TOOLS, createTools } from './tools.ts'
@@ -13,9 +13,19 @@ export interface AgentCommandsOptions {
   account?: string
 }
 
+/** `thresh agent config set allowed-bind-paths /srv/app,/data`: host directories stacks may bind-mount. */
+export const agentCommandsFields = defineFields({
+  allowedBindPaths: {
+    type: 'list',
+    description: 'host directories a stack may bind-mount (absolute paths; none by default)',
+    default: [],
+  },
+})
+
 export default definePlugin((options: AgentCommandsOptions = {}) => ({
   name: 'agent-commands',
   requires: ['runtime', 'agent-connection'],
+  config: agentCommandsFields,
   setup(ctx) {
     const connection = ctx.use('agent-connection')
     const runtime = ctx.use('runtime')
@@ -23,6 +33,7 @@ export default definePlugin((options: AgentCommandsOptions = {}) => ({
       runtime: () => runtime,
       account: options.account ?? connection.account,
       dataDir: ctx.dataDir,
+      allowedBindPaths: ctx.settings.allowedBindPaths,
       agentId: connection.agentId,
       statusUpdate: (update) => connection.sendStatusUpdate(update),
       async metrics() {

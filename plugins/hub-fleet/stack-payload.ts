@@ -1,6 +1,7 @@
 // The `deploy_stack` arguments the hub sends an agent: the validated, env-resolved definition in the
 // array form (itself a valid stack definition), plus the stack's id and the account that owns it.
 import { formatPort, formatVolume, type StackDefinition, type StackService } from '../../lib/stack/index.ts'
+import { formatDependencies, formatServiceExtras } from '../../lib/stack/service-extras.ts'
 
 export interface DeployStackArguments {
   stackId: string
@@ -9,6 +10,10 @@ export interface DeployStackArguments {
   account: string
   traefik: boolean
   services: PortableService[]
+  networks?: string[]
+  /** Secret and config content travels to the node that mounts it, nowhere else. */
+  secrets?: Record<string, { content: string }>
+  configs?: Record<string, { content: string }>
 }
 
 export interface PortableService {
@@ -17,9 +22,10 @@ export interface PortableService {
   ports: string[]
   volumes: string[]
   env: Record<string, string>
-  dependsOn: string[]
+  dependsOn: string[] | Record<string, { condition: string }>
   traefik: boolean
   route?: string
+  [extra: string]: unknown
   command?: string[]
   healthcheck?: { test: string[]; interval: string; timeout: string; retries: number; startPeriod: string }
 }
@@ -31,7 +37,7 @@ export function portableService(service: StackService): PortableService {
     ports: service.ports.map(formatPort),
     volumes: service.volumes.map(formatVolume),
     env: service.env,
-    dependsOn: service.dependsOn,
+    dependsOn: formatDependencies(service),
     traefik: service.traefik,
     ...(service.route !== undefined ? { route: service.route } : {}),
     ...(service.command ? { command: service.command } : {}),
@@ -46,10 +52,20 @@ export function portableService(service: StackService): PortableService {
           },
         }
       : {}),
+    ...formatServiceExtras(service),
   }
 }
 
 /** `stack` must already be resolved (`resolveStack`). */
 export function deployStackArguments(stack: StackDefinition, stackId: string, account: string): DeployStackArguments {
-  return { stackId, stackName: stack.name, account, traefik: stack.traefik, services: stack.services.map(portableService) }
+  return {
+    stackId,
+    stackName: stack.name,
+    account,
+    traefik: stack.traefik,
+    services: stack.services.map(portableService),
+    ...(stack.networks ? { networks: stack.networks } : {}),
+    ...(stack.secrets ? { secrets: stack.secrets } : {}),
+    ...(stack.configs ? { configs: stack.configs } : {}),
+  }
 }

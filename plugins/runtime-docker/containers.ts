@@ -2,7 +2,7 @@
 // (healthy, or alive after a grace period), and stopping or removing one whether or not it is still there.
 import type Docker from 'dockerode'
 import type { PlannedService } from '../../lib/stack/index.ts'
-import { RESTART_POLICY, type ServiceSpec } from './container-spec.ts'
+import { restartPolicyOf, type ServiceSpec } from './container-spec.ts'
 import { statusCode } from './docker-errors.ts'
 
 export interface StartCheck {
@@ -21,6 +21,8 @@ export interface ContainerTimings {
 export interface Containers {
   /** Started and stays up: healthy when it has a healthcheck, alive after the grace period when waited on. */
   confirmRunning(id: string, service: PlannedService | ServiceSpec): Promise<StartCheck>
+  /** Waits for a one-shot service to exit; ok when its status is 0. */
+  waitCompleted(id: string): Promise<StartCheck>
   stopQuietly(id: string): Promise<void>
   removeQuietly(id: string): Promise<void>
 }
@@ -28,16 +30,17 @@ export interface Containers {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export function createContainers(docker: Docker, timings: ContainerTimings): Containers {
-  async function inspectRunning(id: string): Promise<StartCheck> {
+  async function inspectRunning(id: string, service: PlannedService | ServiceSpec): Promise<StartCheck> {
     const c = await docker.getContainer(id).inspect()
     // A restart count above zero means it already died once, even if the restart policy revived it.
-    if (c.State.Running && !c.State.Restarting && c.RestartCount === 0) return confirmed(c, id)
+    if (c.State.Running && !c.State.Restarting && c.RestartCount === 0) return confirmed(c, id, service)
     return exited(c, id)
   }
 
-  /** Up as it should be: from now on it comes back after a reboot (see RESTART_POLICY). */
-  async function confirmed(c: Docker.ContainerInspectInfo, id: string): Promise<StartCheck> {
-    if (c.HostConfig.RestartPolicy?.Name !== RESTART_POLICY.Name) await docker.getContainer(id).update({ RestartPolicy: RESTART_POLICY })
+  /** Up as it should be: from now on its restart policy applies (see RESTART_POLICY). */
+  async function confirmed(c: Docker.ContainerInspectInfo, id: string, service: PlannedService | ServiceSpec): Promise<StartCheck> {
+    const policy = restartPolicyOf(service)
+    if (c.HostConfig.RestartPolicy?.Name !== policy.Name) await docker.getContainer(id).update({ RestartPolicy: policy })
     return { ok: true }
   }
 
@@ -70,7 +73,7 @@ export function createContainers(docker: Docker, timings: ContainerTimings): Con
       const c = await docker.getContainer(id).inspect()
       if (!c.State.Running) return exited(c, id)
       const health = c.State.Health?.Status
-      if (health === 'healthy') return confirmed(c, id)
+      if (health === 'healthy') return confirmed(c, id, service)
       if (health === 'unhealthy') return { ok: false, why: 'its healthcheck failed' }
       if (Date.now() > deadline) return { ok: false, why: `not healthy after ${Math.round(limit / 1000)} s` }
       await sleep(Math.min(200, hc.intervalMs))
@@ -79,9 +82,15 @@ export function createContainers(docker: Docker, timings: ContainerTimings): Con
 
   return {
     async confirmRunning(id, service) {
-      if (service.healthcheck) return waitHealthy(id, service)
+      if (service.healthcheck && service.healthcheck.test[0] !== 'NONE') return waitHealthy(id, service)
       if (service.dependents.length > 0 && timings.startGraceMs > 0) await sleep(timings.startGraceMs)
-      return inspectRunning(id)
+      return inspectRunning(id, service)
+    },
+
+    async waitCompleted(id) {
+      const result = (await docker.getContainer(id).wait()) as { StatusCode?: number }
+      if (result.StatusCode === 0) return { ok: true }
+      return { ok: false, why: `exited with status ${result.StatusCode}${await logTail(id)}` }
     },
 
     async stopQuietly(id) {

@@ -16,7 +16,9 @@ import {
   type StackRuntime,
   type StackState,
 } from '../../lib/stack/index.ts'
-import { createOptions, withImage } from './container-spec.ts'
+import { withImage } from './container-spec.ts'
+import { createServiceContainer } from './service-container.ts'
+import { defaultFilesDir, removeStackFiles, writeStackFiles } from './stack-files.ts'
 import { createContainers } from './containers.ts'
 import { createConverger, runLevels } from './converge.ts'
 import { PLUGIN, reason, stackNotFound, unreachable } from './docker-errors.ts'
@@ -44,6 +46,8 @@ export interface DockerRuntimeOptions {
   startGraceMs?: number
   /** Upper bound for waiting on a healthcheck (default: what the healthcheck itself allows). */
   healthTimeoutMs?: number
+  /** Where stacks' secrets and configs are written to be mounted (default `$THRESH_HOME/stack-files`). */
+  filesDir?: string
 }
 
 function emitter(options: RuntimeCallOptions | undefined) {
@@ -66,7 +70,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
   const docker = lazyDocker(options.docker)
   const defaultAccount = options.account ?? DEFAULT_ACCOUNT
   const containers = createContainers(docker, { startGraceMs: options.startGraceMs ?? 150, ...(options.healthTimeoutMs !== undefined ? { healthTimeoutMs: options.healthTimeoutMs } : {}) })
-  const { ensureObjects, removeObjects, converge } = createConverger(docker, containers)
+  const filesDir = options.filesDir ?? defaultFilesDir()
+  const { ensureObjects, removeObjects, converge } = createConverger(docker, containers, filesDir)
   const { stopQuietly, removeQuietly } = containers
 
   // The account is part of Docker object names; one with `.` or `_` could spell another account's names.
@@ -120,6 +125,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         emit({ type: 'stack', stack: plan.name, status: 'deploying' })
         try {
           await ensureObjects(plan)
+          await writeStackFiles(filesDir, plan, stack)
           for (const name of changes.remove) {
             const gone = existing.find((e) => serviceOf(e) === name)
             if (gone) await removeQuietly(gone.info.Id)
@@ -222,7 +228,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         let failure: string | undefined
         try {
           say('creating')
-          newId = (await docker.createContainer(createOptions(next, plan.objects.network.name, px ? px.labelsFor(plan, next) : {}))).id
+          newId = await createServiceContainer(docker, next, plan.objects.network.name, px ? px.labelsFor(plan, next) : {}, filesDir)
           say('starting')
           await docker.getContainer(newId).start()
           const check = await containers.confirmRunning(newId, { ...next, dependents: next.dependents.length > 0 ? next.dependents : ['update'] })
@@ -301,6 +307,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
           }),
         )
         const removed = await removeObjects(labelFilters(account, name))
+        await removeStackFiles(filesDir, account, name)
         // Without a proxy plugin a Traefik left from earlier is not ours to remove; the stack goes all the same.
         if (existing.some((e) => e.spec?.traefik) && options.proxy) await options.proxy.release(name)
         return existing.length + removed > 0

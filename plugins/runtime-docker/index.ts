@@ -2,6 +2,7 @@
 import { definePlugin } from '../../core/index.ts'
 import type { ProgressEvent, StackRuntime } from '../../lib/stack/index.ts'
 import { createDockerRuntime, type DockerRuntimeOptions } from './docker-runtime.ts'
+import { defaultFilesDir } from './stack-files.ts'
 
 export { createDockerRuntime } from './docker-runtime.ts'
 export type { DockerRuntimeOptions } from './docker-runtime.ts'
@@ -20,6 +21,7 @@ export default definePlugin((options: DockerRuntimeOptions = {}) => ({
   provides: ['runtime'],
   setup(ctx) {
     const merged = { ...options }
+    merged.filesDir ??= defaultFilesDir(ctx.dataDir)
     // The proxy plugin's service (runtime-traefik) when one runs before us; without one, routed stacks are refused.
     if (merged.proxy === undefined && ctx.has('proxy')) merged.proxy = ctx.use('proxy')
     const runtime = createDockerRuntime(merged)

@@ -108,6 +108,7 @@ export function convertCompose(text: string, options: ComposeOptions = {}): Comp
     error('', 'A compose file must be a map with services')
     return { ok: false, errors, warnings }
   }
+  octalModes(doc, raw)
   const vars: Record<string, string> = Object.assign(Object.create(null), options.env ?? {})
   const value = interpolateAll(raw, '', vars, error) as Raw
 
@@ -156,6 +157,23 @@ export function convertCompose(text: string, options: ComposeOptions = {}): Comp
   const parsed = parseStack(forParse)
   if (!parsed.ok) return { ok: false, errors: parsed.errors.map((e) => ({ ...e, ...place(e.path) })), warnings }
   return { ok: true, definition, stack: parsed.stack, warnings }
+}
+
+/** `mode: 0440` is octal in Compose (YAML 1.1's reading); YAML 1.2 reads it as decimal 440. */
+function octalModes(doc: ReturnType<typeof parseDocument>, raw: unknown): void {
+  if (!isObject(raw) || !isObject(raw.services)) return
+  for (const [name, service] of entriesOf(raw.services)) {
+    for (const kind of ['secrets', 'configs'] as const) {
+      const list = isObject(service) ? service[kind] : undefined
+      if (!Array.isArray(list)) continue
+      list.forEach((entry, i) => {
+        if (!isObject(entry) || typeof entry.mode !== 'number') return
+        const node = doc.getIn(['services', name, kind, i, 'mode'], true) as { source?: string } | undefined
+        const source = node?.source ?? ''
+        if (/^0[0-7]+$/.test(source)) entry.mode = parseInt(source, 8)
+      })
+    }
+  }
 }
 
 function withPlaceholderContent(definition: Raw): Raw {
