@@ -1,6 +1,7 @@
 // The hub-fleet plugin: the hub's embedded mid-tier (live keys on the agent gateway), the
 // `/midtierhub` for external mid-tiers (mid keys), and the `fleet` service the REST API drives.
 import { defineFields, definePlugin } from '../../core/index.ts'
+import { lazySecretBox, loadSecretKey } from '../../lib/secret-box.ts'
 import type {} from '../agent-gateway/index.ts'
 import '../../lib/storage/index.ts'
 import { createFleet, type FleetService } from './fleet-service.ts'
@@ -42,6 +43,13 @@ export const hubFleetFields = defineFields({
   registrationRate: { type: 'number', description: 'new nodes one agent key may register per second (re-registrations are free)', default: 5, min: 0.001 },
   registrationBurst: { type: 'number', description: 'new nodes one agent key may register at once before registrationRate applies', default: 100, min: 1 },
   maxNodesPerAccount: { type: 'number', description: 'nodes one account may have; registering more is refused until some are removed', default: 10_000, min: 1 },
+  stackSecretsKey: {
+    type: 'string',
+    description: 'AES-256 key for stack secrets at rest (64 hex digits or base64; default: the key file stack-secrets.key in THRESH_HOME, made on first use)',
+    secret: true,
+    pattern: /^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/,
+    expected: '32 bytes as 64 hex digits or base64',
+  },
 })
 
 export default definePlugin((options: HubFleetOptions = {}) => ({
@@ -76,6 +84,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
       writer,
       logger: ctx.logger,
       bus: ctx.bus,
+      secretBox: lazySecretBox(() => loadSecretKey(ctx.dataDir, settings.stackSecretsKey)),
       options: {
         offlineAfterMs,
         staleAfterMs: settings.staleAfter,
