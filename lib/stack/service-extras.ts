@@ -142,7 +142,12 @@ function resources(value: unknown, path: string, problem: Problem): ResourceLimi
     return undefined
   }
   const out: ResourceLimits = {}
-  for (const [key] of entriesOf(value)) if (!['memory', 'cpus', 'pids'].includes(key)) problem(childPath(path, key), `Unknown field "${clip(key)}" (use memory, cpus or pids)`)
+  for (const [key] of entriesOf(value)) if (!['memory', 'cpus', 'pids', 'shm'].includes(key)) problem(childPath(path, key), `Unknown field "${clip(key)}" (use memory, cpus, pids or shm)`)
+  if (value.shm !== undefined) {
+    const bytes = parseBytes(value.shm)
+    if (bytes === undefined) problem(`${path}.shm`, `"${clip(String(value.shm))}" is not a size like "128m"`)
+    else out.shmBytes = bytes
+  }
   if (value.memory !== undefined) {
     const bytes = parseBytes(value.memory)
     if (bytes === undefined || bytes < 6 * 1024 * 1024) problem(`${path}.memory`, `"${clip(String(value.memory))}" is not a memory size of at least 6m (like "512m" or "1g")`)
@@ -320,6 +325,7 @@ export function formatServiceExtras(service: StackService): Raw {
       ...(r.memoryBytes !== undefined ? { memory: r.memoryBytes } : {}),
       ...(r.nanoCpus !== undefined ? { cpus: r.nanoCpus / 1e9 } : {}),
       ...(r.pids !== undefined ? { pids: r.pids } : {}),
+      ...(r.shmBytes !== undefined ? { shm: r.shmBytes } : {}),
     }
   }
   return out

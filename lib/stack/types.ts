@@ -40,6 +40,8 @@ export interface ResourceLimits {
   /** CPUs in billionths (Docker's NanoCpus): 0.5 CPU = 500000000. */
   nanoCpus?: number
   pids?: number
+  /** Size of /dev/shm (`shm_size`). */
+  shmBytes?: number
 }
 
 export interface Healthcheck {

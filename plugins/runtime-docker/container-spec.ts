@@ -42,6 +42,7 @@ const bytesOf = (limits: ServiceSpec['resources']) => ({
   ...(limits?.memoryBytes !== undefined ? { Memory: limits.memoryBytes } : {}),
   ...(limits?.nanoCpus !== undefined ? { NanoCpus: limits.nanoCpus } : {}),
   ...(limits?.pids !== undefined ? { PidsLimit: limits.pids } : {}),
+  ...(limits?.shmBytes !== undefined ? { ShmSize: limits.shmBytes } : {}),
 })
 
 export function createOptions(

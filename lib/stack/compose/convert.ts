@@ -46,7 +46,7 @@ const TOP_KEYS = new Set(['name', 'version', 'services', 'volumes', 'networks', 
 const SERVICE_KEYS = new Set([
   'image', 'ports', 'expose', 'volumes', 'environment', 'env_file', 'depends_on', 'healthcheck', 'restart', 'command',
   'entrypoint', 'user', 'working_dir', 'hostname', 'labels', 'container_name', 'cap_add', 'cap_drop', 'stop_signal',
-  'stop_grace_period', 'deploy', 'mem_limit', 'cpus', 'pids_limit', 'sysctls', 'networks', 'secrets', 'configs',
+  'stop_grace_period', 'deploy', 'mem_limit', 'cpus', 'pids_limit', 'shm_size', 'sysctls', 'networks', 'secrets', 'configs',
 ])
 /** What to do instead, for the unsupported keys people meet most. */
 const ADVICE: Record<string, string> = {
@@ -211,7 +211,7 @@ function topVolumes(value: unknown, unsupported: (path: string, key: string) => 
     names.add(name)
     if (isObject(settings)) {
       for (const [key, v] of entriesOf(settings)) {
-        if (key === 'driver' && v === 'local') continue
+        if ((key === 'driver' && v === 'local') || (key === 'external' && v === false)) continue
         if (key === 'labels' || key.startsWith('x-')) continue
         unsupported(`${childPath('volumes', name)}.${key}`, key)
       }
@@ -231,7 +231,7 @@ function topNetworks(value: unknown, unsupported: (path: string, key: string) =>
     if (name !== 'default') names.push(name)
     if (isObject(settings)) {
       for (const [key, v] of entriesOf(settings)) {
-        if (key === 'driver' && v === 'bridge') continue
+        if ((key === 'driver' && v === 'bridge') || (key === 'external' && v === false)) continue
         if (key === 'labels' || key.startsWith('x-')) continue
         unsupported(`${childPath('networks', name)}.${key}`, key)
       }
@@ -408,7 +408,11 @@ function convertService(service: Raw, path: string, name: string, context: Servi
   Object.assign(env, keyValues(service.environment, at('environment'), vars, error, 'environment') ?? {})
   if (Object.keys(env).length > 0) out.env = { ...env }
 
-  if (service.depends_on !== undefined) out.depends_on = service.depends_on
+  // Service names become DNS labels (`plausible_db` -> `plausible-db`); references follow them.
+  const deps = service.depends_on
+  if (Array.isArray(deps)) out.depends_on = deps.map((d) => (typeof d === 'string' ? stackNameFrom(d) : d))
+  else if (isObject(deps)) out.depends_on = Object.fromEntries(entriesOf(deps).map(([d, v]) => [stackNameFrom(d), v]))
+  else if (deps !== undefined) out.depends_on = deps
   if (service.healthcheck !== undefined) {
     const hc = convertHealthcheck(service.healthcheck)
     if (typeof hc === 'string') error(at('healthcheck'), hc)
@@ -453,6 +457,7 @@ function convertService(service: Raw, path: string, name: string, context: Servi
   if (service.mem_limit !== undefined) resources.memory = service.mem_limit
   if (service.cpus !== undefined) resources.cpus = service.cpus
   if (service.pids_limit !== undefined) resources.pids = service.pids_limit
+  if (service.shm_size !== undefined) resources.shm = service.shm_size
   if (Object.keys(resources).length > 0) out.resources = resources
   return out
 }
