@@ -107,6 +107,7 @@ describe('a compose stack on real Docker', () => {
     expect(worker.Config.WorkingDir).toBe('/tmp')
     expect(worker.Config.Entrypoint).toEqual(['sh', '-c'])
     expect(worker.HostConfig.PidsLimit).toBe(50)
+    expect(worker.HostConfig.ShmSize).toBe(32 * 1024 * 1024)
     expect((await exec(worker.Id, ['id', '-u'])).output).toBe('1000')
     // Mode 0440 owned by root: the worker's user 1000 may not read it, root may.
     expect((await exec(worker.Id, ['stat', '-c', '%a', '/run/secrets/db_password'])).output).toBe('440')
@@ -136,5 +137,29 @@ describe('a compose stack on real Docker', () => {
     // The spec label Docker keeps holds the digest, never the content.
     expect(JSON.stringify(api.Config.Labels)).not.toContain('rotated')
     expect(JSON.stringify(api.Config.Labels)).not.toContain('correct horse')
+  })
+})
+
+describe('a reverse proxy in front of two apps', () => {
+  it('starts the apps before the proxy, which reaches each by its alias on the shared backend network', async () => {
+    const name = uniqueName('tproxy')
+    created.push(name)
+    const port = await freePort()
+    process.env.STACK_NAME = name
+    process.env.PROXY_PORT = String(port)
+    const { stack } = await readStackFile(join(import.meta.dirname, '../fixtures/compose/proxy-two-apps/compose.yaml'), () => {}).finally(() => {
+      delete process.env.STACK_NAME
+      delete process.env.PROXY_PORT
+    })
+    const state = await runtime.deploy(stack)
+    expect(state.error).toBeUndefined()
+    expect(await httpText(`http://127.0.0.1:${port}/cgi-bin/get?one.internal:8080/env.txt`)).toContain('APP=one')
+    expect(await httpText(`http://127.0.0.1:${port}/cgi-bin/get?two.internal:8080/version.txt`)).toBe('2')
+    const one = await inspect(name, 'app-one')
+    // app-one joined only the backend network: the stack's own network is not among its networks.
+    expect(Object.keys(one.NetworkSettings.Networks)).toEqual([`${name}_net-backend`])
+    expect(one.NetworkSettings.Networks[`${name}_net-backend`]!.Aliases).toEqual(expect.arrayContaining(['app-one', 'one.internal']))
+    await runtime.destroy(name)
+    expect((await docker.listNetworks({ filters: JSON.stringify({ label: [`thresh.stack=${name}`] }) })).length).toBe(0)
   })
 })
