@@ -108,4 +108,20 @@ describe('stack secrets through a hub', () => {
     expect(JSON.stringify(deployed.body)).toContain('allowed-bind-paths')
     expect(await runtime.status(name, { account })).toBeUndefined()
   })
+
+  it('converts compose text for the dashboard, answering each problem with its line, and refuses files it cannot read', async () => {
+    const good = await hub.request('POST', '/api/stacks/convert', { token, body: { compose: 'name: conv\nservices:\n  web:\n    image: nginx\n    restart: always\n' } })
+    expect(good.status).toBe(200)
+    expect(good.body.definition).toEqual({ name: 'conv', services: { web: { image: 'nginx', restart: 'always' } } })
+    const bad = await hub.request('POST', '/api/stacks/convert', { token, body: { compose: 'name: conv\nservices:\n  web:\n    image: nginx\n    build: .\n    env_file: app.env\n' } })
+    expect(bad.status).toBe(400)
+    expect(bad.body.error).toBe('stack_invalid')
+    expect(bad.body.details).toEqual([
+      expect.objectContaining({ path: 'services.web.build', line: 5, column: 5 }),
+      expect.objectContaining({ path: 'services.web.env_file', line: 6, message: expect.stringContaining('deploy the compose file with the thresh CLI') }),
+    ])
+    const ignored = await hub.request('POST', '/api/stacks/convert', { token, body: { compose: 'name: conv\nservices:\n  web:\n    image: nginx\n    build: .\n', ignoreUnsupported: true } })
+    expect(ignored.status).toBe(200)
+    expect(ignored.body.warnings).toEqual([expect.objectContaining({ path: 'services.web.build', line: 5 })])
+  })
 })
