@@ -131,7 +131,8 @@ export default async function deployPage({ query, navigate }) {
       warnings.length ? h('ul', { class: 'muted small', 'aria-label': 'Warnings' }, warnings.map((w) => h('li', null, describeProblem(w)))) : null,
     )
   }
-  const describeProblem = (/** @type {any} */ p) => `${p.path ? `${p.path}${p.line ? ` (line ${p.line})` : ''}: ` : ''}${p.message}`
+  const describeProblem = (/** @type {any} */ p) =>
+    typeof p === 'string' ? p : `${p.path ? `${p.path}${p.line ? ` (line ${p.line})` : ''}: ` : ''}${p.message}`
 
   /** Converts compose text through the hub; resolves to the definition to send, or null after showing the problems. */
   async function convertCompose(/** @type {string} */ text) {

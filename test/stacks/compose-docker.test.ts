@@ -67,7 +67,10 @@ describe('a compose stack on real Docker', () => {
     const { stack } = await load({ STACK_NAME: name, WEB_PORT: String(webPort), GREETING: 'hi from env-file' })
     const state = await runtime.deploy(stack)
     expect(state.error).toBeUndefined()
-    expect(Object.fromEntries(state.services.map((s) => [s.name, s.status]))).toMatchObject({ api: 'running', web: 'running', worker: 'running' })
+    expect(Object.fromEntries(state.services.map((s) => [s.name, s.status]))).toEqual({ migrate: 'stopped', api: 'running', web: 'running', worker: 'running' })
+    // The migration ran to completion: the stack is running, not partial, now and when read back from Docker.
+    expect(state.status).toBe('running')
+    expect((await runtime.status(name))?.status).toBe('running')
 
     const api = await inspect(name, 'api')
     expect(api.HostConfig.RestartPolicy?.Name).toBe('unless-stopped')

@@ -56,7 +56,7 @@ const stackBody: Schema = {
 
 const composeBody: Schema = obj(
   {
-    compose: str({ minLength: 1, description: 'the compose.yaml / docker-compose.yml text' }),
+    compose: str({ minLength: 1, maxLength: 512 * 1024, 'x-multiline': true, description: 'the compose.yaml / docker-compose.yml text' }),
     ignoreUnsupported: bool({ description: 'leave out keys thresh does not support (warnings instead of errors)' }),
     name: str({ pattern: NAME, description: 'stack name when the file has no top-level name' }),
   },
