@@ -53,7 +53,7 @@ export function locator(doc: Document, counter: LineCounter): Locator {
   return (path) => {
     let current = path
       .split('.')
-      .map((part) => part.replace(/^([A-Za-z]+)/, (word) => COMPOSE_KEYS[word] ?? word))
+      .map((part) => part.replace(/^([A-Za-z]+)(?=$|\[)/, (word) => COMPOSE_KEYS[word] ?? word))
       .join('.')
     for (;;) {
       const found = positions.get(current)
