@@ -19,6 +19,8 @@ export const agentCommandsFields = defineFields({
     type: 'list',
     description: 'host directories a stack may bind-mount (absolute paths; none by default)',
     default: [],
+    pattern: /^\/[^\u0000-\u001f,]*$/,
+    expected: 'absolute paths, comma-separated',
   },
 })
 
