@@ -7,6 +7,7 @@ import type Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readStackFile } from '../../cli/commands/stack-file.ts'
 import { createDockerRuntime } from '../../plugins/runtime-docker/index.ts'
+import { thresh } from '../cli/cli.ts'
 import { connectDocker, freePort, httpText, uniqueName } from '../support/docker.ts'
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/compose/busybox-app')
@@ -148,14 +149,11 @@ describe('a reverse proxy in front of two apps', () => {
     const name = uniqueName('tproxy')
     created.push(name)
     const port = await freePort()
-    process.env.STACK_NAME = name
-    process.env.PROXY_PORT = String(port)
-    const { stack } = await readStackFile(join(import.meta.dirname, '../fixtures/compose/proxy-two-apps/compose.yaml'), () => {}).finally(() => {
-      delete process.env.STACK_NAME
-      delete process.env.PROXY_PORT
-    })
-    const state = await runtime.deploy(stack)
-    expect(state.error).toBeUndefined()
+    // Through the real CLI: `thresh stack up compose.yaml` on the local engine, variables from the shell.
+    const env = { STACK_NAME: name, PROXY_PORT: String(port), THRESH_HOME: mkdtempSync(join(tmpdir(), 'thresh-cli-')) }
+    const up = await thresh(['stack', 'up', join(import.meta.dirname, '../fixtures/compose/proxy-two-apps/compose.yaml')], env)
+    expect(up.code, up.stderr).toBe(0)
+    expect(up.stdout).toContain(`Stack ${name} is running (3 services).`)
     expect(await httpText(`http://127.0.0.1:${port}/cgi-bin/get?one.internal:8080/env.txt`)).toContain('APP=one')
     expect(await httpText(`http://127.0.0.1:${port}/cgi-bin/get?two.internal:8080/version.txt`)).toBe('2')
     const one = await inspect(name, 'app-one')

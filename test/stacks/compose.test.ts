@@ -67,6 +67,19 @@ describe('the corpus of compose files', () => {
   })
 })
 
+describe('a compose file deployed through a hub', () => {
+  it('refuses relative bind mounts (the node cannot see them) and sends secret content, not paths', async () => {
+    Object.assign(process.env, { STACK_NAME: 'remote', WEB_PORT: '18082' })
+    const attempt = readStackFile(join(CORPUS, 'busybox-app/compose.yaml'), () => {}, { remote: true }).finally(() => {
+      delete process.env.STACK_NAME
+      delete process.env.WEB_PORT
+    })
+    await expect(attempt).rejects.toThrow('services.web.volumes[0] (line 63, column 9): The bind mount "./static" is relative to the compose file, which the node cannot see')
+    const { definition } = await readStackFile(join(CORPUS, 'wordpress-mysql/compose.yaml'), () => {}, { remote: true })
+    expect(definition.secrets).toEqual({ db_root_password: { content: 'rootpw\n' }, db_password: { content: 'wppw\n' } })
+  })
+})
+
 describe('compose forms', () => {
   it('reads ports in the short and long syntax: ranges, bind addresses, udp, and container-only ports as exposed', () => {
     const result = okStack(`services:
