@@ -5,7 +5,9 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { readStackFile } from '../../cli/commands/stack-file.ts'
 import { convertCompose, interpolate } from '../../lib/stack/compose/index.ts'
-import { planStack } from '../../lib/stack/index.ts'
+import { planStack, resolveStack } from '../../lib/stack/index.ts'
+import { stackFromArguments } from '../../plugins/agent-commands/stack-arguments.ts'
+import { deployStackArguments } from '../../plugins/hub-fleet/stack-payload.ts'
 import { thresh } from '../cli/cli.ts'
 
 const CORPUS = join(import.meta.dirname, '../fixtures/compose')
@@ -77,6 +79,19 @@ describe('a compose file deployed through a hub', () => {
     await expect(attempt).rejects.toThrow('services.web.volumes[0] (line 63, column 9): The bind mount "./static" is relative to the compose file, which the node cannot see')
     const { definition } = await readStackFile(join(CORPUS, 'wordpress-mysql/compose.yaml'), () => {}, { remote: true })
     expect(definition.secrets).toEqual({ db_root_password: { content: 'rootpw\n' }, db_password: { content: 'wppw\n' } })
+  })
+})
+
+describe('the hub-to-node payload', () => {
+  it('carries every compose setting to the node unchanged', async () => {
+    Object.assign(process.env, { STACK_NAME: 'payload', WEB_PORT: '18083' })
+    const { stack } = await readStackFile(join(CORPUS, 'busybox-app/compose.yaml'), () => {}).finally(() => {
+      delete process.env.STACK_NAME
+      delete process.env.WEB_PORT
+    })
+    const args = deployStackArguments(resolveStack(stack), 'id-1', 'acct') as unknown as Record<string, unknown>
+    const { stack: received } = stackFromArguments(JSON.parse(JSON.stringify(args)))
+    expect(received).toEqual(stack)
   })
 })
 
