@@ -11,7 +11,7 @@ import { convertCompose } from '../../lib/stack/compose/index.ts'
 import { createTools } from '../../plugins/agent-commands/tools.ts'
 import { createDockerRuntime } from '../../plugins/runtime-docker/index.ts'
 import { connectDocker, uniqueName } from '../support/docker.ts'
-import { connectAgent, databaseUrl, dropSchema, startHub, type TestAgent, type TestHub } from './support.ts'
+import { connectAgent, databaseUrl, dropSchema, eventually, startHub, type TestAgent, type TestHub } from './support.ts'
 
 const SECRET = 'tr0ub4dor&3-not-in-any-table'
 let hub: TestHub
@@ -41,6 +41,8 @@ beforeAll(async () => {
     metrics: async () => ({}),
     versions: async () => ({}),
   })
+  // The node is known to the hub once its registration is stored.
+  await eventually(async () => JSON.stringify((await hub.request('GET', '/api/nodes', { token })).body).includes(agent.hostname), 30_000, 'the node to register')
 }, 120_000)
 
 afterAll(async () => {
