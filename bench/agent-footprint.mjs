@@ -5,7 +5,7 @@
 // max is shown too); CPU counts each process and the children it waited for (a forked `df`).
 // The agent runs with V8's --no-opt (bin/thresh.mjs sets it for agent processes); the same baseline
 // under --no-opt is measured too, so the part of the ratio that flag explains is visible.
-// Needs `npm run build`. BENCH_AGENT_SECONDS sets the window (default 60), BENCH_AGENT_WARMUP the
+// Needs `npm run build`. BENCH_AGENT_SECONDS sets the window (default 300: 60 samples at the 5 s interval; the target speaks of an hour, which BENCH_AGENT_SECONDS=3600 measures), BENCH_AGENT_WARMUP the
 // warm-up (default 15 s).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -15,7 +15,7 @@ import { join } from 'node:path'
 
 export const name = 'agent footprint (RSS, CPU) vs Node with ws + systeminformation'
 
-const SECONDS = Number(process.env.BENCH_AGENT_SECONDS ?? 60)
+const SECONDS = Number(process.env.BENCH_AGENT_SECONDS ?? 300)
 const WARMUP = Number(process.env.BENCH_AGENT_WARMUP ?? 15)
 const KEY = 'thresh_live_bench_0123456789abcdef0123456789abcdef'
 const TICKS = 100 // USER_HZ on Linux

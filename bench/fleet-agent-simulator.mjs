@@ -8,7 +8,7 @@
 // loopback address (127.1.x.y), as real agents come from their own hosts: from one address, 10,000
 // agents reconnecting at once exhaust the ephemeral ports and the kernel's port search dominates.
 // Config: one JSON line on stdin; then `count` answers {registered, failures}, `reconnect MS` sets the
-// delay, `negotiate on|off` switches negotiate. Prints {ready, ms} once all are up.
+// delay, `negotiate on|off` switches negotiate, `pause`/`resume` stop and restart reporting. Prints {ready, ms} once all are up.
 import { request } from 'node:http'
 import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
@@ -91,7 +91,8 @@ async function openSignalR(agentId) {
   let sentAt = performance.now()
   return {
     ws,
-    report: () => ((sentAt = performance.now()), ws.send(JSON.stringify({ type: 1, target: 'SendMetrics', arguments: [sample(agentId)] }) + RS)),
+    // With an invocation id, as the agent sends it: the server answers each with a completion.
+    report: () => ((sentAt = performance.now()), invoke('SendMetrics', sample(agentId))),
     ping: () => performance.now() - sentAt >= 15_000 && ((sentAt = performance.now()), ws.send(`{"type":6}${RS}`)),
   }
 }
@@ -139,9 +140,11 @@ say({ ready: registered.size, ms: performance.now() - started })
 
 // Each agent reports every `reportMs`, spread evenly; a SignalR ping after 15 s of silence keeps the server's timeout away.
 let cursor = 0
+let paused = false
 const perTick = Math.max(1, Math.ceil(ids.length / (reportMs / 50)))
 if (reportMs > 0) {
   setInterval(() => {
+    if (paused) return
     for (let i = 0; i < perTick; i++) sockets.get(ids[cursor++ % ids.length])?.report()
   }, 50)
 }
@@ -153,6 +156,7 @@ lines.on('line', (line) => {
   if (line === 'count') say({ registered: registered.size, failures: Object.fromEntries(failures) })
   if (line.startsWith('reconnect ')) reconnectMs = Number(line.slice('reconnect '.length))
   if (line.startsWith('negotiate ')) useNegotiate = line === 'negotiate on'
+  if (line === 'pause' || line === 'resume') paused = line === 'pause'
   if (line === 'stop') {
     stopping = true
     for (const agent of sockets.values()) agent.ws.terminate()

@@ -2,7 +2,7 @@
 // can be sent through its fleet service), a real mid-tier process, the agent simulator child, and the
 // raw two-hop `ws` relay that is the same-run baseline. Needs `npm run build` first.
 import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -51,13 +51,25 @@ function lineChild(proc) {
   return { next, ask: (line) => (proc.stdin.write(line + '\n'), next()) }
 }
 
-/** The hub role in this process, memory storage; `runTool` sends a command to a node through its fleet service. */
-export async function startHub() {
+export const databaseUrl = process.env.THRESH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+/**
+ * The hub role in this process; `runTool` sends a command to a node through its fleet service. Memory
+ * storage, or with `{ postgres: schema }` PostgreSQL in that schema (dropped by `stop`).
+ */
+export async function startHub({ postgres: schema } = {}) {
   const { startRole } = await import('../dist/roles/start-role.js')
+  const home = mkdtempSync(join(tmpdir(), 'thresh-bench-hub-'))
+  let configPath
+  if (schema) {
+    configPath = join(home, 'hub.json')
+    writeFileSync(configPath, JSON.stringify({ databaseUrl, pluginOptions: { 'storage-postgres': { schema } } }))
+  }
   const role = await startRole({
     role: 'hub',
-    flags: { port: 0, host: '127.0.0.1', tls: false, logLevel: 'error', storage: 'memory', registrationBurst: 1_000_000, maxNodesPerAccount: 1_000_000 },
-    env: { THRESH_HOME: mkdtempSync(join(tmpdir(), 'thresh-bench-hub-')), THRESH_ADMIN_PASSWORD: PASSWORD },
+    configPath,
+    flags: { port: 0, host: '127.0.0.1', tls: false, logLevel: 'error', storage: schema ? 'postgres' : 'memory', registrationBurst: 1_000_000, maxNodesPerAccount: 1_000_000 },
+    env: { THRESH_HOME: home, THRESH_ADMIN_PASSWORD: PASSWORD },
   })
   const api = async (method, path, body, token) =>
     (await fetch(role.url + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body && JSON.stringify(body) })).json()
@@ -76,7 +88,14 @@ export async function startHub() {
     runTool: (node, tool, timeoutMs = 10_000) => fleet.runTool(principal, node, tool, {}, timeoutMs),
     /** Nodes the hub lists as online (registered through the mid-tier, reporting). */
     online: async () => (await fleet.listNodes(accountId)).filter((n) => n.status === 'online').length,
-    stop: () => role.stop(),
+    async stop() {
+      await role.stop()
+      if (!schema) return
+      const { default: postgres } = await import('postgres')
+      const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
+      await sql.unsafe(`drop schema if exists "${schema}" cascade`)
+      await sql.end()
+    },
   }
 }
 
@@ -138,6 +157,9 @@ export async function startAgents({ nodeArgs = [], ...options }) {
     setReconnectDelay: (ms) => proc.stdin.write(`reconnect ${ms}\n`),
     /** Whether agents negotiate before WebSockets (official clients, the original agent) or go straight there (thresh's agent). */
     setNegotiate: (on) => proc.stdin.write(`negotiate ${on ? 'on' : 'off'}\n`),
+    pause: () => proc.stdin.write('pause\n'),
+    resume: () => proc.stdin.write('resume\n'),
+    pid: proc.pid,
     stop: () => (proc.stdin.write('stop\n'), new Promise((resolve) => proc.once('exit', resolve))),
   }
 }

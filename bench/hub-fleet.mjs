@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -39,7 +39,7 @@ const freePort = () =>
   })
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
 
-async function startHub(schema) {
+export async function startHub(schema) {
   const home = mkdtempSync(join(tmpdir(), 'thresh-hub-bench-'))
   const port = await freePort()
   const config = join(home, 'hub.json')
@@ -138,7 +138,7 @@ function metricsMessage(agentId, at) {
  * the mid-tier protocol and of bench/storage-ingest.mjs): the hub must write as samples arrive
  * (p99 <= 2 s), so one 50,000-row COPY stream is reported too, but only for scale.
  */
-async function rawCopy(sql, schema, rows, batch = COPY_BATCH) {
+export async function rawCopy(sql, schema, rows, batch = COPY_BATCH, nodes = INGEST_AGENTS) {
   await sql.unsafe(`create table if not exists "${schema}".metrics_copy (like "${schema}".metrics_raw including all)`)
   await sql.unsafe(`truncate "${schema}".metrics_copy`)
   const base = Date.UTC(2026, 0, 1)
@@ -146,7 +146,7 @@ async function rawCopy(sql, schema, rows, batch = COPY_BATCH) {
   for (let from = 0; from < rows; from += batch) {
     const stream = await sql.unsafe(`copy "${schema}".metrics_copy (node_key, at, cpu, mem_used, mem_total, disk_used, disk_total, containers) from stdin`).writable()
     for (let i = from; i < Math.min(rows, from + batch); i++) {
-      const line = `${(i % INGEST_AGENTS) + 1}\t${new Date(base + i).toISOString()}\t12.5\t2048\t8192\t40\t100\t3\n`
+      const line = `${(i % nodes) + 1}\t${new Date(base + i).toISOString()}\t12.5\t2048\t8192\t40\t100\t3\n`
       if (!stream.write(line)) await new Promise((resolve) => stream.once('drain', resolve))
     }
     await new Promise((resolve, reject) => stream.end((error) => (error ? reject(error) : resolve())))
@@ -352,7 +352,9 @@ async function bareHono(jsonPath) {
 
 export async function run() {
   const schema = `thresh_hub_bench_${randomBytes(4).toString('hex')}`
-  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} })
+  // TCP_NODELAY as the store's own connections have it (without it each COPY statement waits 40 ms for a delayed ACK).
+  const { noDelaySockets } = await import('../dist/plugins/storage-postgres/postgres-executor.js')
+  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {}, socket: noDelaySockets(connect) })
   const hub = await startHub(schema)
   try {
     // Memory first, on the fresh hub, so ingest garbage does not blur the delta.

@@ -18,6 +18,7 @@ if (mode === 'ws') {
       const text = data.toString()
       count++
       if (text.startsWith('echo')) socket.send(text)
+      else if (text.startsWith('ack')) socket.send('a')
     })
   })
 } else {

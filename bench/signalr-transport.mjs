@@ -1,5 +1,7 @@
 // SignalR server vs raw `ws` in the same run: idle memory per connection, ingest throughput of
-// 205-byte invocations from 200 connections, and invoke round-trip latency.
+// 205-byte invocations from 200 connections, and invoke round-trip latency. Ingest invocations carry
+// ids, as the agent's SendMetrics does, so the server writes a completion for each; the baseline is
+// raw ws taking the same bytes with no answer, and (for reference) raw ws answering each with 1 byte.
 // Needs `npm run build` first (imports dist/). Scale with SIGNALR_BENCH_CONNECTIONS (default 10000).
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
@@ -62,7 +64,7 @@ async function idleCost(mode, open) {
   return (after - before) / CONNECTIONS
 }
 
-async function ingest(mode, open, payload) {
+async function ingest(mode, open, payloadOf) {
   const server = child(mode)
   const { port } = await server.next()
   const sockets = await openMany(open, port, 200)
@@ -70,8 +72,10 @@ async function ingest(mode, open, payload) {
   const deadline = Date.now() + 3000
   await Promise.all(
     sockets.map(async (ws) => {
+      let n = 0
+      ws.on('message', () => {}) // completions (or acks) are read and dropped, as the agent's client does
       while (Date.now() < deadline) {
-        for (let i = 0; i < 50; i++) ws.send(payload)
+        for (let i = 0; i < 50; i++) ws.send(payloadOf(n++))
         // Respect backpressure so we measure the server, not a client-side buffer.
         while (ws.bufferedAmount > 64 * 1024) await new Promise((resolve) => setTimeout(resolve, 1))
         await new Promise((resolve) => setImmediate(resolve))
@@ -111,14 +115,20 @@ async function roundTrip(mode, open, message, isReply) {
 
 export async function run() {
   // 205 bytes on the wire for both: the SignalR record includes framing and target.
-  const invocation = (pad) => `{"type":1,"target":"Ingest","arguments":["${'x'.repeat(pad)}"]}${RS}`
-  const signalrPayload = invocation(205 - invocation(0).length)
-  const rawPayload = 'x'.repeat(205)
+  // The invocation id is padded to 8 digits so every message is 205 bytes.
+  const invocation = (id, pad) => `{"type":1,"invocationId":"${String(id).padStart(8, '0')}","target":"Ingest","arguments":["${'x'.repeat(pad)}"]}${RS}`
+  const pad = 205 - invocation(0, 0).length
+  const signalrPayload = (i) => invocation(i % 1e8, pad)
+  const raw = 'x'.repeat(205)
+  const rawPayload = () => raw
+  const acked = 'ack' + 'x'.repeat(202)
+  const ackedPayload = () => acked
 
   const rawIdle = await idleCost('ws', openRaw)
   const srIdle = await idleCost('signalr', openSignalR)
   const rawRate = await ingest('ws', openRaw, rawPayload)
   const srRate = await ingest('signalr', openSignalR, signalrPayload)
+  const ackRate = await ingest('ws', openRaw, ackedPayload)
   const rawRtt = await roundTrip('ws', openRaw, (i) => `echo${i}`, () => true)
   const srRtt = await roundTrip('signalr', openSignalR, (i) => `{"type":1,"invocationId":"${i}","target":"Echo","arguments":[${i}]}${RS}`, (t) => t.includes('"type":3'))
 
@@ -127,13 +137,15 @@ export async function run() {
       [`idle RSS/conn raw ws (${CONNECTIONS})`, `${(rawIdle / 1024).toFixed(1)} KiB`],
       [`idle RSS/conn signalr (${CONNECTIONS})`, `${(srIdle / 1024).toFixed(1)} KiB`],
       ['ingest raw ws (200 conns, 205 B)', `${Math.round(rawRate)} msg/s`],
-      ['ingest signalr (200 conns, 205 B)', `${Math.round(srRate)} msg/s`],
+      ['ingest signalr with ids (200 conns, 205 B)', `${Math.round(srRate)} msg/s`],
+      ['ingest raw ws answering each (reference)', `${Math.round(ackRate)} msg/s`],
       ['round trip raw ws p50 / p99', `${rawRtt.p50.toFixed(3)} / ${rawRtt.p99.toFixed(3)} ms`],
       ['round trip signalr p50 / p99', `${srRtt.p50.toFixed(3)} / ${srRtt.p99.toFixed(3)} ms`],
     ],
     ratio: [
       { label: 'idle memory signalr/ws', value: srIdle / rawIdle, target: '<= 2.0' },
-      { label: 'ingest signalr/ws', value: srRate / rawRate, target: '>= 0.5' },
+      { label: 'ingest signalr (ids)/ws', value: srRate / rawRate, target: '>= 0.5' },
+      { label: 'ingest signalr (ids)/ws answering', value: srRate / ackRate, target: '(report)' },
       { label: 'rtt p50 signalr/ws', value: srRtt.p50 / rawRtt.p50, target: '<= 2.0' },
     ],
   }

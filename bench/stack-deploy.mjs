@@ -1,6 +1,10 @@
 // `thresh stack up` overhead over the bare Docker API calls it needs (same creates/starts, same run),
-// and parallel start of N independent services against one. Needs Docker and `npm run build`.
+// in-process and as a user runs it (the `thresh` command, a fresh Node process each time), and parallel
+// start of N independent services against one. Needs Docker and `npm run build`.
 import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Docker from 'dockerode'
 
 export const name = 'stack deploy vs direct Docker API'
@@ -19,7 +23,9 @@ export async function run() {
   const { createOptions } = await import('../dist/plugins/runtime-docker/container-spec.js')
   const docker = new Docker()
   const runtime = createDockerRuntime({ docker, proxy: false })
-  const graceless = createDockerRuntime({ docker, proxy: false, startGraceMs: 0 })
+  // The CLI as a user runs it, with a home of its own (no hub login, so it deploys to the local engine).
+  const home = mkdtempSync(join(tmpdir(), 'thresh-bench-'))
+  const cli = (...args) => execFileSync(process.execPath, ['bin/thresh.mjs', ...args], { env: { ...process.env, THRESH_HOME: home, NO_COLOR: '1' }, stdio: 'pipe' })
 
   const threeLevels = (stackName) => {
     const r = parseStack({
@@ -59,15 +65,20 @@ export async function run() {
   }
 
   const rows = []
-  const samples = { direct: [], thresh: [], graceless: [], one: [], many: [], directOne: [], directMany: [] }
+  const samples = { direct: [], thresh: [], cli: [], node: [], one: [], many: [], directOne: [], directMany: [] }
   for (let i = 0; i < ROUNDS; i++) {
     const base = `bench-${process.pid}-${i}`
     const [d, cleanup] = await timeIt(() => direct(threeLevels(`${base}-d`)))
     await cleanup()
     const [t] = await timeIt(() => runtime.deploy(threeLevels(`${base}-t`)))
     await runtime.destroy(`${base}-t`)
-    const [g] = await timeIt(() => graceless.deploy(threeLevels(`${base}-g`)))
-    await graceless.destroy(`${base}-g`)
+    const file = join(home, `${base}-c.json`)
+    const definition = threeLevels(`${base}-c`)
+    writeFileSync(file, JSON.stringify({ name: definition.name, services: Object.fromEntries(definition.services.map((x) => [x.name, { image: x.image, depends_on: x.dependsOn }])) }))
+    const [c] = await timeIt(() => cli('stack', 'up', file, '--local'))
+    await runtime.destroy(`${base}-c`)
+    // What any Node command costs before it does anything: the floor under the CLI figure.
+    const [n] = await timeIt(() => execFileSync(process.execPath, ['-e', '']))
     const [one] = await timeIt(() => runtime.deploy(independent(`${base}-one`, 1)))
     await runtime.destroy(`${base}-one`)
     const [many] = await timeIt(() => runtime.deploy(independent(`${base}-many`, 6)))
@@ -77,14 +88,17 @@ export async function run() {
     const [d6, c6] = await timeIt(() => direct(independent(`${base}-d6`, 6)))
     await c6()
     samples.directOne.push(d1); samples.directMany.push(d6)
-    samples.direct.push(d); samples.thresh.push(t); samples.graceless.push(g); samples.one.push(one); samples.many.push(many)
+    samples.direct.push(d); samples.thresh.push(t); samples.cli.push(c); samples.node.push(n); samples.one.push(one); samples.many.push(many)
   }
+  rmSync(home, { recursive: true, force: true })
   const overhead = p50(samples.thresh) - p50(samples.direct)
-  const overheadGraceless = p50(samples.graceless) - p50(samples.direct)
+  const cliOverhead = p50(samples.cli) - p50(samples.direct)
   rows.push(['6 services, 3 levels, direct API p50', ms(p50(samples.direct))])
-  rows.push(['same via thresh stack up p50', ms(p50(samples.thresh))])
-  rows.push(['overhead p50 (150 ms start grace)', ms(overhead)])
-  rows.push(['overhead p50 (startGraceMs: 0)', ms(overheadGraceless)])
+  rows.push(['same via runtime.deploy p50', ms(p50(samples.thresh))])
+  rows.push(['overhead p50 (in process)', ms(overhead)])
+  rows.push(['same via `thresh stack up` p50', ms(p50(samples.cli))])
+  rows.push(['  of which a bare `node -e ""` p50', ms(p50(samples.node))])
+  rows.push(['overhead p50 (`thresh stack up`)', ms(cliOverhead)])
   rows.push(['1 independent service p50', ms(p50(samples.one))])
   rows.push(['6 independent services p50', ms(p50(samples.many))])
   rows.push(['direct API: 6 parallel / 1 (engine limit)', (p50(samples.directMany) / p50(samples.directOne)).toFixed(2)])
@@ -92,6 +106,7 @@ export async function run() {
     rows,
     ratio: [
       { label: 'deploy overhead / 250 ms', value: overhead / 250, target: '<= 1.00' },
+      { label: '`thresh stack up` / direct API', value: p50(samples.cli) / p50(samples.direct), target: 'reported' },
       { label: '6 parallel services / 1 service', value: p50(samples.many) / p50(samples.one), target: '<= 1.50' },
     ],
   }

@@ -22,6 +22,8 @@ const routes = [
   route('/settings/keys', 'keys', () => import('./views/keys.js')),
   route('/settings/users', 'users', () => import('./views/users.js')),
   route('/audit', 'audit', () => import('./views/audit.js')),
+  route('/events', 'events', () => import('./views/events.js')),
+  route('/alerts', 'alerts', () => import('./views/alerts.js')),
 ]
 
 /** @param {string} path @param {string} nav @param {() => Promise<any>} load */
@@ -36,6 +38,8 @@ const NAV = [
   ['fleet', '#/', 'Fleet', 'viewer'],
   ['stacks', '#/stacks', 'Stacks', 'viewer'],
   ['clusters', '#/clusters', 'Clusters', 'viewer'],
+  ['events', '#/events', 'Events', 'viewer'],
+  ['alerts', '#/alerts', 'Alerts', 'viewer'],
   ['keys', '#/settings/keys', 'API keys', 'admin'],
   ['users', '#/settings/users', 'Users', 'admin'],
   ['audit', '#/audit', 'Audit log', 'admin'],

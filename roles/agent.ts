@@ -31,12 +31,14 @@ const role: RoleDefinition = defineRole({
   port: 7300,
   plugins: [
     { name: 'server-health', load: () => load(import('../plugins/server-health/index.ts')) },
-    // The proxy first: runtime-docker picks up the `proxy` service when it is there.
-    { name: 'runtime-traefik', load: () => load(import('../plugins/runtime-traefik/index.ts')) },
-    { name: 'runtime-docker', load: () => load(import('../plugins/runtime-docker/index.ts')) },
     // The connection first: its settings lead `thresh agent config list`; it asks for system-metrics only once running.
     { name: 'agent-connection', load: () => load(import('../plugins/agent-connection/index.ts')) },
     { name: 'metrics-system', load: () => load(import('../plugins/metrics-system/index.ts')) },
+    // The proxies first: runtime-docker picks up the `proxy` (Traefik) and `proxy-caddy` services when they are there.
+    { name: 'runtime-traefik', load: () => load(import('../plugins/runtime-traefik/index.ts')) },
+    { name: 'runtime-caddy', load: () => load(import('../plugins/runtime-caddy/index.ts')) },
+    { name: 'runtime-docker', load: () => load(import('../plugins/runtime-docker/index.ts')) },
+    { name: 'agent-events', load: () => load(import('../plugins/agent-events/index.ts')) },
     { name: 'agent-commands', load: () => load(import('../plugins/agent-commands/index.ts')) },
     { name: 'agent-status', load: () => load(import('../plugins/agent-status/index.ts')) },
   ],

@@ -32,6 +32,7 @@ const role: RoleDefinition = defineRole({
     { name: 'agent-gateway', load: () => load(import('../plugins/agent-gateway/index.ts')) },
     { name: 'hub-fleet', load: () => load(import('../plugins/hub-fleet/index.ts')) },
     { name: 'transport-rest-poll', load: () => load(import('../plugins/transport-rest-poll/index.ts')) },
+    { name: 'hub-alerts', load: () => load(import('../plugins/hub-alerts/index.ts')) },
     { name: 'hub-api', load: () => load(import('../plugins/hub-api/index.ts')) },
     { name: 'hub-ui', load: () => load(import('../plugins/hub-ui/index.ts')) },
     { name: 'hub-install', load: () => load(import('../plugins/hub-install/index.ts')) },

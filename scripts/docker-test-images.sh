@@ -76,3 +76,31 @@ SH
   tar -C "$ROOT" -c . | docker import --change 'ENV PATH=/bin' --change 'ENV PORT=80' \
     --change 'ENTRYPOINT ["/serve"]' - traefik:v3.3 >/dev/null
 fi
+
+# thresh-test/caddy:latest is Debian's caddy (its binary and the libraries ldd lists), for the routing
+# tests of runtime-caddy: a real Caddy, built without a registry.
+if ! docker image inspect thresh-test/caddy:latest >/dev/null 2>&1; then
+  if ! command -v caddy >/dev/null 2>&1; then
+    apt-get install -y caddy >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y caddy >/dev/null; }
+  fi
+  CADDY=$(command -v caddy)
+  CROOT=$(mktemp -d)
+  mkdir -p "$CROOT/usr/bin" "$CROOT/etc/thresh" "$CROOT/tmp" "$CROOT/data" "$CROOT/config"
+  chmod 1777 "$CROOT/tmp"
+  cp "$CADDY" "$CROOT/usr/bin/caddy"
+  for lib in $(ldd "$CADDY" | grep -o '/[^ ]*'); do
+    mkdir -p "$CROOT$(dirname "$lib")"
+    cp -L "$lib" "$CROOT$lib"
+  done
+  echo 'root:x:0:0:root:/data:/usr/bin/caddy' >"$CROOT/etc/passwd"
+  echo '{"admin":{"listen":"localhost:2019"}}' >"$CROOT/etc/thresh/caddy.json"
+  tar -C "$CROOT" -c . | docker import \
+    --change 'ENV PATH=/usr/bin' \
+    --change 'ENV XDG_CONFIG_HOME=/config' \
+    --change 'ENV XDG_DATA_HOME=/data' \
+    --change 'ENV HOME=/data' \
+    --change 'EXPOSE 80' \
+    --change 'CMD ["caddy", "run", "--config", "/etc/thresh/caddy.json"]' \
+    - thresh-test/caddy:latest >/dev/null
+  rm -rf "$CROOT"
+fi

@@ -2,12 +2,14 @@
 import { ThreshError } from '../../core/index.ts'
 import { planStack, type ProgressEvent, type StackDefinition, type StackPlan, type StackRuntime, type StackState } from '../../lib/stack/index.ts'
 import { startLocalThresh } from '../local-thresh.ts'
+import { noteRollback, withRollbackNote } from './rollback-notes.ts'
 import { readStackFile, type StackFileOptions } from './stack-file.ts'
 
-// The agent's stack plugins, loaded on first use as its role loads them: the proxy first, so that
-// runtime-docker finds the `proxy` service for stacks that ask for Traefik.
+// The agent's stack plugins, loaded on first use as its role loads them: the proxies first, so that
+// runtime-docker finds the `proxy` (Traefik) and `proxy-caddy` services for stacks that are routed.
 const stackPlugins = [
   () => import('../../plugins/runtime-traefik/index.ts').then((m) => m.default),
+  () => import('../../plugins/runtime-caddy/index.ts').then((m) => m.default),
   () => import('../../plugins/runtime-docker/index.ts').then((m) => m.default),
 ]
 
@@ -35,9 +37,20 @@ export async function planLocal(file: string, report: (line: string) => void, op
   return planStack(await loadStack(file, report, options))
 }
 
-export async function upLocal(file: string, report: (line: string) => void, onProgress: (e: ProgressEvent) => void, options: StackFileOptions = {}): Promise<StackState> {
-  const stack = await loadStack(file, report, options)
-  const state = await withRuntime((runtime) => runtime.deploy(stack, { onProgress }))
+export async function upLocal(
+  file: string,
+  report: (line: string) => void,
+  onProgress: (e: ProgressEvent) => void,
+  options: StackFileOptions & { rollback?: boolean } = {},
+): Promise<StackState> {
+  const { rollback, ...fileOptions } = options
+  const stack = await loadStack(file, report, fileOptions)
+  const state = await withRuntime((runtime) => runtime.deploy(stack, { onProgress, ...(rollback === undefined ? {} : { rollback }) }))
+  noteRollback(stack.name, state.rolledBack && state.services.length > 0 ? state.rolledBack : undefined)
+  if (state.rolledBack) {
+    const after = state.services.length > 0 ? 'it runs as it did before' : 'nothing of it was left behind'
+    throw new ThreshError({ code: 'stack_rolled_back', message: `Stack ${stack.name} was rolled back (${after}): ${state.rolledBack}` })
+  }
   if (state.status === 'error') {
     throw new ThreshError({ code: 'stack_failed', message: `Stack ${stack.name} failed: ${state.error ?? 'a service did not start'}` })
   }
@@ -45,13 +58,13 @@ export async function upLocal(file: string, report: (line: string) => void, onPr
 }
 
 export async function listLocal(): Promise<StackState[]> {
-  return withRuntime((runtime) => runtime.list())
+  return (await withRuntime((runtime) => runtime.list())).map(withRollbackNote)
 }
 
 export async function infoLocal(name: string): Promise<StackState> {
   const state = await withRuntime((runtime) => runtime.status(name))
   if (!state) throw notFound(name)
-  return state
+  return withRollbackNote(state)
 }
 
 export async function updateLocal(name: string, service: string, image: string, onProgress: (e: ProgressEvent) => void): Promise<StackState> {

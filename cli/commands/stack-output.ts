@@ -21,7 +21,7 @@ export function formatList(stacks: StackState[]): string {
     ['NAME', 'STATUS', 'NODE', 'SVCS', 'AGE'],
     ...stacks.map((s) => [
       s.name,
-      s.status,
+      s.rolledBack ? `${s.status} (rolled back)` : s.status,
       'local',
       `${s.services.filter((x) => x.status === 'running').length}/${s.services.length}`,
       age(s.createdAt),
@@ -30,7 +30,9 @@ export function formatList(stacks: StackState[]): string {
 }
 
 export function formatInfo(state: StackState): string {
-  const lines = [`Stack ${state.name}: ${state.status}${state.traefik ? ' (Traefik)' : ''}`, '']
+  const lines = [`Stack ${state.name}: ${state.status}${state.traefik ? ' (Traefik)' : ''}`]
+  if (state.rolledBack) lines.push(`Last deploy: rolled back: ${state.rolledBack}`)
+  lines.push('')
   const rows = [['NAME', 'IMAGE', 'STATUS', 'PORTS']]
   for (const s of state.services) rows.push([s.name, s.image, s.status, s.ports.join(', ') || '-'])
   const rendered = table(rows).split('\n')

@@ -87,8 +87,9 @@ async function withProgress(
 export async function upRemote(
   client: HubClient,
   file: string,
-  options: { node?: string; cluster?: string; detach?: boolean; quiet?: boolean } & StackFileOptions,
+  options: { node?: string; cluster?: string; detach?: boolean; quiet?: boolean; rollback?: boolean } & StackFileOptions,
 ): Promise<RemoteStack> {
+  const rollback: Record<string, string> = options.rollback === undefined ? {} : { rollback: String(options.rollback) }
   const { stack, definition } = await readStackFile(file, err, { ...options, remote: true })
   if (options.node !== undefined && options.cluster !== undefined) {
     throw new ThreshError({ code: 'flags_conflict', message: '--node and --cluster contradict each other; pass one of them.' })
@@ -105,7 +106,7 @@ export async function upRemote(
   }
   if (!options.quiet) print(`🚀 Deploying stack ${stack.name} (${stack.services.length} services) through ${client.url}…`)
   if (options.detach) {
-    const answer = await client.post<RemoteStack>('/api/stacks/deploy', definition)
+    const answer = await client.post<RemoteStack>('/api/stacks/deploy', definition, { query: rollback })
     if (!options.quiet) {
       print(`   ID:   ${answer?.id ?? '-'}`)
       print(`   Node: ${await nodeName(client, answer, node)}`)
@@ -125,7 +126,7 @@ export async function upRemote(
     stack.name,
     options.quiet === true,
     before,
-    () => client.post<RemoteStack>('/api/stacks/deploy', definition, { query: { wait: 'true' }, timeoutMs: WAIT_MS }),
+    () => client.post<RemoteStack>('/api/stacks/deploy', definition, { query: { wait: 'true', ...rollback }, timeoutMs: WAIT_MS }),
     // The stack is on the hub as soon as the deploy is accepted: name its id and node early.
     (current) => (current.id !== before?.id || current.updatedAt !== before?.updatedAt ? announce(current) : undefined),
   )
@@ -158,6 +159,9 @@ export async function listRemote(client: HubClient): Promise<RemoteStack[]> {
   return listOf<RemoteStack>(await client.get('/api/stacks'), 'stacks')
 }
 
+/** How the hub's errorMessage starts when the last deploy failed and was undone (the stack runs as before). */
+const ROLLED_BACK = 'rolled back:'
+
 export async function formatRemoteList(client: HubClient, stacks: RemoteStack[]): Promise<string> {
   if (stacks.length === 0) return 'No stacks on this hub: deploy one with thresh stack up FILE.'
   const nodes = await listNodes(client).catch(() => [] as Node[])
@@ -170,7 +174,8 @@ export async function formatRemoteList(client: HubClient, stacks: RemoteStack[])
     ...stacks.map((s) => {
       const services = s.services ?? []
       const count = services.length ? `${services.filter((x) => x.status === 'running').length}/${services.length}` : String(s.serviceCount ?? '-')
-      return [String(s.name ?? '-'), status(s.status), hostname(nodeRef(s)), count, age(s.deployedAt ?? s.createdAt)]
+      const note = typeof s.errorMessage === 'string' && s.errorMessage.startsWith(ROLLED_BACK) ? ' (rolled back)' : ''
+      return [String(s.name ?? '-'), `${status(s.status)}${note}`, hostname(nodeRef(s)), count, age(s.deployedAt ?? s.createdAt)]
     }),
   ])
 }
@@ -182,7 +187,7 @@ export async function infoRemote(client: HubClient, name: string): Promise<Remot
 export async function formatRemoteInfo(client: HubClient, stack: RemoteStack): Promise<string> {
   const lines = [`Stack ${stack.name}: ${status(stack.status)}${stack.traefik ? ' (Traefik)' : ''}`, `Node:  ${await nodeName(client, stack)}`]
   const why = stack.errorMessage ?? stack.error
-  if (typeof why === 'string' && why) lines.push(`Error: ${why}`)
+  if (typeof why === 'string' && why) lines.push(`${why.startsWith(ROLLED_BACK) ? 'Last deploy' : 'Error'}: ${why}`)
   lines.push('')
   const services = stack.services ?? []
   const ports = (svc: RemoteService) => (Array.isArray(svc.ports) ? svc.ports.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(', ') : '') || '-'

@@ -72,6 +72,15 @@ const plan = defineCommand({
   },
 })
 
+/** `--rollback-on-failure` asks for rollback even on a first deploy; `--no-rollback` turns it off; neither: the default. */
+function rollbackChoice(rollback: boolean | undefined, onFailure: boolean | undefined): { rollback?: boolean } {
+  if (onFailure && rollback === false) {
+    throw new ThreshError({ code: 'flags_conflict', message: '--rollback-on-failure and --no-rollback contradict each other; pass one of them.' })
+  }
+  if (onFailure) return { rollback: true }
+  return typeof rollback === 'boolean' ? { rollback } : {}
+}
+
 const up = defineCommand({
   meta: { name: 'up', description: 'Deploy a stack (local Docker engine unless --hub is given)' },
   args: {
@@ -79,18 +88,21 @@ const up = defineCommand({
     ...hubArg,
     node: { type: 'string', description: 'with a hub: deploy to this node (hostname or id prefix)' },
     cluster: { type: 'string', description: 'with a hub: deploy to the least loaded node of this cluster' },
+    rollback: { type: 'boolean', description: 'when a service fails, put every changed service back as it was (default for a redeploy; --no-rollback keeps what started)' },
+    'rollback-on-failure': { type: 'boolean', description: 'a first deploy that fails leaves nothing behind (and a redeploy rolls back)' },
     ...detachArg,
     ...jsonArg,
   },
   async run({ args }) {
+    const rollback = rollbackChoice(args.rollback, args['rollback-on-failure'])
     const client = remoteClient(args)
     if (client) {
-      const stack = await upRemote(client, args.file, { node: args.node, cluster: args.cluster, detach: args.detach, quiet: args.json, ...fileOptions(args) })
+      const stack = await upRemote(client, args.file, { node: args.node, cluster: args.cluster, detach: args.detach, quiet: args.json, ...fileOptions(args), ...rollback })
       if (args.json) json(stack)
       else if (!args.detach) out(`Stack ${stack.name} is ${stack.status} (${stack.services?.length ?? 0} services).`)
       return
     }
-    const state = await upLocal(args.file, err, args.json ? () => {} : progressPrinter(out), fileOptions(args))
+    const state = await upLocal(args.file, err, args.json ? () => {} : progressPrinter(out), { ...fileOptions(args), ...rollback })
     if (args.json) json(state)
     else out(`Stack ${state.name} is running (${state.services.length} services).`)
   },

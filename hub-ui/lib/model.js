@@ -49,6 +49,12 @@ export function toMetrics(m) {
     containers: Array.isArray(m.containers) ? m.containers.map(containerName).filter(Boolean) : [],
     environmentCount: num(m.environmentCount),
     uptimeSeconds: num(m.uptimeSeconds),
+    loadAverage: Array.isArray(m.loadAverage) ? m.loadAverage.map(Number) : [],
+    swapUsedMB: num(m.swapUsedMB),
+    swapTotalMB: num(m.swapTotalMB),
+    network: Array.isArray(m.network) ? m.network : [],
+    diskIo: Array.isArray(m.diskIo) ? m.diskIo : [],
+    temperatures: Array.isArray(m.temperatures) ? m.temperatures : [],
   }
 }
 
@@ -97,7 +103,7 @@ export function toNode(raw) {
 
 /**
  * @typedef {{ name: string, image: string, status: string, ports: string[], error: string }} StackServiceView
- * @typedef {{ name: string, status: string, node: string, nodeId: string, cluster: string, error: string,
+ * @typedef {{ name: string, status: string, node: string, nodeId: string, cluster: string, error: string, rolledBack: string,
  *   services: StackServiceView[], updatedAt?: string, createdAt?: string, raw: any }} StackView
  */
 
@@ -107,6 +113,9 @@ function portText(p) {
   if (p && typeof p === 'object') return `${p.host ?? p.hostPort ?? ''}:${p.container ?? p.containerPort ?? ''}${p.protocol && p.protocol !== 'tcp' ? '/' + p.protocol : ''}`
   return ''
 }
+
+/** @param {any} raw */
+const rolledBack = (raw) => typeof raw.errorMessage === 'string' && raw.errorMessage.startsWith('rolled back:')
 
 /** @param {any} raw @returns {StackView} */
 export function toStack(raw) {
@@ -121,7 +130,9 @@ export function toStack(raw) {
     node: str(first(raw.nodeName, raw.node?.name, typeof raw.node === 'string' ? raw.node : undefined, raw.targetNode, raw.agentId, raw.nodeId)),
     nodeId: str(first(raw.targetNodeId, raw.nodeId, raw.agentId, raw.node?.id, raw.targetNode)),
     cluster: str(first(raw.cluster, raw.targetCluster)),
-    error: str(first(raw.error, raw.errorMessage, raw.message)),
+    // "rolled back: <reason>": the last deploy failed and was undone; the stack runs as before, no error.
+    error: rolledBack(raw) ? '' : str(first(raw.error, raw.errorMessage, raw.message)),
+    rolledBack: rolledBack(raw) ? str(raw.errorMessage) : '',
     services: services.map((/** @type {any} */ s) => ({
       name: str(s.name),
       image: str(s.image).replace(/^docker:/, ''),

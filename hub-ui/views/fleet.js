@@ -6,6 +6,7 @@ import { attr, copy, h, openDialog, replace, text, toast } from '../lib/dom.js'
 import { ago, DASH, gb, mb, pct, ratio } from '../lib/format.js'
 import { onLive } from '../lib/live.js'
 import { toMetrics, toNode } from '../lib/model.js'
+import { fleetOverview } from './fleet-overview.js'
 
 /** @typedef {import('../lib/model.js').FleetNode} FleetNode */
 
@@ -90,10 +91,12 @@ export default async function fleet({ query }) {
     h('div', { class: 'field inline' }, h('label', { for: 'filter-status' }, 'Status'), statusFilter),
     h('div', { class: 'field inline grow' }, h('label', { for: 'filter-text' }, 'Search'), search),
   )
+  const overview = fleetOverview()
   const el = h(
     'section',
     { class: 'page' },
     h('div', { class: 'page-head' }, h('h1', null, 'Fleet'), summary, h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn primary', 'data-needs': 'admin', onclick: () => void addNode() }, 'Add node'))),
+    overview.el,
     filters,
     h('div', { class: 'table-wrap' }, table),
     noMatch,
@@ -223,6 +226,8 @@ export default async function fleet({ query }) {
     filters.hidden = rows.size === 0
     empty.hidden = rows.size !== 0
     noMatch.hidden = rows.size === 0 || shown !== 0
+    overview.el.hidden = rows.size === 0
+    overview.update(rows.values.bind(rows))
   }
 
   /** Inserts keeping rows ordered by name. @param {Row} row */
@@ -376,6 +381,7 @@ export default async function fleet({ query }) {
     el,
     dispose() {
       off()
+      overview.dispose()
       clearInterval(ticker)
       clearTimeout(reloadTimer)
       if (frame) cancelAnimationFrame(frame)

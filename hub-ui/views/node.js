@@ -122,6 +122,7 @@ export default async function nodePage({ params, navigate }) {
       m.cpuPerCore.length
         ? [h('h2', null, 'CPU per core'), h('ol', { class: 'cores', 'aria-label': 'CPU per core' }, m.cpuPerCore.map((v, i) => h('li', { class: 'core' }, h('div', null, h('span', { class: 'muted' }, `#${i} `), pct(v)), meter(v))))]
         : null,
+      hostFigures(m),
       h('h2', null, 'Disks'),
       m.disks.length
         ? h('div', { class: 'table-wrap' }, h('table', { class: 'grid cardify' },
@@ -132,6 +133,25 @@ export default async function nodePage({ params, navigate }) {
             }))))
         : h('p', { class: 'muted' }, 'No per-mount figures reported.'),
     )
+  }
+
+  /** Load, swap, network, disk I/O and temperatures, when the agent reports them. @param {any} m */
+  function hostFigures(m) {
+    const rate = (/** @type {number} */ b) => (b >= 1024 ** 2 ? `${(b / 1024 ** 2).toFixed(1)} MB/s` : b >= 1024 ? `${(b / 1024).toFixed(1)} KB/s` : `${Math.round(b)} B/s`)
+    const small = (/** @type {string} */ caption, /** @type {string[]} */ head, /** @type {any[][]} */ rows) =>
+      h('div', { class: 'table-wrap' }, h('table', { class: 'grid cardify' }, h('caption', { class: 'sr-only' }, caption),
+        h('thead', null, h('tr', null, head.map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', null, rows.map((r) => h('tr', null, h('th', { scope: 'row', class: 'mono' }, r[0]), r.slice(1).map((v, i) => h('td', { 'data-label': head[i + 1] }, v)))))))
+    const parts = []
+    if (m.loadAverage.length || m.swapTotalMB !== undefined) {
+      parts.push(h('div', { class: 'cards' },
+        m.loadAverage.length ? card('Load average', m.loadAverage.map((/** @type {number} */ v) => v.toFixed(2)).join(' · '), '1 · 5 · 15 min') : null,
+        m.swapTotalMB !== undefined ? card('Swap', mb(m.swapUsedMB), `of ${mb(m.swapTotalMB)}`, ratio(m.swapUsedMB, m.swapTotalMB)) : null))
+    }
+    if (m.network.length) parts.push(h('h2', null, 'Network'), small('Network per interface', ['Interface', 'Received', 'Sent'], m.network.map((/** @type {any} */ n) => [n.interface, rate(n.rxBytesPerSec), rate(n.txBytesPerSec)])))
+    if (m.diskIo.length) parts.push(h('h2', null, 'Disk I/O'), small('Disk I/O per device', ['Device', 'Read', 'Written'], m.diskIo.map((/** @type {any} */ d) => [d.device, rate(d.readBytesPerSec), rate(d.writeBytesPerSec)])))
+    if (m.temperatures.length) parts.push(h('h2', null, 'Temperatures'), small('Temperatures', ['Sensor', '°C'], m.temperatures.map((/** @type {any} */ t) => [t.sensor, `${t.celsius} °C`])))
+    return parts
   }
 
   /** @param {string} k @param {string} v @param {string} sub @param {number} [p] */
@@ -157,14 +177,24 @@ export default async function nodePage({ params, navigate }) {
     }
     const times = samples.map((s) => s.t)
     const ms = samples.map((s) => /** @type {import('../lib/model.js').Metrics} */ (s.m))
-    const wrap = (/** @type {string} */ t, /** @type {[string, string][]} */ legend, /** @type {SVGElement} */ svg) =>
+    // Deploys, updates and rollbacks of this node's stacks, drawn on every chart (none on a hub without events).
+    /** @type {import('../lib/chart.js').Marker[]} */
+    let markers = []
+    try {
+      const kinds = 'stack_deployed,stack_updated,stack_rollback'
+      const found = asList(await api('GET', `/api/events?node=${enc(node.id)}&kind=${kinds}&since=${enc(new Date(from).toISOString())}&limit=200`), 'events')
+      markers = found.map((e) => ({ at: Date.parse(e.at), label: e.message, kind: e.kind })).filter((m) => Number.isFinite(m.at))
+    } catch {
+      markers = []
+    }
+    const wrap = (/** @type {string} */ t, /** @type {[string, string][]} */ legend, /** @type {Element} */ svg) =>
       h('figure', { class: 'chart-wrap' }, h('h3', null, t, h('span', { class: 'legend' }, legend.map(([c, l]) => h('span', { class: c }, l)))), svg)
     replace(
       charts,
-      wrap('CPU %', [['s1', 'CPU']], lineChart({ title: 'CPU percent', times, from, to, unit: '%', max: 100, series: [{ label: 'CPU', className: 's1', values: ms.map((m) => m.cpuPercent) }] })),
-      wrap('Memory %', [['s2', 'Memory']], lineChart({ title: 'Memory percent', times, from, to, unit: '%', max: 100, series: [{ label: 'Memory', className: 's2', values: ms.map((m) => ratio(m.memoryUsedMB, m.memoryTotalMB)) }] })),
-      wrap('Disk %', [['s3', 'Disk']], lineChart({ title: 'Disk percent', times, from, to, unit: '%', max: 100, series: [{ label: 'Disk', className: 's3', values: ms.map((m) => ratio(m.diskUsedGB, m.diskTotalGB)) }] })),
-      wrap('Containers running', [['s1', 'Containers']], lineChart({ title: 'Containers running', times, from, to, unit: '', series: [{ label: 'Containers', className: 's1', values: ms.map((m) => m.containersRunning) }] })),
+      wrap('CPU %', [['s1', 'CPU']], lineChart({ title: 'CPU percent', times, from, to, markers, unit: '%', max: 100, series: [{ label: 'CPU', className: 's1', values: ms.map((m) => m.cpuPercent) }] })),
+      wrap('Memory %', [['s2', 'Memory']], lineChart({ title: 'Memory percent', times, from, to, markers, unit: '%', max: 100, series: [{ label: 'Memory', className: 's2', values: ms.map((m) => ratio(m.memoryUsedMB, m.memoryTotalMB)) }] })),
+      wrap('Disk %', [['s3', 'Disk']], lineChart({ title: 'Disk percent', times, from, to, markers, unit: '%', max: 100, series: [{ label: 'Disk', className: 's3', values: ms.map((m) => ratio(m.diskUsedGB, m.diskTotalGB)) }] })),
+      wrap('Containers running', [['s1', 'Containers']], lineChart({ title: 'Containers running', times, from, to, markers, integer: true, unit: '', series: [{ label: 'Containers', className: 's1', values: ms.map((m) => m.containersRunning) }] })),
     )
   }
 

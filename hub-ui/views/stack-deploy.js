@@ -81,6 +81,8 @@ export default async function deployPage({ query, navigate }) {
     control: h('select', { name: 'targetCluster', disabled: true }, clusters.map((c) => h('option', { value: c.name }, c.name))),
   })
   const targetError = h('div', { class: 'field-error', role: 'alert', hidden: true })
+  // On by default here: a deploy from the dashboard that fails leaves the stack as it was (or, the first time, nothing).
+  const rollback = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', id: 'rollback', name: 'rollback', checked: true }))
   const targetSet = h(
     'fieldset',
     null,
@@ -89,6 +91,7 @@ export default async function deployPage({ query, navigate }) {
     nodeSelect.el,
     clusterSelect.el,
     targetError,
+    h('div', { class: 'check' }, rollback, h('label', { for: 'rollback' }, 'Roll back if any service fails (a first deploy leaves nothing behind)')),
   )
   const syncTarget = () => {
     const value = /** @type {HTMLInputElement | null} */ (targetSet.querySelector('input[name=target]:checked'))?.value ?? 'auto'
@@ -227,7 +230,7 @@ export default async function deployPage({ query, navigate }) {
         submit.setAttribute('disabled', '')
         submit.textContent = 'Deploying…'
         try {
-          const result = await api('POST', '/api/stacks/deploy', body)
+          const result = await api('POST', `/api/stacks/deploy?rollback=${rollback.checked}`, body)
           const name = result?.name ?? result?.stack?.name ?? body.name
           toast(`Stack ${name} is deploying.`)
           navigate(`#/stacks/${enc(name)}`)

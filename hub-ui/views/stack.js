@@ -120,6 +120,7 @@ export default async function stackPage({ params, navigate }) {
     replace(
       summary,
       s.error ? h('p', { class: 'error-box', role: 'alert' }, s.error) : null,
+      s.rolledBack ? h('p', { class: 'note-box', role: 'status' }, `Last deploy ${s.rolledBack}`) : null,
       h('dl', { class: 'facts panel' },
         h('dt', null, 'Node'), h('dd', null, s.nodeId ? h('a', { href: `#/nodes/${enc(s.nodeId)}` }, s.node || s.nodeId) : s.node || DASH),
         s.cluster ? [h('dt', null, 'Cluster'), h('dd', null, s.cluster)] : null,

@@ -23,7 +23,7 @@ export default async function stacksPage() {
           const running = s.services.filter((x) => x.status === 'running').length
           return h('tr', { 'data-stack': s.name },
             h('th', { scope: 'row' }, h('a', { href: `#/stacks/${enc(s.name)}` }, s.name)),
-            h('td', { 'data-label': 'Status' }, h('span', { class: 'badge', 'data-status': s.status }, s.status), s.error ? h('div', { class: 'field-error small' }, s.error) : null),
+            h('td', { 'data-label': 'Status' }, h('span', { class: 'badge', 'data-status': s.status }, s.status), s.error ? h('div', { class: 'field-error small' }, s.error) : null, s.rolledBack ? h('div', { class: 'muted small' }, s.rolledBack) : null),
             h('td', { 'data-label': 'Node' }, s.nodeId ? h('a', { href: `#/nodes/${enc(s.nodeId)}` }, s.node || s.nodeId) : s.node || DASH),
             h('td', { 'data-label': 'Services' }, s.services.length ? `${running}/${s.services.length} running` : DASH),
             h('td', { 'data-label': 'Updated' }, ago(s.updatedAt ?? s.createdAt)),

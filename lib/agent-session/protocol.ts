@@ -16,7 +16,19 @@ export interface AgentInfo {
   registeredAt: string
 }
 
-export interface MetricsData {
+/** Figures beyond the original agent's MetricsData: optional, so either agent's samples are valid. */
+export interface HostExtras {
+  /** 1, 5 and 15 minutes. */
+  loadAverage?: [number, number, number]
+  swapUsedMB?: number
+  swapTotalMB?: number
+  network?: Array<{ interface: string; rxBytesPerSec: number; txBytesPerSec: number }>
+  diskIo?: Array<{ device: string; readBytesPerSec: number; writeBytesPerSec: number }>
+  /** Where the host exposes sensors (/sys/class/hwmon, /sys/class/thermal). */
+  temperatures?: Array<{ sensor: string; celsius: number }>
+}
+
+export interface MetricsData extends HostExtras {
   agentId: string
   timestamp: string
   cpuPercent: number
@@ -69,3 +81,29 @@ export interface StackServiceStatusUpdate {
 }
 
 export type AgentTransportName = 'signalr' | 'rest'
+
+/** What happened to a container on the node, as the agent saw it in Docker's event stream. */
+export type AgentEventType = 'container_start' | 'container_die' | 'container_oom' | 'container_health' | 'container_restart_loop'
+
+/**
+ * One event an agent forwards (`SendEvents(AgentEvent[])`, `POST /api/agent/events`): an addition to
+ * the original protocol, buffered like metrics while the server is away.
+ */
+export interface AgentEvent {
+  type: AgentEventType
+  /** ISO-8601 time Docker reported it. */
+  at: string
+  containerId?: string
+  container?: string
+  /** From the container's `thresh.stack` / `thresh.service` labels, when thresh deployed it. */
+  stack?: string
+  service?: string
+  image?: string
+  /** `container_die`: the exit code. */
+  exitCode?: number
+  /** `container_health`: `healthy`, `unhealthy` or `starting`. */
+  health?: string
+  /** `container_restart_loop`: restarts within `windowSeconds`. */
+  restarts?: number
+  windowSeconds?: number
+}

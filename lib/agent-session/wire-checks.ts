@@ -1,6 +1,6 @@
 // Checks what an agent (or a mid-tier relaying for one) sends against CONTRACT §4's wire shapes before
 // anything is stored: one tenant's bad report must never reach a shared write. Every transport uses it.
-import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from './protocol.ts'
+import type { AgentEvent, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from './protocol.ts'
 
 /** A refused report: `status` 400, `code` names the shape, the message names the field path. */
 export class WireShapeError extends Error {
@@ -159,7 +159,29 @@ export function checkAgentInfo(value: unknown, path = 'AgentInfo'): AgentInfo {
 const METRICS_KNOWN = [
   'agentId', 'timestamp', 'cpuPercent', 'cpuPerCore', 'memoryUsedMB', 'memoryTotalMB', 'diskUsedGB', 'diskTotalGB',
   'disks', 'containersRunning', 'containers', 'environmentCount', 'uptimeSeconds',
+  'loadAverage', 'swapUsedMB', 'swapTotalMB', 'network', 'diskIo', 'temperatures',
 ]
+const MAX_HOST_ENTRIES = 256
+const RATE_MAX = 1e13
+
+/** The optional figures beyond the original MetricsData (HostExtras). */
+function checkHostExtras(ch: Checker, m: Record<string, unknown>, path: string): void {
+  const load = array(ch, m.loadAverage, `${path}.loadAverage`, 3)
+  load?.forEach((v, i) => numberAt(ch, v, `${path}.loadAverage[${i}]`, 0, 1e6, 'a load average'))
+  size(ch, m, 'swapUsedMB', path)
+  size(ch, m, 'swapTotalMB', path)
+  const entries = (key: string, name: string, numbers: string[]) =>
+    array(ch, m[key], `${path}.${key}`, MAX_HOST_ENTRIES)?.forEach((item, i) => {
+      const where = `${path}.${key}[${i}]`
+      const e = object(ch, item, where)
+      string(ch, e[name], `${where}.${name}`, ID_CHARS)
+      for (const n of numbers) numberAt(ch, e[n], `${where}.${n}`, n === 'celsius' ? -273 : 0, n === 'celsius' ? 1000 : RATE_MAX, n === 'celsius' ? 'degrees Celsius' : 'bytes per second')
+      extras(ch, e, where, [name, ...numbers])
+    })
+  entries('network', 'interface', ['rxBytesPerSec', 'txBytesPerSec'])
+  entries('diskIo', 'device', ['readBytesPerSec', 'writeBytesPerSec'])
+  entries('temperatures', 'sensor', ['celsius'])
+}
 
 /**
  * Checks one metrics report. Percentages a little over 100 are clamped to 100; timestamps more than
@@ -188,6 +210,7 @@ export function checkMetricsData(value: unknown, now = Date.now(), path = 'Metri
   containers?.forEach((c, i) => extra(ch, c, `${path}.containers[${i}]`, 1))
   count(ch, m, 'environmentCount', path, 1_000_000)
   number(ch, m, 'uptimeSeconds', path, 0, 1e11, 'a duration in seconds')
+  checkHostExtras(ch, m, path)
   extras(ch, m, path, METRICS_KNOWN)
   return m as unknown as MetricsData
 }
@@ -219,4 +242,28 @@ export function checkStatusUpdate(value: unknown, path = 'StackServiceStatusUpda
   optionalString(ch, u, 'errorMessage', path, OUTPUT_CHARS)
   extras(ch, u, path, ['stackId', 'serviceName', 'status', 'errorMessage'])
   return u as unknown as StackServiceStatusUpdate
+}
+
+const EVENT_TYPES = ['container_start', 'container_die', 'container_oom', 'container_health', 'container_restart_loop']
+const EVENT_KNOWN = ['type', 'at', 'containerId', 'container', 'stack', 'service', 'image', 'exitCode', 'health', 'restarts', 'windowSeconds']
+/** Most events one call may carry. */
+export const MAX_EVENTS = 1000
+
+/** Checks a list of agent events; the whole list is refused if one is bad (an agent sends only its own). */
+export function checkAgentEvents(value: unknown, now = Date.now(), path = 'AgentEvent[]'): AgentEvent[] {
+  const ch = checker('invalid_events')
+  const list = array(ch, value, path, MAX_EVENTS) ?? ch.fail(path, 'must be a list.')
+  list.forEach((item, i) => {
+    const where = `${path}[${i}]`
+    const e = object(ch, item, where)
+    if (typeof e.type !== 'string' || !EVENT_TYPES.includes(e.type)) ch.fail(`${where}.type`, `must be one of ${EVENT_TYPES.join(', ')}.`)
+    if (e.at === undefined) ch.fail(`${where}.at`, 'is required.')
+    timestamp(ch, e, 'at', where, now)
+    for (const key of ['containerId', 'container', 'stack', 'service', 'image', 'health']) optionalString(ch, e, key, where, ID_CHARS)
+    number(ch, e, 'exitCode', where, -1e6, 1e6, 'an exit code')
+    count(ch, e, 'restarts', where, 1_000_000)
+    number(ch, e, 'windowSeconds', where, 0, 1e9, 'a duration in seconds')
+    extras(ch, e, where, EVENT_KNOWN)
+  })
+  return list as AgentEvent[]
 }

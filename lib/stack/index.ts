@@ -18,4 +18,5 @@ export type {
   StackState,
   StackStatus,
 } from './runtime-contract.ts'
-export type { StackProxy } from './proxy-contract.ts'
+export { isBlueGreen, isRouted, PROXY_KINDS, routedPort, routeRule } from './proxy-contract.ts'
+export type { ProxyKind, StackProxy } from './proxy-contract.ts'

@@ -7,13 +7,14 @@ import { locateJsonError } from './json-location.ts'
 import { hostPortKey, parsePort, parseVolume } from './text-forms.ts'
 import { checkReferences, EXTRA_SERVICE_FIELDS, EXTRA_STACK_FIELDS, parseDependencies, parseServiceExtras, parseStackExtras } from './service-extras.ts'
 import type { DependencyCondition, Healthcheck, ParseResult, PortMapping, StackDefinition, StackProblem, StackService, VolumeMount } from './types.ts'
+import { PROXY_KINDS, type ProxyKind } from './proxy-contract.ts'
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 const IMAGE_REF = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 const REFERENCE = /\$\{([^}.]+)\.(host|port)\}/g
 
-const TOP_FIELDS = new Set(['name', 'services', 'traefik', 'targetNode', 'targetCluster', 'description', 'version', ...EXTRA_STACK_FIELDS])
+const TOP_FIELDS = new Set(['name', 'services', 'traefik', 'proxy', 'targetNode', 'targetCluster', 'description', 'version', ...EXTRA_STACK_FIELDS])
 const SERVICE_FIELDS = new Set([
   'name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route',
   'command', 'healthcheck', 'preferNode', 'requireGpu', 'description', ...EXTRA_SERVICE_FIELDS,
@@ -97,7 +98,8 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
     problem('name', `Stack name "${clip(name)}" must be a DNS label: lowercase letters, digits and '-', at most 63 characters`)
   }
 
-  const topTraefik = optionalBoolean(raw.traefik, 'traefik', problem) ?? false
+  const proxy = proxyChoice(raw.proxy, raw.traefik, problem)
+  const topTraefik = (optionalBoolean(raw.traefik, 'traefik', problem) ?? false) || proxy !== undefined
   const stackExtras = parseStackExtras(raw, problem)
   const targetNode = optionalString(raw.targetNode, 'targetNode', problem, 253)
   const targetCluster = optionalString(raw.targetCluster, 'targetCluster', problem, 253)
@@ -211,6 +213,7 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
     name,
     services: stackServices,
     traefik: topTraefik || stackServices.some((s) => s.traefik),
+    ...(proxy !== undefined ? { proxy } : {}),
     ...(targetNode !== undefined ? { targetNode } : {}),
     ...(targetCluster !== undefined ? { targetCluster } : {}),
     ...stackExtras,
@@ -315,7 +318,8 @@ function parseService(
     volumes,
     env,
     dependsOn,
-    traefik: traefik ?? (stackTraefik && ports.length > 0),
+    // Under a top-level proxy, a service with a port (published or only exposed) is routed unless it says no.
+    traefik: traefik ?? (stackTraefik && (ports.length > 0 || (extras.expose?.length ?? 0) > 0)),
     ...(route !== undefined ? { route } : {}),
     ...(command ? { command } : {}),
     ...(healthcheck ? { healthcheck } : {}),
@@ -332,6 +336,18 @@ function listOf(value: unknown, path: string, message: string, problem: Problem)
     return []
   }
   return value
+}
+
+/** `proxy: caddy|traefik` names the proxy, `proxy: true` takes the node's default; with `traefik: true` only Traefik fits. */
+function proxyChoice(value: unknown, traefik: unknown, problem: Problem): ProxyKind | 'default' | undefined {
+  if (value === undefined || value === false) return undefined
+  const choice = value === true ? 'default' : value
+  if (choice !== 'default' && !PROXY_KINDS.includes(choice as ProxyKind)) {
+    problem('proxy', `proxy must be ${PROXY_KINDS.join(' or ')} (or true for the node's default proxy)`)
+    return undefined
+  }
+  if (traefik === true && choice !== 'traefik') problem('proxy', `traefik: true routes through Traefik; drop it to use proxy: ${String(value)}`)
+  return choice as ProxyKind | 'default'
 }
 
 function optionalBoolean(value: unknown, path: string, problem: Problem): boolean | undefined {

@@ -2,6 +2,7 @@
 // and the Docker objects (network, volumes, containers, labels) the runtime will create.
 import { dependencyLevels } from './graph.ts'
 import { configHash } from './hash.ts'
+import type { ProxyKind } from './proxy-contract.ts'
 import type { FileMount, StackDefinition, StackFile, StackService, VolumeMount } from './types.ts'
 
 /** Labels every Docker object of a stack carries; Docker is the source of truth on a node. */
@@ -49,6 +50,8 @@ export interface PlannedService extends Omit<StackService, 'volumes' | 'containe
   dependents: string[]
   /** 0-based start level. */
   level: number
+  /** The proxy a routed service goes through when the stack names one (`default`: the node's); else Traefik. */
+  proxy?: ProxyKind | 'default'
   /** Fingerprint of everything that needs a new container when it changes. */
   configHash: string
   labels: Record<string, string>
@@ -153,9 +156,12 @@ export function planStack(stack: StackDefinition, options: PlanOptions = {}): St
       : undefined
     const secrets = planFiles(service.secrets, stack.secrets)
     const configs = planFiles(service.configs, stack.configs)
+    // A routed service of a stack that names its proxy goes through that proxy (part of the hash).
+    const proxy = stack.proxy !== undefined && service.traefik ? { proxy: stack.proxy } : {}
     const { containerName: wanted, secrets: _s, configs: _c, networks: _n, ...definition } = service
     const planned = {
       ...definition,
+      ...proxy,
       ...(wanted !== undefined ? { requestedName: wanted } : {}),
       env,
       ...(networks ? { networks } : {}),

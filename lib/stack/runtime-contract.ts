@@ -35,6 +35,11 @@ export interface StackState {
   traefik: boolean
   /** The first failure, in one sentence. */
   error?: string
+  /**
+   * Set when the last deploy failed and was undone: which service failed and why. The stack runs as it
+   * did before that deploy (status `running`), or, after a first deploy, nothing of it is left.
+   */
+  rolledBack?: string
   createdAt?: string
 }
 
@@ -57,6 +62,11 @@ export interface RuntimeCallOptions {
   account?: string
   /** Live progress: per-service status changes and pull percentages. */
   onProgress?: (event: ProgressEvent) => void
+  /**
+   * deploy: undo everything when any service fails (every changed service back to its previous
+   * container; a first deploy leaves nothing behind). Default: true for a redeploy, false for a first deploy.
+   */
+  rollback?: boolean
 }
 
 export interface StackRuntime {

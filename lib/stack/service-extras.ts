@@ -24,7 +24,8 @@ const SIGNAL = /^(SIG[A-Z0-9]{2,8}|\d{1,2})$/
 const SYSCTL = /^[a-z0-9_.\-/]{1,128}$/
 const USER = /^[a-zA-Z0-9_.-]{1,64}(:[a-zA-Z0-9_.-]{1,64})?$/
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9._-]{0,251}[a-zA-Z0-9])?$/
-const EXPOSE = /^(\d{1,5})(\/(tcp|udp))?$/
+/** A container port 1-65535 (no leading zero), optionally with its protocol. */
+const EXPOSE = /^([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])(\/(tcp|udp))?$/
 /** Most a secret's or config's content may hold: the limit every text of a definition has. */
 export const MAX_FILE_BYTES = MAX_STRING_LENGTH
 

@@ -1,4 +1,5 @@
 // The validated, normalised shape of a stack definition: what every other stack module works from.
+import type { ProxyKind } from './proxy-contract.ts'
 
 export interface PortMapping {
   /** Host port published on the node. */
@@ -95,8 +96,10 @@ export interface StackService {
 export interface StackDefinition {
   name: string
   services: StackService[]
-  /** The stack asked for Traefik at the top level or on any service. */
+  /** The stack asked for routing (Traefik or `proxy`) at the top level or on any service. */
   traefik: boolean
+  /** Which reverse proxy routes it (`default`: the node's); absent with `traefik: true` alone, which means Traefik. */
+  proxy?: ProxyKind | 'default'
   targetNode?: string
   targetCluster?: string
   /** Extra networks the stack declares (besides `default`, its own network). */

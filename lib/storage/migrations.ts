@@ -271,6 +271,111 @@ update users set roles = case when roles @> '["owner"]'::jsonb then '["owner", "
 `,
   },
   {
+    version: 7,
+    name: 'fleet events and alerting',
+    sql: `
+create table events (
+  id bigserial primary key,
+  account_id text not null references accounts(id) on delete cascade,
+  at timestamptz not null,
+  kind text not null,
+  severity text not null,
+  node_id text,
+  stack text,
+  message text not null,
+  details jsonb
+);
+create index events_account_id on events(account_id, id);
+create index events_account_node on events(account_id, node_id, id);
+create index events_at on events(at);
+create table alert_rules (
+  id text primary key,
+  account_id text not null references accounts(id) on delete cascade,
+  name text not null,
+  kind text not null,
+  scope_type text not null,
+  scope_value text,
+  threshold double precision,
+  duration_ms bigint not null,
+  channel_ids jsonb not null default '[]',
+  enabled boolean not null default true,
+  created_at timestamptz not null
+);
+create index alert_rules_account on alert_rules(account_id);
+create table alert_channels (
+  id text primary key,
+  account_id text not null references accounts(id) on delete cascade,
+  name text not null,
+  type text not null,
+  config jsonb not null,
+  secret text,
+  status text not null default 'ok',
+  failures integer not null default 0,
+  last_attempts jsonb not null default '[]',
+  created_at timestamptz not null
+);
+create index alert_channels_account on alert_channels(account_id);
+create table alert_silences (
+  id text primary key,
+  account_id text not null references accounts(id) on delete cascade,
+  rule_id text,
+  subject text,
+  ends_at timestamptz not null,
+  comment text not null,
+  created_by text not null,
+  created_at timestamptz not null
+);
+create index alert_silences_account on alert_silences(account_id);
+create table alerts (
+  id text primary key,
+  account_id text not null references accounts(id) on delete cascade,
+  rule_id text not null,
+  rule_name text not null,
+  kind text not null,
+  subject text not null,
+  state text not null,
+  severity text not null,
+  message text not null,
+  details jsonb,
+  started_at timestamptz not null,
+  resolved_at timestamptz,
+  silenced boolean not null default false
+);
+create unique index alerts_one_firing on alerts(account_id, rule_id, subject) where state = 'firing';
+create index alerts_account on alerts(account_id, started_at);
+create table alert_deliveries (
+  id text primary key,
+  account_id text not null references accounts(id) on delete cascade,
+  channel_id text not null,
+  alert_id text,
+  event text not null,
+  payload jsonb not null,
+  status text not null,
+  attempts integer not null default 0,
+  next_attempt_at timestamptz not null,
+  last_error text,
+  created_at timestamptz not null,
+  delivered_at timestamptz
+);
+create index alert_deliveries_due on alert_deliveries(next_attempt_at) where status = 'pending';
+create index alert_deliveries_account on alert_deliveries(account_id, created_at);
+`,
+  },
+  {
+    version: 10,
+    name: 'node lookups by hostname, HOT write-back of latest reports',
+    // A command looks its node up by id or hostname: without an index on the hostname that was a scan
+    // of the account's nodes. The latest-report write-back updates every reporting node's status,
+    // last_seen_at and last_metrics; with no index on those columns and room left in each page, those
+    // updates are heap-only (no new index entries, dead versions pruned in the page) instead of bloating
+    // every index. The stale-node sweeps that used nodes_last_seen scan the table once a minute.
+    sql: `
+create index if not exists nodes_hostname on nodes(account_id, hostname);
+drop index if exists nodes_last_seen;
+alter table nodes set (fillfactor = 70);
+`,
+  },
+  {
     version: 11,
     name: 'per-container usage history',
     // One row per container and minute, kept as long as raw samples (lib/storage/container-history.ts).

@@ -3,11 +3,13 @@
 import { migrate } from './migrations.ts'
 import type { SqlExecutor } from './sql-executor.ts'
 import { createSqlAccounts } from './sql/accounts.ts'
+import { createSqlAlerting } from './sql/alerting.ts'
 import { createSqlKeys } from './sql/api-keys.ts'
 import { createSqlAudit } from './sql/audit.ts'
 import { createSqlClusters } from './sql/clusters.ts'
 import { createSqlCommands } from './sql/commands.ts'
 import { createSqlContext } from './sql/context.ts'
+import { createSqlEvents } from './sql/events.ts'
 import { createSqlInvitations } from './sql/invitations.ts'
 import { createLatestReports } from './sql/latest-reports.ts'
 import { createSqlMetrics } from './sql/metrics.ts'
@@ -40,6 +42,8 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
     ...createSqlCommands(ctx),
     ...createSqlMetrics(ctx, latest),
     ...createSqlAudit(ctx),
+    ...createSqlEvents(ctx),
+    ...createSqlAlerting(ctx),
     flush: () => latest.flush(),
     async ping() {
       await ctx.q('select 1')

@@ -3,6 +3,10 @@
 // Times are ISO-8601 strings so records go to JSON untouched; every read is scoped by accountId,
 // except the lookups that find the account (key and session hashes, login name) and fleet sweeps.
 
+import type { AlertingStore } from './alerting-types.ts'
+
+export type * from './alerting-types.ts'
+
 export type KeyType = 'agent' | 'midtier'
 export type NodeStatus = 'online' | 'offline'
 export type CommandStatus = 'pending' | 'sent' | 'success' | 'error' | 'timeout'
@@ -271,7 +275,7 @@ export interface ServiceStatusPatch {
  * Methods ending in `s` over the whole fleet (`markStaleNodesOffline`, `pruneStaleNodes`,
  * `timeOutCommands`, `maintainMetrics`) are for the hub's background sweeps, not for request paths.
  */
-export interface FleetStore {
+export interface FleetStore extends AlertingStore {
   readonly kind: 'memory' | 'embedded' | 'postgres'
 
   createAccount(record: AccountRecord): Promise<AccountRecord>

@@ -53,6 +53,7 @@ export function stackFromArguments(args: Args): { stack: StackDefinition; stackI
       : raw.services
   const candidate: Record<string, unknown> = { name, services }
   if (raw.traefik !== undefined) candidate.traefik = raw.traefik
+  if (raw.proxy !== undefined) candidate.proxy = raw.proxy
   for (const key of EXTRA_STACK_FIELDS) if (raw[key] !== undefined) candidate[key] = raw[key]
   const parsed = parseStack(candidate)
   if (!parsed.ok) {

@@ -65,7 +65,7 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
     }
   }
 
-  const opts = (account: string | undefined, extra: { onProgress?: (event: ProgressEvent) => void } = {}) => ({ ...(account ? { account } : {}), ...extra })
+  const opts = (account: string | undefined, extra: { onProgress?: (event: ProgressEvent) => void; rollback?: boolean } = {}) => ({ ...(account ? { account } : {}), ...extra })
 
   const update = (stackId: string, serviceName: string, status: string, errorMessage?: string) =>
     ctx.statusUpdate({ stackId, serviceName, status: WIRE_STATUS[status] ?? status, errorMessage: errorMessage ?? null, ...(WIRE_STATUS[status] ? { detail: status } : {}) } as StackServiceStatusUpdate)
@@ -74,17 +74,19 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
     for (const service of state?.services ?? []) update(stackId, service.name, service.status, service.error)
   }
 
+  // A rolled-back deploy failed (the command says why) though the stack runs as it did before.
   const stackOutcome = (stackId: string, state: StackState): CommandOutcome => ({
-    success: state.status !== 'error',
+    success: state.status !== 'error' && !state.rolledBack,
     output: json({ stackId, message: summary(state), stack: state }),
-    ...(state.status === 'error' ? { error: state.error ?? `Stack '${state.name}' failed to start.` } : {}),
+    ...(state.rolledBack ? { error: `rolled back: ${state.rolledBack}` } : state.status === 'error' ? { error: state.error ?? `Stack '${state.name}' failed to start.` } : {}),
   })
 
-  const deploy = (stack: StackDefinition, stackId: string, account: string | undefined): Promise<CommandOutcome> => busyWith(account, stack.name, async () => {
+  const deploy = (stack: StackDefinition, stackId: string, account: string | undefined, rollback?: boolean): Promise<CommandOutcome> => busyWith(account, stack.name, async () => {
     for (const service of stack.services) update(stackId, service.name, 'pending')
     const state = await ctx.runtime().deploy(
       stack,
       opts(account, {
+        ...(rollback !== undefined ? { rollback } : {}),
         onProgress: (event) => {
           if (event.type === 'service') update(stackId, event.service, event.status, event.status === 'error' || event.status === 'blocked' ? event.message : undefined)
         },
@@ -113,7 +115,7 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
           message: `This node does not allow the bind mount${refused.length > 1 ? 's' : ''} ${refused.join(', ')} (${allowed}; on the node: thresh agent config set allowed-bind-paths /path).`,
         })
       }
-      return deploy(stack, stackId, account)
+      return deploy(stack, stackId, account, typeof args.rollback === 'boolean' ? args.rollback : undefined)
     },
     update_service: (args, account) => busyWith(account, stackNameOf(args), async () => {
       const name = stackNameOf(args)

@@ -2,7 +2,7 @@
 // every (re)connect, reconnects after a jittered `reconnect-delay`, fails over to the fallback URL
 // and back, buffers what it could not send, and runs each commandId at most once across connections.
 import { createEventBus, type EventBus } from '../../core/index.ts'
-import type { AgentInfo, AgentTransportClient, AgentTransportName, CommandHandler, CommandOutcome, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/agent/index.ts'
+import type { AgentEvent, AgentInfo, AgentTransportClient, AgentTransportName, CommandHandler, CommandOutcome, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/agent/index.ts'
 import { jitteredDelay } from '../../lib/agent-session/agent/retry.ts'
 import { establishTrust, isTlsTrustError, type TlsClientOptions, type TrustFixes } from '../../lib/tls-trust.ts'
 import { createOutbox } from './outbox.ts'
@@ -62,6 +62,8 @@ export interface ConnectionStatus {
   reconnectCount: number
   failovers: number
   bufferedMetrics: number
+  /** Batches of container events waiting for a connection. */
+  bufferedEvents: number
   droppedMetrics: number
   commandsExecuted: number
   hasFallback: boolean
@@ -100,6 +102,8 @@ export interface ConnectionManager {
   status(): ConnectionStatus
   sendMetrics(metrics: MetricsData): void
   sendStatusUpdate(update: StackServiceStatusUpdate): void
+  /** Container events: buffered with metrics' bound while disconnected, sent in order once connected. */
+  sendEvents(events: AgentEvent[]): void
   /** Switches to the other server now (manual failover/failback). */
   switchTo(target: TargetName): void
 }
@@ -115,6 +119,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
   const failoverAfter = options.failoverAfterAttempts ?? 3
   const metricsBox = createOutbox<MetricsData>(options.outboxLimit ?? 1000)
   const statusBox = createOutbox<StackServiceStatusUpdate>(options.outboxLimit ?? 1000)
+  const eventsBox = createOutbox<AgentEvent[]>(options.outboxLimit ?? 1000)
   const outcomes = new Map<string, Promise<CommandOutcome>>()
   const targets: Record<TargetName, Target | undefined> = { primary: options.primary, fallback: options.fallback }
   const events = createEventBus<ConnectionEvents>()
@@ -236,6 +241,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
       lastReportAt = Date.now()
     })
     await statusBox.drain((update) => current.sendStatusUpdate(update))
+    await eventsBox.drain((events) => current.sendEvents(events))
   }
 
   const stopFailback = () => {
@@ -386,6 +392,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
         reconnectCount,
         failovers,
         bufferedMetrics: metricsBox.size,
+        bufferedEvents: eventsBox.size,
         droppedMetrics: metricsBox.dropped,
         commandsExecuted,
         hasFallback: Boolean(targets.fallback),
@@ -397,6 +404,11 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
     },
     sendStatusUpdate(update) {
       statusBox.push(update)
+      void flush()
+    },
+    sendEvents(events) {
+      if (events.length === 0) return
+      eventsBox.push(events)
       void flush()
     },
     switchTo(next) {

@@ -7,6 +7,7 @@ import type { CommandHandler, StackServiceStatusUpdate } from '../../lib/agent-s
 import { createConnectionManager, type AgentConnectedEvent, type AgentDisconnectedEvent, type ConnectionStatus, type TargetName, type TransportSetting } from './connection-manager.ts'
 import { fingerprintField } from '../../lib/tls.ts'
 import { agentInfo, loadAgentId, type HostFacts } from './identity.ts'
+import type {} from '../agent-events/index.ts'
 
 export { createConnectionManager, isAuthError } from './connection-manager.ts'
 export type { AgentConnectedEvent, AgentDisconnectedEvent, ConnectionManager, ConnectionManagerOptions, ConnectionState, ConnectionStatus, TargetName } from './connection-manager.ts'
@@ -129,10 +130,12 @@ export default definePlugin((options: AgentConnectionOptions = {}) => ({
       switchTo: (target) => manager.switchTo(target),
     })
     const offMetrics = ctx.bus.on('metrics:collected', (metrics) => manager.sendMetrics({ ...metrics, agentId }))
+    const offEvents = ctx.bus.on('agent:events', ({ events }) => manager.sendEvents(events))
     const connectedGauge = () => (manager.status().state === 'connected' ? 1 : 0)
     ctx.metrics.gauge('agent_connected', 'Whether the agent is connected to its server.', connectedGauge)
     ctx.metrics.gauge('agent_reconnects_total', 'Reconnections since the agent started.', () => manager.status().reconnectCount)
     ctx.metrics.gauge('agent_metrics_buffered', 'Metric samples waiting for a connection.', () => manager.status().bufferedMetrics)
+    ctx.metrics.gauge('agent_events_buffered', 'Batches of container events waiting for a connection.', () => manager.status().bufferedEvents)
     ctx.metrics.gauge('agent_metrics_dropped_total', 'Metric samples dropped because the buffer was full.', () => manager.status().droppedMetrics)
     const offReady = ctx.hooks.hook('app:ready', () => manager.start())
     const offConnected = manager.on('agent:connected', (event) => ctx.bus.emit('agent:connected', event))
@@ -140,6 +143,7 @@ export default definePlugin((options: AgentConnectionOptions = {}) => ({
     return async () => {
       offReady()
       offMetrics()
+      offEvents()
       // After stop: listeners still hear that the agent disconnected because it is stopping.
       await manager.stop()
       offConnected()

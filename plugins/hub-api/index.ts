@@ -138,7 +138,7 @@ export default definePlugin((options: HubApiOptions = {}) => ({
       certificate: ca.cert,
       issue: (names, days) => issueServingCert(ca, names, { days }),
     }
-    const services = (): Services => ({ auth: ctx.use('auth'), audit: ctx.use('audit'), fleet: ctx.use('fleet'), users: ctx.use('users'), fleetCa })
+    const services = (): Services => ({ auth: ctx.use('auth'), audit: ctx.use('audit'), fleet: ctx.use('fleet'), users: ctx.use('users'), fleetCa, ...(ctx.has('alerts') ? { alerts: ctx.use('alerts') } : {}) })
     const version = options.version ?? threshVersion
 
     // JSON over CompressionStream (Node >= 18 and Deno alike); bodies under 1 KiB are sent as they are.

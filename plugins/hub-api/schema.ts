@@ -9,6 +9,7 @@ export interface Schema {
   required?: string[]
   additionalProperties?: boolean | Schema
   items?: Schema
+  maxItems?: number
   enum?: readonly string[]
   minLength?: number
   maxLength?: number
@@ -56,6 +57,7 @@ export function validate(schema: Schema, value: unknown, path = ''): string[] {
     }
     case 'array': {
       if (!Array.isArray(value)) return [`${at(path)}must be a list`]
+      if (schema.maxItems !== undefined && value.length > schema.maxItems) return [`${at(path)}must have at most ${schema.maxItems} entries`]
       if (schema.items) value.forEach((item, i) => problems.push(...validate(schema.items!, item, `${path}[${i}]`)))
       return problems
     }
@@ -89,6 +91,7 @@ export function validate(schema: Schema, value: unknown, path = ''): string[] {
 }
 
 export const str = (extra: Omit<Schema, 'type'> = {}): Schema => ({ type: 'string', ...extra })
+export const num = (extra: Omit<Schema, 'type'> = {}): Schema => ({ type: 'number', ...extra })
 export const int = (extra: Omit<Schema, 'type'> = {}): Schema => ({ type: 'integer', ...extra })
 export const bool = (extra: Omit<Schema, 'type'> = {}): Schema => ({ type: 'boolean', ...extra })
 export const arr = (items: Schema, extra: Omit<Schema, 'type' | 'items'> = {}): Schema => ({ type: 'array', items, ...extra })

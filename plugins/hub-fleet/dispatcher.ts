@@ -36,6 +36,8 @@ export interface Dispatcher {
 
 interface Pending {
   record: CommandRecord
+  /** The record's insert; a result is recorded only after it. */
+  created: Promise<unknown>
   command: AgentCommand
   timer: ReturnType<typeof setTimeout>
   resolve(record: CommandRecord): void
@@ -87,7 +89,11 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
         sentAt: new Date().toISOString(),
         ...(options.stackId ? { stackId: options.stackId } : {}),
       }
-      await store.createCommand(record)
+      // The insert and the send overlap (on PostgreSQL the insert is a round trip and a commit): a result
+      // that comes back first waits for it in handleResult. If the insert fails the caller gets the error
+      // and the agent's answer is dropped, as for a command it never heard of.
+      const created = store.createCommand(record)
+      created.catch(() => {})
       const command: AgentCommand = { commandId: record.id, tool, arguments: args }
       let resolve!: (record: CommandRecord) => void
       const done = new Promise<CommandRecord>((r) => (resolve = r))
@@ -106,8 +112,15 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
         entry.resolve(timedOut)
       }, options.timeoutMs)
       ;(timer as { unref?: () => void }).unref?.()
-      pending.set(record.id, { record, command, timer, resolve })
+      pending.set(record.id, { record, created, command, timer, resolve })
       route.send(command, options.timeoutMs)
+      try {
+        await created
+      } catch (error) {
+        clearTimeout(timer)
+        pending.delete(record.id)
+        throw error
+      }
       return { record, done }
     },
 
@@ -119,6 +132,11 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
         if (entry.record.accountId !== accountId || entry.record.nodeId !== agentId) return
         pending.delete(result.commandId)
         clearTimeout(entry.timer)
+        try {
+          await entry.created
+        } catch {
+          return // dispatch failed and told its caller
+        }
       } else {
         // A late answer (after a timeout, or a restart): the record still learns what happened.
         record = await store.getCommand(accountId, result.commandId)

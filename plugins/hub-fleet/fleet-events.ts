@@ -1,7 +1,7 @@
 // The fleet's lifecycle on the hub for plugins: `node:*` and `stack:*` events on `ctx.bus`, typed here by
 // declaration merging. They fire where the state changes, alongside the dashboards' `fleet:live`.
 import type { EventBus, ThreshEvents } from '../../core/index.ts'
-import type { AgentTransportName } from '../../lib/agent-session/protocol.ts'
+import type { AgentEvent, AgentTransportName } from '../../lib/agent-session/protocol.ts'
 
 export interface NodeRegisteredEvent {
   accountId: string
@@ -28,6 +28,22 @@ export interface NodeRemovedEvent {
   nodeId: string
   /** `removed`: a user removed it (API, CLI, dashboard); `stale`: offline for longer than `staleAfter`. */
   reason: 'removed' | 'stale'
+}
+
+/** Container events an agent saw in Docker's event stream and forwarded (straight or through a mid-tier). */
+export interface NodeEventsEvent {
+  accountId: string
+  nodeId: string
+  events: AgentEvent[]
+}
+
+/** An external mid-tier connected to `/midtierhub` (`connected: true`) or its connection closed. */
+export interface MidtierConnectionEvent {
+  accountId: string
+  midtierId: string
+  connected: boolean
+  /** When the mid-tier's serving certificate expires, if it said (HTTPS mid-tiers do). */
+  certificateExpiresAt?: string
 }
 
 export type StackOperation = 'deploy_stack' | 'update_service' | 'stop_stack' | 'start_stack' | 'destroy_stack'
@@ -57,6 +73,13 @@ export interface StackFailedEvent extends StackEvent {
   failedServices: Array<{ name: string; error: string | null }>
 }
 
+export interface StackUpdatedEvent extends StackEvent {
+  commandId: string
+  /** The service whose image changed (a rolling update that finished). */
+  service: string
+  image: string
+}
+
 export interface StackDestroyedEvent extends StackEvent {
   /** Forgotten without reaching its node (`force`, or the node is gone): containers may still run there. */
   forced: boolean
@@ -73,6 +96,10 @@ declare module '../../core/index.ts' {
     /** A stack operation that reached the node failed or timed out. */
     'stack:failed': StackFailedEvent
     'stack:destroyed': StackDestroyedEvent
+    /** A rolling update of one service finished on its node. */
+    'stack:updated': StackUpdatedEvent
+    'node:events': NodeEventsEvent
+    'midtier:connection': MidtierConnectionEvent
   }
 }
 

@@ -112,7 +112,17 @@ function sampleOf(agentId: string, m: MetricsData): MetricsSampleInput {
     ...(raw.gpuCount !== undefined ? { gpuCount: finite(raw.gpuCount) } : {}),
     ...(typeof raw.gpuModel === 'string' ? { gpuModel: text(raw.gpuModel) } : {}),
     ...(raw.gpuMemoryTotalGb !== undefined ? { gpuMemoryTotalGb: finite(raw.gpuMemoryTotalGb) } : {}),
+    ...hostExtrasOf(m),
   }
+}
+
+/** The optional host figures (load, swap, network, disk I/O, temperatures), already checked at the edge. */
+function hostExtrasOf(m: MetricsData): Partial<MetricsData> {
+  const out: Partial<MetricsData> = {}
+  for (const key of ['loadAverage', 'swapUsedMB', 'swapTotalMB', 'network', 'diskIo', 'temperatures'] as const) {
+    if (m[key] !== undefined && m[key] !== null) (out as Record<string, unknown>)[key] = m[key]
+  }
+  return out
 }
 
 export function createFleet(deps: {
@@ -307,6 +317,12 @@ export function createFleet(deps: {
         invalidateNodes(accountId)
       })
     },
+    events(accountId, agentId, events) {
+      bus.emit('node:events', { accountId, nodeId: agentId, events })
+    },
+    midtier(accountId, midtierId, connected, certificateExpiresAt) {
+      bus.emit('midtier:connection', { accountId, midtierId, connected, ...(certificateExpiresAt ? { certificateExpiresAt } : {}) })
+    },
     pending: (accountId, agentId) => dispatcher.pendingFor(accountId, agentId),
   }
 
@@ -323,6 +339,7 @@ export function createFleet(deps: {
     gateway.on('statusUpdate', ({ agentId, update, principal }) => {
       void ingress.statusUpdate(principal.accountId, agentId, update as StackServiceStatusUpdate).catch((e) => logger.warn(`Recording a service status failed: ${(e as Error).message}`))
     }),
+    gateway.on('events', ({ agentId, events, principal }) => ingress.events(principal.accountId, agentId, events)),
     gateway.on('disconnect', ({ agentId, principal }) => {
       void ingress.gone(principal.accountId, agentId, 'hub').catch(() => {})
     }),

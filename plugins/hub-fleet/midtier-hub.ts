@@ -1,7 +1,7 @@
 // `/midtierhub`: external mid-tiers (mid key) relay their agents' registrations, metric batches,
 // command results and service status here, and receive commands for those agents (docs/protocol.md).
-import type { AgentCommand, AgentInfo, AgentTransportName, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/protocol.ts'
-import { checkAgentInfo, checkCommandResult, checkMetricsData, checkStatusUpdate } from '../../lib/agent-session/wire-checks.ts'
+import type { AgentCommand, AgentEvent, AgentInfo, AgentTransportName, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/protocol.ts'
+import { checkAgentEvents, checkAgentInfo, checkCommandResult, checkMetricsData, checkStatusUpdate } from '../../lib/agent-session/wire-checks.ts'
 import { HubException, type Hub, type SignalRServer } from '../../lib/signalr/index.ts'
 import type { AuthService, Principal } from '../hub-auth/index.ts'
 
@@ -19,7 +19,11 @@ export interface FleetIngress {
   metricsBatch?(accountId: string, samples: Array<{ agentId: string; metrics: MetricsData }>): Promise<number>
   commandResult(accountId: string, agentId: string, result: CommandResult): Promise<void>
   statusUpdate(accountId: string, agentId: string, update: StackServiceStatusUpdate): Promise<void>
+  /** Container events an agent saw (checked already). */
+  events(accountId: string, agentId: string, events: AgentEvent[]): void
   gone(accountId: string, agentId: string, tier: string): Promise<void>
+  /** A mid-tier connected (registered itself) or its connection closed. */
+  midtier?(accountId: string, midtierId: string, connected: boolean, certificateExpiresAt?: string): void
   /** Commands still waiting for this agent, sent again when a mid-tier (re)registers it. */
   pending(accountId: string, agentId: string): AgentCommand[]
 }
@@ -100,6 +104,8 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
       RegisterMidTier(ctx, info: unknown) {
         const id = isObject(info) && typeof info.midtierId === 'string' && info.midtierId ? info.midtierId.slice(0, 64) : undefined
         if (id) ctx.items.set(MIDTIER_ID, `midtier-${id}`)
+        const expires = isObject(info) && typeof info.certificateExpiresAt === 'string' && Number.isFinite(Date.parse(info.certificateExpiresAt)) ? new Date(info.certificateExpiresAt).toISOString() : undefined
+        fleet.midtier?.(ctx.principal.accountId, tierOf(ctx), true, expires)
         return { midtierId: tierOf(ctx), accountId: ctx.principal.accountId }
       },
       async RegisterAgents(ctx, agents: unknown) {
@@ -165,6 +171,10 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
         }
         await fleet.statusUpdate(ctx.principal.accountId, agentId, checked(() => checkStatusUpdate(update)))
       },
+      SendEvents(ctx, agentId: unknown, events: unknown) {
+        if (!owned(ctx, agentId)) throw fail('SendEvents takes (agentId, events) for an agent this mid-tier registered.')
+        fleet.events(ctx.principal.accountId, agentId, checked(() => checkAgentEvents(events)))
+      },
       async AgentDisconnected(ctx, agentId: unknown) {
         if (!owned(ctx, agentId)) return
         routes.delete(keyOf(ctx.principal.accountId, agentId))
@@ -174,6 +184,7 @@ export function mountMidtierHub(signalr: SignalRServer, auth: AuthService, fleet
     },
     async onDisconnected(connection) {
       const tier = (connection.items.get(MIDTIER_ID) as string | undefined) ?? `midtier-${connection.connectionId.slice(0, 8)}`
+      fleet.midtier?.(connection.principal.accountId, tier, false)
       for (const agentId of agentsOf(connection.items)) {
         const key = keyOf(connection.principal.accountId, agentId)
         if (routes.get(key) !== connection.connectionId) continue

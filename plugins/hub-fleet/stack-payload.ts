@@ -1,6 +1,6 @@
 // The `deploy_stack` arguments the hub sends an agent: the validated, env-resolved definition in the
 // array form (itself a valid stack definition), plus the stack's id and the account that owns it.
-import { formatPort, formatVolume, type StackDefinition, type StackService } from '../../lib/stack/index.ts'
+import { formatPort, formatVolume, type ProxyKind, type StackDefinition, type StackService } from '../../lib/stack/index.ts'
 import { formatDependencies, formatServiceExtras } from '../../lib/stack/service-extras.ts'
 
 export interface DeployStackArguments {
@@ -9,6 +9,7 @@ export interface DeployStackArguments {
   /** Docker objects are labelled and named for this account (`<account>-<stack>-<service>`). */
   account: string
   traefik: boolean
+  proxy?: ProxyKind | 'default'
   services: PortableService[]
   networks?: string[]
   /** Secret and config content travels to the node that mounts it, nowhere else. */
@@ -27,6 +28,7 @@ export interface PortableService {
   route?: string
   [extra: string]: unknown
   command?: string[]
+  expose?: string[]
   healthcheck?: { test: string[]; interval: string; timeout: string; retries: number; startPeriod: string }
 }
 
@@ -58,11 +60,13 @@ export function portableService(service: StackService): PortableService {
 
 /** `stack` must already be resolved (`resolveStack`). */
 export function deployStackArguments(stack: StackDefinition, stackId: string, account: string): DeployStackArguments {
+  // `proxy` names the proxy; `traefik` stays for agents that know only Traefik, and would contradict it.
+  const routing = stack.proxy !== undefined ? { traefik: false, proxy: stack.proxy } : { traefik: stack.traefik }
   return {
     stackId,
     stackName: stack.name,
     account,
-    traefik: stack.traefik,
+    ...routing,
     services: stack.services.map(portableService),
     ...(stack.networks ? { networks: stack.networks } : {}),
     ...(stack.secrets ? { secrets: stack.secrets } : {}),

@@ -21,7 +21,8 @@ export interface StackOutcome {
 }
 
 export interface StackOperations {
-  deploy(principal: Principal, body: unknown, wait: boolean): Promise<StackOutcome>
+  /** `rollback`: undo the whole deploy when a service fails (default: true for a redeploy, false for a first deploy). */
+  deploy(principal: Principal, body: unknown, wait: boolean, options?: { rollback?: boolean }): Promise<StackOutcome>
   list(accountId: string): Promise<StackView[]>
   get(accountId: string, name: string): Promise<StackView>
   updateService(principal: Principal, name: string, service: string, image: string, wait: boolean): Promise<StackOutcome>
@@ -86,6 +87,8 @@ function mergeServices(services: StackServiceRecord[], state: Partial<StackState
 export function createStackOperations(deps: StackDeps): StackOperations {
   const { store, dispatcher, bus } = deps
   const busy = new Set<string>()
+  // The record each deploy in flight replaces (null for a first deploy): a rolled-back deploy brings it back.
+  const previous = new Map<string, StackRecord | null>()
   const reconciler = createStackReconciler({ store, dispatcher, commandTimeoutMs: deps.commandTimeoutMs, reachable: deps.reachable, busy: (id) => busy.has(id), logger: deps.logger })
   const destroyed = (stack: StackRecord, forced: boolean) =>
     bus.emit('stack:destroyed', { accountId: stack.accountId, stackId: stack.id, name: stack.name, ...(stack.nodeId ? { nodeId: stack.nodeId } : {}), forced })
@@ -186,7 +189,7 @@ export function createStackOperations(deps: StackDeps): StackOperations {
   }
 
   return {
-    async deploy(principal, body, wait) {
+    async deploy(principal, body, wait, options = {}) {
       const parsed = parseStack(body)
       if (!parsed.ok) {
         const lines = parsed.errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message))
@@ -236,11 +239,14 @@ export function createStackOperations(deps: StackDeps): StackOperations {
         throw conflict('node_offline', `Node ${node.hostname} is offline, so stack '${record.name}' cannot be deployed to it now.`)
       }
       await store.upsertStack(record)
-      const args = deployStackArguments(resolved, record.id, principal.accountId) as unknown as Record<string, unknown>
+      const args = { ...deployStackArguments(resolved, record.id, principal.accountId), ...(options.rollback !== undefined ? { rollback: options.rollback } : {}) } as unknown as Record<string, unknown>
+      // What to restore when the node rolls the deploy back (see applyResult).
+      previous.set(record.id, existing ?? null)
       try {
         return await run(principal, record, node, 'deploy_stack', args, wait, existing ? 'stack.redeploy' : 'stack.deploy', {}, sealStackFiles(args, deps.secretBox))
       } catch (error) {
         // Nothing was sent: the stack stays as it was.
+        previous.delete(record.id)
         if (existing) await store.upsertStack(existing).catch(() => {})
         else await store.deleteStack(record.accountId, record.id).catch(() => {})
         throw error
@@ -314,8 +320,22 @@ export function createStackOperations(deps: StackDeps): StackOperations {
       const ok = record.status === 'success'
       const state = parseState(record.output)
       const now = new Date().toISOString()
-      const next: StackRecord = { ...stack, updatedAt: now }
-      if (record.tool === 'destroy_stack') {
+      const before = record.tool === 'deploy_stack' ? previous.get(stack.id) : undefined
+      if (record.tool === 'deploy_stack') previous.delete(stack.id)
+      const rolledBack = !ok && typeof state?.rolledBack === 'string' ? state.rolledBack : undefined
+      const next: StackRecord = { ...(rolledBack && before ? before : stack), updatedAt: now }
+      if (rolledBack && (before === null || (before === undefined && !state?.services?.length))) {
+        // A first deploy undone: nothing of it is on the node, so nothing of it stays here either.
+        await store.deleteStack(stack.accountId, stack.id)
+        bus.emit('stack:failed', { accountId: stack.accountId, stackId: stack.id, name: stack.name, ...(stack.nodeId ? { nodeId: stack.nodeId } : {}), commandId: record.id, operation: 'deploy_stack', reason: `rolled back: ${rolledBack}`, timedOut: false, failedServices: [] })
+        return
+      }
+      if (rolledBack) {
+        // The node runs the previous definition again: the stack reads as it did, with why the deploy was undone.
+        next.services = mergeServices(next.services, state)
+        next.status = state?.status ?? 'running'
+        next.errorMessage = `rolled back: ${rolledBack}`
+      } else if (record.tool === 'destroy_stack') {
         if (ok) {
           await store.deleteStack(stack.accountId, stack.id)
           destroyed(stack, false)
@@ -354,6 +374,9 @@ export function createStackOperations(deps: StackDeps): StackOperations {
       } else if (record.tool === 'deploy_stack') {
         const services = next.services.map((s) => ({ name: s.name, image: s.image, status: s.status, ...(s.errorMessage ? { error: s.errorMessage } : {}) }))
         bus.emit('stack:deployed', { ...about, status: next.status, services })
+      } else if (record.tool === 'update_service' && typeof record.arguments.service === 'string') {
+        const image = next.services.find((s) => s.name === record.arguments.service)?.image ?? String(record.arguments.image ?? '')
+        bus.emit('stack:updated', { ...about, service: record.arguments.service, image })
       }
     },
 

@@ -9,6 +9,7 @@ import type { MetricsData } from '../../lib/agent-session/protocol.ts'
 import { cpuCounter, mapBounded, usageOf, type CpuCounter, type RawStats } from '../../lib/docker/container-stats.ts'
 import type { DockerApi } from '../../lib/docker/engine-api.ts'
 import { createCgroupReader } from './cgroup-usage.ts'
+import { createHostExtras } from './host-extras.ts'
 import { readDfRows, readMemory, type DfRow } from './linux-proc.ts'
 
 export interface DiskUsage {
@@ -142,6 +143,7 @@ export interface CollectorOptions {
 
 export function createSystemCollector(options: CollectorOptions): SystemCollector {
   let previous = cpuTimes()
+  const host = createHostExtras()
   let dockerVersion: Promise<string | undefined> | undefined
   let si: Promise<typeof import('systeminformation')> | undefined
   const systeminformation = () => (si ??= import('systeminformation').then((m) => ((m as { default?: unknown }).default ?? m) as typeof import('systeminformation')))
@@ -255,6 +257,7 @@ export function createSystemCollector(options: CollectorOptions): SystemCollecto
         containers: running.list,
         environmentCount: running.stacks,
         uptimeSeconds: Math.round(os.uptime()),
+        ...host.sample(),
         hostname: os.hostname(),
         platform: `${os.platform()} ${os.release()} ${os.arch()}`,
         versions: versionList,

@@ -11,6 +11,8 @@ export interface HubLinkOptions {
   apiKey: string
   http: HubHttp
   midtierId: string
+  /** When this mid-tier's serving certificate expires (ISO-8601), told to the hub so it can warn in time. */
+  certificateExpiresAt?: () => string | undefined
   logger: Logger
   reconnectDelayMs?: number
   maxReconnectDelayMs?: number
@@ -73,7 +75,10 @@ export function createHubLink(options: HubLinkOptions): HubLink {
   }
 
   const announce = async (conn: signalR.HubConnection) => {
-    const answer = await conn.invoke<{ midtierId?: string; accountId?: string }>('RegisterMidTier', { midtierId: options.midtierId })
+    const answer = await conn.invoke<{ midtierId?: string; accountId?: string }>('RegisterMidTier', {
+      midtierId: options.midtierId,
+      ...(options.certificateExpiresAt?.() ? { certificateExpiresAt: options.certificateExpiresAt() } : {}),
+    })
     accountId = answer?.accountId ?? accountId
     if (conn !== connection || closed) return
     failures = 0

@@ -1,6 +1,7 @@
 // The midtier-relay plugin: what agents send the mid-tier's agent gateway, relayed to the hub's
 // `/midtierhub` with a mid key, and agent keys checked with that hub (CONTRACT §5).
 import { randomUUID } from 'node:crypto'
+import { X509Certificate } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { defineFields, definePlugin, ThreshError } from '../../core/index.ts'
@@ -65,6 +66,16 @@ function keyOf(apiKey: string | undefined, apiKeyFile: string | undefined): stri
   return readSecretFile(apiKeyFile, '--api-key-file', 'midtier-relay')
 }
 
+/** When the certificate in `path` (the first of its chain) expires; undefined without one. */
+function certificateExpiry(path: string | undefined): string | undefined {
+  if (!path) return undefined
+  try {
+    return new Date(new X509Certificate(readFileSync(path)).validTo).toISOString()
+  } catch {
+    return undefined
+  }
+}
+
 function midtierIdFor(dataDir: string, configured: unknown): string {
   if (typeof configured === 'string' && configured) return configured
   // Stable across restarts so the hub sees the same mid-tier come back.
@@ -110,6 +121,7 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
       apiKey,
       http,
       midtierId: midtierIdFor(ctx.dataDir, settings.midtierId),
+      certificateExpiresAt: () => certificateExpiry(ctx.config.tls.enabled ? (ctx.config.tls.cert ?? join(ctx.dataDir, 'tls', 'cert.pem')) : undefined),
       gateway,
       validator,
       outbox,

@@ -1,8 +1,9 @@
 // An append-only file of what the mid-tier still owes the hub, so a crash (kill -9) or a restart
 // loses no accepted sample: each op is written before it counts as received, acks mark delivery.
-// Lines appended during one turn of the event loop go out in one write, from a microtask: after what
-// the same turn sent on (a command result reaches the hub first) but before any answer the turn owes
-// an agent, since those are sent once the handler that appended has returned.
+// Lines appended during one turn of the event loop (every socket the poll phase read) go out in one
+// write, from setImmediate; `durable()` resolves after that write, and the agents' answers wait for it
+// (agent-gateway's setDurable), so an answered report is on disk. One write per tick, not per report:
+// at thousands of reports a second the per-report write was a large part of the mid-tier's CPU.
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
@@ -22,8 +23,10 @@ export interface Replayed {
 
 export interface Journal {
   replay(): Replayed
-  /** Appends lines; they are written together at the end of the current microtask run. */
+  /** Appends lines; they are written together once this turn of the event loop is done. */
   append(...lines: JournalLine[]): void
+  /** Resolves once every line appended so far is written (at once when none waits); rejects if the write failed. */
+  durable(): Promise<void> | undefined
   /** Writes what is appended but not yet written. */
   flush(): void
   /** Empties the file: nothing is owed. */
@@ -40,13 +43,35 @@ export function openJournal(path: string): Journal {
   let fd = openSync(path, 'a', 0o600)
   let written = 0
   let pending = ''
-  let scheduled = false
+  let scheduled: ReturnType<typeof setImmediate> | undefined
+  // Settled by the write that takes what is pending now.
+  let waiting: { promise: Promise<void>; resolve(): void; reject(error: unknown): void } | undefined
+  const settle = (error?: unknown) => {
+    const w = waiting
+    waiting = undefined
+    if (error === undefined) w?.resolve()
+    else w?.reject(error)
+  }
   const flush = () => {
-    scheduled = false
-    if (!pending) return
+    if (scheduled) clearImmediate(scheduled)
+    scheduled = undefined
+    if (!pending) return settle()
     const text = pending
     pending = ''
-    writeSync(fd, text)
+    try {
+      writeSync(fd, text)
+    } catch (error) {
+      settle(error)
+      throw error
+    }
+    settle()
+  }
+  const scheduledFlush = () => {
+    try {
+      flush()
+    } catch {
+      // The agents waiting on it get the error; each sends its report again.
+    }
   }
   return {
     replay() {
@@ -78,10 +103,17 @@ export function openJournal(path: string): Journal {
     append(...lines) {
       for (const line of lines) pending += JSON.stringify(line) + '\n'
       written += lines.length
-      if (!scheduled) {
-        scheduled = true
-        queueMicrotask(flush)
+      scheduled ??= setImmediate(scheduledFlush)
+    },
+    durable() {
+      if (!pending) return undefined
+      if (!waiting) {
+        let resolve!: () => void
+        let reject!: (error: unknown) => void
+        const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)))
+        waiting = { promise, resolve, reject }
       }
+      return waiting.promise
     },
     flush,
     clear() {
@@ -89,6 +121,7 @@ export function openJournal(path: string): Journal {
       pending = ''
       ftruncateSync(fd, 0)
       written = 0
+      settle()
     },
     rewrite(lines) {
       pending = '' // the lines are the whole state, pending ones included
@@ -111,6 +144,7 @@ export function openJournal(path: string): Journal {
       renameSync(temp, path)
       fd = openSync(path, 'a', 0o600)
       written = 0
+      settle()
     },
     get written() {
       return written

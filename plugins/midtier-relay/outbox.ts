@@ -1,7 +1,7 @@
 // What the mid-tier owes the hub, in the order it happened: registrations, metric samples, command
-// results, status updates and departures. Bounded in samples (the oldest sample goes first, counted);
+// results, status updates, container events and departures. Bounded in samples (the oldest sample goes first, counted);
 // ordered so an agent is registered before its samples and its samples arrive before its departure.
-import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/protocol.ts'
+import type { AgentEvent, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../../lib/agent-session/protocol.ts'
 import type { Journal, JournalLine } from './journal.ts'
 
 export type RelayOp =
@@ -9,6 +9,7 @@ export type RelayOp =
   | { kind: 'metrics'; agentId: string; sample: MetricsData }
   | { kind: 'result'; agentId: string; result: CommandResult }
   | { kind: 'status'; agentId: string; update: StackServiceStatusUpdate }
+  | { kind: 'events'; agentId: string; events: AgentEvent[] }
   | { kind: 'gone'; agentId: string }
 
 export interface OutboxEntry {
@@ -34,15 +35,27 @@ export interface OutboxOptions {
 
 export interface Outbox {
   push(op: RelayOp): void
-  /** The next run of like ops to send: up to `maxSamples` samples or registrations, else one op. */
-  next(maxSamples: number): OutboxRun | undefined
-  /** Everything up to `seq` reached the hub (or was refused for good). */
+  /**
+   * The next run of like ops to send, after the runs already handed out and not yet acknowledged (so
+   * several can be in flight): up to `maxSamples` samples or registrations, else one op. With
+   * `onlyFull`, a run of samples shorter than `maxSamples` stays where it is.
+   */
+  next(maxSamples: number, onlyFull?: boolean): OutboxRun | undefined
+  /** The kind of the run `next` would hand out. */
+  peek(): RelayOp['kind'] | undefined
+  /** Everything up to `seq` reached the hub (or was refused for good); acks come in order. */
   ack(seq: number): void
+  /** Runs handed out but not acknowledged are handed out again (their sends failed or were cut off). */
+  rewind(): void
   /** Agents with ops still waiting, with their last known info. */
   pendingAgents(): Map<string, { info: AgentInfo; keyId?: string }>
   remember(agentId: string, info: AgentInfo, keyId?: string): void
+  /** Resolves once what was pushed so far is on disk (undefined: it already is, or there is no journal). */
+  durable(): Promise<void> | undefined
   infoOf(agentId: string): { info: AgentInfo; keyId?: string } | undefined
   readonly samples: number
+  /** Samples not handed out yet (those in flight excluded). */
+  readonly unsent: number
   readonly controls: number
   readonly size: number
 }
@@ -55,6 +68,10 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
   let entries: OutboxEntry[] = []
   let head = 0
   let inflightUntil = -1
+  // Index of the first entry not yet handed out by next().
+  let cursor = 0
+  // Samples in runs handed out and not yet acknowledged.
+  let handed = 0
   let dropCursor = 0
   let samples = 0
   let controls = 0
@@ -146,8 +163,18 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
         if (dropped > 0) options.onDrop?.(dropped)
       }
     },
-    next(maxSamples) {
-      let i = head
+    peek() {
+      let i = Math.max(head, cursor)
+      while (i < entries.length && !entries[i]!.op) i++
+      return entries[i]?.op?.kind
+    },
+    rewind() {
+      cursor = head
+      inflightUntil = -1
+      handed = 0
+    },
+    next(maxSamples, onlyFull = false) {
+      let i = Math.max(head, cursor)
       while (i < entries.length && !entries[i]!.op) i++
       if (i >= entries.length) return undefined
       const first = entries[i]!.op!
@@ -162,17 +189,26 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
           last = i
         }
       }
+      if (onlyFull && first.kind === 'metrics' && ops.length < maxSamples) return undefined
       // Samples on their way to the hub are not dropped to make room.
       inflightUntil = Math.max(inflightUntil, last)
+      cursor = last + 1
+      if (first.kind === 'metrics') handed += ops.length
       return { kind: first.kind, ops, lastSeq: entries[last]!.seq }
     },
     ack(seq) {
       while (head < entries.length && entries[head]!.seq <= seq) {
         const op = entries[head]!.op
-        if (op) count(op, -1)
+        if (op) {
+          count(op, -1)
+          if (op.kind === 'metrics' && head < cursor && handed > 0) handed--
+        }
         head++
       }
-      inflightUntil = -1
+      if (head >= cursor) {
+        cursor = head
+        inflightUntil = -1
+      }
       if (journal && live === 0) {
         // Nothing is owed: the journal starts afresh, one truncate instead of an ack line (a rewrite
         // here cost every command result an open, write, rename and close).
@@ -182,6 +218,8 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
       if (head > 1024 && head * 2 > entries.length) {
         entries = entries.slice(head)
         dropCursor = Math.max(0, dropCursor - head)
+        cursor -= head
+        inflightUntil = Math.max(-1, inflightUntil - head)
         head = 0
       }
       // Only the agents this ack released: a walk over every known agent on each ack made each
@@ -205,8 +243,12 @@ export function createOutbox(options: OutboxOptions): { outbox: Outbox; replayed
       known.set(agentId, { info, ...(keyId ? { keyId } : {}) })
     },
     infoOf: (agentId) => known.get(agentId),
+    durable: () => journal?.durable(),
     get samples() {
       return samples
+    },
+    get unsent() {
+      return samples - handed
     },
     get controls() {
       return controls

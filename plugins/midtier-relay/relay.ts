@@ -12,6 +12,7 @@ export interface RelayOptions {
   apiKey: string
   http: HubHttp
   midtierId: string
+  certificateExpiresAt?: () => string | undefined
   gateway: AgentGateway
   validator: KeyValidator
   outbox: Outbox
@@ -77,7 +78,7 @@ export function createRelay(options: RelayOptions): Relay {
   const offs: Array<() => void> = []
   const timers: Array<ReturnType<typeof setInterval>> = []
 
-  const wanted = () => outbox.controls > 0 || outbox.samples >= options.batchSize || (flushAll && outbox.size > 0)
+  const wanted = () => outbox.controls > 0 || outbox.unsent >= options.batchSize || (flushAll && outbox.size > 0)
 
   // The hub refuses a key registering a node bound to another key, a taken hostname, or past its
   // limits; the agent is told by losing its session rather than being left connected to nowhere.
@@ -110,38 +111,92 @@ export function createRelay(options: RelayOptions): Relay {
       case 'status':
         for (const op of run.ops) if (op.kind === 'status') await link.invoke('StackServiceStatusUpdate', op.agentId, op.update)
         return
+      case 'events':
+        for (const op of run.ops) if (op.kind === 'events') await link.invoke('SendEvents', op.agentId, op.events)
+        return
       case 'gone':
         for (const op of run.ops) await link.invoke('AgentDisconnected', op.agentId)
         return
     }
   }
 
+  // Metric batches in flight at once (the hub runs up to 4 invocations of a mid-tier in parallel):
+  // each waits for the hub's committed write, so one at a time left the mid-tier idle for most of it.
+  // Acks stay in order. Command results go beside them (a command's answer need not wait for samples
+  // queued before it); registrations, status updates and departures go alone, after everything before
+  // them, so the hub sees an agent's registration before its samples and its samples before its departure.
+  const PIPELINE = 4
+  type InFlight = { run: OutboxRun; sent: Promise<unknown> }
+  let wake: (() => void) | undefined
+  const overlaps = (kind: OutboxRun['kind']) => kind === 'metrics' || kind === 'result'
   const pumpOnce = async () => {
-    while (link.connected && wanted()) {
-      const run = outbox.next(options.batchSize)
-      if (!run) break
-      try {
-        await send(run)
-        outbox.ack(run.lastSeq)
-      } catch (error) {
-        if (!link.connected) break // kept; sent again after the reconnect
-        failedAttempts = failedSeq === run.lastSeq ? failedAttempts + 1 : 1
-        failedSeq = run.lastSeq
-        if (failedAttempts < MAX_ATTEMPTS) {
-          await new Promise((resolve) => setTimeout(resolve, 200 * failedAttempts))
+    const window: InFlight[] = []
+    const launch = (run: OutboxRun) => {
+      const sent = send(run)
+      sent.catch(() => {}) // handled when it reaches the front of the window
+      window.push({ run, sent })
+    }
+    try {
+      while (link.connected) {
+        while (window.length < PIPELINE && wanted()) {
+          const kind = outbox.peek()
+          if (!kind || (window.length > 0 && !(overlaps(kind) && overlaps(window.at(-1)!.run.kind)))) break
+          // Behind a batch in flight only a full one goes, unless everything is being flushed.
+          const run = outbox.next(options.batchSize, window.length > 0 && !flushAll)
+          if (!run) break
+          launch(run)
+        }
+        const first = window[0]
+        if (!first) break
+        // New work (a full batch, a command result) wakes the loop to send it beside what is in flight.
+        const outcome = await Promise.race([
+          first.sent.then(
+            () => 'sent' as const,
+            (error: unknown) => ({ error }),
+          ),
+          new Promise<'woken'>((resolve) => (wake = () => resolve('woken'))),
+        ])
+        wake = undefined
+        if (outcome === 'woken') continue
+        window.shift()
+        if (outcome === 'sent') {
+          outbox.ack(first.run.lastSeq)
           continue
         }
-        // The hub keeps refusing it: holding it would stall everything behind it.
-        logger.warn(`The hub refused ${run.kind} for ${run.ops.length === 1 ? `agent ${run.ops[0]!.agentId}` : `${run.ops.length} agents`} ${MAX_ATTEMPTS} times (${(error as Error).message}); dropping it.`)
-        if (run.kind === 'metrics') stats.samplesRefused.inc(run.ops.length)
-        outbox.ack(run.lastSeq)
+        {
+          const { error } = outcome
+          // What follows it is sent again (the hub ignores samples it already stored).
+          await Promise.allSettled(window.splice(0).map((w) => w.sent))
+          outbox.rewind()
+          if (!link.connected) break // kept; sent again after the reconnect
+          const run = first.run
+          failedAttempts = failedSeq === run.lastSeq ? failedAttempts + 1 : 1
+          failedSeq = run.lastSeq
+          if (failedAttempts < MAX_ATTEMPTS) {
+            await new Promise((resolve) => setTimeout(resolve, 200 * failedAttempts))
+            continue
+          }
+          // The hub keeps refusing it: holding it would stall everything behind it.
+          logger.warn(`The hub refused ${run.kind} for ${run.ops.length === 1 ? `agent ${run.ops[0]!.agentId}` : `${run.ops.length} agents`} ${MAX_ATTEMPTS} times (${(error as Error).message}); dropping it.`)
+          if (run.kind === 'metrics') stats.samplesRefused.inc(run.ops.length)
+          outbox.ack(run.lastSeq)
+        }
       }
+    } finally {
+      // Cut off (the link went down): acknowledge what the hub took, in order, and hand the rest out again.
+      const left = window.splice(0)
+      if (left.length > 0) {
+        const outcomes = await Promise.allSettled(left.map((w) => w.sent))
+        for (let i = 0; i < left.length && outcomes[i]!.status === 'fulfilled'; i++) outbox.ack(left[i]!.run.lastSeq)
+      }
+      outbox.rewind()
     }
     if (outbox.size === 0) flushAll = false
   }
 
   const pump = (): Promise<void> => {
     if (closed && !draining) return Promise.resolve()
+    wake?.()
     pumping ??= pumpOnce().finally(() => {
       pumping = undefined
       if (link.connected && wanted()) void pump()
@@ -170,6 +225,7 @@ export function createRelay(options: RelayOptions): Relay {
     apiKey: options.apiKey,
     http: options.http,
     midtierId: options.midtierId,
+    ...(options.certificateExpiresAt ? { certificateExpiresAt: options.certificateExpiresAt } : {}),
     logger,
     ...(options.reconnectDelayMs !== undefined ? { reconnectDelayMs: options.reconnectDelayMs } : {}),
     ...(options.maxReconnectDelayMs !== undefined ? { maxReconnectDelayMs: options.maxReconnectDelayMs } : {}),
@@ -198,6 +254,8 @@ export function createRelay(options: RelayOptions): Relay {
     },
   })
 
+  // Agents are answered once what they sent is in the journal (one write per event-loop turn).
+  gateway.setDurable(outbox.durable)
   offs.push(
     gateway.on('register', ({ agent, principal }) => {
       outbox.push({ kind: 'register', agentId: agent.agentId, info: agent, keyId: principal.keyId })
@@ -206,7 +264,7 @@ export function createRelay(options: RelayOptions): Relay {
     }),
     gateway.on('metrics', ({ agentId, metrics }) => {
       outbox.push({ kind: 'metrics', agentId, sample: { ...metrics, agentId } })
-      if (outbox.samples >= options.batchSize) void pump()
+      if (outbox.unsent >= options.batchSize) void pump()
     }),
     gateway.on('commandResult', ({ agentId, result }) => {
       outbox.push({ kind: 'result', agentId, result: { ...result, agentId } })
@@ -214,6 +272,10 @@ export function createRelay(options: RelayOptions): Relay {
     }),
     gateway.on('statusUpdate', ({ agentId, update }) => {
       outbox.push({ kind: 'status', agentId, update })
+      void pump()
+    }),
+    gateway.on('events', ({ agentId, events }) => {
+      outbox.push({ kind: 'events', agentId, events })
       void pump()
     }),
     gateway.on('disconnect', ({ agentId }) => {

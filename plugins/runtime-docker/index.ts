@@ -1,6 +1,6 @@
 // The runtime-docker plugin: provides the `runtime` service (stacks on the node's Docker engine).
-import { definePlugin } from '../../core/index.ts'
-import type { ProgressEvent, StackRuntime } from '../../lib/stack/index.ts'
+import { defineFields, definePlugin } from '../../core/index.ts'
+import { PROXY_KINDS, type ProgressEvent, type StackRuntime } from '../../lib/stack/index.ts'
 import { createDockerRuntime, type DockerRuntimeOptions } from './docker-runtime.ts'
 import { defaultFilesDir } from './stack-files.ts'
 
@@ -16,14 +16,21 @@ declare module '../../core/index.ts' {
   }
 }
 
+/** `thresh agent config set default-proxy caddy`: the proxy for stacks that say `proxy: true`. */
+export const runtimeDockerFields = defineFields({
+  defaultProxy: { type: 'string', description: 'the reverse proxy for stacks with proxy: true', default: 'traefik', oneOf: PROXY_KINDS },
+})
+
 export default definePlugin((options: DockerRuntimeOptions = {}) => ({
   name: 'runtime-docker',
   provides: ['runtime'],
+  config: runtimeDockerFields,
   setup(ctx) {
-    const merged = { ...options }
+    const merged: DockerRuntimeOptions = { defaultProxy: ctx.settings.defaultProxy as DockerRuntimeOptions['defaultProxy'], ...options }
     merged.filesDir ??= defaultFilesDir(ctx.dataDir)
-    // The proxy plugin's service (runtime-traefik) when one runs before us; without one, routed stacks are refused.
+    // The proxy plugins' services (runtime-traefik, runtime-caddy) when they run before us; without one, stacks routed through it are refused.
     if (merged.proxy === undefined && ctx.has('proxy')) merged.proxy = ctx.use('proxy')
+    if (merged.proxies === undefined && ctx.has('proxy-caddy')) merged.proxies = { caddy: ctx.use('proxy-caddy') }
     const runtime = createDockerRuntime(merged)
     const withEvents: StackRuntime = {
       ...runtime,

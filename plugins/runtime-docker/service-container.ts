@@ -4,6 +4,7 @@ import type Docker from 'dockerode'
 import type { PlannedService, StackPlan } from '../../lib/stack/index.ts'
 import { createOptions, networksOf, primaryNetwork } from './container-spec.ts'
 import { statusCode } from './docker-errors.ts'
+import type { Journal } from './rollout.ts'
 
 export async function createServiceContainer(
   docker: Docker,
@@ -21,13 +22,14 @@ export async function createServiceContainer(
   return id
 }
 
-/** The networks the stack declares besides its own, created when missing. */
-export async function ensureExtraNetworks(docker: Docker, plan: StackPlan): Promise<void> {
+/** The networks the stack declares besides its own, created when missing (and recorded in `journal`). */
+export async function ensureExtraNetworks(docker: Docker, plan: StackPlan, journal?: Journal): Promise<void> {
   for (const network of plan.objects.networks ?? []) {
     const found = await docker.listNetworks({ filters: JSON.stringify({ name: [network.name] }) })
     if (found.some((n) => n.Name === network.name)) continue
     try {
       await docker.createNetwork({ Name: network.name, Driver: 'bridge', Labels: network.labels, CheckDuplicate: true })
+      if (journal) (journal.networks ??= []).push(network.name)
     } catch (error) {
       if (statusCode(error) !== 409) throw error
     }

@@ -4,6 +4,7 @@ import type Docker from 'dockerode'
 import { formatPort, LABELS, objectName, type DeployDiff, type ServiceState, type ServiceStatus, type StackPlan, type StackState, type StackStatus } from '../../lib/stack/index.ts'
 import { readSpec, type ServiceSpec } from './container-spec.ts'
 import { unreachable } from './docker-errors.ts'
+import { isAsideName } from '../../lib/docker/aside.ts'
 
 /** A container of the stack, with the spec it was created from (absent on containers thresh did not make). */
 export interface Existing {
@@ -12,6 +13,18 @@ export interface Existing {
 }
 
 export const serviceOf = (e: Existing): string | undefined => e.info.Labels[LABELS.service]
+
+/** An old container a deploy in progress set aside (see rollout.ts): not part of the stack's current state. */
+export const isAside = (e: Existing): boolean => isAsideName(e.info.Names?.[0])
+
+/** The stack's containers without those set aside by a deploy in progress. */
+export const current = (existing: Existing[]): Existing[] => existing.filter((e) => !isAside(e))
+
+/** The first failed service of a deploy's results, else the first blocked one. */
+export function firstFailure(results: Map<string, ServiceState>): ServiceState | undefined {
+  const all = [...results.values()]
+  return all.find((s) => s.status === 'error') ?? all.find((s) => s.status === 'blocked')
+}
 
 /** Docker's label filter for an account's objects, or one stack's. */
 export function labelFilters(account: string, stack?: string): string {

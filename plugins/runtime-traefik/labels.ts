@@ -1,33 +1,23 @@
 // Traefik v3 Docker-provider labels for a routed service (https://doc.traefik.io/traefik/routing/providers/docker/).
-import { objectPrefix, type PlannedService, type StackPlan } from '../../lib/stack/index.ts'
+import { objectPrefix, routedPort, routeRule, type PlannedService, type StackPlan } from '../../lib/stack/index.ts'
+
+export { routeRule }
 
 /** Router and service names are `<stack>-<svc>`, lowercased, with anything unsafe turned into '-'. */
 export function routerName(plan: Pick<StackPlan, 'name' | 'account'>, service: Pick<PlannedService, 'name'>): string {
   return `${objectPrefix(plan.name, plan.account)}-${service.name}`.toLowerCase().replace(/[^a-z0-9-]/g, '-')
 }
 
-/**
- * The router rule: `route` as written when it is already a rule (`Host(...)`, `PathPrefix(...)`), a path
- * prefix when it starts with '/', a host name otherwise; by default `Host(<svc>.<stack>.localhost)`.
- */
-export function routeRule(plan: Pick<StackPlan, 'name'>, service: Pick<PlannedService, 'name' | 'route'>): string {
-  const route = service.route?.trim()
-  if (!route) return `Host(\`${service.name}.${plan.name}.localhost\`)`
-  if (/^[A-Za-z]+\(/.test(route)) return route
-  if (route.startsWith('/')) return `PathPrefix(\`${route}\`)`
-  return `Host(\`${route}\`)`
-}
-
 export function traefikLabels(plan: StackPlan, service: PlannedService): Record<string, string> {
   const name = routerName(plan, service)
-  const port = service.ports[0]
-  if (!port) return {}
+  const port = routedPort(service)
+  if (port === undefined) return {}
   return {
     'traefik.enable': 'true',
     'traefik.docker.network': plan.objects.network.name,
     [`traefik.http.routers.${name}.rule`]: routeRule(plan, service),
     [`traefik.http.routers.${name}.entrypoints`]: 'web,websecure',
     [`traefik.http.routers.${name}.service`]: name,
-    [`traefik.http.services.${name}.loadbalancer.server.port`]: String(port.container),
+    [`traefik.http.services.${name}.loadbalancer.server.port`]: String(port),
   }
 }

@@ -2,6 +2,7 @@
 // It mirrors the SQL store rule for rule (the conformance suite holds both to it); nothing survives exit.
 import type { FleetStore, StoreOptions } from '../../lib/storage/types.ts'
 import { createMemoryAccounts } from './accounts.ts'
+import { createMemoryAlerting } from './alerting.ts'
 import { createMemoryAudit } from './audit.ts'
 import { createMemoryClusters } from './clusters.ts'
 import { createMemoryCommands } from './commands.ts'
@@ -25,6 +26,7 @@ export function createMemoryStore(options: StoreOptions = {}): FleetStore {
     ...createMemoryCommands(state),
     ...createMemoryMetrics(state),
     ...createMemoryAudit(state),
+    ...createMemoryAlerting(state),
     async close() {},
   }
 }

@@ -11,6 +11,8 @@ export interface PostgresStoreOptions extends StoreOptions {
   schema?: string
   /** Pool size (default 10). */
   max?: number
+  /** How often nodes' latest samples are written back (default 2 s). */
+  latestFlushMs?: number
 }
 
 const plugin = 'storage-postgres'

@@ -43,9 +43,28 @@ async function guarded<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * postgres.js opens its sockets with Nagle's algorithm on. A statement larger than one segment (a
+ * metrics batch's arrays, 64 KiB and up on loopback) then leaves its tail waiting for the server's
+ * delayed ACK: 40 ms per statement. Its `socket` option takes a socket it treats as connected; a
+ * connecting one works too (writes wait in Node's buffer, errors and close reach its handlers).
+ */
+export function noDelaySockets(connect: typeof import('node:net').connect) {
+  let next = 0
+  return (o: { host: string[]; port: number[]; path?: string | false }) => {
+    if (o.path) return connect({ path: o.path })
+    const i = next++ % o.host.length
+    const socket = connect({ host: o.host[i]!, port: o.port[i] ?? o.port[0]!, noDelay: true }) as import('node:net').Socket & { host?: string; port?: number }
+    socket.host = o.host[i] // postgres.js names it for TLS (SNI) and errors
+    socket.port = o.port[i] ?? o.port[0]
+    return socket
+  }
+}
+
 export async function createPostgresExecutor(options: PostgresExecutorOptions): Promise<SqlExecutor> {
   const { default: postgres } = await import('postgres')
-  const base = { onnotice: () => {}, idle_timeout: 30, connect_timeout: 10 }
+  const { connect } = await import('node:net')
+  const base = { onnotice: () => {}, idle_timeout: 30, connect_timeout: 10, socket: noDelaySockets(connect) as never }
   if (options.schema) {
     const admin = postgres(options.url, { ...base, max: 1 })
     try {

@@ -13,6 +13,7 @@ import { startAgentTestServer, type AgentTestServer } from './agent-test-server.
 
 requireTool('docker')
 const IMAGE = 'thresh-test/busybox:1'
+const SLOW_HEALTH = { test: 'true', interval: '2600ms' }
 const ACCOUNT = 'acct1'
 let docker: Docker
 let hub: AgentTestServer
@@ -28,8 +29,7 @@ beforeAll(async () => {
   agent = await startAgent({
     midtierUrl: hub.url,
     metricsInterval: '250ms',
-    // Each dependency level waits this long: a deploy that takes seconds.
-    pluginOptions: { 'runtime-docker': { startGraceMs: 2500, proxy: false } },
+    pluginOptions: { 'runtime-docker': { proxy: false } },
   })
   agentId = (await agent.until('connected')).agentId
   const home = agent.home
@@ -62,7 +62,8 @@ describe('stack commands on the real Docker engine', () => {
       account: ACCOUNT,
       traefik: false,
       services: [
-        { name: 'db', image: IMAGE, ports: [], volumes: ['data:/data'], env: { ROLE: 'db' }, dependsOn: [], traefik: false },
+        // Its first healthcheck runs after one interval: a deploy that takes seconds.
+        { name: 'db', image: IMAGE, ports: [], volumes: ['data:/data'], env: { ROLE: 'db' }, dependsOn: [], traefik: false, healthcheck: SLOW_HEALTH },
         { name: 'api', image: IMAGE, ports: [`127.0.0.1:${port}:8080`], volumes: [], env: { DB: 'http://db:8080' }, dependsOn: ['db'], traefik: false },
       ],
     })
@@ -123,7 +124,7 @@ describe('stack commands on the real Docker engine', () => {
       stackName: name,
       account: ACCOUNT,
       services: [
-        { name: 'first', image: IMAGE, dependsOn: [] },
+        { name: 'first', image: IMAGE, dependsOn: [], healthcheck: SLOW_HEALTH },
         { name: 'second', image: IMAGE, dependsOn: ['first'] },
       ],
     })

@@ -57,7 +57,7 @@ describe('thresh agent config', () => {
     expect(result.code).not.toBe(0)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     expect(result.stderr).toContain("Unknown agent config key 'hub-url'")
-    expect(result.stderr).toContain('valid keys: midtier-url, fallback-url, api-key, fallback-api-key, hub-fingerprint, tls-verify, transport, auto-failover, failback-delay, reconnect-delay, node-name, metrics-interval, container-stats-interval, allowed-bind-paths.')
+    expect(result.stderr).toContain('valid keys: midtier-url, fallback-url, api-key, fallback-api-key, hub-fingerprint, tls-verify, transport, auto-failover, failback-delay, reconnect-delay, node-name, metrics-interval, container-stats-interval, default-proxy, container-events, restart-loop-count, restart-loop-window, allowed-bind-paths.')
     expect(result.stdout).toBe('')
   })
 

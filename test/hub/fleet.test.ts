@@ -2,10 +2,11 @@
 // detection, clusters, node tools, stack orchestration through a connected agent session (a test agent
 // speaking the real protocol, answering deterministically), timeouts, and an external mid-tier.
 import * as signalR from '@microsoft/signalr'
+import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AgentCommand, CommandOutcome } from '../../lib/agent-session/agent/index.ts'
 import { requireTool } from '../support/require.ts'
-import { agentInfo, connectAgent, dropSchema, eventually, metricsSample, startHub, type TestAgent, type TestHub } from './support.ts'
+import { agentInfo, connectAgent, databaseUrl, dropSchema, eventually, metricsSample, startHub, type TestAgent, type TestHub } from './support.ts'
 
 requireTool('postgres')
 
@@ -198,6 +199,42 @@ describe('a hub on PostgreSQL', () => {
     expect(stack.body.errorMessage).toContain('did not answer')
     const command = await hub.request('GET', `/api/commands/${timedOut.body.command.id}`, { token })
     expect(command.body).toMatchObject({ status: 'timeout', tool: 'deploy_stack' })
+  })
+
+  it('sends a command while its record is still being written, and records the answer that comes back first', async () => {
+    const seen: AgentCommand[] = []
+    await agentWith('node-early', async (command) => {
+      seen.push(command)
+      return { success: true, output: JSON.stringify([{ name: 'early' }]) }
+    })
+    // Another session holds the commands table against inserts (as a long migration or maintenance would).
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connection: { search_path: hub.schema! } })
+    let release!: () => void
+    let locked!: () => void
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve))
+    const held = sql.begin(async (tx) => {
+      await tx.unsafe('lock table commands in share mode')
+      locked()
+      await new Promise<void>((resolve) => (release = resolve))
+    })
+    try {
+      await lockTaken
+      const asked = hub.request('GET', '/api/nodes/node-early/blueprints', { token })
+      // The agent has the command (and has answered) before its record could be written.
+      await eventually(async () => seen.length === 1, 5000, 'the agent to receive the command')
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      release()
+      const answer = await asked
+      expect(answer.status).toBe(200)
+      expect(JSON.parse(answer.body.output)).toEqual([{ name: 'early' }])
+      const [row] = await sql.unsafe(`select status, output from commands where id = $1`, [seen[0]!.commandId])
+      expect(row).toMatchObject({ status: 'success' })
+      expect(JSON.parse(row!.output)).toEqual([{ name: 'early' }])
+    } finally {
+      release?.()
+      await held.catch(() => {})
+      await sql.end()
+    }
   })
 
   it('runs create_environment and list_blueprints on a node for `up` and `blueprints`', async () => {

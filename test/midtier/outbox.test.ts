@@ -98,4 +98,63 @@ describe('mid-tier outbox', () => {
       { numRuns: 60 },
     )
   })
+
+  it('hands out several batches before the first is acknowledged, takes acks in order, and hands the unacknowledged out again after a failure', () => {
+    const { outbox } = createOutbox({ maxSamples: 100 })
+    outbox.push(register('p-1'))
+    for (let i = 0; i < 9; i++) outbox.push(metricsOp('p-1', i))
+    const reg = outbox.next(3)!
+    expect(reg.kind).toBe('register')
+    const b1 = outbox.next(3)!
+    const b2 = outbox.next(3)!
+    expect(outbox.peek()).toBe('metrics')
+    // Behind batches in flight, a short batch waits until it is full (or a flush sends it).
+    outbox.push(metricsOp('p-1', 9))
+    const b3 = outbox.next(3)!
+    expect(outbox.next(3, true)).toBeUndefined()
+    expect([b1, b2, b3].map((r) => r.ops.map((op) => (op as { sample: { uptimeSeconds: number } }).sample.uptimeSeconds))).toEqual([[0, 1, 2], [3, 4, 5], [6, 7, 8]])
+    outbox.ack(reg.lastSeq)
+    outbox.ack(b1.lastSeq)
+    expect(outbox.samples).toBe(7)
+    // b2 failed: b2 and b3 are handed out again, b3 once more after b2.
+    outbox.rewind()
+    expect(outbox.next(3)!.lastSeq).toBe(b2.lastSeq)
+    expect(outbox.next(3)!.lastSeq).toBe(b3.lastSeq)
+    expect(outbox.next(3)!.ops).toHaveLength(1)
+  })
+
+  it('never drops a sample that is on its way to the hub when the bound is reached with batches in flight', () => {
+    const dropped: number[] = []
+    const { outbox } = createOutbox({ maxSamples: 6, onDrop: (n) => dropped.push(n) })
+    for (let i = 0; i < 6; i++) outbox.push(metricsOp('d-1', i))
+    const b1 = outbox.next(2)!
+    const b2 = outbox.next(2)!
+    outbox.push(metricsOp('d-1', 6))
+    outbox.push(metricsOp('d-1', 7))
+    expect(dropped).toEqual([1, 1])
+    outbox.ack(b1.lastSeq)
+    outbox.ack(b2.lastSeq)
+    const rest = deliverAll(outbox, 10).map((op) => (op as { sample: { uptimeSeconds: number } }).sample.uptimeSeconds)
+    expect(rest).toEqual([6, 7])
+  })
+
+  it('writes every report of one event-loop turn in one write, and says it is durable only once written', async () => {
+    const path = join(tempHome('thresh-journal-'), 'outbox.jsonl')
+    const journal = openJournal(path)
+    const { outbox } = createOutbox({ maxSamples: 100, journal })
+    expect(outbox.durable()).toBeUndefined()
+    for (let i = 0; i < 50; i++) outbox.push(metricsOp(`t-${i % 5}`, i))
+    const durable = outbox.durable()!
+    expect(outbox.durable()).toBe(durable)
+    // Not on disk yet: an agent answered now could lose its sample to a crash.
+    expect(readFileSync(path, 'utf8')).toBe('')
+    await durable
+    const lines = readFileSync(path, 'utf8').trim().split('\n')
+    expect(lines.filter((l) => l.startsWith('{"s":'))).toHaveLength(50)
+    // A crash now (no close): a new outbox on the same file resumes with all 50.
+    const again = createOutbox({ maxSamples: 100, journal: openJournal(path) })
+    expect(again.outbox.samples).toBe(50)
+    journal.close()
+  })
 })
+

@@ -121,6 +121,35 @@ describe('mid-tier relay', () => {
     expect(h.state.nodes.get('mt-down-1')?.online).toBe(true)
   })
 
+  it('relays container events from SignalR and REST agents, in order, holding them while the hub is down', async () => {
+    let h = await startTestHub()
+    const port = h.port
+    const state = h.state
+    state.events = []
+    cleanup.push(() => h.close())
+    const mid = await midtier(h, { batchInterval: '100ms' }, undefined)
+    const key = addKey(h, 'live')
+    const a = await signalrAgent(mid.url, key, 'mt-events-1')
+    const b = createRestPollAgentClient({ url: mid.url, apiKey: key, agentId: 'mt-events-2', waitSeconds: 1, reconnectDelayMs: 50, maxReconnectDelayMs: 200 })
+    cleanup.push(() => b.close())
+    await b.connect(agentInfo('mt-events-2'))
+    const at = new Date().toISOString()
+    await a.sendEvents([{ type: 'container_die', at, container: 'web-1', stack: 'web', exitCode: 137 }])
+    await b.sendEvents([{ type: 'container_oom', at, container: 'db-1' }])
+    await waitFor('both events', () => state.events!.length === 2)
+    expect(state.events!.find((e) => e.agentId === 'mt-events-1')?.events).toEqual([{ type: 'container_die', at, container: 'web-1', stack: 'web', exitCode: 137 }])
+
+    await h.close()
+    await waitFor('the mid-tier to notice', async () => (await metric(mid.url, 'midtier_hub_connected')) === 0)
+    for (let i = 0; i < 5; i++) await a.sendEvents([{ type: 'container_start', at: new Date().toISOString(), container: `web-${i}` }])
+    h = await startTestHub({ port, state })
+    await waitFor('the buffered events', () => state.events!.length === 7, 15_000)
+    expect(state.events!.slice(2).map((e) => (e.events[0] as { container: string }).container)).toEqual(['web-0', 'web-1', 'web-2', 'web-3', 'web-4'])
+
+    // A malformed event list is refused at the edge, naming the field.
+    await expect(a.sendEvents([{ type: 'container_exploded', at } as never])).rejects.toThrow(/type/)
+  })
+
   it('a full buffer drops the oldest samples and counts them', async () => {
     const h = await startTestHub()
     const { port, state } = h

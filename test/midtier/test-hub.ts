@@ -16,6 +16,8 @@ export interface TestHubState {
   samples: MetricsData[]
   results: CommandResult[]
   validations: number
+  /** Container events relayed (SendEvents), when a test wants them. */
+  events?: Array<{ agentId: string; events: unknown[] }>
 }
 
 export interface TestHub {
@@ -38,7 +40,7 @@ export function newKey(kind: 'live' | 'mid' | 'cli', account = ACCOUNT): string 
 const httpError = (status: number, message: string) => Object.assign(new Error(message), { status, code: status === 401 ? 'unauthorized' : 'forbidden' })
 
 /** Starts the test hub; pass the previous state (and port) to bring "the same hub" back after close(). */
-export async function startTestHub(options: { port?: number; state?: TestHubState; tls?: { cert: string; key: string } } = {}): Promise<TestHub> {
+export async function startTestHub(options: { port?: number; state?: TestHubState; tls?: { cert: string; key: string }; batchDelayMs?: number } = {}): Promise<TestHub> {
   const runtime = await loadRuntime()
   const app = new Hono()
   const http = runtime.createServer(app)
@@ -62,11 +64,24 @@ export async function startTestHub(options: { port?: number; state?: TestHubStat
       state.samples.push(metrics)
       return true
     },
+    // With a delay: a hub whose database takes this long to commit each batch (stored, then acknowledged).
+    ...(options.batchDelayMs === undefined
+      ? {}
+      : {
+          async metricsBatch(_accountId: string, samples: Array<{ metrics: MetricsData }>) {
+            for (const s of samples) state.samples.push(s.metrics)
+            await new Promise((resolve) => setTimeout(resolve, options.batchDelayMs))
+            return samples.length
+          },
+        }),
     async commandResult(_accountId, _agentId, result) {
       state.results.push(result)
       waiters.get(result.commandId)?.(result)
     },
     async statusUpdate() {},
+    events(_accountId, agentId, events) {
+      state.events?.push({ agentId, events })
+    },
     async gone(_accountId, agentId) {
       const node = state.nodes.get(agentId)
       if (node) node.online = false

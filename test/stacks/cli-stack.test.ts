@@ -29,6 +29,8 @@ async function thresh(...rawArgs: string[]): Promise<{ stdout: string; stderr: s
 }
 
 beforeAll(async () => {
+  // The CLI's own notes (why a stack was rolled back) go to a home of this test's.
+  process.env.THRESH_HOME = join(dir, 'home')
   await connectDocker()
   port = await freePort()
   file = join(dir, 'stack.json')
@@ -79,6 +81,38 @@ describe('thresh stack', () => {
     expect((await thresh('destroy', name)).error?.message).toContain('pass --yes to confirm')
     expect((await thresh('destroy', name, '--yes')).stdout).toContain(`Stack ${name} is destroyed.`)
     expect((await thresh('info', name)).error?.message).toBe(`No stack named ${name} on the local Docker engine`)
+  })
+
+  it('up rolls a failed redeploy back and says why; --no-rollback keeps what started; --rollback-on-failure leaves nothing of a failed first deploy', async () => {
+    const rbName = uniqueName('tclirb')
+    const rbPort = await freePort()
+    const write = (fail: string, stackName = rbName) => {
+      const path = join(dir, `${stackName}-${fail}.json`)
+      writeFileSync(path, JSON.stringify({ name: stackName, services: { web: { image: 'thresh-test/busybox:1', ports: [`127.0.0.1:${rbPort}:8080`], env: { FAIL: fail } } } }))
+      return path
+    }
+    try {
+      expect((await thresh('up', write('0'))).error).toBeUndefined()
+      const failed = await thresh('up', write('1'))
+      expect(failed.error?.message).toMatch(new RegExp(`^Stack ${rbName} was rolled back \\(it runs as it did before\\): web: exited with status 3`))
+      expect(await httpText(`http://127.0.0.1:${rbPort}/env.txt`)).toContain('FAIL=0')
+      expect(JSON.parse((await thresh('info', rbName, '--json')).stdout)).toMatchObject({ status: 'running', rolledBack: expect.stringMatching(/^web: exited with status 3/) })
+      expect((await thresh('info', rbName)).stdout).toMatch(/Stack \S+: running\nLast deploy: rolled back: web: exited with status 3/)
+      expect((await thresh('list')).stdout).toMatch(new RegExp(`${rbName} +running \\(rolled back\\) +local`))
+
+      expect((await thresh('up', write('1'), '--no-rollback', '--rollback-on-failure')).error?.message).toMatch(/contradict each other/)
+      const kept = await thresh('up', write('1'), '--no-rollback')
+      expect(kept.error?.message).toMatch(new RegExp(`^Stack ${rbName} failed: web: exited with status 3`))
+      // The failed container is kept, stopped, for its logs: nothing was put back.
+      expect(JSON.parse((await thresh('info', rbName, '--json')).stdout).services).toMatchObject([{ name: 'web', status: 'stopped' }])
+    } finally {
+      await thresh('destroy', rbName, '--yes')
+    }
+
+    const first = uniqueName('tclirf')
+    const none = await thresh('up', write('1', first), '--rollback-on-failure')
+    expect(none.error?.message).toMatch(new RegExp(`^Stack ${first} was rolled back \\(nothing of it was left behind\\): web: `))
+    expect((await thresh('info', first)).error?.message).toBe(`No stack named ${first} on the local Docker engine`)
   })
 
   it('with --hub and no login, says how to log in instead of silently acting locally', async () => {

@@ -2,6 +2,7 @@
 // relies on, stated as what a user of the hub would notice.
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { alertingCases } from './alerting-cases.ts'
 import { isKeyActive, type FleetStore, type KeyRecord, type MetricsSampleInput, type StackRecord } from '../../lib/storage/index.ts'
 
 export interface StoreHarness {
@@ -520,6 +521,8 @@ export function describeStore(name: string, makeHarness: () => StoreHarness): vo
       if (store.metricsBytes === undefined) return expect(store.kind).toBe('memory')
       expect(await store.metricsBytes()).toBeGreaterThan(0)
     })
+
+    alertingCases(() => store, account)
 
     if (harness.durable) {
       it('keeps everything across a close and reopen', async () => {

@@ -98,7 +98,7 @@ describe('dashboard budget', () => {
     console.log(`fleet first load: ${(transferred / 1024).toFixed(1)} KB transferred, node row drawn at ${readyAt.toFixed(0)} ms`)
     expect(transferred).toBeLessThanOrEqual(300 * 1024)
     // The row is interactive: its link opens the node.
-    await tab.page.getByRole('link', { name: 'budget-node-0000' }).click()
+    await tab.page.locator('tr:has(a:text-is("budget-node-0000"))').getByRole('link', { name: 'budget-node-0000' }).click()
     await expect.poll(() => tab.page.getByRole('heading', { level: 1, name: 'budget-node-0000' }).isVisible()).toBe(true)
     expect(tab.errors).toEqual([])
     await tab.context.close()

@@ -120,7 +120,8 @@ describe('the hub dashboard', () => {
     await quiet.page.getByLabel('Username').fill('admin')
     await quiet.page.getByLabel('Password').fill(hub.password)
     await quiet.page.getByRole('button', { name: 'Sign in' }).click()
-    await quiet.page.getByRole('link', { name: nodeName }).click()
+    // The node's row (the overview above the table names the busiest nodes too).
+    await quiet.page.locator(`tr:has(a:text-is("${nodeName}"))`).getByRole('link', { name: nodeName }).click()
     await expect.poll(() => quiet.page.getByRole('list', { name: 'CPU per core' }).locator('li').count(), { timeout: 5000 }).toBe(4)
     expect(await quiet.page.getByRole('rowheader', { name: '/var/lib/docker' }).isVisible()).toBe(true)
     expect(await quiet.page.locator('.live').textContent()).not.toBe('live')
@@ -189,6 +190,34 @@ describe('the hub dashboard', () => {
     expect((await labelledObjects(docker, stackName)).some((o) => o.startsWith('volume'))).toBe(true)
     await page.getByRole('button', { name: 'Start' }).click()
     await expect.poll(() => page.locator('.page-head .badge').textContent(), { timeout: 60_000 }).toBe('running')
+  }, 120_000)
+
+  it('rolls back a failed redeploy from the deploy form (its default): the stack reads running with why it was rolled back', async () => {
+    const deployUrls: string[] = []
+    const listen = (r: { url(): string }) => void (r.url().includes('/api/stacks/deploy') && deployUrls.push(r.url()))
+    page.on('request', listen)
+    try {
+      await page.locator('.nav').getByRole('link', { name: 'Stacks', exact: true }).click()
+      await page.getByRole('link', { name: 'Deploy a stack' }).click()
+      expect(await page.getByLabel('Roll back if any service fails (a first deploy leaves nothing behind)').isChecked()).toBe(true)
+      const broken = {
+        name: stackName,
+        services: {
+          db: { image: 'docker:thresh-test/busybox:1', ports: [`${dbPort}:8080`], volumes: ['data:/data'], env: { PORT: '8080' } },
+          web: { image: 'thresh-test/busybox:2', ports: [`${hostPort}:8080`], depends_on: ['db'], env: { PORT: '8080', DB: 'http://${db.host}:${db.port}', FAIL: '1' } },
+        },
+      }
+      await page.getByLabel('Stack definition (JSON)').fill(JSON.stringify(broken, null, 2))
+      await page.getByRole('button', { name: 'Deploy' }).click()
+      await expect.poll(() => page.locator('.note-box').textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/^Last deploy rolled back: web: exited with status 3/)
+      expect(await page.locator('.page-head .badge').textContent()).toBe('running')
+      expect(await page.locator('.error-box').count()).toBe(0)
+      expect(deployUrls.at(-1)).toContain('rollback=true')
+      expect(await httpText(`http://127.0.0.1:${hostPort}/version.txt`)).toBe('2')
+      await screenshot(page, '06b-rolled-back')
+    } finally {
+      page.off('request', listen)
+    }
   }, 120_000)
 
   it('destroys a stack only after its name is typed, warning that volumes go', async () => {

@@ -2,7 +2,7 @@
 // results over plain fetch, re-registering after every outage.
 import { createCommandRunner } from './command-runner.ts'
 import { jitteredDelay } from './retry.ts'
-import type { AgentCommand, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
+import type { AgentCommand, AgentEvent, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
 import type { AgentConnectionState, AgentTransportClient, CommandHandler } from './types.ts'
 
 export interface RestPollAgentClientOptions {
@@ -140,6 +140,9 @@ export function createRestPollAgentClient(options: RestPollAgentClientOptions): 
     },
     async sendStatusUpdate(update: StackServiceStatusUpdate) {
       await call('POST', '/api/agent/status', update)
+    },
+    async sendEvents(events: AgentEvent[]) {
+      await call('POST', '/api/agent/events', { events })
     },
     onCommand(handler: CommandHandler) {
       runner.setHandler(handler)

@@ -6,7 +6,7 @@ import { loadSignalRClientOptions } from '../../../adapters/index.ts'
 import type { TlsClientOptions } from '../../tls-trust.ts'
 import { createCommandRunner } from './command-runner.ts'
 import { jitteredDelay } from './retry.ts'
-import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
+import type { AgentEvent, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
 import type { AgentConnectionState, AgentTransportClient, CommandHandler } from './types.ts'
 
 export type SignalRTransportName = 'WebSockets' | 'ServerSentEvents' | 'LongPolling'
@@ -147,6 +147,7 @@ export function createSignalRAgentClient(options: SignalRAgentClientOptions): Ag
     sendMetrics: (metrics: MetricsData) => invoke('SendMetrics', metrics),
     sendCommandResult: (result: CommandResult) => invoke('SendCommandResult', result),
     sendStatusUpdate: (update: StackServiceStatusUpdate) => invoke('StackServiceStatusUpdate', update),
+    sendEvents: (events: AgentEvent[]) => invoke('SendEvents', events),
     onCommand(handler: CommandHandler) {
       runner.setHandler(handler)
       return () => runner.setHandler(undefined)

@@ -1,6 +1,6 @@
 // The agent side of a session, the same for both transports: what the agent's connection code drives
 // and what its command handlers return.
-import type { AgentCommand, AgentInfo, AgentTransportName, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
+import type { AgentCommand, AgentEvent, AgentInfo, AgentTransportName, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
 
 export type AgentConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting'
 
@@ -22,6 +22,8 @@ export interface AgentTransportClient {
   sendMetrics(metrics: MetricsData): Promise<void>
   sendCommandResult(result: CommandResult): Promise<void>
   sendStatusUpdate(update: StackServiceStatusUpdate): Promise<void>
+  /** Container events seen on the node (`SendEvents`, `POST /api/agent/events`). */
+  sendEvents(events: AgentEvent[]): Promise<void>
   /**
    * Runs each command at most once per commandId; its outcome is sent as the CommandResult, and a
    * redelivered command that already finished gets the same result again.

@@ -2,13 +2,14 @@
 // and routes commands to whichever transport an agent is on, at least once until a result arrives.
 import type {
   AgentCommand,
+  AgentEvent,
   AgentInfo,
   AgentTransportName,
   CommandResult,
   MetricsData,
   StackServiceStatusUpdate,
 } from '../protocol.ts'
-import { checkAgentInfo, checkCommandResult, checkMetricsData, checkStatusUpdate, WireShapeError } from '../wire-checks.ts'
+import { checkAgentEvents, checkAgentInfo, checkCommandResult, checkMetricsData, checkStatusUpdate, WireShapeError } from '../wire-checks.ts'
 
 /** Who an agent key belongs to, as returned by the injected authenticator. */
 export interface AgentPrincipal {
@@ -44,6 +45,7 @@ export interface AgentGatewayEvents {
   metrics: { agentId: string; metrics: MetricsData; principal: AgentPrincipal }
   commandResult: { agentId: string; result: CommandResult; principal: AgentPrincipal }
   statusUpdate: { agentId: string; update: StackServiceStatusUpdate; principal: AgentPrincipal }
+  events: { agentId: string; events: AgentEvent[]; principal: AgentPrincipal }
   disconnect: { agentId: string; principal: AgentPrincipal; transport: AgentTransportName }
 }
 
@@ -75,9 +77,19 @@ export interface AgentGateway {
   // Transport-facing side.
   /** Rejects, leaving any session under that id untouched, when the admission refuses the key. */
   register(principal: AgentPrincipal, info: AgentInfo, binding: AgentBinding): Promise<void>
-  metrics(principal: AgentPrincipal, agentId: string, metrics: MetricsData): void
-  commandResult(principal: AgentPrincipal, agentId: string, result: CommandResult): void
-  statusUpdate(principal: AgentPrincipal, agentId: string, update: StackServiceStatusUpdate): void
+  /**
+   * The report methods resolve (or return undefined at once) when what they handed on is kept: the
+   * transport answers the agent only then, so an answered report survives a crash (see `setDurable`).
+   */
+  metrics(principal: AgentPrincipal, agentId: string, metrics: MetricsData): Promise<void> | undefined
+  commandResult(principal: AgentPrincipal, agentId: string, result: CommandResult): Promise<void> | undefined
+  statusUpdate(principal: AgentPrincipal, agentId: string, update: StackServiceStatusUpdate): Promise<void> | undefined
+  events(principal: AgentPrincipal, agentId: string, events: AgentEvent[]): Promise<void> | undefined
+  /**
+   * What the report listeners' persistence promises: a mid-tier's journal resolves once this tick's
+   * lines are written (one write for every report of the tick), so agents are answered after that.
+   */
+  setDurable(durable: () => Promise<void> | undefined): void
   disconnected(agentId: string, binding: AgentBinding): void
   /** Long poll for a polling transport: commands not yet delivered, or due for redelivery. */
   takeCommands(principal: AgentPrincipal, agentId: string, waitMs: number, signal?: AbortSignal): Promise<AgentCommand[]>
@@ -125,6 +137,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
   const redeliveryMs = options.redeliveryMs ?? 30_000
   const pollingOfflineMs = options.pollingOfflineMs ?? 90_000
   const rememberResults = options.rememberResults ?? 10_000
+  let durable: (() => Promise<void> | undefined) | undefined
   const listeners = new Map<string, Set<(payload: never) => void>>()
   const agents = new Map<string, ConnectedAgent & { binding: AgentBinding | null }>()
   const pending = new Map<string, Map<string, PendingCommand>>()
@@ -321,6 +334,10 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       seen(principal, agentId)
       const metrics = checked(principal, () => checkMetricsData(raw))
       emit('metrics', { agentId, metrics, principal })
+      return durable?.()
+    },
+    setDurable(fn) {
+      durable = fn
     },
     commandResult(principal, agentId, raw) {
       seen(principal, agentId)
@@ -334,15 +351,23 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       }
       for (const waiter of entry?.waiters ?? []) waiter(result)
       // A redelivered command's repeated result answers its waiters but is not a new event.
-      if (finished.has(key)) return
+      if (finished.has(key)) return durable?.()
       finished.add(key)
       if (finished.size > rememberResults) finished.delete(finished.values().next().value as string)
       emit('commandResult', { agentId, result, principal })
+      return durable?.()
     },
     statusUpdate(principal, agentId, raw) {
       seen(principal, agentId)
       const update = checked(principal, () => checkStatusUpdate(raw))
       emit('statusUpdate', { agentId, update, principal })
+      return durable?.()
+    },
+    events(principal, agentId, raw) {
+      seen(principal, agentId)
+      const events = checked(principal, () => checkAgentEvents(raw))
+      if (events.length > 0) emit('events', { agentId, events, principal })
+      return durable?.()
     },
     disconnected(agentId, binding) {
       const agent = agents.get(agentId)

@@ -84,7 +84,7 @@ export function mountRestPollRoutes(app: Hono, gateway: AgentGateway, options: R
       const principal = await principalOf(c)
       const metrics = await bodyOf<MetricsData>(c)
       const agentId = agentIdOf(c, metrics)
-      gateway.metrics(principal, agentId, { ...metrics, agentId })
+      await gateway.metrics(principal, agentId, { ...metrics, agentId })
       return c.json({ ok: true })
     } catch (error) {
       return fail(c, error)
@@ -95,7 +95,19 @@ export function mountRestPollRoutes(app: Hono, gateway: AgentGateway, options: R
     try {
       const principal = await principalOf(c)
       const update = await bodyOf<StackServiceStatusUpdate>(c)
-      gateway.statusUpdate(principal, agentIdOf(c), update)
+      await gateway.statusUpdate(principal, agentIdOf(c), update)
+      return c.json({ ok: true })
+    } catch (error) {
+      return fail(c, error)
+    }
+  })
+
+  // `{ events: AgentEvent[] }`: container events, an addition to the original protocol.
+  app.post('/api/agent/events', async (c) => {
+    try {
+      const principal = await principalOf(c)
+      const body = await bodyOf<{ events?: unknown }>(c)
+      gateway.events(principal, agentIdOf(c), body.events as never)
       return c.json({ ok: true })
     } catch (error) {
       return fail(c, error)
@@ -129,7 +141,7 @@ export function mountRestPollRoutes(app: Hono, gateway: AgentGateway, options: R
       const principal = await principalOf(c)
       const result = await bodyOf<CommandResult>(c)
       const agentId = agentIdOf(c, result)
-      gateway.commandResult(principal, agentId, { ...result, agentId, commandId: c.req.param('id') })
+      await gateway.commandResult(principal, agentId, { ...result, agentId, commandId: c.req.param('id') })
       return c.json({ ok: true })
     } catch (error) {
       return fail(c, error)

@@ -1,6 +1,6 @@
 // Mounts the agent hub (`/agenthub`, CONTRACT §4) on a SignalR server and feeds an agent gateway.
 import { HubException, type Hub, type SignalRServer } from '../../signalr/index.ts'
-import type { AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
+import type { AgentEvent, AgentInfo, CommandResult, MetricsData, StackServiceStatusUpdate } from '../protocol.ts'
 import type { AgentBinding, AgentGateway, AgentPrincipal } from './gateway.ts'
 
 const AGENT_ID = 'agentId'
@@ -64,15 +64,18 @@ export function mountAgentHub(signalr: SignalRServer, gateway: AgentGateway, pat
       },
       SendMetrics: answering((ctx, metrics: MetricsData) => {
         requireObject(metrics, 'MetricsData')
-        gateway.metrics(ctx.principal, agentIdOf(ctx.items), metrics)
+        return gateway.metrics(ctx.principal, agentIdOf(ctx.items), metrics)
       }),
       SendCommandResult: answering((ctx, result: CommandResult) => {
         requireObject(result, 'CommandResult')
-        gateway.commandResult(ctx.principal, agentIdOf(ctx.items), result)
+        return gateway.commandResult(ctx.principal, agentIdOf(ctx.items), result)
       }),
       StackServiceStatusUpdate: answering((ctx, update: StackServiceStatusUpdate) => {
         requireObject(update, 'StackServiceStatusUpdate')
-        gateway.statusUpdate(ctx.principal, agentIdOf(ctx.items), update)
+        return gateway.statusUpdate(ctx.principal, agentIdOf(ctx.items), update)
+      }),
+      SendEvents: answering((ctx, events: AgentEvent[]) => {
+        gateway.events(ctx.principal, agentIdOf(ctx.items), events)
       }),
     },
     onDisconnected(connection) {

@@ -1,5 +1,7 @@
 // Nodes' latest sample and lastSeenAt, coalesced per node and written back in one statement: updating
-// every node row per metrics batch cost ~4x the sample insert itself.
+// every node row per metrics batch cost ~4x the sample insert itself. Single-node reads do not wait for
+// that write: they lay what is queued or being written over the row they read (`overlay`), so a command's
+// node lookup costs one indexed select whatever the fleet's write-back is doing.
 import { arrayLiteral } from '../sql-executor.ts'
 import type { MetricsSampleInput } from '../types.ts'
 import { writeIsolatingBadRows } from './bad-rows.ts'
@@ -16,13 +18,19 @@ interface Latest {
 export interface LatestReports {
   /** Queues each node's newest sample of a batch (by agent id); an older one never replaces a newer. */
   queue(accountId: string, newest: Map<string, { at: number; sample: MetricsSampleInput }>): void
-  /** Writes queued samples to their nodes; every node read and write awaits it, so callers never see stale rows. */
+  /** Writes queued samples to their nodes; node writes and list reads await it, so callers never see stale rows. */
   flush(): Promise<void>
+  /** The row as the write-back will leave it: a queued or in-flight newer report wins, as it will in the database. */
+  overlay<N extends { accountId: string; id: string; status: string; lastSeenAt: string; lastMetrics?: Record<string, unknown> }>(node: N): N
   stop(): void
 }
 
+const newer = (a: Latest | undefined, b: Latest | undefined) => (!a ? b : !b ? a : a.at >= b.at ? a : b)
+
 export function createLatestReports({ q, clock, warn }: SqlContext, flushMs: number): LatestReports {
   let pendingLatest = new Map<string, Latest>()
+  // The batch being written now; reads overlay it until the write has settled.
+  let writing = new Map<string, Latest>()
   let flushing: Promise<void> = Promise.resolve()
   const write = async (batch: Latest[]) => {
     await q(
@@ -49,10 +57,13 @@ export function createLatestReports({ q, clock, warn }: SqlContext, flushMs: num
     const next = flushing.then(async () => {
       if (pendingLatest.size === 0) return
       const batch = [...pendingLatest.values()]
+      writing = pendingLatest
       pendingLatest = new Map()
       try {
         await writeIsolatingBadRows(batch, write, dropped)
+        writing = new Map()
       } catch (error) {
+        writing = new Map()
         for (const l of batch) {
           const key = `${l.accountId}\u0000${l.agentId}`
           if (!pendingLatest.has(key)) pendingLatest.set(key, l)
@@ -77,6 +88,15 @@ export function createLatestReports({ q, clock, warn }: SqlContext, flushMs: num
       }
     },
     flush: flushLatest,
+    overlay(node) {
+      const key = `${node.accountId}\u0000${node.id}`
+      const l = newer(pendingLatest.get(key), writing.get(key))
+      if (!l) return node
+      const stored = Date.parse(String(node.lastMetrics?.timestamp ?? ''))
+      const seenAt = Date.parse(node.lastSeenAt) >= Date.parse(l.seenAt) ? node.lastSeenAt : l.seenAt
+      const lastMetrics = Number.isFinite(stored) && stored > l.at ? node.lastMetrics : (JSON.parse(l.snapshot) as Record<string, unknown>)
+      return { ...node, status: 'online', lastSeenAt: seenAt, lastMetrics }
+    },
     stop: () => clearInterval(flushTimer),
   }
 }

@@ -73,7 +73,15 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
 
     async appendMetrics(accountId, samples) {
       if (samples.length === 0) return 0
-      const valid = samples.filter((s) => typeof s.agentId === 'string' && Number.isFinite(Date.parse(s.timestamp)))
+      // One date parse per sample (it was three and a Date): the instant is kept beside the sample.
+      const valid: MetricsSampleInput[] = []
+      const atOf = new Map<MetricsSampleInput, number>()
+      for (const s of samples) {
+        const at = typeof s.agentId === 'string' ? Date.parse(s.timestamp) : NaN
+        if (!Number.isFinite(at)) continue
+        valid.push(s)
+        atOf.set(s, at)
+      }
       const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0)
       const insert = async (rows: MetricsSampleInput[]) => {
         const [row] = await q<{ stored: number }>(
@@ -98,7 +106,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
           [
             accountId,
             arrayLiteral(rows.map((s) => s.agentId)),
-            arrayLiteral(rows.map((s) => new Date(s.timestamp).toISOString())),
+            arrayLiteral(rows.map((s) => new Date(atOf.get(s)!).toISOString())),
             arrayLiteral(rows.map((s) => num(s.cpuPercent))),
             arrayLiteral(rows.map((s) => num(s.memoryUsedMB))),
             arrayLiteral(rows.map((s) => num(s.memoryTotalMB))),
@@ -120,7 +128,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
       const newest = new Map<string, { at: number; sample: MetricsSampleInput }>()
       for (const s of valid) {
         if (refused.has(s)) continue
-        const at = Date.parse(s.timestamp)
+        const at = atOf.get(s)!
         const seen = newest.get(s.agentId)
         if (!seen || seen.at <= at) newest.set(s.agentId, { at, sample: s })
       }

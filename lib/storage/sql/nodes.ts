@@ -1,5 +1,6 @@
-// Nodes in SQL. Every read and write first flushes the coalesced latest reports (latest-reports.ts),
-// and deleting a node deletes its metrics series in the same transaction.
+// Nodes in SQL. Every write and list read first flushes the coalesced latest reports (latest-reports.ts);
+// single-node reads overlay them instead of waiting. Deleting a node deletes its metrics series in the
+// same transaction.
 import { arrayLiteral, type SqlExecutor, type SqlParam } from '../sql-executor.ts'
 import type { NodesStore } from '../store-parts.ts'
 import type { NodeRecord } from '../types.ts'
@@ -85,18 +86,16 @@ export function createSqlNodes({ db, run, q, patchRow, clock }: SqlContext, late
       return toNode(row!)
     },
     async getNode(accountId, id) {
-      await flushLatest()
       const [row] = await q('select * from nodes where account_id = $1 and id = $2', [accountId, id])
-      return row && toNode(row)
+      return row && latest.overlay(toNode(row))
     },
     async findNode(accountId, idOrName) {
-      await flushLatest()
       const [row] = await q(
         `select * from nodes where account_id = $1 and (id = $2 or hostname = $2)
          order by (id = $2) desc, last_seen_at desc limit 1`,
         [accountId, idOrName],
       )
-      return row && toNode(row)
+      return row && latest.overlay(toNode(row))
     },
     async listNodes(accountId) {
       await flushLatest()

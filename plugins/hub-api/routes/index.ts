@@ -1,6 +1,7 @@
 // Every endpoint of the hub's REST API (CONTRACT §3), one file per OpenAPI tag, in the order
 // /api/openapi.json and the /api/docs page list them.
 import { accountRoutes } from './accounts.ts'
+import { alertRoutes } from './alerts.ts'
 import { auditRoutes } from './audit.ts'
 import { authRoutes } from './auth.ts'
 import { clusterRoutes } from './clusters.ts'
@@ -8,6 +9,7 @@ import { containerRoutes } from './containers.ts'
 import { environmentRoutes } from './environments.ts'
 import { fleetCaRoutes } from './fleet-ca.ts'
 import { imageRoutes } from './images.ts'
+import { eventRoutes } from './events.ts'
 import { keyRoutes } from './keys.ts'
 import { midTierRoutes } from './mid-tier.ts'
 import { nodeRoutes } from './nodes.ts'
@@ -33,4 +35,6 @@ export const routes: RouteDef[] = [
   ...midTierRoutes,
   ...auditRoutes,
   ...fleetCaRoutes,
+  ...eventRoutes,
+  ...alertRoutes,
 ]

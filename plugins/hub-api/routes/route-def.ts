@@ -3,6 +3,7 @@
 import type { AccountRole } from '../../../lib/auth/roles.ts'
 import type { AuditLog, AuthService, Principal, UsersService } from '../../hub-auth/index.ts'
 import type { FleetService } from '../../hub-fleet/index.ts'
+import type { AlertsService } from '../../hub-alerts/index.ts'
 import type { Schema } from '../schema.ts'
 import type { TlsMaterial } from '../../../lib/tls.ts'
 
@@ -23,6 +24,8 @@ export interface Services {
   fleet: FleetService
   users: UsersService
   fleetCa: FleetCaService
+  /** Absent on a hub without the hub-alerts plugin (its routes answer 503). */
+  alerts?: AlertsService
 }
 
 export interface RouteInput {

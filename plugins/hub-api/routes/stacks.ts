@@ -119,12 +119,19 @@ export const stackRoutes: RouteDef[] = [
     role: 'operator',
     body: stackBody,
     bodyCheckedByHandler: true,
-    query: waitQuery,
+    query: {
+      ...waitQuery,
+      rollback: bool({
+        description:
+          'true: if any service fails, undo the whole deploy (a redeploy puts every changed service back as it was; a first deploy leaves nothing). false: keep what started. Default: true for a redeploy, false for a first deploy',
+      }),
+    },
     maxBodyBytes: 1024 * 1024,
     status: 202,
     response: stackSchema,
     async handle({ principal, body, query, services }) {
-      return stackReply(await services.fleet.stacks.deploy(principal!, body, flag(query.wait)))
+      const rollback = query.rollback === undefined ? {} : { rollback: flag(query.rollback) }
+      return stackReply(await services.fleet.stacks.deploy(principal!, body, flag(query.wait), rollback))
     },
   },
   {

@@ -30,8 +30,10 @@ export async function startTestAgent(options: { url: string; apiKey: string; hos
   }
   const outcome = (state: StackState | undefined | boolean) => {
     if (state && typeof state === 'object') for (const s of state.services) if (s.status === 'running') containers.add(`${state.name}-${s.name}`)
-    const ok = typeof state === 'boolean' ? true : !state || state.status !== 'error'
-    return { success: ok, output: typeof state === 'object' && state ? JSON.stringify(state) : '', error: ok ? '' : (state as StackState).error ?? 'failed' }
+    // As the real agent (agent-commands/tools.ts): a rolled-back deploy fails, saying why, though the stack runs.
+    const rolledBack = typeof state === 'object' && state?.rolledBack ? `rolled back: ${state.rolledBack}` : undefined
+    const ok = typeof state === 'boolean' ? true : !state || (state.status !== 'error' && !rolledBack)
+    return { success: ok, output: typeof state === 'object' && state ? JSON.stringify(state) : '', error: ok ? '' : rolledBack ?? (state as StackState).error ?? 'failed' }
   }
 
   client.onCommand(async (command) => {
@@ -43,7 +45,7 @@ export async function startTestAgent(options: { url: string; apiKey: string; hos
       case 'deploy_stack': {
         const parsed = parseStack({ name: stackName, traefik: a.traefik, services: a.services })
         if (!parsed.ok) return { success: false, error: parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ') }
-        return outcome(await runtime.deploy(parsed.stack, opts))
+        return outcome(await runtime.deploy(parsed.stack, { ...opts, ...(typeof a.rollback === 'boolean' ? { rollback: a.rollback } : {}) }))
       }
       case 'update_service':
         return outcome(await runtime.updateService(stackName, String(a.service), String(a.image), opts))

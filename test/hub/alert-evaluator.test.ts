@@ -1,0 +1,90 @@
+// The alert evaluator's state machine on the memory store, with the clock passed in: a measured value
+// must hold above the threshold for the rule's window before it fires, fires once, and resolves once
+// only after falling clearly (5 points) below it for the clear window; a silence keeps it quiet; an
+// expiring certificate fires at once. (The same rules against real processes: test/e2e/alerts.test.ts.)
+import { describe, expect, it } from 'vitest'
+import { createConsola } from 'consola'
+import type { AlertRecord, EventInput } from '../../lib/storage/index.ts'
+import { createMemoryStore } from '../../plugins/storage-memory/index.ts'
+import { createEvaluator, createFleetState } from '../../plugins/hub-alerts/index.ts'
+
+const S = 1000
+
+async function setup(certificates: Array<{ subject: string; name: string; notAfter: number }> = []) {
+  const store = createMemoryStore()
+  await store.createAccount({ id: 'acct', name: 'acct', createdAt: new Date().toISOString() })
+  await store.upsertNode({ id: 'n1', accountId: 'acct', hostname: 'web-1' })
+  const notified: Array<{ event: string; alert: AlertRecord }> = []
+  const recorded: EventInput[] = []
+  const fleet = createFleetState()
+  const evaluator = createEvaluator({
+    store,
+    fleet,
+    logger: createConsola({ level: -999 }),
+    certificates: () => certificates,
+    record: (_accountId, event) => void recorded.push(event),
+    notify: async (_rule, alert, event) => void notified.push({ event, alert }),
+  })
+  const cpu = (value: number, at: number) => store.appendMetrics('acct', [{ agentId: 'n1', timestamp: new Date(at).toISOString(), cpuPercent: value, memoryUsedMB: 1, memoryTotalMB: 2, diskUsedGB: 1, diskTotalGB: 2, containersRunning: 0 }])
+  return { store, evaluator, notified, recorded, cpu, fleet }
+}
+
+describe('alert evaluation', () => {
+  it('fires a CPU rule only after the window, once, and resolves once it is clearly below for the clear window', async () => {
+    const { store, evaluator, notified, recorded, cpu } = await setup()
+    await store.createAlertRule({ id: 'r1', accountId: 'acct', name: 'hot', kind: 'cpu', scopeType: 'node', scopeValue: 'web-1', threshold: 80, durationMs: 30 * S, channelIds: ['c'], enabled: true, createdAt: new Date().toISOString() })
+    const t0 = Date.now()
+    const at = async (seconds: number, value: number) => {
+      await cpu(value, t0 + seconds * S)
+      await evaluator.tick(t0 + seconds * S)
+    }
+    await at(0, 85)
+    await at(20, 79) // dipped under the threshold before the window ended: no alert, the window starts again
+    await at(40, 85)
+    await at(60, 90)
+    expect(notified).toEqual([])
+    await at(70, 86)
+    expect(notified.map((n) => n.event)).toEqual(['firing'])
+    await at(80, 78) // under the threshold but not 5 points under: still firing
+    await at(90, 74)
+    await at(100, 74)
+    expect(notified.map((n) => n.event)).toEqual(['firing'])
+    await at(110, 82) // back up before the clear window ended
+    await at(120, 70)
+    await at(150, 70)
+    expect(notified.map((n) => n.event)).toEqual(['firing', 'resolved'])
+    await at(160, 70)
+    expect(notified).toHaveLength(2)
+    expect(recorded.map((e) => e.kind)).toEqual(['alert_firing', 'alert_resolved'])
+    const [alert] = await store.listAlerts('acct')
+    expect(alert).toMatchObject({ state: 'resolved', startedAt: new Date(t0 + 70 * S).toISOString(), resolvedAt: new Date(t0 + 150 * S).toISOString() })
+  })
+
+  it('records a silenced alert without notifying, and does not fire again after a restart while it is firing', async () => {
+    const { store, evaluator, notified, cpu } = await setup()
+    await store.createAlertRule({ id: 'r2', accountId: 'acct', name: 'hot', kind: 'cpu', scopeType: 'account', threshold: 50, durationMs: 0, channelIds: ['c'], enabled: true, createdAt: new Date().toISOString() })
+    await store.createSilence({ id: 's1', accountId: 'acct', subject: 'web-1', endsAt: new Date(Date.now() + 3_600_000).toISOString(), comment: '', createdBy: 'admin', createdAt: new Date().toISOString() })
+    const t0 = Date.now()
+    await cpu(99, t0)
+    await evaluator.tick(t0)
+    expect(notified).toEqual([])
+    expect((await store.listAlerts('acct'))[0]).toMatchObject({ state: 'firing', silenced: true })
+
+    const again = createEvaluator({ store, fleet: createFleetState(), logger: createConsola({ level: -999 }), record: () => {}, notify: async (_r, alert, event) => void notified.push({ event, alert }) })
+    await again.restore()
+    await again.tick(t0 + S)
+    expect(await store.listAlerts('acct')).toHaveLength(1)
+  })
+
+  it('fires "certificate expiring" for the hub and for a mid-tier whose certificate has fewer days left than the threshold', async () => {
+    const { store, evaluator, notified, fleet } = await setup([{ subject: 'cert:hub', name: 'hub', notAfter: Date.now() + 5 * 86_400_000 }])
+    const at = new Date().toISOString()
+    fleet.observe('acct', { at, kind: 'midtier_connected', severity: 'info', message: '', details: { midtierId: 'midtier-east', certificateExpiresAt: new Date(Date.now() + 3 * 86_400_000).toISOString() } })
+    fleet.observe('acct', { at, kind: 'midtier_connected', severity: 'info', message: '', details: { midtierId: 'midtier-west', certificateExpiresAt: new Date(Date.now() + 90 * 86_400_000).toISOString() } })
+    await store.createAlertRule({ id: 'r3', accountId: 'acct', name: 'cert', kind: 'cert_expiring', scopeType: 'account', threshold: 14, durationMs: 0, channelIds: ['c'], enabled: true, createdAt: new Date().toISOString() })
+    await evaluator.tick()
+    expect(notified.map((n) => n.alert.subject).sort()).toEqual(['cert:hub', 'cert:midtier-east'])
+    expect(notified.find((n) => n.alert.subject === 'cert:hub')?.alert.message).toMatch(/certificate of hub expires .*\((4|5) days left\)/)
+    expect(notified.find((n) => n.alert.subject === 'cert:midtier-east')?.alert.message).toMatch(/mid-tier midtier-east expires .*\((2|3) days left\)/)
+  })
+})
