@@ -224,8 +224,9 @@ function coerce(field: ConfigField, value: unknown, fromText: boolean): Coerced 
       return { value: ms }
     }
     case 'list': {
-      if (typeof value === 'string') return { value: value.split(',').map((s) => s.trim()).filter(Boolean) }
-      return Array.isArray(value) && value.every((v) => typeof v === 'string') ? { value } : { error: 'must be a list of strings' }
+      const items = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value
+      if (!Array.isArray(items) || !items.every((v) => typeof v === 'string')) return { error: 'must be a list of strings' }
+      return field.pattern && !items.every((v) => field.pattern!.test(v)) ? { error: 'has an entry of the wrong form' } : { value: items }
     }
     case 'object':
       return value && typeof value === 'object' && !Array.isArray(value) ? { value } : { error: 'must be an object' }

@@ -17,5 +17,11 @@ export function restrictToOwner(path: string): void {
   const stat = lstatSync(path)
   if (stat.isSymbolicLink()) return
   if ((stat.mode & 0o077) !== 0) chmodSync(path, stat.mode & 0o700)
-  if (stat.isDirectory()) for (const entry of readdirSync(path)) restrictToOwner(join(path, entry))
+  if (stat.isDirectory()) for (const entry of readdirSync(path)) if (entry !== STACK_FILES_DIR) restrictToOwner(join(path, entry))
 }
+
+/**
+ * Where an agent keeps its stacks' secrets and configs, under the data dir. The directory is 0700; its
+ * files keep the modes the stacks ask for (0444 by default), as containers running as other users read them.
+ */
+export const STACK_FILES_DIR = 'stack-files'

@@ -1,9 +1,9 @@
 // `thresh stack` against the local Docker engine: one function per subcommand, no hub involved.
-import { readFile } from 'node:fs/promises'
 import { ThreshError } from '../../core/index.ts'
-import { parseStack, planStack, type ProgressEvent, type StackDefinition, type StackPlan, type StackRuntime, type StackState } from '../../lib/stack/index.ts'
+import { planStack, type ProgressEvent, type StackDefinition, type StackPlan, type StackRuntime, type StackState } from '../../lib/stack/index.ts'
 import { startLocalThresh } from '../local-thresh.ts'
 import { noteRollback, withRollbackNote } from './rollback-notes.ts'
+import { readStackFile, type StackFileOptions } from './stack-file.ts'
 
 // The agent's stack plugins, loaded on first use as its role loads them: the proxies first, so that
 // runtime-docker finds the `proxy` (Traefik) and `proxy-caddy` services for stacks that are routed.
@@ -24,37 +24,28 @@ async function withRuntime<T>(use: (runtime: StackRuntime) => Promise<T>): Promi
   }
 }
 
-/** Reads and validates a stack file; every problem is listed before the one-sentence failure. */
-export async function loadStack(file: string, report: (line: string) => void): Promise<StackDefinition> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    throw new ThreshError({ code: 'file_unreadable', message: `Cannot read ${file}: ${(error as Error).message}`, cause: error })
-  }
-  const result = parseStack(text)
-  if (result.ok) return result.stack
-  const n = result.errors.length
-  if (n > 1) for (const e of result.errors) report(`  ${e.path ? `${e.path}: ` : ''}${e.message}`)
-  throw new ThreshError({
-    code: 'stack_invalid',
-    message: `${file} is not a valid stack: ${n === 1 ? `${result.errors[0]!.path ? `${result.errors[0]!.path}: ` : ''}${result.errors[0]!.message}` : `${n} problems, listed above`}`,
-    status: 400,
-    details: result.errors,
-  })
+/** Reads and validates a stack file (thresh JSON or compose); every problem is listed before the one-sentence failure. */
+export async function loadStack(file: string, report: (line: string) => void, options: StackFileOptions = {}): Promise<StackDefinition> {
+  return (await readStackFile(file, report, options)).stack
 }
 
-export async function validateLocal(file: string, report: (line: string) => void): Promise<StackDefinition> {
-  return loadStack(file, report)
+export async function validateLocal(file: string, report: (line: string) => void, options: StackFileOptions = {}): Promise<StackDefinition> {
+  return loadStack(file, report, options)
 }
 
-export async function planLocal(file: string, report: (line: string) => void): Promise<StackPlan> {
-  return planStack(await loadStack(file, report))
+export async function planLocal(file: string, report: (line: string) => void, options: StackFileOptions = {}): Promise<StackPlan> {
+  return planStack(await loadStack(file, report, options))
 }
 
-export async function upLocal(file: string, report: (line: string) => void, onProgress: (e: ProgressEvent) => void, options: { rollback?: boolean } = {}): Promise<StackState> {
-  const stack = await loadStack(file, report)
-  const state = await withRuntime((runtime) => runtime.deploy(stack, { onProgress, ...options }))
+export async function upLocal(
+  file: string,
+  report: (line: string) => void,
+  onProgress: (e: ProgressEvent) => void,
+  options: StackFileOptions & { rollback?: boolean } = {},
+): Promise<StackState> {
+  const { rollback, ...fileOptions } = options
+  const stack = await loadStack(file, report, fileOptions)
+  const state = await withRuntime((runtime) => runtime.deploy(stack, { onProgress, ...(rollback === undefined ? {} : { rollback }) }))
   noteRollback(stack.name, state.rolledBack && state.services.length > 0 ? state.rolledBack : undefined)
   if (state.rolledBack) {
     const after = state.services.length > 0 ? 'it runs as it did before' : 'nothing of it was left behind'

@@ -53,9 +53,17 @@ export function formatPlan(plan: StackPlan): string {
     for (const p of s.ports) lines.push(`  port    ${describePort(p)}`)
     for (const v of s.volumes) lines.push(`  volume  ${describeVolume(v)}`)
     for (const [k, v] of Object.entries(s.env)) lines.push(`  env     ${k}=${v}`)
-    if (s.dependsOn.length) lines.push(`  after   ${s.dependsOn.join(', ')}`)
+    if (s.dependsOn.length) {
+      const waits = s.dependsOn.map((d) => ({ service_healthy: `${d} (healthy)`, service_completed_successfully: `${d} (completed)` })[s.dependsOnConditions?.[d] as string] ?? d)
+      lines.push(`  after   ${waits.join(', ')}`)
+    }
+    if (s.restart) lines.push(`  restart ${s.restart}`)
+    if (s.user) lines.push(`  user    ${s.user}`)
+    for (const f of s.secrets ?? []) lines.push(`  secret  ${f.source} -> ${f.target} (read-only)`)
+    for (const f of s.configs ?? []) lines.push(`  config  ${f.source} -> ${f.target} (read-only)`)
+    for (const [n, { aliases }] of Object.entries(s.networks ?? {})) lines.push(`  network ${n === 'default' ? plan.objects.network.name : n}${aliases.length ? ` (aliases ${aliases.join(', ')})` : ''}`)
   }
-  lines.push('', `network ${plan.objects.network.name}`)
+  lines.push('', `network ${[plan.objects.network.name, ...(plan.objects.networks ?? []).map((n) => n.name)].join(', ')}`)
   if (plan.objects.volumes.length) lines.push(`volumes ${plan.objects.volumes.map((v) => v.name).join(', ')}`)
   return lines.join('\n')
 }

@@ -5,7 +5,7 @@ import { ThreshError } from '../../core/index.ts'
 import { createHubClient, listOf, resolveHub, seg, type HubClient, type HubFlags } from '../hub-client.ts'
 import { age, print, status, table } from '../table.ts'
 import { findNode, listNodes, nodeFigures, type Node } from './node.ts'
-import { loadStack } from './stack-local.ts'
+import { readStackFile, type StackFileOptions } from './stack-file.ts'
 
 export type RemoteStack = Record<string, unknown> & { id?: string; name?: string; status?: string; services?: RemoteService[] }
 type RemoteService = Record<string, unknown> & { name?: string; image?: string; status?: string }
@@ -87,11 +87,10 @@ async function withProgress(
 export async function upRemote(
   client: HubClient,
   file: string,
-  options: { node?: string; cluster?: string; detach?: boolean; quiet?: boolean; rollback?: boolean },
+  options: { node?: string; cluster?: string; detach?: boolean; quiet?: boolean; rollback?: boolean } & StackFileOptions,
 ): Promise<RemoteStack> {
   const rollback: Record<string, string> = options.rollback === undefined ? {} : { rollback: String(options.rollback) }
-  const stack = await loadStack(file, err)
-  const definition = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>
+  const { stack, definition } = await readStackFile(file, err, { ...options, remote: true })
   if (options.node !== undefined && options.cluster !== undefined) {
     throw new ThreshError({ code: 'flags_conflict', message: '--node and --cluster contradict each other; pass one of them.' })
   }

@@ -15,6 +15,7 @@ import {
   validateLocal,
 } from './stack-local.ts'
 import { stackExec, stackLogs } from './container-streams.ts'
+import { readStackFile, type StackFileOptions } from './stack-file.ts'
 import { formatInfo, formatList, formatPlan, progressPrinter } from './stack-output.ts'
 import { destroyRemote, formatRemoteInfo, formatRemoteList, infoRemote, listRemote, remoteClient, startRemote, stopRemote, updateRemote, upRemote } from './stack-remote.ts'
 
@@ -30,21 +31,34 @@ const hubArg = {
 const detachArg = { detach: { type: 'boolean', alias: 'd', description: 'with a hub: return once the hub accepted the command' } } as const
 const jsonArg = { json: { type: 'boolean', description: 'print JSON' } } as const
 const nameArg = { name: { type: 'positional', description: 'stack name', required: true } } as const
-const fileArg = { file: { type: 'positional', description: 'stack definition (JSON)', required: true } } as const
+const fileArg = {
+  file: { type: 'positional', description: 'stack definition (thresh JSON, or compose.yaml / docker-compose.yml)', required: true },
+  'env-file': { type: 'string', description: 'compose: read variables from this file instead of the .env beside the stack file' },
+  'ignore-unsupported': { type: 'boolean', description: 'compose: leave out keys thresh does not support (warnings instead of errors)' },
+} as const
+const fileOptions = (args: { 'env-file'?: string; 'ignore-unsupported'?: boolean }, extra: StackFileOptions = {}): StackFileOptions => ({
+  ...(args['env-file'] !== undefined ? { envFile: args['env-file'] } : {}),
+  ...(args['ignore-unsupported'] ? { ignoreUnsupported: true } : {}),
+  ...extra,
+})
 
 const validate = defineCommand({
   meta: { name: 'validate', description: 'Check a stack definition and report every problem' },
   args: { ...fileArg, ...hubArg, ...jsonArg },
   async run({ args }) {
     if (args.json) {
-      const { parseStack } = await import('../../lib/stack/index.ts')
-      const { readFile } = await import('node:fs/promises')
-      const result = parseStack(await readFile(args.file, 'utf8'))
-      json(result.ok ? { valid: true, name: result.stack.name, services: result.stack.services.length } : { valid: false, errors: result.errors })
-      if (!result.ok) process.exitCode = 1
+      const warnings: string[] = []
+      try {
+        const stack = await validateLocal(args.file, (line) => line.startsWith('warning: ') && warnings.push(line.slice(9)), fileOptions(args))
+        json({ valid: true, name: stack.name, services: stack.services.length, ...(warnings.length ? { warnings } : {}) })
+      } catch (error) {
+        if (!(error instanceof ThreshError) || error.code !== 'stack_invalid') throw error
+        json({ valid: false, errors: error.details, ...(warnings.length ? { warnings } : {}) })
+        process.exitCode = 1
+      }
       return
     }
-    const stack = await validateLocal(args.file, err)
+    const stack = await validateLocal(args.file, err, fileOptions(args))
     out(`✓ ${args.file} is a valid stack: ${stack.name} (${stack.services.length} services)`)
   },
 })
@@ -53,7 +67,7 @@ const plan = defineCommand({
   meta: { name: 'plan', description: 'Show the start order, resolved env and Docker objects of a stack' },
   args: { ...fileArg, ...hubArg, ...jsonArg },
   async run({ args }) {
-    const result = await planLocal(args.file, err)
+    const result = await planLocal(args.file, err, fileOptions(args))
     if (args.json) json(result)
     else out(formatPlan(result))
   },
@@ -84,14 +98,24 @@ const up = defineCommand({
     const rollback = rollbackChoice(args.rollback, args['rollback-on-failure'])
     const client = remoteClient(args)
     if (client) {
-      const stack = await upRemote(client, args.file, { node: args.node, cluster: args.cluster, detach: args.detach, quiet: args.json, ...rollback })
+      const stack = await upRemote(client, args.file, { node: args.node, cluster: args.cluster, detach: args.detach, quiet: args.json, ...fileOptions(args), ...rollback })
       if (args.json) json(stack)
       else if (!args.detach) out(`Stack ${stack.name} is ${stack.status} (${stack.services?.length ?? 0} services).`)
       return
     }
-    const state = await upLocal(args.file, err, args.json ? () => {} : progressPrinter(out), rollback)
+    const state = await upLocal(args.file, err, args.json ? () => {} : progressPrinter(out), { ...fileOptions(args), ...rollback })
     if (args.json) json(state)
     else out(`Stack ${state.name} is running (${state.services.length} services).`)
+  },
+})
+
+const convert = defineCommand({
+  meta: { name: 'convert', description: 'Print the thresh JSON definition a compose file becomes' },
+  args: { ...fileArg },
+  async run({ args }) {
+    // Secrets and configs stay file references: their content is read when the stack is deployed.
+    const { definition } = await readStackFile(args.file, err, fileOptions(args, { keepFileReferences: true }))
+    json(definition)
   },
 })
 
@@ -221,6 +245,7 @@ export default defineCommand({
   subCommands: {
     validate,
     plan,
+    convert,
     up,
     list,
     info,

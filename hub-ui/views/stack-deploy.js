@@ -1,5 +1,6 @@
-// Deploy a stack: paste or upload a JSON definition, see every validation problem next to the field
-// before anything is sent (the same lib/stack validator the hub runs), pick node, cluster or auto.
+// Deploy a stack: paste or upload a JSON definition or a compose file, see every validation problem next
+// to the field before anything is sent (the same lib/stack validator the hub runs; compose files are
+// converted by the hub, POST /api/stacks/convert), pick node, cluster or auto.
 import { api, ApiError, asList, enc } from '../lib/api.js'
 import { field, h, replace, toast } from '../lib/dom.js'
 import { toCluster, toNode } from '../lib/model.js'
@@ -51,14 +52,16 @@ export default async function deployPage({ query, navigate }) {
   const clusters = asList(clustersData, 'clusters').map(toCluster)
 
   const definition = field({
-    label: 'Stack definition (JSON)',
+    label: 'Stack definition (JSON or compose.yaml)',
     control: h('textarea', { name: 'definition', spellcheck: 'false', autocomplete: 'off', rows: 18, placeholder: EXAMPLE }),
     hint: validator
-      ? 'Paste a definition (services as a map or a list). Problems are listed here as you type; nothing is sent until it is valid.'
-      : 'Paste a definition (services as a map or a list). The hub validates it when you deploy.',
+      ? 'Paste a definition (services as a map or a list) or a compose file. Problems are listed here as you type; nothing is deployed until it is valid.'
+      : 'Paste a definition (services as a map or a list) or a compose file. The hub validates it when you deploy.',
   })
   const textarea = /** @type {HTMLTextAreaElement} */ (definition.control)
-  const upload = /** @type {HTMLInputElement} */ (h('input', { type: 'file', id: 'stack-file', accept: '.json,application/json' }))
+  const upload = /** @type {HTMLInputElement} */ (h('input', { type: 'file', id: 'stack-file', accept: '.json,.yaml,.yml,application/json,application/yaml' }))
+  const ignoreUnsupported = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', name: 'ignoreUnsupported' }))
+  ignoreUnsupported.addEventListener('change', () => validate())
   upload.addEventListener('change', async () => {
     const file = upload.files?.[0]
     if (!file) return
@@ -110,7 +113,54 @@ export default async function deployPage({ query, navigate }) {
   const preview = h('div', { class: 'preview', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'The start order appears here once the definition is valid.'))
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Deploy')
 
-  /** Validates locally; returns the parsed JSON to send, or null after showing the problems. */
+  /** A compose file rather than thresh's JSON: anything that does not start as a JSON object. */
+  const isCompose = (/** @type {string} */ text) => !text.startsWith('{')
+  /** @type {{ text: string, ignore: boolean, body: any }} */
+  let converted = { text: '', ignore: false, body: null }
+
+  /** Shows the start order (and any conversion warnings) of a valid stack. */
+  function showPreview(/** @type {any} */ stack, /** @type {Problem[]} */ warnings = []) {
+    const levels = validator
+      ? validator[1].dependencyLevels(
+          stack.services.map((/** @type {any} */ s) => s.name),
+          new Map(stack.services.map((/** @type {any} */ s) => [s.name, s.dependsOn])),
+        )
+      : [stack.services.map((/** @type {any} */ s) => s.name)]
+    replace(
+      preview,
+      h('p', null, h('strong', null, stack.name), ` · ${stack.services.length} service${stack.services.length === 1 ? '' : 's'}${stack.traefik ? ' · Traefik' : ''}`),
+      h('p', { class: 'muted small' }, 'Start order (each step starts together):'),
+      h('ol', null, levels.map((level) => h('li', null, level.join(', ')))),
+      warnings.length ? h('ul', { class: 'muted small', 'aria-label': 'Warnings' }, warnings.map((w) => h('li', null, describeProblem(w)))) : null,
+    )
+  }
+  const describeProblem = (/** @type {any} */ p) =>
+    typeof p === 'string' ? p : `${p.path ? `${p.path}${p.line ? ` (line ${p.line})` : ''}: ` : ''}${p.message}`
+
+  /** Converts compose text through the hub; resolves to the definition to send, or null after showing the problems. */
+  async function convertCompose(/** @type {string} */ text) {
+    const ignore = ignoreUnsupported.checked
+    if (converted.text === text && converted.ignore === ignore && converted.body) return converted.body
+    try {
+      const result = await api('POST', '/api/stacks/convert', { compose: text, ...(ignore ? { ignoreUnsupported: true } : {}) })
+      if (textarea.value.trim() !== text) return null
+      definition.setError(null)
+      converted = { text, ignore, body: result.definition }
+      const parsed = validator ? /** @type {any} */ (validator[0].parseStack(result.definition)) : null
+      if (parsed?.ok) showPreview(parsed.stack, asList(result, 'warnings'))
+      else replace(preview, h('p', null, h('strong', null, result.definition.name), ' · converted from compose'))
+      return result.definition
+    } catch (err) {
+      if (textarea.value.trim() !== text) return null
+      const error = /** @type {ApiError} */ (err)
+      const details = asList(error.body, 'details')
+      definition.setError(details.length ? details.map(describeProblem) : error.message)
+      replace(preview, h('p', { class: 'muted' }, `${details.length || 1} problem${details.length > 1 ? 's' : ''} to fix before deploying.`))
+      return null
+    }
+  }
+
+  /** Validates locally (compose through the hub); returns the definition to send, or null after showing the problems. */
   function validate() {
     const text = textarea.value.trim()
     if (!text) {
@@ -118,6 +168,7 @@ export default async function deployPage({ query, navigate }) {
       replace(preview, h('p', { class: 'muted' }, 'The start order appears here once the definition is valid.'))
       return null
     }
+    if (isCompose(text)) return convertCompose(text)
     if (!validator) {
       try {
         definition.setError(null)
@@ -134,17 +185,7 @@ export default async function deployPage({ query, navigate }) {
       return null
     }
     definition.setError(null)
-    const stack = result.stack
-    const levels = validator[1].dependencyLevels(
-      stack.services.map((/** @type {any} */ s) => s.name),
-      new Map(stack.services.map((/** @type {any} */ s) => [s.name, s.dependsOn])),
-    )
-    replace(
-      preview,
-      h('p', null, h('strong', null, stack.name), ` · ${stack.services.length} service${stack.services.length === 1 ? '' : 's'}${stack.traefik ? ' · Traefik' : ''}`),
-      h('p', { class: 'muted small' }, 'Start order (each step starts together):'),
-      h('ol', null, levels.map((level) => h('li', null, level.join(', ')))),
-    )
+    showPreview(result.stack)
     return JSON.parse(text)
   }
   let typing = 0
@@ -175,8 +216,9 @@ export default async function deployPage({ query, navigate }) {
           definition.setError('Paste or upload a stack definition.')
           return textarea.focus()
         }
-        const body = validate()
-        if (!body) return textarea.focus()
+        const valid = await validate()
+        if (!valid) return textarea.focus()
+        const body = { ...valid }
         const target = syncTarget()
         if (target === 'node') {
           body.targetNode = /** @type {HTMLSelectElement} */ (nodeSelect.control).value
@@ -210,7 +252,13 @@ export default async function deployPage({ query, navigate }) {
     h(
       'div',
       { class: 'deploy-grid' },
-      h('div', null, definition.el, h('div', { class: 'field' }, h('label', { for: 'stack-file' }, 'Or upload a JSON file'), upload)),
+      h(
+        'div',
+        null,
+        definition.el,
+        h('div', { class: 'field' }, h('label', { for: 'stack-file' }, 'Or upload a JSON or compose file'), upload),
+        h('div', { class: 'field' }, h('label', null, ignoreUnsupported, ' Leave out compose keys thresh does not support (listed as warnings)')),
+      ),
       h('div', null, targetSet, h('section', { class: 'panel', 'aria-labelledby': 'preview-title' }, h('h2', { id: 'preview-title' }, 'Preview'), preview), h('div', { class: 'actions', style: undefined }, submit)),
     ),
   )

@@ -5,7 +5,8 @@ import { findCycles } from './graph.ts'
 import { childPath, clip, controlCharacterProblem, PROTOTYPE_KEYS, scanJson } from './json-guard.ts'
 import { locateJsonError } from './json-location.ts'
 import { hostPortKey, parsePort, parseVolume } from './text-forms.ts'
-import type { Healthcheck, ParseResult, PortMapping, StackDefinition, StackProblem, StackService, VolumeMount } from './types.ts'
+import { checkReferences, EXTRA_SERVICE_FIELDS, EXTRA_STACK_FIELDS, parseDependencies, parseServiceExtras, parseStackExtras } from './service-extras.ts'
+import type { DependencyCondition, Healthcheck, ParseResult, PortMapping, StackDefinition, StackProblem, StackService, VolumeMount } from './types.ts'
 import { PROXY_KINDS, type ProxyKind } from './proxy-contract.ts'
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
@@ -13,10 +14,10 @@ const IMAGE_REF = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 const REFERENCE = /\$\{([^}.]+)\.(host|port)\}/g
 
-const TOP_FIELDS = new Set(['name', 'services', 'traefik', 'proxy', 'targetNode', 'targetCluster', 'description', 'version'])
+const TOP_FIELDS = new Set(['name', 'services', 'traefik', 'proxy', 'targetNode', 'targetCluster', 'description', 'version', ...EXTRA_STACK_FIELDS])
 const SERVICE_FIELDS = new Set([
-  'name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route', 'expose',
-  'command', 'healthcheck', 'preferNode', 'requireGpu', 'description',
+  'name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route',
+  'command', 'healthcheck', 'preferNode', 'requireGpu', 'description', ...EXTRA_SERVICE_FIELDS,
 ])
 
 /**
@@ -99,6 +100,7 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
 
   const proxy = proxyChoice(raw.proxy, raw.traefik, problem)
   const topTraefik = (optionalBoolean(raw.traefik, 'traefik', problem) ?? false) || proxy !== undefined
+  const stackExtras = parseStackExtras(raw, problem)
   const targetNode = optionalString(raw.targetNode, 'targetNode', problem, 253)
   const targetCluster = optionalString(raw.targetCluster, 'targetCluster', problem, 253)
   if (targetNode !== undefined && targetCluster !== undefined) {
@@ -188,6 +190,17 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
     }
   }
 
+  // Waiting for health needs a healthcheck; waiting for completion needs a dependency that may exit.
+  for (const { service, path } of parsed) {
+    for (const [dep, condition] of Object.entries(service.dependsOnConditions ?? {})) {
+      const target = byName.get(dep)?.service
+      if (condition === 'service_healthy' && target && (!target.healthcheck || target.healthcheck.test[0] === 'NONE')) {
+        problem(childPath(`${path}.depends_on`, dep), `${dep} has no healthcheck, so ${service.name} cannot wait for it to be healthy`)
+      }
+    }
+  }
+  checkReferences(stackExtras, parsed, problem)
+
   const names = parsed.map((p) => p.service.name)
   const edges = new Map(parsed.map((p) => [p.service.name, p.service.dependsOn]))
   for (const cycle of findCycles(names, edges)) {
@@ -203,6 +216,7 @@ function validate(raw: unknown, errors: StackProblem[]): StackDefinition | undef
     ...(proxy !== undefined ? { proxy } : {}),
     ...(targetNode !== undefined ? { targetNode } : {}),
     ...(targetCluster !== undefined ? { targetCluster } : {}),
+    ...stackExtras,
   }
 }
 
@@ -239,14 +253,6 @@ function parseService(
     }
   })
 
-  // Ports other services and the proxy reach without publishing them on the node: `8080` or `53/udp`.
-  const expose: string[] = []
-  listOf(raw.expose, `${path}.expose`, 'expose must be a list of container ports like "8080"', problem).forEach((value, i) => {
-    const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(String(value))
-    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) problem(`${path}.expose[${i}]`, `"${clip(String(value))}" is not a container port like "8080" or "53/udp"`)
-    else expose.push(`${Number(m[1])}/${m[2] ?? 'tcp'}`)
-  })
-
   const volumes: VolumeMount[] = []
   atMost(listOf(raw.volumes, `${path}.volumes`, 'volumes must be a list of "name:/path" strings', problem), `${path}.volumes`, STACK_LIMITS.volumes, 'volumes').forEach((value, i) => {
     const volume = parseVolume(value)
@@ -280,20 +286,19 @@ function parseService(
 
   const dependsOn: string[] = []
   const depPaths: string[] = []
+  const dependsOnConditions: Record<string, DependencyCondition> = Object.create(null)
   for (const key of ['depends_on', 'dependsOn'] as const) {
     if (raw[key] === undefined) continue
-    if (!Array.isArray(raw[key])) {
-      problem(`${path}.${key}`, `${key} must be a list of service names`)
-      continue
-    }
-    atMost(raw[key] as unknown[], `${path}.${key}`, STACK_LIMITS.dependsOn, 'dependencies').forEach((dep, i) => {
-      if (typeof dep !== 'string' || dep === '') problem(`${path}.${key}[${i}]`, `${key} entries must be service names`)
-      else if (!dependsOn.includes(dep)) {
-        dependsOn.push(dep)
-        depPaths.push(`${path}.${key}[${i}]`)
-      }
+    const deps = parseDependencies(raw[key], `${path}.${key}`, key, problem)
+    atMost(deps.names, `${path}.${key}`, STACK_LIMITS.dependsOn, 'dependencies')
+    deps.names.forEach((dep, i) => {
+      if (dependsOn.includes(dep)) return
+      dependsOn.push(dep)
+      depPaths.push(deps.paths[i]!)
+      if (deps.conditions[dep]) dependsOnConditions[dep] = deps.conditions[dep]
     })
   }
+  const extras = parseServiceExtras(raw, path, problem)
 
   const traefik = optionalBoolean(raw.traefik, `${path}.traefik`, problem)
   const route = optionalString(raw.route, `${path}.route`, problem, 1000)
@@ -313,11 +318,13 @@ function parseService(
     volumes,
     env,
     dependsOn,
-    traefik: traefik ?? (stackTraefik && (ports.length > 0 || expose.length > 0)),
+    // Under a top-level proxy, a service with a port (published or only exposed) is routed unless it says no.
+    traefik: traefik ?? (stackTraefik && (ports.length > 0 || (extras.expose?.length ?? 0) > 0)),
     ...(route !== undefined ? { route } : {}),
     ...(command ? { command } : {}),
     ...(healthcheck ? { healthcheck } : {}),
-    ...(expose.length > 0 ? { expose } : {}),
+    ...(Object.keys(dependsOnConditions).length > 0 ? { dependsOnConditions: { ...dependsOnConditions } } : {}),
+    ...extras,
   }
   return { service, depPaths, portPaths }
 }
@@ -368,7 +375,10 @@ function parseHealthcheck(raw: unknown, path: string, problem: Problem): Healthc
     problem(path, 'healthcheck must be an object with a test')
     return undefined
   }
+  const off = { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 }
+  if (raw.disable === true) return off
   let test: string[] | undefined
+  if (Array.isArray(raw.test) && raw.test[0] === 'NONE') return off
   if (typeof raw.test === 'string' && raw.test !== '') test = ['CMD-SHELL', raw.test]
   else if (Array.isArray(raw.test) && raw.test.length > 0 && raw.test.every((t) => typeof t === 'string')) {
     const list = raw.test as string[]

@@ -3,7 +3,7 @@
 import { dependencyLevels } from './graph.ts'
 import { configHash } from './hash.ts'
 import type { ProxyKind } from './proxy-contract.ts'
-import type { StackDefinition, StackService, VolumeMount } from './types.ts'
+import type { FileMount, StackDefinition, StackFile, StackService, VolumeMount } from './types.ts'
 
 /** Labels every Docker object of a stack carries; Docker is the source of truth on a node. */
 export const LABELS = {
@@ -16,6 +16,8 @@ export const LABELS = {
   managed: 'thresh.managed',
   /** On a volume: its name in the definition, so a redeploy finds it whatever Docker name it got. */
   volume: 'thresh.volume',
+  /** On a stack's extra network: its name in the definition. */
+  network: 'thresh.network',
 } as const
 
 export const DEFAULT_ACCOUNT = 'local'
@@ -30,9 +32,20 @@ export interface PlannedVolume extends VolumeMount {
   volume: string
 }
 
-export interface PlannedService extends Omit<StackService, 'volumes'> {
+/** A secret or config as the runtime mounts it: a digest of its content (never the content) decides recreation. */
+export interface PlannedFile extends FileMount {
+  digest: string
+}
+
+export interface PlannedService extends Omit<StackService, 'volumes' | 'containerName' | 'secrets' | 'configs' | 'networks'> {
   containerName: string
   volumes: PlannedVolume[]
+  secrets?: PlannedFile[]
+  configs?: PlannedFile[]
+  /** Networks to join: `default` (the stack's own) or a Docker network name, with the service's aliases. */
+  networks?: Record<string, { aliases: string[] }>
+  /** The container_name the definition asked for (part of the config hash). */
+  requestedName?: string
   /** Services that wait for this one. */
   dependents: string[]
   /** 0-based start level. */
@@ -56,6 +69,8 @@ export interface StackPlan {
   objects: {
     network: { name: string; labels: Record<string, string> }
     volumes: Array<{ name: string; labels: Record<string, string> }>
+    /** The extra networks the stack declares, by Docker name. */
+    networks?: Array<{ name: string; labels: Record<string, string> }>
     containers: Array<{ name: string; service: string; image: string }>
   }
 }
@@ -103,9 +118,19 @@ export function resolveStack(stack: StackDefinition): StackDefinition {
 }
 
 /** Everything about a service that needs a new container when it changes (not its dependencies). */
-export function serviceConfigHash(service: Omit<StackService, 'dependsOn'> & { dependsOn?: string[]; proxy?: ProxyKind | 'default' }): string {
-  const { name, image, ports, volumes, env, command, healthcheck, traefik, route, proxy, expose } = service
-  return configHash({ name, image, ports, volumes, env, command, healthcheck, traefik, route, proxy, expose })
+export function serviceConfigHash(service: Omit<PlannedService, 'dependsOn' | 'containerName' | 'dependents' | 'level' | 'configHash' | 'labels' | 'volumes'> & { dependsOn?: string[]; volumes: VolumeMount[] }): string {
+  const { dependsOn: _d, dependsOnConditions: _c, ...rest } = service as PlannedService
+  const { containerName: _n, dependents: _t, level: _l, configHash: _h, labels: _x, ...config } = rest as Partial<PlannedService>
+  // Planned volumes carry their Docker name too; the hash covers only what the definition says.
+  const volumes = service.volumes.map(({ name, path, readOnly, bind }) => ({ name, path, readOnly, bind }))
+  const { secrets, configs, ...others } = config
+  const digests = (files?: PlannedFile[]) => files?.map(({ source, target, mode, digest }) => ({ source, target, mode, digest }))
+  return configHash({ ...others, volumes, secrets: digests(secrets), configs: digests(configs) })
+}
+
+/** The mounts of `files` with the digest of the stack's content for each (content itself stays out of the plan). */
+function planFiles(mounts: FileMount[] | undefined, files: Record<string, StackFile> | undefined): PlannedFile[] | undefined {
+  return mounts?.map((m) => ({ ...m, digest: configHash(files?.[m.source]?.content ?? '') }))
 }
 
 /**
@@ -123,16 +148,33 @@ export function planStack(stack: StackDefinition, options: PlanOptions = {}): St
   levels.forEach((level, i) => level.forEach((n) => levelOf.set(n, i)))
   const base = { [LABELS.managed]: 'true', [LABELS.account]: account, [LABELS.stack]: stack.name }
 
+  const networkName = (logical: string) => (logical === 'default' ? 'default' : named(`net-${logical}`))
   const services: PlannedService[] = stack.services.map((service) => {
     const env = resolveEnv(stack, service.env)
+    const networks = service.networks
+      ? Object.fromEntries(Object.entries(service.networks).map(([n, settings]) => [networkName(n), settings]))
+      : undefined
+    const secrets = planFiles(service.secrets, stack.secrets)
+    const configs = planFiles(service.configs, stack.configs)
+    // A routed service of a stack that names its proxy goes through that proxy (part of the hash).
     const proxy = stack.proxy !== undefined && service.traefik ? { proxy: stack.proxy } : {}
-    const hash = serviceConfigHash({ ...service, env, ...proxy })
-    return {
-      ...service,
+    const { containerName: wanted, secrets: _s, configs: _c, networks: _n, ...definition } = service
+    const planned = {
+      ...definition,
       ...proxy,
+      ...(wanted !== undefined ? { requestedName: wanted } : {}),
       env,
-      containerName: named(service.name),
-      volumes: service.volumes.map((v) => ({ ...v, volume: named(v.name) })),
+      ...(networks ? { networks } : {}),
+      ...(secrets ? { secrets } : {}),
+      ...(configs ? { configs } : {}),
+    }
+    // A container_name is kept as written on the local engine; for an account it is scoped like the rest.
+    const containerName = wanted === undefined ? named(service.name) : account === DEFAULT_ACCOUNT ? wanted : `${account}.${wanted}`
+    const hash = serviceConfigHash(planned)
+    return {
+      ...planned,
+      containerName,
+      volumes: service.volumes.map((v) => ({ ...v, volume: v.bind ? v.name : named(v.name) })),
       dependents: stack.services.filter((s) => s.dependsOn.includes(service.name)).map((s) => s.name),
       level: levelOf.get(service.name) ?? -1,
       configHash: hash,
@@ -140,7 +182,7 @@ export function planStack(stack: StackDefinition, options: PlanOptions = {}): St
     }
   })
 
-  const volumeNames = [...new Set(services.flatMap((s) => s.volumes.map((v) => v.name)))]
+  const volumeNames = [...new Set(services.flatMap((s) => s.volumes.filter((v) => !v.bind).map((v) => v.name)))]
   return {
     name: stack.name,
     account,
@@ -152,6 +194,7 @@ export function planStack(stack: StackDefinition, options: PlanOptions = {}): St
     objects: {
       network: { name: named('net'), labels: { ...base } },
       volumes: volumeNames.map((name) => ({ name: named(name), labels: { ...base, [LABELS.volume]: name } })),
+      ...(stack.networks?.length ? { networks: stack.networks.map((n) => ({ name: networkName(n), labels: { ...base, [LABELS.network]: n } })) } : {}),
       containers: services.map((s) => ({ name: s.containerName, service: s.name, image: s.image })),
     },
   }

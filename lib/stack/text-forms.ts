@@ -79,19 +79,27 @@ export function formatPort(port: PortMapping): string {
   return `${published(port)}:${port.container}${port.protocol === 'udp' ? '/udp' : ''}`
 }
 
-/** `"name:/path"` or `"name:/path:ro"`; bind mounts are not part of a portable stack. */
+/**
+ * `"name:/path"` or `"name:/path:ro"`; `"/host/dir:/path"` is a bind mount (the node decides whether it
+ * allows that host path). A relative host path is the CLI's to resolve from the compose file.
+ */
 export function parseVolume(value: unknown): VolumeMount | string {
   if (typeof value !== 'string') return 'Expected "name:/path"'
   const parts = value.split(':')
   const [name, path, mode] = parts
   if (parts.length < 2 || parts.length > 3 || !name || !path) return `Expected "name:/path", got "${clip(value)}"`
-  if (name.startsWith('/') || name.startsWith('.')) return `Only named volumes are supported ("name:/path"), got "${clip(value)}"`
-  if (!VOLUME_NAME.test(name)) return `"${clip(name)}" is not a valid volume name`
+  if (name.startsWith('.') || name.startsWith('~')) return `The bind mount "${clip(name)}" is relative: write an absolute host path (the thresh CLI resolves relative paths of a compose file deployed locally)`
+  const bind = name.startsWith('/')
+  if (bind) {
+    const problem = controlCharacterProblem(name)
+    if (problem) return `The host path ${problem}`
+    if (name.split('/').includes('..')) return `The host path "${clip(name)}" must not contain ".."`
+  } else if (!VOLUME_NAME.test(name)) return `"${clip(name)}" is not a valid volume name`
   if (!path.startsWith('/')) return `The mount path must be absolute, got "${clip(path)}"`
   const control = controlCharacterProblem(path)
   if (control) return `The mount path ${control}`
   if (mode !== undefined && mode !== 'ro' && mode !== 'rw') return `Unknown volume mode "${mode}"; use ro or rw`
-  return { name, path, readOnly: mode === 'ro' }
+  return { name, path, readOnly: mode === 'ro', ...(bind ? { bind: true } : {}) }
 }
 
 /** The form `parseVolume` reads (also Docker's `source:target:ro` bind form, whose source is a path). */

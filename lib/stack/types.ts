@@ -16,6 +16,33 @@ export interface VolumeMount {
   name: string
   path: string
   readOnly: boolean
+  /** A bind mount: `name` is an absolute path on the node (allowed only under the node's allowed-bind-paths). */
+  bind?: boolean
+}
+
+/** What a dependent waits for: the dependency started (default), is healthy, or ran to completion with status 0. */
+export type DependencyCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully'
+
+/** A secret or config file a service sees: the stack's file `source`, mounted read-only at `target`. */
+export interface FileMount {
+  source: string
+  target: string
+  /** Permission bits of the file inside the container (default 0444). */
+  mode?: number
+}
+
+/** A secret's or config's content as sent with a stack; only the runtime and the hub's encrypted store see it. */
+export interface StackFile {
+  content: string
+}
+
+export interface ResourceLimits {
+  memoryBytes?: number
+  /** CPUs in billionths (Docker's NanoCpus): 0.5 CPU = 500000000. */
+  nanoCpus?: number
+  pids?: number
+  /** Size of /dev/shm (`shm_size`). */
+  shmBytes?: number
 }
 
 export interface Healthcheck {
@@ -39,9 +66,31 @@ export interface StackService {
   traefik: boolean
   route?: string
   command?: string[]
+  /** `test: ["NONE"]` turns off the image's own healthcheck. */
   healthcheck?: Healthcheck
+  /** Conditions other than service_started, per dependency. */
+  dependsOnConditions?: Record<string, DependencyCondition>
   /** Container ports reachable on the stack's networks only: `80/tcp`. */
   expose?: string[]
+  /** Docker restart policy once the service runs: no, always, unless-stopped (default), on-failure[:N]. */
+  restart?: string
+  entrypoint?: string[]
+  user?: string
+  workingDir?: string
+  hostname?: string
+  containerName?: string
+  /** Docker labels the definition asks for (`labels` in the definition; `thresh.*` is reserved). */
+  userLabels?: Record<string, string>
+  capAdd?: string[]
+  capDrop?: string[]
+  stopSignal?: string
+  stopGracePeriodMs?: number
+  resources?: ResourceLimits
+  sysctls?: Record<string, string>
+  /** Networks the service joins with its aliases; `default` is the stack's own network (joined when none is named). */
+  networks?: Record<string, { aliases: string[] }>
+  secrets?: FileMount[]
+  configs?: FileMount[]
 }
 
 export interface StackDefinition {
@@ -53,6 +102,10 @@ export interface StackDefinition {
   proxy?: ProxyKind | 'default'
   targetNode?: string
   targetCluster?: string
+  /** Extra networks the stack declares (besides `default`, its own network). */
+  networks?: string[]
+  secrets?: Record<string, StackFile>
+  configs?: Record<string, StackFile>
 }
 
 /** One validation problem: where it is (`services.api.ports[0]`) and what is wrong. */

@@ -15,9 +15,16 @@ export interface AgentCommandsOptions {
   account?: string
 }
 
-/** `allow-exec`: whether the hub's users may open a shell or run a command in this node's containers. */
+/** `allow-exec` (may operators run commands and shells in containers here) and `allowed-bind-paths` (host directories stacks may bind-mount). */
 export const agentCommandsFields = defineFields({
   allowExec: { type: 'boolean', description: 'let operators run commands and shells in containers on this node (exec)', default: true },
+  allowedBindPaths: {
+    type: 'list',
+    description: 'host directories a stack may bind-mount (absolute paths; none by default)',
+    default: [],
+    pattern: /^\/[^\u0000-\u001f,]*$/,
+    expected: 'absolute paths, comma-separated',
+  },
 })
 
 export default definePlugin((options: AgentCommandsOptions = {}) => ({
@@ -31,6 +38,7 @@ export default definePlugin((options: AgentCommandsOptions = {}) => ({
       runtime: () => runtime,
       account: options.account ?? connection.account,
       dataDir: ctx.dataDir,
+      allowedBindPaths: ctx.settings.allowedBindPaths,
       agentId: connection.agentId,
       statusUpdate: (update) => connection.sendStatusUpdate(update),
       async metrics() {

@@ -3,8 +3,9 @@
 // bare or under `stack`/`definition`. Objects in the normalised form (ports, volumes) are accepted too.
 import { ThreshError } from '../../core/index.ts'
 import { formatPort, formatVolume, parseStack, type StackDefinition } from '../../lib/stack/index.ts'
+import { EXTRA_SERVICE_FIELDS, EXTRA_STACK_FIELDS } from '../../lib/stack/service-extras.ts'
 
-const SERVICE_FIELDS = ['name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route', 'command', 'healthcheck', 'expose'] as const
+const SERVICE_FIELDS = ['name', 'image', 'ports', 'volumes', 'env', 'environment', 'depends_on', 'dependsOn', 'traefik', 'route', 'command', 'healthcheck', ...EXTRA_SERVICE_FIELDS, 'labels'] as const
 
 export type Args = Record<string, unknown>
 
@@ -21,7 +22,7 @@ function portText(port: unknown): unknown {
 
 function volumeText(volume: unknown): unknown {
   if (!isObject(volume) || typeof volume.name !== 'string' || typeof volume.path !== 'string') return volume
-  return formatVolume({ name: volume.name, path: volume.path, readOnly: Boolean(volume.readOnly) })
+  return formatVolume({ name: volume.name, path: volume.path, readOnly: Boolean(volume.readOnly), ...(volume.bind === true ? { bind: true } : {}) })
 }
 
 function service(raw: unknown): unknown {
@@ -53,6 +54,7 @@ export function stackFromArguments(args: Args): { stack: StackDefinition; stackI
   const candidate: Record<string, unknown> = { name, services }
   if (raw.traefik !== undefined) candidate.traefik = raw.traefik
   if (raw.proxy !== undefined) candidate.proxy = raw.proxy
+  for (const key of EXTRA_STACK_FIELDS) if (raw[key] !== undefined) candidate[key] = raw[key]
   const parsed = parseStack(candidate)
   if (!parsed.ok) {
     throw new ThreshError({

@@ -4,6 +4,7 @@ import { ThreshError } from '../../core/index.ts'
 import type { AgentCommand, CommandOutcome, StackServiceStatusUpdate } from '../../lib/agent-session/agent/index.ts'
 import type { ProgressEvent, StackDefinition, StackRuntime, StackState } from '../../lib/stack/index.ts'
 import { createDockerApi, type DockerApi } from '../../lib/docker/engine-api.ts'
+import { bindMountsOutside } from '../../lib/stack/service-extras.ts'
 import { findBlueprint, listBlueprints } from './blueprints.ts'
 import { createNodeTools, NODE_TOOLS } from './node-tools.ts'
 import { isObject, stackFromArguments, stackNameOf, type Args } from './stack-arguments.ts'
@@ -13,6 +14,8 @@ export interface ToolContext {
   /** Account the node's stacks belong to (from the agent key); undefined = the runtime's default. */
   account: string | undefined
   dataDir: string
+  /** Host directories stacks may bind-mount; none when empty. */
+  allowedBindPaths?: readonly string[]
   agentId: string
   versions(): Promise<Record<string, unknown>>
   metrics(): Promise<unknown>
@@ -102,6 +105,16 @@ export function createTools(ctx: ToolContext): (command: AgentCommand) => Promis
     ...nodeTools,
     async deploy_stack(args, account) {
       const { stack, stackId } = stackFromArguments(args)
+      const refused = bindMountsOutside(stack, ctx.allowedBindPaths ?? [])
+      if (refused.length > 0) {
+        const allowed = ctx.allowedBindPaths?.length ? `it allows ${ctx.allowedBindPaths.join(', ')}` : 'it allows none'
+        throw new ThreshError({
+          code: 'bind_not_allowed',
+          plugin: 'agent-commands',
+          status: 403,
+          message: `This node does not allow the bind mount${refused.length > 1 ? 's' : ''} ${refused.join(', ')} (${allowed}; on the node: thresh agent config set allowed-bind-paths /path).`,
+        })
+      }
       return deploy(stack, stackId, account, typeof args.rollback === 'boolean' ? args.rollback : undefined)
     },
     update_service: (args, account) => busyWith(account, stackNameOf(args), async () => {

@@ -14,6 +14,8 @@ export interface CommandRoute {
 export interface DispatchOptions {
   timeoutMs: number
   stackId?: string
+  /** What the command record keeps instead of `args` (secret content sealed); the node gets `args`. */
+  storedArguments?: Record<string, unknown>
 }
 
 export interface Dispatched {
@@ -80,7 +82,7 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
         accountId: node.accountId,
         nodeId: node.id,
         tool,
-        arguments: args,
+        arguments: options.storedArguments ?? args,
         // Recorded as sent before it goes out, so a fast result can never be overwritten by 'sent'.
         status: 'sent',
         createdAt: new Date().toISOString(),

@@ -15,6 +15,7 @@ import type { MetricsWriter } from './metrics-writer.ts'
 import type { FleetIngress, MidtierRouter } from './midtier-hub.ts'
 import { live, type FleetLiveEvent } from './live-events.ts'
 import { createRegistrationGuard, type RegistrationLimits } from './registration-guard.ts'
+import type { SecretBox } from '../../lib/secret-box.ts'
 import { createStackOperations, type StackOperations } from './stacks.ts'
 import { createNodeObjects, type NodeObjects } from './node-objects.ts'
 import { clusterSummary, metricsPoint, nodeDetail, type NodeDetail } from './views.ts'
@@ -141,6 +142,7 @@ export function createFleet(deps: {
   options: FleetOptions
   /** Carries live events to dashboards (`fleet:live`) and lifecycle events to plugins (`node:*`, `stack:*`). */
   bus: FleetBus
+  secretBox: SecretBox
 }): Fleet {
   const { store, gateway, writer, logger, options, bus } = deps
   const emit = (event: FleetLiveEvent) => bus.emit('fleet:live', event)
@@ -236,6 +238,7 @@ export function createFleet(deps: {
     findNode,
     reachable: (node) => routeOf(node) !== undefined,
     logger,
+    secretBox: deps.secretBox,
     async nodeName(accountId, nodeId) {
       if (!nodeId) return null
       return (await store.getNode(accountId, nodeId))?.hostname ?? null

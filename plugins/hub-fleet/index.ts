@@ -1,6 +1,7 @@
 // The hub-fleet plugin: the hub's embedded mid-tier (live keys on the agent gateway), the
 // `/midtierhub` for external mid-tiers (mid keys), and the `fleet` service the REST API drives.
 import { defineFields, definePlugin } from '../../core/index.ts'
+import { lazySecretBox, loadSecretKey } from '../../lib/secret-box.ts'
 import type {} from '../agent-gateway/index.ts'
 import '../../lib/storage/index.ts'
 import { createFleet, type FleetService } from './fleet-service.ts'
@@ -44,6 +45,13 @@ export const hubFleetFields = defineFields({
   registrationBurst: { type: 'number', description: 'new nodes one agent key may register at once before registrationRate applies', default: 100, min: 1 },
   execIdleTimeout: { type: 'duration', description: 'an exec session (shell or command in a container) with no input or output for this long is closed', default: 15 * 60_000, min: 1000 },
   maxNodesPerAccount: { type: 'number', description: 'nodes one account may have; registering more is refused until some are removed', default: 10_000, min: 1 },
+  stackSecretsKey: {
+    type: 'string',
+    description: 'AES-256 key for stack secrets at rest (64 hex digits or base64; default: the key file stack-secrets.key in THRESH_HOME, made on first use)',
+    secret: true,
+    pattern: /^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/,
+    expected: '32 bytes as 64 hex digits or base64',
+  },
 })
 
 export default definePlugin((options: HubFleetOptions = {}) => ({
@@ -78,6 +86,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
       writer,
       logger: ctx.logger,
       bus: ctx.bus,
+      secretBox: lazySecretBox(() => loadSecretKey(ctx.dataDir, settings.stackSecretsKey)),
       options: {
         offlineAfterMs,
         staleAfterMs: settings.staleAfter,

@@ -8,6 +8,7 @@ import type { AuditLog } from '../hub-auth/index.ts'
 import { newId } from '../../lib/ids.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { FleetBus, StackOperation } from './fleet-events.ts'
+import { sealStackFiles, type SecretBox } from '../../lib/secret-box.ts'
 import { deployStackArguments } from './stack-payload.ts'
 import { createStackReconciler } from './stack-reconcile.ts'
 import { stackView, type StackView } from './views.ts'
@@ -48,6 +49,8 @@ export interface StackDeps {
   reachable(node: NodeRecord): boolean
   nodeName(accountId: string, nodeId: string | undefined): Promise<string | null>
   logger: { warn(msg: string): void }
+  /** Seals stack secrets and configs for storage (records and commands keep no plaintext). */
+  secretBox: SecretBox
 }
 
 const STACK_TOOLS = new Set<string>(['deploy_stack', 'update_service', 'stop_stack', 'start_stack', 'destroy_stack'] satisfies StackOperation[])
@@ -148,12 +151,13 @@ export function createStackOperations(deps: StackDeps): StackOperations {
     wait: boolean,
     action: string,
     details: Record<string, unknown> = {},
+    storedArguments?: Record<string, unknown>,
   ): Promise<StackOutcome> {
     if (busy.has(stack.id)) throw conflict('stack_busy', `Stack '${stack.name}' is busy with another operation; try again when it finishes.`)
     busy.add(stack.id)
     let dispatched
     try {
-      dispatched = await dispatcher.dispatch(node, tool, args, { timeoutMs: deps.commandTimeoutMs, stackId: stack.id })
+      dispatched = await dispatcher.dispatch(node, tool, args, { timeoutMs: deps.commandTimeoutMs, stackId: stack.id, ...(storedArguments ? { storedArguments } : {}) })
     } catch (error) {
       busy.delete(stack.id)
       throw error
@@ -208,7 +212,7 @@ export function createStackOperations(deps: StackDeps): StackOperations {
         name: definition.name,
         status: 'deploying',
         nodeId: node.id,
-        definition: body,
+        definition: sealStackFiles(body, deps.secretBox),
         services: resolved.services.map((s) => ({
           name: s.name,
           image: s.image,
@@ -239,7 +243,7 @@ export function createStackOperations(deps: StackDeps): StackOperations {
       // What to restore when the node rolls the deploy back (see applyResult).
       previous.set(record.id, existing ?? null)
       try {
-        return await run(principal, record, node, 'deploy_stack', args, wait, existing ? 'stack.redeploy' : 'stack.deploy')
+        return await run(principal, record, node, 'deploy_stack', args, wait, existing ? 'stack.redeploy' : 'stack.deploy', {}, sealStackFiles(args, deps.secretBox))
       } catch (error) {
         // Nothing was sent: the stack stays as it was.
         previous.delete(record.id)

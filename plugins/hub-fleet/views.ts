@@ -73,6 +73,11 @@ export function clusterSummary(cluster: ClusterRecord, nodeCount: number) {
   return { id: cluster.id, name: cluster.name, description: cluster.description, nodeCount, createdAt: cluster.createdAt }
 }
 
+function fileNames(definition: unknown, kind: 'secrets' | 'configs'): string[] {
+  const files = typeof definition === 'object' && definition !== null ? (definition as Record<string, unknown>)[kind] : undefined
+  return typeof files === 'object' && files !== null && !Array.isArray(files) ? Object.keys(files).sort() : []
+}
+
 export function stackView(stack: StackRecord, nodeName: string | null) {
   return {
     id: stack.id,
@@ -84,6 +89,9 @@ export function stackView(stack: StackRecord, nodeName: string | null) {
     createdAt: stack.createdAt,
     updatedAt: stack.updatedAt,
     deployedAt: stack.deployedAt ?? null,
+    // Names only: secret and config content never leaves the hub's store.
+    secrets: fileNames(stack.definition, 'secrets'),
+    configs: fileNames(stack.definition, 'configs'),
     services: stack.services.map((s) => ({
       name: s.name,
       image: s.image,

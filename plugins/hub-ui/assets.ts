@@ -37,7 +37,7 @@ const TYPES: Record<string, string> = {
 const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.svg', '.json', '.txt'])
 // The modules the browser validator needs: lib/stack's parse and what it imports, nothing with Node
 // APIs. Served one folder shallower (`lib/stack/parse` as `stack/parse.js`, `core/duration` as is).
-const VALIDATOR_MODULES = ['lib/stack/parse', 'lib/stack/graph', 'lib/stack/json-guard', 'lib/stack/json-location', 'lib/stack/text-forms', 'lib/stack/types', 'lib/stack/proxy-contract', 'core/duration']
+const VALIDATOR_MODULES = ['lib/stack/parse', 'lib/stack/service-extras', 'lib/stack/graph', 'lib/stack/json-guard', 'lib/stack/json-location', 'lib/stack/text-forms', 'lib/stack/types', 'lib/stack/proxy-contract', 'core/duration']
 const servedAs = (module: string) => `${module.replace(/^lib\//, '')}.js`
 // `lib/stack/parse` imports `../../core/duration`; one folder shallower, that is `../core/duration`.
 const reroot = (module: string, code: string) => (module.startsWith('lib/') ? code.replace(/(from\s+['"])\.\.\/\.\.\//g, '$1../') : code)

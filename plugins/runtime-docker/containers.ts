@@ -4,7 +4,7 @@
 import { connect } from 'node:net'
 import type Docker from 'dockerode'
 import { routedPort, type PlannedService } from '../../lib/stack/index.ts'
-import { RESTART_POLICY, type ServiceSpec } from './container-spec.ts'
+import { restartPolicyOf, type ServiceSpec } from './container-spec.ts'
 import { statusCode } from './docker-errors.ts'
 import type { StartWatch } from './start-watch.ts'
 
@@ -31,8 +31,10 @@ export interface StartOptions {
 export interface Containers {
   /** Started and up: healthy when it has a healthcheck, else alive (and its port open when asked to probe). */
   confirmRunning(id: string, service: PlannedService | ServiceSpec, watch: StartWatch, options?: StartOptions): Promise<StartCheck>
-  /** Still up now (Docker's word, not the event stream's); switches on the restart policy when it is. */
-  settle(id: string): Promise<StartCheck>
+  /** Waits for a one-shot service to exit; ok when its status is 0. */
+  waitCompleted(id: string): Promise<StartCheck>
+  /** Still up now (Docker's word, not the event stream's); switches on the service's restart policy when it is. */
+  settle(id: string, service?: Pick<ServiceSpec, 'restart'>): Promise<StartCheck>
   stopQuietly(id: string): Promise<void>
   removeQuietly(id: string): Promise<void>
 }
@@ -110,15 +112,26 @@ export function createContainers(docker: Docker, timings: ContainerTimings = {})
   return {
     async confirmRunning(id, service, watch, options = {}) {
       if (watch.died(id) !== undefined) return exited(await docker.getContainer(id).inspect(), id)
-      if (service.healthcheck) return waitHealthy(id, service, watch)
+      // `test: ["NONE"]` (healthcheck disable) turns the image's healthcheck off: nothing to wait for.
+      if (service.healthcheck && service.healthcheck.test[0] !== 'NONE') return waitHealthy(id, service, watch)
       return waitPort(id, service, watch, options)
     },
 
-    async settle(id) {
+    async waitCompleted(id) {
+      const result = (await docker.getContainer(id).wait()) as { StatusCode?: number }
+      if (result.StatusCode === 0) return { ok: true }
+      return { ok: false, why: `exited with status ${result.StatusCode}${await logTail(id)}` }
+    },
+
+    async settle(id, service = {}) {
       const c = await docker.getContainer(id).inspect()
       // A restart count above zero means it already died once, even if a restart policy revived it.
       if (!c.State.Running || c.State.Restarting || c.RestartCount > 0) return exited(c, id)
-      if (c.HostConfig.RestartPolicy?.Name !== RESTART_POLICY.Name) await docker.getContainer(id).update({ RestartPolicy: RESTART_POLICY })
+      // Up as it should be: from now on its restart policy applies (`restart:`, else RESTART_POLICY).
+      const policy = restartPolicyOf(service)
+      if (c.HostConfig.RestartPolicy?.Name !== policy.Name || (policy.MaximumRetryCount ?? 0) !== (c.HostConfig.RestartPolicy?.MaximumRetryCount ?? 0)) {
+        await docker.getContainer(id).update({ RestartPolicy: policy })
+      }
       return { ok: true }
     },
 

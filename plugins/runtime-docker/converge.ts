@@ -2,8 +2,8 @@
 // the services of a level together, a failed service blocking its dependents; and removes them on destroy.
 import type Docker from 'dockerode'
 import { formatPort, isBlueGreen, LABELS, type PlannedService, type ProgressEvent, type ServiceState, type ServiceStatus, type StackPlan } from '../../lib/stack/index.ts'
-import { createOptions } from './container-spec.ts'
 import type { Containers } from './containers.ts'
+import { createServiceContainer, ensureExtraNetworks } from './service-container.ts'
 import { PLUGIN, reason, statusCode } from './docker-errors.ts'
 import { ThreshError } from '../../core/index.ts'
 import type { Existing } from './stack-inspection.ts'
@@ -44,7 +44,7 @@ function assertOwned(kind: string, name: string, labels: Record<string, string> 
   })
 }
 
-export function createConverger(docker: Docker, containers: Containers): Converger {
+export function createConverger(docker: Docker, containers: Containers, filesDir: string): Converger {
   async function ensureNetwork(plan: StackPlan, journal?: Journal): Promise<void> {
     const name = plan.objects.network.name
     const found = await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) })
@@ -76,6 +76,7 @@ export function createConverger(docker: Docker, containers: Containers): Converg
   return {
     async ensureObjects(plan, journal) {
       await ensureNetwork(plan, journal)
+      await ensureExtraNetworks(docker, plan, journal)
       await ensureVolumes(plan, journal)
     },
 
@@ -138,7 +139,7 @@ export function createConverger(docker: Docker, containers: Containers): Converg
         }
         say('creating')
         try {
-          id = (await docker.createContainer(createOptions(service, plan.objects.network.name, ctx.extraLabels))).id
+          id = await createServiceContainer(docker, service, plan.objects.network.name, ctx.extraLabels, filesDir)
           journal.created.push(id)
         } catch (error) {
           return fail(`creating the container failed: ${reason(error)}`)
@@ -170,6 +171,13 @@ export function createConverger(docker: Docker, containers: Containers): Converg
       } catch (error) {
         if (statusCode(error) !== 304) return fail(`starting failed: ${reason(error)}`, id)
       }
+      // A dependency others wait to complete (a migration, a setup job) must exit with status 0.
+      if (plan.services.some((s) => s.dependsOnConditions?.[service.name] === 'service_completed_successfully')) {
+        const done = await containers.waitCompleted(id)
+        if (!done.ok) return fail(done.why ?? 'did not complete', id)
+        say('stopped', 'completed successfully')
+        return { ...base, status: 'stopped', containerId: id }
+      }
       const check = await containers.confirmRunning(id, service, watch, { probeNetwork: plan.objects.network.name, requirePort: blueGreen })
       if (!check.ok) {
         // Keep the container for its logs, but stop its restart loop.
@@ -193,7 +201,9 @@ export async function runLevels(
     await Promise.all(
       level.map(async (name) => {
         const service = plan.services.find((s) => s.name === name)!
-        const failedDep = service.dependsOn.find((d) => results.get(d)?.status !== 'running')
+        const satisfied = (d: string) =>
+          results.get(d)?.status === (service.dependsOnConditions?.[d] === 'service_completed_successfully' ? 'stopped' : 'running')
+        const failedDep = service.dependsOn.find((d) => !satisfied(d))
         if (failedDep !== undefined) {
           const why = `blocked: dependency ${failedDep} is ${results.get(failedDep)?.status ?? 'missing'}`
           emit({ type: 'service', stack: plan.name, service: name, status: 'blocked', message: why })

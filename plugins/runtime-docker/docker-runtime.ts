@@ -22,7 +22,9 @@ import {
   type StackRuntime,
   type StackState,
 } from '../../lib/stack/index.ts'
-import { createOptions, withImage } from './container-spec.ts'
+import { withImage } from './container-spec.ts'
+import { createServiceContainer } from './service-container.ts'
+import { defaultFilesDir, removeStackFiles, writeStackFiles } from './stack-files.ts'
 import { createContainers } from './containers.ts'
 import { createConverger, dependentsOf, runLevels } from './converge.ts'
 import { asideName, createRollout, newJournal, type Journal } from './rollout.ts'
@@ -54,6 +56,8 @@ export interface DockerRuntimeOptions {
   healthTimeoutMs?: number
   /** How long a started service's first TCP port may take to accept connections (default 10 s). */
   portTimeoutMs?: number
+  /** Where stacks' secrets and configs are written to be mounted (default `$THRESH_HOME/stack-files`). */
+  filesDir?: string
 }
 
 function emitter(options: RuntimeCallOptions | undefined) {
@@ -79,7 +83,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
     ...(options.healthTimeoutMs !== undefined ? { healthTimeoutMs: options.healthTimeoutMs } : {}),
     ...(options.portTimeoutMs !== undefined ? { portTimeoutMs: options.portTimeoutMs } : {}),
   })
-  const { ensureObjects, removeObjects, converge } = createConverger(docker, containers)
+  const filesDir = options.filesDir ?? defaultFilesDir()
+  const { ensureObjects, removeObjects, converge } = createConverger(docker, containers, filesDir)
   const { stopQuietly, removeQuietly } = containers
 
   // The account is part of Docker object names; one with `.` or `_` could spell another account's names.
@@ -103,6 +108,15 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
     }
   }
 
+  /** The dependency of `service` whose container died since it started; a one-shot one (service_completed_successfully) exits on purpose. */
+  function deadDependency(service: PlannedService, done: ReadonlyMap<string, ServiceState>, watch: StartWatch): string | undefined {
+    return service.dependsOn.find((d) => {
+      if (service.dependsOnConditions?.[d] === 'service_completed_successfully') return false
+      const id = done.get(d)?.containerId
+      return id !== undefined && watch.died(id) !== undefined
+    })
+  }
+
   /**
    * Every container this operation started is asked once more whether it is still up (Docker's own word);
    * one that died after its dependents started fails, and they are stopped and blocked.
@@ -112,7 +126,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
     const checks = await Promise.all(
       [...results.values()]
         .filter((r) => r.status === 'running' && r.containerId && touched.has(r.containerId))
-        .map(async (r) => ({ r, check: await containers.settle(r.containerId!).catch((error) => ({ ok: false, why: reason(error) })) })),
+        .map(async (r) => ({ r, check: await containers.settle(r.containerId!, plan.services.find((s) => s.name === r.name)).catch((error) => ({ ok: false, why: reason(error) })) })),
     )
     for (const { r, check } of checks) {
       if (check.ok) continue
@@ -145,11 +159,11 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
     await withWatch(plan.account, plan.name, async (watch) => {
       try {
         say('creating', 'blue/green: the new container starts beside the old one')
-        newId = (await docker.createContainer(createOptions({ ...next, containerName: standbyName(next.containerName) }, network, px.labelsFor(plan, next)))).id
+        newId = await createServiceContainer(docker, { ...next, containerName: standbyName(next.containerName) }, network, px.labelsFor(plan, next), filesDir)
         say('starting')
         await docker.getContainer(newId).start()
         let check = await containers.confirmRunning(newId, next, watch, { probeNetwork: network, requirePort: true })
-        if (check.ok) check = await containers.settle(newId)
+        if (check.ok) check = await containers.settle(newId, next)
         if (!check.ok) failure = check.why
       } catch (error) {
         failure = reason(error)
@@ -250,6 +264,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         const results = await withWatch(account, plan.name, async (watch) => {
           try {
             await ensureObjects(plan, journal)
+            // Named by digest: the files of containers that keep running stay where they are.
+            await writeStackFiles(filesDir, plan, stack)
             // Services the definition dropped stop now and go only once the deploy stands.
             for (const name of changes.remove) {
               const gone = existing.find((e) => serviceOf(e) === name)
@@ -274,11 +290,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
                 journal,
                 emit,
                 extraLabels: routeLabels.get(service.name) ?? {},
-                deadDependency: () =>
-                  service.dependsOn.find((d) => {
-                    const id = done.get(d)?.containerId
-                    return id !== undefined && watch.died(id) !== undefined
-                  }),
+                deadDependency: () => deadDependency(service, done, watch),
               }),
             emit,
           )
@@ -305,6 +317,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
           state = after.length > 0 ? stateFrom(plan.name, account, after) : { name: plan.name, account, status: 'error', services: [], traefik: plan.traefik, error: why }
           state.rolledBack = why
           // The proxy follows: the restored containers take their routes back, or it lets the stack go.
+          if (after.length === 0) await removeStackFiles(filesDir, account, plan.name).catch(() => {})
           if (px && after.length === 0) await px.release(plan.name).catch(() => {})
           else if (px) await px.ensure(plan, emit).catch(() => {})
         } else {
@@ -383,11 +396,11 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
         await withWatch(account, name, async (watch) => {
           try {
             say('creating')
-            newId = (await docker.createContainer(createOptions(next, plan.objects.network.name, px ? px.labelsFor(plan, next) : {}))).id
+            newId = await createServiceContainer(docker, next, plan.objects.network.name, px ? px.labelsFor(plan, next) : {}, filesDir)
             say('starting')
             await docker.getContainer(newId).start()
             let check = await containers.confirmRunning(newId, next, watch, { probeNetwork: plan.objects.network.name })
-            if (check.ok) check = await containers.settle(newId)
+            if (check.ok) check = await containers.settle(newId, next)
             if (!check.ok) failure = check.why
           } catch (error) {
             failure = reason(error)
@@ -454,7 +467,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
                 journal,
                 emit,
                 extraLabels: {},
-                deadDependency: () => service.dependsOn.find((d) => watch.died(done.get(d)?.containerId ?? '') !== undefined),
+                deadDependency: () => deadDependency(service, done, watch),
               }),
             emit,
           )
@@ -485,6 +498,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): StackRu
           }),
         )
         const removed = await removeObjects(labelFilters(account, name))
+        await removeStackFiles(filesDir, account, name)
         // Without a proxy plugin a Traefik left from earlier is not ours to remove; the stack goes all the same.
         const routedSpec = existing.map((e) => e.spec).find((spec) => spec !== undefined && isRouted(spec))
         const px = routedSpec && options.proxy !== false ? (kindOf(routedSpec) === 'traefik' ? (options.proxies?.traefik ?? options.proxy) : options.proxies?.[kindOf(routedSpec)]) : undefined

@@ -2,6 +2,7 @@
 import { defineFields, definePlugin } from '../../core/index.ts'
 import { PROXY_KINDS, type ProgressEvent, type StackRuntime } from '../../lib/stack/index.ts'
 import { createDockerRuntime, type DockerRuntimeOptions } from './docker-runtime.ts'
+import { defaultFilesDir } from './stack-files.ts'
 
 export { createDockerRuntime } from './docker-runtime.ts'
 export type { DockerRuntimeOptions } from './docker-runtime.ts'
@@ -26,6 +27,7 @@ export default definePlugin((options: DockerRuntimeOptions = {}) => ({
   config: runtimeDockerFields,
   setup(ctx) {
     const merged: DockerRuntimeOptions = { defaultProxy: ctx.settings.defaultProxy as DockerRuntimeOptions['defaultProxy'], ...options }
+    merged.filesDir ??= defaultFilesDir(ctx.dataDir)
     // The proxy plugins' services (runtime-traefik, runtime-caddy) when they run before us; without one, stacks routed through it are refused.
     if (merged.proxy === undefined && ctx.has('proxy')) merged.proxy = ctx.use('proxy')
     if (merged.proxies === undefined && ctx.has('proxy-caddy')) merged.proxies = { caddy: ctx.use('proxy-caddy') }

@@ -25,6 +25,8 @@ export interface Journal {
   /** Volumes and the network this deploy created. */
   volumes: string[]
   network?: string
+  /** The stack's extra networks (compose `networks:`) this deploy created. */
+  networks?: string[]
 }
 
 export const newJournal = (): Journal => ({ created: [], setAside: [], started: [], volumes: [] })
@@ -50,6 +52,7 @@ export function createRollout(docker: Docker, containers: Containers) {
         }),
       )
       for (const v of journal.volumes) await docker.getVolume(v).remove().catch(ignore404)
+      for (const n of journal.networks ?? []) await docker.getNetwork(n).remove().catch(ignore404)
       if (journal.network) await docker.getNetwork(journal.network).remove().catch(ignore404)
     },
 

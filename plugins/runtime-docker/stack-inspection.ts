@@ -64,10 +64,16 @@ export function stateFrom(name: string, account: string, existing: Existing[], o
   const order = (s: ServiceState) => existing.find((e) => serviceOf(e) === s.name)?.spec?.level ?? 99
   services.sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name))
   const created = existing.map((e) => e.info.Created).sort()[0]
+  // A one-shot service others wait to complete (a migration) is done, not down, once it exited with 0.
+  const oneShot = new Set(
+    existing.flatMap((e) => Object.entries(e.spec?.dependsOnConditions ?? {}).filter(([, c]) => c === 'service_completed_successfully').map(([d]) => d)),
+  )
+  const done = (s: ServiceState) =>
+    oneShot.has(s.name) && s.status === 'stopped' && !s.error && (override?.has(s.name) || / \(0\)/.test(existing.find((e) => serviceOf(e) === s.name)?.info.Status ?? ''))
   return {
     name,
     account,
-    status: stackStatus(services),
+    status: stackStatus(services, done),
     services,
     traefik: existing.some((e) => e.spec?.traefik),
     ...(services.find((s) => s.error) ? { error: `${services.find((s) => s.status === 'error')?.name ?? ''}: ${services.find((s) => s.status === 'error')?.error ?? ''}` } : {}),
@@ -75,9 +81,9 @@ export function stateFrom(name: string, account: string, existing: Existing[], o
   }
 }
 
-function stackStatus(services: ServiceState[]): StackStatus {
+function stackStatus(services: ServiceState[], done: (s: ServiceState) => boolean): StackStatus {
   if (services.some((s) => s.status === 'error' || s.status === 'blocked')) return 'error'
-  if (services.length > 0 && services.every((s) => s.status === 'running')) return 'running'
+  if (services.some((s) => s.status === 'running') && services.every((s) => s.status === 'running' || done(s))) return 'running'
   if (services.every((s) => s.status === 'stopped')) return 'stopped'
   return 'partial'
 }

@@ -42,13 +42,22 @@ describe('thresh agent config', () => {
     expect(JSON.parse(list.stdout)).toMatchObject({ transport: 'rest', 'metrics-interval': '15s', 'auto-failover': true, 'reconnect-delay': '5s', 'node-name': null })
   })
 
+  it('keeps the host directories stacks may bind-mount, refusing relative ones', async () => {
+    const env = { THRESH_HOME: tempHome() }
+    expect((await thresh(['agent', 'config', 'set', 'allowed-bind-paths', '/srv/app, /data'], env)).code).toBe(0)
+    expect(JSON.parse(readFileSync(join(env.THRESH_HOME, 'agent.json'), 'utf8'))).toEqual({ allowedBindPaths: ['/srv/app', '/data'] })
+    const refused = await thresh(['agent', 'config', 'set', 'allowed-bind-paths', 'srv/app'], env)
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toContain('absolute paths, comma-separated')
+  })
+
   it('refuses an unknown key with the list of valid keys, and changes nothing', async () => {
     const home = tempHome()
     const result = await thresh(['agent', 'config', 'set', 'hub-url', 'https://x'], { THRESH_HOME: home })
     expect(result.code).not.toBe(0)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     expect(result.stderr).toContain("Unknown agent config key 'hub-url'")
-    expect(result.stderr).toContain('valid keys: midtier-url, fallback-url, api-key, fallback-api-key, hub-fingerprint, tls-verify, transport, auto-failover, failback-delay, reconnect-delay, node-name, metrics-interval, container-stats-interval, default-proxy, container-events, restart-loop-count, restart-loop-window, allow-exec.')
+    expect(result.stderr).toContain('valid keys: midtier-url, fallback-url, api-key, fallback-api-key, hub-fingerprint, tls-verify, transport, auto-failover, failback-delay, reconnect-delay, node-name, metrics-interval, container-stats-interval, default-proxy, container-events, restart-loop-count, restart-loop-window, allow-exec, allowed-bind-paths.')
     expect(result.stdout).toBe('')
   })
 

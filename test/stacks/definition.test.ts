@@ -80,7 +80,7 @@ describe('validation', () => {
     const errors = problems({
       name: 'Bad_Name',
       services: {
-        api: { ports: ['80', '70000:80', '8080:80'], volumes: ['/host:/data', 'data'], depends_on: 'db' },
+        api: { ports: ['80', '70000:80', '8080:80'], volumes: ['./host:/data', 'data'], depends_on: 'db' },
         web: { image: 'nginx', ports: ['8080:81'], depends_on: ['ghost'], env: { X: '${nope.host}' } },
       },
     })

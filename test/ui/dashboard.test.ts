@@ -134,7 +134,7 @@ describe('the hub dashboard', () => {
     await page.getByRole('link', { name: 'Stacks', exact: true }).click()
     await expect.poll(() => page.getByRole('heading', { level: 1, name: 'Stacks', exact: true }).isVisible()).toBe(true)
     await page.getByRole('link', { name: 'Deploy a stack' }).click()
-    const definition = page.getByLabel('Stack definition (JSON)')
+    const definition = page.getByLabel('Stack definition')
     await definition.fill(
       JSON.stringify({ name: stackName, services: { a: { image: 'thresh-test/busybox:1', depends_on: ['b'] }, b: { image: 'thresh-test/busybox:1', depends_on: ['a'], ports: ['nope'] } } }, null, 2),
     )
@@ -155,7 +155,7 @@ describe('the hub dashboard', () => {
         web: { image: 'thresh-test/busybox:1', ports: [`${hostPort}:8080`], depends_on: ['db'], env: { PORT: '8080', DB: 'http://${db.host}:${db.port}' } },
       },
     }
-    await page.getByLabel('Stack definition (JSON)').fill(JSON.stringify(stack, null, 2))
+    await page.getByLabel('Stack definition').fill(JSON.stringify(stack, null, 2))
     await expect.poll(() => page.locator('.preview').innerText()).toContain('db')
     await page.getByRole('radio', { name: 'A node' }).check()
     await page.getByLabel('Node', { exact: true }).selectOption({ label: nodeName })
@@ -234,6 +234,33 @@ describe('the hub dashboard', () => {
     await expect.poll(() => page.getByRole('heading', { level: 1, name: 'Stacks' }).isVisible(), { timeout: 60_000 }).toBe(true)
     await expect.poll(() => labelledObjects(docker, stackName), { timeout: 60_000 }).toEqual([])
     await expect.poll(() => page.locator(`tr[data-stack="${stackName}"]`).count(), { timeout: 30_000 }).toBe(0)
+  }, 120_000)
+
+  it('takes a compose file: lists unsupported keys with their lines, leaves them out when asked, and deploys it', async () => {
+    const composeName = uniqueName('ui-compose')
+    const port = await freePort()
+    await page.getByRole('link', { name: 'Deploy a stack' }).click()
+    const definition = page.getByLabel('Stack definition')
+    await definition.fill(
+      `name: ${composeName}\nservices:\n  web:\n    image: thresh-test/busybox:1\n    build: .\n    restart: always\n    labels: [com.example.ui=yes]\n    ports: ["127.0.0.1:${port}:8080"]\n`,
+    )
+    const error = page.locator('#' + (await definition.getAttribute('id')) + '-error')
+    await expect.poll(() => error.innerText()).toContain('services.web.build (line 5): build is not supported')
+    await page.getByLabel('Leave out compose keys thresh does not support').check()
+    await expect.poll(() => page.locator('.preview').innerText()).toContain(composeName)
+    expect(await page.locator('.preview').innerText()).toContain('services.web.build (line 5)')
+    await page.getByRole('radio', { name: 'A node' }).check()
+    await page.getByLabel('Node', { exact: true }).selectOption({ label: nodeName })
+    await page.getByRole('button', { name: 'Deploy' }).click()
+    await expect.poll(() => page.getByRole('heading', { level: 1, name: composeName }).isVisible(), { timeout: 10_000 }).toBe(true)
+    await expect.poll(() => page.locator('tr[data-service=web] .badge').textContent(), { timeout: 60_000 }).toBe('running')
+    expect(await httpText(`http://127.0.0.1:${port}/version.txt`)).toBe('1')
+    const [container] = await docker.listContainers({ filters: JSON.stringify({ label: [`thresh.stack=${composeName}`] }) })
+    const info = await docker.getContainer(container!.Id).inspect()
+    expect(info.Config.Labels['com.example.ui']).toBe('yes')
+    expect(info.HostConfig.RestartPolicy?.Name).toBe('always')
+    await hub.api('DELETE', `/api/stacks/${composeName}?wait=true`)
+    await expect.poll(() => labelledObjects(docker, composeName), { timeout: 60_000 }).toEqual([])
   }, 120_000)
 
   it('creates an agent key shown once with a copy button and the command that installs a node with it, then revokes it', async () => {

@@ -1,5 +1,7 @@
 // stacks: deploy, inspect, update, stop, start and destroy, each answering at once (202) or, with
 // ?wait=true, when the node has finished.
+import { ThreshError } from '../../../core/index.ts'
+import { convertCompose } from '../../../lib/stack/compose/index.ts'
 import type { StackOutcome } from '../../hub-fleet/index.ts'
 import { arr, bool, obj, str, type Schema } from '../schema.ts'
 import { flag, NAME, NAME_HINT, ok } from './params.ts'
@@ -29,6 +31,8 @@ const stackSchema = obj({
   createdAt: str({ format: 'date-time' }),
   updatedAt: str({ format: 'date-time' }),
   deployedAt: str({ format: 'date-time', nullable: true }),
+  secrets: arr(str(), { description: 'names of the stack\'s secrets (their content is never returned)' }),
+  configs: arr(str(), { description: 'names of the stack\'s configs' }),
   services: arr(serviceSchema),
   command: obj({ id: str(), status: str(), error: str({ nullable: true }) }),
 })
@@ -44,8 +48,21 @@ const stackBody: Schema = {
     traefik: bool(),
     targetNode: str({ minLength: 1, maxLength: 253 }),
     targetCluster: str({ minLength: 1, maxLength: 253 }),
+    networks: arr(str(), { description: 'extra networks services may join besides the stack\'s own (default)' }),
+    secrets: { type: 'object', description: 'name -> {content}: stored encrypted, mounted read-only at /run/secrets/NAME, never returned' },
+    configs: { type: 'object', description: 'name -> {content}: mounted read-only at the target a service names' },
   },
 }
+
+const composeBody: Schema = obj(
+  {
+    compose: str({ minLength: 1, maxLength: 512 * 1024, 'x-multiline': true, description: 'the compose.yaml / docker-compose.yml text' }),
+    ignoreUnsupported: bool({ description: 'leave out keys thresh does not support (warnings instead of errors)' }),
+    name: str({ pattern: NAME, description: 'stack name when the file has no top-level name' }),
+  },
+  ['compose'],
+)
+const problemSchema = obj({ path: str(), message: str(), line: { type: 'integer' }, column: { type: 'integer' } })
 
 /** `POST /api/stacks/{name}/stop|start`: one route shape for both actions. */
 const lifecycleRoute = (action: 'stop' | 'start', summary: string): RouteDef => ({
@@ -64,6 +81,33 @@ const lifecycleRoute = (action: 'stop' | 'start', summary: string): RouteDef => 
 })
 
 export const stackRoutes: RouteDef[] = [
+  {
+    method: 'post',
+    path: '/api/stacks/convert',
+    summary: 'Convert a compose file into a stack definition',
+    description:
+      'Converts compose text (variables from the file\'s defaults only; env_file, secret and config files and relative bind mounts cannot be read here: use the CLI for those) into the definition POST /api/stacks/deploy takes. Problems answer 400 with each path, line and column.',
+    tag: 'stacks',
+    scope: 'cli',
+    role: 'viewer',
+    body: composeBody,
+    maxBodyBytes: 1024 * 1024,
+    status: 200,
+    response: obj({ definition: { type: 'object' }, warnings: arr(problemSchema) }),
+    async handle({ body }) {
+      const input = body as { compose: string; ignoreUnsupported?: boolean; name?: string }
+      const result = convertCompose(input.compose, { ...(input.name ? { name: input.name } : {}), ...(input.ignoreUnsupported ? { ignoreUnsupported: true } : {}) })
+      if (result.ok) return ok({ definition: result.definition, warnings: result.warnings })
+      const lines = result.errors.map((e) => `${e.path ? `${e.path}${e.line ? ` (line ${e.line})` : ''}: ` : ''}${e.message}`)
+      throw new ThreshError({
+        code: 'stack_invalid',
+        status: 400,
+        plugin: 'hub-api',
+        message: `The compose file is not a valid stack (${lines.length} problem${lines.length === 1 ? '' : 's'}): ${lines.slice(0, 10).join('; ')}`,
+        details: result.errors,
+      })
+    },
+  },
   {
     method: 'post',
     path: '/api/stacks/deploy',
