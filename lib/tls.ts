@@ -97,16 +97,19 @@ export function readFleetCa(dataDir: string): { cert: string; fingerprint: strin
 
 /** This machine's names and addresses: localhost, loopback, the host name and every interface address. */
 export function localNames(): string[] {
-  const names = new Set(['localhost', '127.0.0.1', '::1', hostname()])
+  const names = new Set(['localhost', '127.0.0.1', '::1', hostname().toLowerCase()])
   for (const list of Object.values(networkInterfaces())) for (const entry of list ?? []) names.add(entry.address.replace(/%.*$/, ''))
-  return [...names]
+  return [...names].filter(isHostName)
 }
 
 const NAME = /^(?=.{1,253}$)(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
 
+/** A DNS name (or wildcard) or an IP address: what a certificate can name. */
+export const isHostName = (name: string): boolean => isIP(name) !== 0 || NAME.test(name)
+
 /** Refuses anything that is neither a DNS name nor an IP address. */
 export function checkNames(names: string[]): string[] {
-  const bad = names.filter((name) => !isIP(name) && !NAME.test(name))
+  const bad = names.filter((name) => !isHostName(name))
   if (bad.length > 0) {
     throw new ThreshError({ code: 'invalid_request', status: 400, message: `Not a host name or IP address: ${bad.map((b) => JSON.stringify(b)).join(', ')}.` })
   }

@@ -8,6 +8,7 @@ import { defineFields, definePlugin, ThreshError } from '../../core/index.ts'
 import { readSecretFile } from '../../lib/secret-file.ts'
 import { fingerprintField } from '../../lib/tls.ts'
 import type {} from '../agent-gateway/index.ts'
+import { createMidtierCertificate } from './certificate.ts'
 import { createHubHttp } from './hub-http.ts'
 import { openJournal } from './journal.ts'
 import { createKeyValidator } from './key-validator.ts'
@@ -30,6 +31,7 @@ export const midtierRelayFields = defineFields({
   hubUrl: { type: 'url', description: 'the hub to connect to' },
   apiKeyFile: { type: 'string', description: 'a file holding the thresh_mid_ key for the hub (preferred: unlike --api-key, not visible in ps)' },
   apiKey: { type: 'string', description: 'the thresh_mid_ key for the hub; on the command line every local user sees it in ps, so prefer --api-key-file or THRESH_API_KEY', secret: true },
+  advertise: { type: 'list', description: 'the host names and addresses agents reach this mid-tier at, put in the certificate the hub signs for it (this machine\'s own are always there)', default: [] },
   hubFingerprint: { ...fingerprintField, description: "the hub's fleet CA fingerprint (sha256:…, printed by the hub at start): the hub's certificate must chain to it" },
   tlsVerify: { type: 'boolean', description: 'verify the hub certificate (false: an escape hatch, never needed with --hub-fingerprint)', default: true },
   batchInterval: { type: 'duration', description: 'metrics flush interval', default: 5000, min: 10 },
@@ -93,7 +95,7 @@ function midtierIdFor(dataDir: string, configured: unknown): string {
 export default definePlugin((options: MidtierRelayOptions = {}) => ({
   name: 'midtier-relay',
   requires: ['agent-gateway'],
-  provides: ['midtier-relay'],
+  provides: ['midtier-relay', 'serving-certificate'],
   config: midtierRelayFields,
   async setup(ctx) {
     const { settings } = ctx
@@ -136,6 +138,16 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
       ...(options.maxReconnectDelayMs !== undefined ? { maxReconnectDelayMs: options.maxReconnectDelayMs } : {}),
     })
     ctx.provide('midtier-relay', relay)
+    const certificate = createMidtierCertificate({
+      hubUrl,
+      apiKey,
+      http,
+      dataDir: ctx.dataDir,
+      advertise: settings.advertise,
+      ...(settings.hubFingerprint ? { fingerprint: settings.hubFingerprint } : {}),
+      logger: ctx.logger,
+    })
+    ctx.provide('serving-certificate', certificate)
 
     ctx.metrics.gauge('midtier_agents_connected', 'Agents connected to this mid-tier.', () => gateway.agents().length)
     ctx.metrics.gauge('midtier_hub_connected', 'Whether the mid-tier is connected to its hub (1) or not (0).', () => (relay.link.connected ? 1 : 0))
@@ -153,6 +165,7 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
 
     relay.start()
     return async () => {
+      certificate.close()
       await relay.close()
       journal?.close()
     }
