@@ -9,17 +9,16 @@ export const denoRuntime: RuntimeAdapter = {
   createServer(app) {
     return {
       upgradeWebSocket: upgradeWebSocket as never,
-      listen: ({ host, port, tls }) =>
+      listen: ({ host, port, path, tls }) =>
         new Promise((resolve, reject) => {
           try {
             const server = Deno.serve(
               {
-                hostname: host,
-                port,
+                ...(path ? { path, transport: 'unix' } : { hostname: host, port }),
                 ...(tls ? { cert: tls.cert, key: tls.key } : {}),
-                onListen: (addr: { port: number }) =>
+                onListen: (addr: { port?: number }) =>
                   resolve({
-                    port: addr.port,
+                    port: addr.port ?? 0,
                     // Deno.serve keeps the certificate it started with: a renewal takes effect at the next start.
                     setTls: () => false,
                     close: async () => {

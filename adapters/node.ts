@@ -19,7 +19,7 @@ export const nodeRuntime: RuntimeAdapter = {
     const webSockets = createNodeWebSocket(app)
     return {
       upgradeWebSocket: webSockets.upgradeWebSocket as never,
-      listen: ({ host, port, tls }) =>
+      listen: ({ host, port, path, tls }) =>
         new Promise((resolve, reject) => {
           const server = createAdaptorServer({
             fetch: app.fetch,
@@ -27,10 +27,10 @@ export const nodeRuntime: RuntimeAdapter = {
           })
           server.once('error', reject)
           server.on('upgrade', (incoming, socket, head) => void webSockets.handleUpgrade(incoming, socket, head))
-          server.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
+          server.listen(path ? { path, backlog: LISTEN_BACKLOG } : { host, port, backlog: LISTEN_BACKLOG }, () => {
             server.off('error', reject)
             resolve({
-              port: (server.address() as AddressInfo).port,
+              port: path ? 0 : (server.address() as AddressInfo).port,
               setTls: (next) => {
                 if (!tls) return false
                 ;(server as unknown as TlsServer).setSecureContext({ cert: next.cert, key: next.key })

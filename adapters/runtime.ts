@@ -7,6 +7,8 @@ import type { RuntimeInfo } from '../core/index.ts'
 export interface ListenOptions {
   host: string
   port: number
+  /** A Unix socket to listen on instead of host:port (the agent's status endpoint). */
+  path?: string
   tls?: { cert: string; key: string }
 }
 

@@ -1,4 +1,5 @@
-// The agent: runs on every node, reports metrics and executes commands; serves its live status on loopback.
+// The agent: runs on every node, reports metrics and executes commands; serves its live status on a
+// Unix socket in THRESH_HOME (no port to collide), or on a loopback port with --status-port.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { defineRole, ThreshError, type ConfigSource, type PluginFactory, type RoleDefinition } from '../core/index.ts'
@@ -42,7 +43,11 @@ const role: RoleDefinition = defineRole({
     { name: 'agent-commands', load: () => load(import('../plugins/agent-commands/index.ts')) },
     { name: 'agent-status', load: () => load(import('../plugins/agent-status/index.ts')) },
   ],
-  defaults: { host: '127.0.0.1', tls: { enabled: false } },
+  defaults: { host: '127.0.0.1', tls: { enabled: false }, statusSocket: 'agent.sock' },
+  fields: {
+    statusSocket: { type: 'string', description: 'the Unix socket, in THRESH_HOME, that serves the status for thresh agent status', env: false },
+    statusPort: { type: 'number', description: 'serve the status on this loopback TCP port instead of a Unix socket (platforms without them; scraping /metrics)', min: 0, max: 65535 },
+  },
   layers: agentJsonLayer,
 })
 

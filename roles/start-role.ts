@@ -1,7 +1,8 @@
 // Starts a role: resolve config in two passes (selectors and the plugin list, then every plugin's own
 // settings) -> set the plugins up in order -> serve. The returned `stop()` tears down in reverse.
 import { Hono } from 'hono'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
 import { homedir } from 'node:os'
 import process from 'node:process'
 import { dirname, isAbsolute, resolve } from 'node:path'
@@ -118,11 +119,17 @@ export async function startRole(options: StartRoleOptions): Promise<RunningRole>
   const thresh = createThresh({ role: role.name, config, plugins, server, runtime: runtime.info, logger, dataDir: config.dataDir })
   await thresh.setup()
 
+  // A role with a status socket (the agent) listens on it, unless a TCP port was asked for.
+  const extra = config as Record<string, unknown>
+  const portAsked = typeof extra.statusPort === 'number' || options.flags?.port !== undefined || Boolean(env.THRESH_PORT)
+  const socketPath = typeof extra.statusSocket === 'string' && extra.statusSocket && !portAsked && process.platform !== 'win32' ? resolve(config.dataDir, extra.statusSocket) : undefined
+  const listenPort = typeof extra.statusPort === 'number' ? extra.statusPort : config.port
   let listening: Awaited<ReturnType<typeof http.listen>>
   let tls: (TlsMaterial & { own?: boolean }) | undefined
   try {
     tls = await servingTls(thresh, config, providesCertificate(plugins))
-    listening = await http.listen({ host: config.host, port: config.port, tls })
+    if (socketPath) await clearStaleSocket(socketPath)
+    listening = await http.listen({ host: config.host, port: listenPort, tls, ...(socketPath ? { path: socketPath } : {}) })
   } catch (cause) {
     await thresh.close('listen failed').catch(() => {})
     const code = (cause as { code?: string }).code
@@ -130,8 +137,10 @@ export async function startRole(options: StartRoleOptions): Promise<RunningRole>
       code: 'listen_failed',
       message:
         code === 'EADDRINUSE' || (cause as Error).name === 'AddrInUse'
-          ? `Port ${config.port} is already in use on ${config.host}; choose another with --port.`
-          : `Cannot listen on ${config.host}:${config.port}: ${(cause as Error).message}`,
+          ? socketPath
+            ? `Another ${role.name} is already running with THRESH_HOME ${config.dataDir} (it holds ${socketPath}); stop it first.`
+            : `Port ${listenPort} is already in use on ${config.host}; choose another with --port.`
+          : `Cannot listen on ${socketPath ?? `${config.host}:${listenPort}`}: ${(cause as Error).message}`,
       cause,
     })
   }
@@ -145,12 +154,15 @@ export async function startRole(options: StartRoleOptions): Promise<RunningRole>
   const scheme = config.tls.enabled ? 'https' : 'http'
   const wildcard = config.host === '0.0.0.0' || config.host === '::'
   const hostPart = (host: string) => (host.includes(':') ? `[${host}]` : host)
-  url = `${scheme}://${hostPart(wildcard ? '127.0.0.1' : config.host)}:${listening.port}`
+  url = socketPath ? `unix:${socketPath}` : `${scheme}://${hostPart(wildcard ? '127.0.0.1' : config.host)}:${listening.port}`
   thresh.bus.emit('server:listening', { url, port: listening.port })
   await thresh.hooks.callHook('server:listening', url)
   // The address actually bound, and where it can be reached from.
-  const reachable = wildcard ? reachableUrls(scheme, listening.port, config.host === '::') : [url]
-  logger.info(`${role.name} listening on ${hostPart(config.host)}:${listening.port} (${reachable.join(', ')})`)
+  if (socketPath) logger.info(`${role.name} listening on ${socketPath}`)
+  else {
+    const reachable = wildcard ? reachableUrls(scheme, listening.port, config.host === '::') : [url]
+    logger.info(`${role.name} listening on ${hostPart(config.host)}:${listening.port} (${reachable.join(', ')})`)
+  }
   if (tls?.fingerprint && tls.own) {
     logger.info(`Fleet CA fingerprint: ${tls.fingerprint} (clients pin it: thresh auth login --hub URL --fingerprint ${tls.fingerprint})`)
   }
@@ -184,6 +196,19 @@ async function servingTls(thresh: Thresh, config: ThreshConfig, provided: boolea
   if (!(config.tls.cert && config.tls.key) && provided) return thresh.use('serving-certificate').initial()
   const material = await loadTlsMaterial(config.tls, config.dataDir, { fleetCa: true, advertise })
   return material && { ...material, own: Boolean(material.fingerprint) }
+}
+
+/** A socket file left by a process that died is removed; one a live process answers on is left (listen then says so). */
+async function clearStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return
+  const live = await new Promise<boolean>((done) => {
+    const probe = connect({ path }, () => {
+      probe.destroy()
+      done(true)
+    })
+    probe.on('error', () => done(false))
+  })
+  if (!live) rmSync(path, { force: true })
 }
 
 const providesCertificate = (plugins: ThreshPlugin<any>[]) => plugins.some((p) => p.provides?.includes('serving-certificate'))

@@ -1,6 +1,9 @@
 // `thresh agent start|stop|status|failover|failback`: the agent as a background process (pidfile and
-// log file in THRESH_HOME) and the live state of that process, read from its loopback status endpoint.
+// log file in THRESH_HOME) and the live state of that process, read from its status endpoint (a Unix
+// socket in THRESH_HOME, or a loopback port with --status-port). `start` returns once the agent is
+// connected, or fails after a bounded wait with the reason; `status` exits non-zero unless connected.
 import { spawn } from 'node:child_process'
+import { request as httpRequest } from 'node:http'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import process from 'node:process'
@@ -68,27 +71,60 @@ async function agentRequest(method: 'GET' | 'POST', path: string): Promise<Statu
   if (pid === undefined || !file || file.pid !== pid) {
     throw new ThreshError({ code: 'agent_not_running', message: 'The agent is not running; start it with thresh agent start.' })
   }
-  let response: Response
+  let response: { status: number; text: string }
   try {
-    // The agent only takes switches sent as JSON, which a web page cannot send it (plugins/agent-status).
-    const json = method === 'POST' ? { body: '{}', headers: { 'content-type': 'application/json' } } : {}
-    response = await fetch(file.url + path, { method, ...json, signal: AbortSignal.timeout(5000) })
+    response = await localRequest(file.url, method, path)
   } catch (cause) {
     throw new ThreshError({ code: 'agent_unreachable', message: `The agent (pid ${pid}) does not answer at ${file.url}: ${(cause as Error).message}`, cause })
   }
-  const body = (await response.json().catch(() => ({}))) as Status & { message?: string }
-  if (!response.ok) throw new ThreshError({ code: 'agent_refused', message: body.message ?? `The agent answered ${response.status}.` })
+  let body: Status & { message?: string }
+  try {
+    body = JSON.parse(response.text) as typeof body
+  } catch {
+    body = {} as typeof body
+  }
+  if (response.status >= 400) throw new ThreshError({ code: 'agent_refused', message: body.message ?? `The agent answered ${response.status}.` })
   return body
 }
 
+/** One request to the agent's status endpoint: `unix:/path/agent.sock` or `http://127.0.0.1:PORT`. */
+function localRequest(url: string, method: 'GET' | 'POST', path: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const socketPath = url.startsWith('unix:') ? url.slice('unix:'.length) : undefined
+    const target = socketPath ? { socketPath, host: 'localhost', path } : new URL(url + path)
+    // The agent only takes switches sent as JSON, which a web page cannot send it (plugins/agent-status).
+    const headers = method === 'POST' ? { 'content-type': 'application/json', 'content-length': '2' } : {}
+    const req = httpRequest({ ...(socketPath ? target : urlOptions(target as URL)), method, headers, timeout: 5000 }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+      res.on('error', reject)
+    })
+    req.on('timeout', () => req.destroy(new Error('no answer within 5 s')))
+    req.on('error', reject)
+    req.end(method === 'POST' ? '{}' : undefined)
+  })
+}
+
+const urlOptions = (url: URL) => ({ host: url.hostname, port: Number(url.port), path: url.pathname + url.search })
+
 const argsForRole = {
   config: { type: 'string', description: 'config file (JSON or TS) under $THRESH_HOME/agent.json settings' },
-  port: { type: 'string', description: 'loopback port of the status endpoint (default 7300)' },
+  'status-port': { type: 'string', description: 'serve the status on this loopback port instead of the Unix socket $THRESH_HOME/agent.sock (platforms without Unix sockets)' },
+  port: { type: 'string', description: 'the same as --status-port (older name)' },
 } as const
 
-function roleFlags(args: { port?: string }): Record<string, unknown> {
+interface RoleArgs {
+  config?: string
+  port?: string
+  'status-port'?: string
+}
+
+function roleFlags(args: RoleArgs): Record<string, unknown> {
   const flags: Record<string, unknown> = {}
-  if (args.port !== undefined) flags.port = Number.isInteger(Number(args.port)) ? Number(args.port) : args.port
+  const port = args['status-port'] ?? args.port
+  if (port !== undefined) flags.statusPort = Number.isInteger(Number(port)) ? Number(port) : port
   return flags
 }
 
@@ -103,7 +139,7 @@ function selfCommand(): [string, string[]] {
   return [process.execPath, [...process.execArgv, process.argv[1]!]]
 }
 
-async function runForeground(args: { config?: string; port?: string }): Promise<void> {
+async function runForeground(args: RoleArgs): Promise<void> {
   claimPidfile(process.pid)
   const runtime = await loadRuntime()
   const release = () => {
@@ -134,7 +170,7 @@ async function runForeground(args: { config?: string; port?: string }): Promise<
   runtime.onSignal('SIGTERM', () => void shutdown('SIGTERM'))
 }
 
-async function startBackground(args: { config?: string; port?: string; json?: boolean }): Promise<void> {
+async function startBackground(args: RoleArgs & { json?: boolean; wait?: string }): Promise<void> {
   const existing = runningPid()
   if (existing !== undefined) throw new ThreshError({ code: 'agent_running', message: `The agent is already running (pid ${existing}); stop it first with thresh agent stop.` })
   const { home, log } = paths()
@@ -142,7 +178,8 @@ async function startBackground(args: { config?: string; port?: string; json?: bo
   rmSync(paths().runtime, { force: true })
   const out = openSync(log, 'a')
   const [command, base] = selfCommand()
-  const extra = [...(args.config ? ['--config', args.config] : []), ...(args.port ? ['--port', args.port] : [])]
+  const statusPort = args['status-port'] ?? args.port
+  const extra = [...(args.config ? ['--config', args.config] : []), ...(statusPort ? ['--status-port', statusPort] : [])]
   const child = spawn(command, [...base, 'agent', 'start', '--foreground', ...extra], { detached: true, stdio: ['ignore', out, out], env: process.env })
   closeSync(out)
   child.unref()
@@ -158,15 +195,66 @@ async function startBackground(args: { config?: string; port?: string; json?: bo
     if (Date.now() > deadline) throw new ThreshError({ code: 'agent_start_failed', message: `The agent (pid ${pid}) did not come up within 30 s; see ${log}.` })
     await new Promise((r) => setTimeout(r, 100))
   }
-  if (args.json) return printJson({ started: true, pid, log, url: runtimeFile()?.url })
-  print(`✓ Agent started in the background (pid ${pid}).`)
+  // Started is not connected: wait (bounded) until the agent says it is, or why it is not.
+  const waitSeconds = args.wait === undefined ? 30 : Number(args.wait)
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new ThreshError({ code: 'invalid_wait', message: `--wait takes seconds (0 or more), not '${args.wait}'.` })
+  const connected = waitSeconds === 0 ? undefined : await waitUntilConnected(waitSeconds * 1000)
+  if (args.json) {
+    printJson({ started: true, pid, log, url: runtimeFile()?.url, ...(connected ? { connected: connected.state === 'connected', state: connected.state, reason: connected.reason, hubUrl: connected.hubUrl } : {}) })
+    if (connected && connected.state !== 'connected') process.exitCode = 1
+    return
+  }
+  if (connected && connected.state !== 'connected') {
+    throw new ThreshError({
+      code: 'agent_not_connected',
+      message: `The agent started (pid ${pid}) but is not connected after ${waitSeconds} s — ${whyNotConnected(connected)} It keeps retrying in the background (logs: ${log}; thresh agent stop stops it).`,
+    })
+  }
+  print(`✓ Agent started in the background (pid ${pid})${connected ? `, connected to ${connected.hubUrl}` : ''}.`)
   print(`  Logs: ${log}`)
   print('  Check it with: thresh agent status')
 }
 
+/** Polls the agent until it is connected, it cannot be (not configured, key refused), or the time is up. */
+async function waitUntilConnected(timeoutMs: number): Promise<Status> {
+  const deadline = Date.now() + timeoutMs
+  let live = await agentRequest('GET', '/api/agent/status')
+  let refusedSince: number | undefined
+  while (live.state !== 'connected' && live.state !== 'not_configured' && Date.now() < deadline) {
+    // A refused key does not fix itself: give it one more try (a key created a moment ago), not the whole wait.
+    if (live.state === 'auth_error') refusedSince ??= Date.now()
+    if (refusedSince !== undefined && Date.now() - refusedSince > 3000) break
+    await new Promise((r) => setTimeout(r, 250))
+    live = await agentRequest('GET', '/api/agent/status')
+  }
+  return live
+}
+
+/** The reason an agent is not connected, in the words a user needs: unreachable, TLS, key rejected, revoked. */
+export function whyNotConnected(status: Status): string {
+  const reason = (status.reason ?? '').replace(/\.?$/, '.')
+  switch (status.state) {
+    case 'not_configured':
+      return `it is not configured: ${reason}`
+    case 'auth_error':
+      return /revoked/i.test(reason)
+        ? `its key was revoked: ${reason} Create a new one (thresh keys create --type agent) and set it: thresh agent config set api-key thresh_live_….`
+        : `the server rejected its key: ${reason} Check it: thresh agent config set api-key thresh_live_….`
+    case 'tls_error':
+      return `TLS: ${reason}`
+    default:
+      return `${status.hubUrl ?? 'the server'} is unreachable: ${reason || 'no answer yet.'}`
+  }
+}
+
 export const start = defineCommand({
-  meta: { name: 'start', description: 'Start the agent in the background (--foreground for systemd)' },
-  args: { ...argsForRole, foreground: { type: 'boolean', description: 'stay in the foreground (systemd, containers)' }, ...jsonArg },
+  meta: { name: 'start', description: 'Start the agent in the background and wait until it is connected (--foreground for systemd)' },
+  args: {
+    ...argsForRole,
+    foreground: { type: 'boolean', description: 'stay in the foreground (systemd, containers)' },
+    wait: { type: 'string', description: 'seconds to wait for the connection before failing with the reason (default 30; 0 = do not wait)' },
+    ...jsonArg,
+  },
   async run({ args }) {
     if (args.foreground) return runForeground(args)
     await startBackground(args)
@@ -202,6 +290,8 @@ export function describeState(status: Status): string {
       return 'Connected ✓'
     case 'auth_error':
       return `Authentication failed: ${status.reason ?? 'the server refused the agent key'}`
+    case 'tls_error':
+      return `TLS: ${status.reason ?? 'the server certificate is not trusted'}`
     case 'not_configured':
       return `Not configured: ${status.reason ?? 'no midtier-url'}`
     case 'connecting':
@@ -239,7 +329,7 @@ export function renderStatus(status: Status): string {
 }
 
 export const status = defineCommand({
-  meta: { name: 'status', description: 'Show the live state of the running agent' },
+  meta: { name: 'status', description: 'Show the live state of the running agent (exit 0 only when connected, 3 when stopped)' },
   args: { ...jsonArg },
   async run({ args }) {
     if (runningPid() === undefined) {
@@ -248,6 +338,8 @@ export const status = defineCommand({
       process.exit(3)
     }
     const live = await agentRequest('GET', '/api/agent/status')
+    // Scripts and health checks read the exit status: 0 only when connected.
+    if (live.state !== 'connected') process.exitCode = 1
     if (args.json) return printJson({ running: true, ...live })
     print(renderStatus(live))
   },

@@ -111,6 +111,13 @@ export interface ConnectionManager {
   switchTo(target: TargetName): void
 }
 
+/** The words of an error, with what a bare "fetch failed" wraps (connection refused, host not found). */
+export function reasonOf(error: unknown): string {
+  const message = (error as Error)?.message ?? String(error)
+  const cause = (error as { cause?: { message?: string; code?: string } })?.cause
+  return /^fetch failed$/i.test(message) && cause?.message ? cause.message : message
+}
+
 export function isAuthError(error: unknown): boolean {
   const e = error as { status?: number; statusCode?: number; message?: string }
   const status = e?.status ?? e?.statusCode
@@ -316,7 +323,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
           failures++
           const auth = isAuthError(error)
           // The reason first: status readers must never see the new state with the old reason.
-          reason = auth ? await explainRefusal(to, error) : ((error as Error)?.message ?? String(error))
+          reason = auth ? await explainRefusal(to, error) : reasonOf(error)
           state = auth ? 'auth_error' : isTlsTrustError(error) ? 'tls_error' : 'disconnected'
           options.logger?.warn(`Cannot connect to ${to.url}: ${reason}`)
           if (stopped) break
