@@ -24,6 +24,7 @@ export const main = defineCommand({
     keys: lazy(() => import('./commands/keys.ts')),
     user: lazy(() => import('./commands/user.ts')),
     build: lazy(() => import('./commands/build.ts')),
+    admin: lazy(() => import('./commands/admin.ts')),
   },
 })
 

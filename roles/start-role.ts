@@ -38,6 +38,8 @@ export interface StartRoleOptions {
   env?: Record<string, string | undefined>
   /** Plugins appended after the role's and the config's own (tests, embedding). */
   plugins?: ThreshPlugin<any>[]
+  /** Only these of the role's plugins, none from config, and no server: a tool working on a role's data (`thresh admin`). */
+  only?: string[]
 }
 
 export interface RunningRole {
@@ -118,6 +120,9 @@ export async function startRole(options: StartRoleOptions): Promise<RunningRole>
 
   const thresh = createThresh({ role: role.name, config, plugins, server, runtime: runtime.info, logger, dataDir: config.dataDir })
   await thresh.setup()
+  if (options.only) {
+    return { url: '', port: 0, config, thresh, logger, stop: (reason) => thresh.close(reason) }
+  }
 
   // A role with a status socket (the agent) listens on it, unless a TCP port was asked for.
   const extra = config as Record<string, unknown>
@@ -268,13 +273,14 @@ async function resolvePlugins(
   const plugins: ThreshPlugin<any>[] = []
   for (const entry of role.plugins) {
     if (config.disable.includes(entry.name)) continue
+    if (options.only && !options.only.includes(entry.name)) continue
     // A choice's candidates are keyed by plugin name, so `pluginOptions['storage-postgres']` reaches it.
     const name = isRoleChoice(entry) ? entry.choose(config) : entry.name
     const factory = isRoleChoice(entry) ? await entry.from[name]!() : await entry.load()
     plugins.push(factory(config.pluginOptions[name] ?? config.pluginOptions[entry.name] ?? {}))
   }
   const baseDir = options.configPath ? dirname(resolve(options.configPath)) : process.cwd()
-  for (const entry of config.plugins) {
+  for (const entry of options.only ? [] : config.plugins) {
     const [specifier, pluginOptions] = typeof entry === 'string' ? [entry, undefined] : entry
     const target = specifier.startsWith('.') || isAbsolute(specifier) ? resolve(baseDir, specifier) : specifier
     let module: Record<string, unknown>

@@ -83,6 +83,8 @@ export interface AuthService {
   listAccounts(principal: Principal): Promise<AccountRecord[]>
   /** Creates the first account and admin on a hub with no users; returns the one-time password. */
   bootstrap(input: { adminUser: string; adminPassword?: string }): Promise<{ created: boolean; userName: string; password?: string; generated: boolean }>
+  /** A new one-time password for a user (to change at next login); their sessions end. For `thresh admin reset-password`. */
+  resetPassword(userName: string): Promise<{ userName: string; password: string; sessionsEnded: number }>
 }
 
 const unauthorized = (message: string) => new ThreshError({ code: 'unauthorized', status: 401, plugin: 'hub-auth', message })
@@ -407,6 +409,28 @@ export function createAuthService(
       return store.listAccounts()
     },
 
+    async resetPassword(userName) {
+      const user = await store.findUserByName(userName)
+      if (!user) {
+        if ((await store.countUsers()) === 0) {
+          throw notFound('This hub has no users yet: start it (thresh run --role hub) and it prints the first admin\'s one-time password.')
+        }
+        throw notFound(`No user named '${userName}' on this hub; name one with --user.`)
+      }
+      const password = newPassword()
+      await store.updateUser(user.accountId, user.id, { passwordHash: await hashPassword(password), mustChangePassword: true })
+      const now = new Date().toISOString()
+      let sessionsEnded = 0
+      for (const s of await store.listSessions(user.accountId, user.id)) {
+        if (s.revokedAt || Date.parse(s.expiresAt) <= Date.now()) continue
+        await store.revokeSession(user.accountId, s.id, now)
+        forget(s.tokenHash)
+        sessionsEnded++
+      }
+      for (const [hash, entry] of cache) if (entry.user?.id === user.id) cache.delete(hash)
+      await hooks.audit({ accountId: user.accountId, actor: 'system', action: 'password.reset', target: `user:${user.username}` })
+      return { userName: user.username, password, sessionsEnded }
+    },
     async bootstrap({ adminUser, adminPassword }) {
       if ((await store.countUsers()) > 0) return { created: false, userName: adminUser, generated: false }
       const password = adminPassword ?? newPassword()

@@ -78,20 +78,25 @@ export default definePlugin((options: HubAuthOptions = {}) => ({
     ctx.provide('audit', audit)
     ctx.provide('users', createUsersService(store, auth, audit.record))
 
-    const { adminUser, adminPassword } = settings
-    const boot = await auth.bootstrap({ adminUser, ...(adminPassword ? { adminPassword } : {}) })
-    if (boot.created && boot.generated) {
-      // The one secret thresh ever prints: shown once, on the first start, so the owner can log in.
-      ctx.logger.box(
-        [
-          `Created the first account and its admin user '${boot.userName}'.`,
-          `One-time password: ${boot.password}`,
-          `Log in with: thresh auth login --hub <this hub> --username ${boot.userName}`,
-          'It is not shown again (set THRESH_ADMIN_PASSWORD on first start to choose it).',
-        ].join('\n'),
-      )
-    } else if (boot.created) {
-      ctx.logger.info(`Created the first account and its admin user '${boot.userName}' with the password from THRESH_ADMIN_PASSWORD.`)
-    }
+    // The first admin is made once the hub holds its port: a first start that cannot listen creates
+    // nothing, so the next start still prints the one-time password.
+    ctx.hooks.hook('server:listening', async () => {
+      const { adminUser, adminPassword } = settings
+      const boot = await auth.bootstrap({ adminUser, ...(adminPassword ? { adminPassword } : {}) })
+      if (boot.created && boot.generated) {
+        // The one secret thresh ever prints: shown once, on the first start, so the owner can log in.
+        ctx.logger.box(
+          [
+            `Created the first account and its admin user '${boot.userName}'.`,
+            `One-time password: ${boot.password}`,
+            `Log in with: thresh auth login --hub <this hub> --username ${boot.userName}`,
+            'It is not shown again (set THRESH_ADMIN_PASSWORD on first start to choose it);',
+            'lost it? On this machine: thresh admin reset-password',
+          ].join('\n'),
+        )
+      } else if (boot.created) {
+        ctx.logger.info(`Created the first account and its admin user '${boot.userName}' with the password from THRESH_ADMIN_PASSWORD.`)
+      }
+    })
   },
 }))
