@@ -107,6 +107,13 @@ export async function startRole(options: StartRoleOptions): Promise<RunningRole>
 
   const app = new Hono()
   installErrorHandlers(app, logger)
+  // Bound is not ready: what runs once the port is held (the hub's first admin) finishes before any request is served.
+  let ready = false
+  app.use(async (c, next) => {
+    if (ready) return next()
+    c.header('retry-after', '1')
+    return c.json({ error: 'starting', message: 'The server is starting; try again in a moment.' }, 503)
+  })
   const http = runtime.createServer(app)
   let url = ''
   const server: ServerCapabilities = {
@@ -162,6 +169,7 @@ export async function startRole(options: StartRoleOptions): Promise<RunningRole>
   url = socketPath ? `unix:${socketPath}` : `${scheme}://${hostPart(wildcard ? '127.0.0.1' : config.host)}:${listening.port}`
   thresh.bus.emit('server:listening', { url, port: listening.port })
   await thresh.hooks.callHook('server:listening', url)
+  ready = true
   // The address actually bound, and where it can be reached from.
   if (socketPath) logger.info(`${role.name} listening on ${socketPath}`)
   else {

@@ -1,8 +1,10 @@
 // `npm start`: the main job — a hub with its embedded, durable storage and an agent on this machine
 // connected to it. The first start chooses the admin password (printed once) and an agent key.
-// Extra arguments go to the hub: `npm start -- --port 7443`.
+// Extra arguments go to the hub: `npm start -- --port 7443`. The agent listens on a Unix socket in its
+// own THRESH_HOME (no port to collide), and every run points it at this run's hub URL and pins the
+// hub's fleet CA (no NODE_EXTRA_CA_CERTS, no tls-verify false).
 import { spawn, execFileSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { homedir, hostname } from 'node:os'
@@ -13,22 +15,39 @@ const cli = join(root, 'bin/thresh.mjs')
 const home = process.env.THRESH_HOME ?? join(homedir(), '.thresh')
 const agentHome = join(home, 'local-agent')
 const hubArgs = process.argv.slice(2)
-const portIndex = hubArgs.indexOf('--port')
-const port = portIndex >= 0 ? hubArgs[portIndex + 1] : (process.env.THRESH_PORT ?? '7200')
+const portIndex = hubArgs.findIndex((a) => a === '--port' || a.startsWith('--port='))
+const port = portIndex < 0 ? (process.env.THRESH_PORT || '7200') : hubArgs[portIndex].includes('=') ? hubArgs[portIndex].split('=')[1] : hubArgs[portIndex + 1]
 const hubUrl = `https://127.0.0.1:${port}`
-const caPath = join(home, 'tls/cert.pem')
+const caPath = join(home, 'tls/ca.pem')
 
 const say = (line) => process.stdout.write(`[start] ${line}\n`)
 const die = (line) => {
   process.stderr.write(`[thresh] ${line}\n`)
   stopAll(1)
 }
+/** For the main flow: stop everything and go no further. */
+const fatal = (line) => {
+  die(line)
+  return new Promise(() => {})
+}
 
+function agentHasKey() {
+  try {
+    const config = JSON.parse(readFileSync(join(agentHome, 'agent.json'), 'utf8'))
+    return Boolean(config.apiKey ?? config['api-key'])
+  } catch {
+    return false
+  }
+}
+
+// Until the local agent has its key, this run proposes the first admin password. The hub uses it only
+// if it has no users yet (a first start that failed created none); otherwise the login below says so.
 const hubEnv = { ...process.env, THRESH_HOME: home }
-let firstPassword
-if (!existsSync(join(home, 'db')) && !process.env.THRESH_ADMIN_PASSWORD) {
-  firstPassword = randomBytes(12).toString('base64url')
-  hubEnv.THRESH_ADMIN_PASSWORD = firstPassword
+const needsKey = !agentHasKey()
+let proposedPassword
+if (needsKey && !process.env.THRESH_ADMIN_PASSWORD) {
+  proposedPassword = randomBytes(12).toString('base64url')
+  hubEnv.THRESH_ADMIN_PASSWORD = proposedPassword
 }
 
 const children = []
@@ -52,6 +71,7 @@ process.on('SIGTERM', () => stopAll(0))
 function hubCall(method, path, body, token) {
   return new Promise((resolve, reject) => {
     const data = body ? JSON.stringify(body) : undefined
+    // The fleet CA the hub made in THRESH_HOME, and nothing else, is trusted for it.
     const req = request(`${hubUrl}${path}`, {
       method,
       ca: readFileSync(caPath),
@@ -61,7 +81,7 @@ function hubCall(method, path, body, token) {
       res.on('data', (c) => (text += c))
       res.on('end', () => {
         const json = text ? JSON.parse(text) : {}
-        if (res.statusCode >= 400) reject(new Error(json.message ?? `${method} ${path} answered ${res.statusCode}`))
+        if (res.statusCode >= 400) reject(Object.assign(new Error(json.message ?? `${method} ${path} answered ${res.statusCode}`), { status: res.statusCode }))
         else resolve(json)
       })
     })
@@ -83,39 +103,39 @@ async function waitForHub() {
   }
 }
 
-function agentHasKey() {
-  try {
-    const config = JSON.parse(readFileSync(join(agentHome, 'agent.json'), 'utf8'))
-    return Boolean(config.apiKey ?? config['api-key'])
-  } catch {
-    return false
-  }
-}
-
 run('hub', hubEnv, ['run', '--role', 'hub', ...hubArgs])
 try {
   await waitForHub()
 } catch (error) {
-  die(`The hub did not start: ${error.message}`)
+  await fatal(`The hub did not start: ${error.message}`)
 }
 
-if (!agentHasKey()) {
-  const password = firstPassword ?? process.env.THRESH_ADMIN_PASSWORD
-  if (!password) die(`The local agent has no key yet: set THRESH_ADMIN_PASSWORD to the admin password of ${hubUrl} and run npm start again.`)
+const agentEnv = { ...process.env, THRESH_HOME: agentHome, THRESH_PORT: '' }
+const setAgent = (key, value) => execFileSync(process.execPath, [cli, 'agent', 'config', 'set', key, value], { env: agentEnv, stdio: 'ignore' })
+let shownPassword
+if (needsKey) {
+  const password = process.env.THRESH_ADMIN_PASSWORD || proposedPassword
   try {
     const { accessToken } = await hubCall('POST', '/api/auth/login', { username: process.env.THRESH_ADMIN_USER ?? 'admin', password })
     const { key } = await hubCall('POST', '/api/keys', { type: 'agent', name: `local-${hostname()}` }, accessToken)
-    const agentEnv = { ...process.env, THRESH_HOME: agentHome }
-    execFileSync(process.execPath, [cli, 'agent', 'config', 'set', 'midtier-url', hubUrl], { env: agentEnv, stdio: 'ignore' })
-    execFileSync(process.execPath, [cli, 'agent', 'config', 'set', 'api-key', key], { env: agentEnv, stdio: 'ignore' })
+    setAgent('api-key', key)
     say(`created agent key 'local-${hostname()}' for the local agent (${join(agentHome, 'agent.json')})`)
+    if (password === proposedPassword) shownPassword = password
   } catch (error) {
-    die(`Could not create a key for the local agent: ${error.message}`)
+    if (error.status === 401 || error.status === 403) {
+      await fatal(`The local agent has no key yet, and the hub already has an admin whose password this run does not know: run npm start again with THRESH_ADMIN_PASSWORD set to it (lost? thresh admin reset-password, with THRESH_HOME=${home}).`)
+    }
+    await fatal(`Could not create a key for the local agent: ${error.message}`)
   }
 }
+// Every run: this run's hub URL and the hub's fleet CA, pinned.
+const ca = readFileSync(caPath, 'utf8')
+const fingerprint = `sha256:${createHash('sha256').update(Buffer.from(ca.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')).digest('hex')}`
+setAgent('midtier-url', hubUrl)
+setAgent('hub-fingerprint', fingerprint)
 
-// The hub's certificate is self-signed: trust exactly it, rather than turning verification off.
-run('agent', { ...process.env, THRESH_HOME: agentHome, NODE_EXTRA_CA_CERTS: caPath }, ['run', '--role', 'agent'])
+run('agent', agentEnv, ['run', '--role', 'agent'])
 say(`hub: ${hubUrl}  (dashboard at ${hubUrl}/, API docs at ${hubUrl}/api/docs)`)
-if (firstPassword) say(`admin password (shown once): ${firstPassword}  — user 'admin'`)
+say(`fleet CA fingerprint: ${fingerprint}  — log in with: thresh auth login --hub ${hubUrl} --fingerprint ${fingerprint}`)
+if (shownPassword) say(`admin password (shown once): ${shownPassword}  — user 'admin'`)
 say('a local agent is connecting to the hub; Ctrl-C stops both')

@@ -19,7 +19,7 @@ export interface MidtierCertificateOptions {
   /** The pinned fleet CA: a kept certificate must chain to it. */
   fingerprint?: string
   logger: Logger
-  /** How long the first start waits for the hub before serving a stand-in (default 15 s). */
+  /** How long the first start waits for the hub before serving a stand-in (default 8 s). */
   waitMs?: number
   /** Between attempts while the hub cannot be asked (default 30 s). */
   retryMs?: number
@@ -122,7 +122,7 @@ export function createMidtierCertificate(options: MidtierCertificateOptions): Mi
         schedule(renewAt(kept), renew)
         return kept
       }
-      const deadline = Date.now() + (options.waitMs ?? 15_000)
+      const deadline = Date.now() + (options.waitMs ?? 8_000)
       let lastError: unknown
       while (Date.now() < deadline && !closed) {
         try {

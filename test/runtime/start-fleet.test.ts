@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { request } from 'node:https'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { freePort, repoRoot, tempHome } from '../support/process.ts'
@@ -25,6 +26,7 @@ function startFleet(home: string, port: number) {
         await new Promise((r) => setTimeout(r, 100))
       }
     },
+    exited,
     async stop() {
       child.kill('SIGINT')
       return exited
@@ -53,7 +55,7 @@ describe('npm start', () => {
     try {
       await first.waitFor('Connected to https://127.0.0.1:')
       password = /admin password \(shown once\): (\S+)/.exec(first.output())![1]!
-      const ca = readFileSync(join(home, 'tls/cert.pem'), 'utf8')
+      const ca = readFileSync(join(home, 'tls/ca.pem'), 'utf8')
       const { accessToken } = await api(`https://127.0.0.1:${port}/api/auth/login`, ca, { method: 'POST', body: { username: 'admin', password } })
       const deadline = Date.now() + 20_000
       let nodes: any[] = []
@@ -69,17 +71,41 @@ describe('npm start', () => {
       expect(await first.stop()).toBe(0)
     }
 
-    const second = startFleet(home, port)
+    // The next run on another port: the agent follows this run's hub (and holds no port of its own).
+    const port2 = await freePort()
+    const second = startFleet(home, port2)
     try {
-      await second.waitFor('Connected to https://127.0.0.1:')
+      await second.waitFor(`Connected to https://127.0.0.1:${port2}`)
       expect(second.output()).not.toContain('admin password')
       expect(second.output()).not.toContain('created agent key')
-      const ca = readFileSync(join(home, 'tls/cert.pem'), 'utf8')
-      const { accessToken } = await api(`https://127.0.0.1:${port}/api/auth/login`, ca, { method: 'POST', body: { username: 'admin', password } })
-      const body = await api(`https://127.0.0.1:${port}/api/nodes`, ca, { token: accessToken })
+      const ca = readFileSync(join(home, 'tls/ca.pem'), 'utf8')
+      const { accessToken } = await api(`https://127.0.0.1:${port2}/api/auth/login`, ca, { method: 'POST', body: { username: 'admin', password } })
+      const body = await api(`https://127.0.0.1:${port2}/api/nodes`, ca, { token: accessToken })
       expect(Array.isArray(body) ? body : body.nodes).toHaveLength(1)
     } finally {
       expect(await second.stop()).toBe(0)
     }
   }, 120_000)
+
+  it('a first run on a busy port creates nothing; the next run chooses the admin password and connects the agent', async () => {
+    const home = tempHome()
+    const port = await freePort()
+    // Held on every interface, as the hub binds by default.
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(port, resolve))
+    const refused = startFleet(home, port)
+    expect(await refused.exited).not.toBe(0)
+    expect(refused.output()).toContain(`Port ${port} is already in use`)
+    expect(refused.output()).not.toContain('admin password')
+    await new Promise<void>((resolve) => blocker.close(() => resolve()))
+
+    const next = startFleet(home, port)
+    try {
+      await next.waitFor(`Connected to https://127.0.0.1:${port}`)
+      expect(next.output()).toMatch(/admin password \(shown once\): \S+/)
+      expect(next.output()).toMatch(/fleet CA fingerprint: sha256:[0-9a-f]{64}/)
+    } finally {
+      expect(await next.stop()).toBe(0)
+    }
+  }, 240_000)
 })
