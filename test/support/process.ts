@@ -58,15 +58,18 @@ export function spawnThresh(runtime: Runtime, args: string[], env: Record<string
   }
 }
 
-/** Polls `url` until it answers (any status), or fails with the process output. */
+/** Polls `url` until it answers (any status but the 503 of a server still starting), or fails with the process output. */
 export async function waitForHttp(url: string, proc?: ThreshProcess, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
   while (Date.now() < deadline) {
     if (proc && proc.child.exitCode !== null) throw new Error(`thresh exited (${proc.child.exitCode}) before serving:\n${proc.output()}`)
     try {
-      await fetch(url)
-      return
+      const response = await fetch(url)
+      // Bound but not ready (plugins/start-role): the port is held while the first start finishes.
+      if (response.status !== 503 || !(await response.text()).includes('"starting"')) return
+      lastError = new Error('still starting')
+      await new Promise((r) => setTimeout(r, 150))
     } catch (error) {
       lastError = error
       await new Promise((r) => setTimeout(r, 150))
