@@ -1,11 +1,12 @@
 // The remote CLI against a real hub process: auth, keys, nodes, clusters and stacks through the REST
 // API, with a test agent speaking the real protocol to the hub's /agenthub.
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSignalRAgentClient, type AgentTransportClient } from '../../lib/agent-session/agent/index.ts'
-import { freePort, spawnThresh, tempHome, waitForHttp, waitForOutput, type ThreshProcess } from '../support/process.ts'
+import { freePort, repoRoot, spawnThresh, tempHome, waitForHttp, waitForOutput, type ThreshProcess } from '../support/process.ts'
 import { requireTool } from '../support/require.ts'
 import { thresh, type CliResult } from './cli.ts'
 import { agentInfo } from '../support/agent-fixtures.ts'
@@ -352,6 +353,43 @@ describe('a hub serving HTTPS with a certificate from its own fleet CA', () => {
     // The pin outlives a logout, as a known_hosts entry does.
     ok(await thresh(['auth', 'logout'], { THRESH_HOME: cliHome }))
     ok(await thresh(['auth', 'login', '--hub', url, '--username', 'admin', '--password-stdin'], { THRESH_HOME: cliHome }, { stdin: password }))
+  })
+
+  it('on a terminal without a pin, shows the fingerprint before asking the password, asks to trust it, and keeps the pin', async () => {
+    requireTool('script')
+    // A real terminal (a pty through script(1)); each answer is typed once its question is on screen.
+    const atTerminal = (answers: Array<[string, string]>, cliHome: string) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn('script', ['-qfec', `${process.execPath} ${join(repoRoot, 'bin/thresh.mjs')} auth login --hub ${url} --username admin`, '/dev/null'], {
+          env: { ...process.env, THRESH_HOME: cliHome, NO_COLOR: '1' },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        })
+        let out = ''
+        let next = 0
+        child.stdout.on('data', (chunk) => {
+          out += chunk
+          while (next < answers.length && out.includes(answers[next]![0])) child.stdin.write(`${answers[next++]![1]}\r`)
+        })
+        const timer = setTimeout(() => child.kill(), 30_000)
+        child.on('exit', (code) => {
+          clearTimeout(timer)
+          resolve({ code, out })
+        })
+      })
+    const declinedHome = tempHome()
+    const declined = await atTerminal([['[y/N]', 'n']], declinedHome)
+    expect(declined.code).not.toBe(0)
+    expect(declined.out).toContain(fingerprint)
+    expect(declined.out).not.toContain('Password:')
+    expect(existsSync(join(declinedHome, 'credentials.json'))).toBe(false)
+
+    const cliHome = tempHome()
+    const trusted = await atTerminal([['[y/N]', 'y'], ['Password:', password]], cliHome)
+    expect(trusted.code, trusted.out).toBe(0)
+    expect(trusted.out.indexOf(fingerprint)).toBeGreaterThan(-1)
+    expect(trusted.out.indexOf(fingerprint)).toBeLessThan(trusted.out.indexOf('Password:'))
+    expect(JSON.parse(readFileSync(join(cliHome, 'credentials.json'), 'utf8')).pins).toEqual({ [url]: fingerprint })
+    expect(ok(await thresh(['node', 'list'], { THRESH_HOME: cliHome })).stdout).toContain('No nodes yet')
   })
 
   it('a wrong pin is refused with a sentence naming both fingerprints', async () => {

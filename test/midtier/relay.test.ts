@@ -233,7 +233,7 @@ describe('mid-tier relay', () => {
   })
 
   it('reaches an HTTPS hub with a self-signed certificate only when tls-verify is off', async () => {
-    const tls = (await loadTlsMaterial({ enabled: true }, tempHome('thresh-midtier-tls-')))!
+    const tls = (await loadTlsMaterial({ enabled: true }, tempHome('thresh-midtier-tls-'), { fleetCa: true }))!
     const h = await startTestHub({ tls })
     cleanup.push(() => h.close())
     const trusting = await midtier(h, { tlsVerify: false })

@@ -9,6 +9,8 @@ const checks: Record<string, { ok: () => boolean; install: string }> = {
   docker: { ok: () => run('docker', ['info']), install: 'apt-get install -y docker.io && bash scripts/docker-start.sh' },
   chromium: { ok: () => existsSync('/usr/bin/chromium'), install: 'apt-get install -y chromium' },
   postgres: { ok: () => run('pg_isready', ['-h', '127.0.0.1', '-p', '5432']), install: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start' },
+  // script(1) gives a test a real terminal (a pty), for prompts that only a terminal gets.
+  script: { ok: () => run('script', ['-qec', 'true', '/dev/null']), install: 'apt-get install -y bsdutils' },
 }
 
 function run(command: string, args: string[]): boolean {
