@@ -274,6 +274,11 @@ describe('the hub dashboard', () => {
     // The one command that installs a node with it (install/agent.sh).
     expect(await page.locator('pre.code').innerText()).toContain(`THRESH_API_KEY='${key}'`)
     expect(await page.locator('pre.code').innerText()).toContain(`'${hub.url}/install/agent.sh'`)
+    expect(await page.locator('pre.code').innerText()).not.toContain('tls-verify')
+    // The fleet CA's fingerprint is shown where the key is made.
+    const { fingerprint } = (await (await fetch(`${hub.url}/api/tls`)).json()) as { fingerprint: string }
+    expect(fingerprint).toMatch(/^sha256:[0-9a-f]{64}$/)
+    expect(await page.locator('[data-fingerprint]').first().innerText()).toBe(fingerprint)
     await page.getByRole('button', { name: 'Copy key' }).click()
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key)
     await screenshot(page, '08-key-created')
