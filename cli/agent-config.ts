@@ -19,10 +19,12 @@ type Value = string | number | boolean | string[]
  */
 export async function agentConfigKeys(): Promise<Record<string, { field: string; spec: ConfigField }>> {
   const common = baseFields()
-  const fields: ConfigFields = await roleFields(await loadRole('agent'), { except: ['server-health'] })
+  const role = await loadRole('agent')
+  const fields: ConfigFields = await roleFields(role, { except: ['server-health'] })
   const keys: Record<string, { field: string; spec: ConfigField }> = {}
   for (const [field, spec] of Object.entries(fields)) {
-    if (!Object.hasOwn(common, field)) keys[kebabCase(field)] = { field, spec }
+    // The role's own fields (its status socket or port) are about serving too: flags, not agent.json.
+    if (!Object.hasOwn(common, field) && !Object.hasOwn(role.fields ?? {}, field)) keys[kebabCase(field)] = { field, spec }
   }
   return keys
 }
