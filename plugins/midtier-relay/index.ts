@@ -123,7 +123,9 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
       apiKey,
       http,
       midtierId: midtierIdFor(ctx.dataDir, settings.midtierId),
-      certificateExpiresAt: () => certificateExpiry(ctx.config.tls.enabled ? (ctx.config.tls.cert ?? join(ctx.dataDir, 'tls', 'cert.pem')) : undefined),
+      // The certificate served: the user's, else the one the hub signed (tls/midtier.pem), else the stand-in.
+      certificateExpiresAt: () =>
+        certificateExpiry(ctx.config.tls.enabled ? (ctx.config.tls.cert ?? [join(ctx.dataDir, 'tls', 'midtier.pem'), join(ctx.dataDir, 'tls', 'cert.pem')].find((path) => existsSync(path))) : undefined),
       gateway,
       validator,
       outbox,
