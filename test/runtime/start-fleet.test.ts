@@ -91,7 +91,8 @@ describe('npm start', () => {
     const home = tempHome()
     const port = await freePort()
     // Held on every interface, as the hub binds by default.
-    const blocker = createServer()
+    // It hangs up on whoever connects (a probe of the port), so closing it later does not wait on them.
+    const blocker = createServer((socket) => socket.destroy())
     await new Promise<void>((resolve) => blocker.listen(port, resolve))
     const refused = startFleet(home, port)
     expect(await refused.exited).not.toBe(0)

@@ -207,7 +207,7 @@ describe('the hub dashboard', () => {
           web: { image: 'thresh-test/busybox:2', ports: [`${hostPort}:8080`], depends_on: ['db'], env: { PORT: '8080', DB: 'http://${db.host}:${db.port}', FAIL: '1' } },
         },
       }
-      await page.getByLabel('Stack definition (JSON)').fill(JSON.stringify(broken, null, 2))
+      await page.getByLabel('Stack definition').fill(JSON.stringify(broken, null, 2))
       await page.getByRole('button', { name: 'Deploy' }).click()
       await expect.poll(() => page.locator('.note-box').textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/^Last deploy rolled back: web: exited with status 3/)
       expect(await page.locator('.page-head .badge').textContent()).toBe('running')

@@ -87,7 +87,7 @@ describe('users in the dashboard', () => {
     await expect.poll(() => page.getByRole('heading', { name: 'Fleet' }).isVisible(), { timeout: 10_000 }).toBe(true)
     await expect.poll(() => page.locator(`tr:has(a:text-is("${nodeName}"))`).count(), { timeout: 10_000 }).toBe(1)
     expect(await page.locator('.who [data-role]').textContent()).toBe('viewer')
-    expect(await navLinks(page)).toEqual(['Fleet', 'Stacks', 'Clusters'])
+    expect(await navLinks(page)).toEqual(['Fleet', 'Stacks', 'Clusters', 'Events', 'Alerts'])
     await screenshot(page, 'users-02-viewer-fleet')
     expect(tab.errors).toEqual([])
 
@@ -99,7 +99,7 @@ describe('users in the dashboard', () => {
     await expect.poll(() => page.getByRole('heading', { level: 1, name: 'Clusters' }).isVisible()).toBe(true)
     expect(await page.getByRole('button', { name: 'Create cluster' }).isVisible()).toBe(false)
     await page.getByRole('link', { name: 'Fleet', exact: true }).click()
-    await page.locator(`a:text-is("${nodeName}")`).first().click()
+    await page.locator(`tr:has(a:text-is("${nodeName}"))`).getByRole('link', { name: nodeName }).click()
     await expect.poll(() => page.getByRole('heading', { level: 1, name: nodeName }).isVisible()).toBe(true)
     expect(await page.getByRole('button', { name: /^Remove/ }).isVisible()).toBe(false)
 
