@@ -189,6 +189,14 @@ describe('compose forms', () => {
     if (!late.ok) expect(late.errors[0]).toMatchObject({ path: 'services.a.capAdd[0]', line: 4 })
   })
 
+  it('refuses an alias that contains itself instead of walking it forever', () => {
+    const looped = compose('x-loop: &a [*a, *a]\nservices:\n  a:\n    image: x\n')
+    expect(looped.ok).toBe(false)
+    if (!looped.ok) expect(looped.errors[0]!.message).toContain('refers to a node that contains it')
+    const shared = compose('x-env: &env {A: "1"}\nservices:\n  a:\n    image: x\n    environment: *env\n  b:\n    image: x\n    environment: *env\n')
+    expect(shared.ok).toBe(true)
+  })
+
   it('gives a secret the file’s content, a config its target, and refuses files where none can be read', () => {
     const text = 'services:\n  a:\n    image: x\n    secrets: [s]\n    configs: [{source: c, target: /etc/c.conf}]\nsecrets:\n  s:\n    file: ./s.txt\nconfigs:\n  c:\n    content: "k = v"\n'
     const local = okStack(text, { readFile: (p) => `content of ${p}` })

@@ -95,6 +95,9 @@ export function convertCompose(text: string, options: ComposeOptions = {}): Comp
   } catch (error) {
     return { ok: false, errors: [{ path: '', message: `The YAML cannot be read: ${(error as Error).message}` }], warnings }
   }
+  if (containsItself(raw)) {
+    return { ok: false, errors: [{ path: '', message: 'The YAML cannot be read: an alias (*name) refers to a node that contains it, so it never ends.' }], warnings }
+  }
   const errors: ComposeProblem[] = []
   const place = (path: string) => locate(path) ?? {}
   const error = (path: string, message: string) => errors.push({ path, message, ...place(path) })
@@ -160,6 +163,17 @@ export function convertCompose(text: string, options: ComposeOptions = {}): Comp
 }
 
 /** `mode: 0440` is octal in Compose (YAML 1.1's reading); YAML 1.2 reads it as decimal 440. */
+/** True when a value holds itself (`a: &a [*a]`): every later walk of it would never end. */
+function containsItself(value: unknown, open = new Set<object>()): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  if (open.has(value)) return true
+  open.add(value)
+  const children = value instanceof Map ? [...value.values()] : Object.values(value)
+  const found = children.some((child) => containsItself(child, open))
+  open.delete(value)
+  return found
+}
+
 function octalModes(doc: ReturnType<typeof parseDocument>, raw: unknown): void {
   if (!isObject(raw) || !isObject(raw.services)) return
   for (const [name, service] of entriesOf(raw.services)) {
