@@ -2,13 +2,11 @@
 // speaking the real protocol whose commands run the real agent tools on runtime-docker. Deploy,
 // rolling update, stop, start and destroy through the hub's API act on real containers.
 import { createServer, type Server } from 'node:net'
-import { tmpdir } from 'node:os'
 import type Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTools } from '../../plugins/agent-commands/tools.ts'
 import { createDockerRuntime } from '../../plugins/runtime-docker/index.ts'
 import { connectDocker, freePort, httpText, labelledObjects, uniqueName } from '../support/docker.ts'
-import { connectAgent, startHub, type TestAgent, type TestHub } from './support.ts'
+import { connectDockerNode, startHub, type TestAgent, type TestHub } from './support.ts'
 
 let hub: TestHub
 let token: string
@@ -23,19 +21,9 @@ beforeAll(async () => {
   runtime = createDockerRuntime({ docker, proxy: false })
   hub = await startHub({ storage: 'memory', config: { commandTimeout: '60s', offlineAfter: '10m' } })
   token = await hub.login()
-  const key = (await hub.request('POST', '/api/keys', { token, body: { type: 'agent', name: 'docker-node' } })).body.key as string
-  account = /^thresh_live_([a-z0-9]+)_/.exec(key)![1]!
-  let tools: ReturnType<typeof createTools>
-  agent = await connectAgent(hub, key, uniqueName('docker-node'), (command) => tools(command))
-  tools = createTools({
-    runtime: () => runtime,
-    account,
-    dataDir: tmpdir(),
-    agentId: agent.agentId,
-    statusUpdate: (update) => void agent.client.sendStatusUpdate(update).catch(() => {}),
-    metrics: async () => ({}),
-    versions: async () => ({}),
-  })
+  const node = await connectDockerNode(hub, token, uniqueName('docker-node'), runtime)
+  agent = node.agent
+  account = node.account
 }, 120_000)
 
 afterAll(async () => {

@@ -1,15 +1,13 @@
 // Atomic stack updates through the hub on the real Docker engine: a redeploy that fails is undone on
 // the node, and the hub (API and the CLI reading it) shows the stack running its previous definition
 // with "rolled back: <reason>"; a first deploy with ?rollback=true leaves nothing on the node or hub.
-import { tmpdir } from 'node:os'
 import type Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTools } from '../../plugins/agent-commands/tools.ts'
 import { createDockerRuntime } from '../../plugins/runtime-docker/index.ts'
 import { formatRemoteInfo, formatRemoteList } from '../../cli/commands/stack-remote.ts'
 import { createHubClient } from '../../cli/hub-client.ts'
 import { connectDocker, freePort, httpText, labelledObjects, uniqueName } from '../support/docker.ts'
-import { connectAgent, startHub, type TestAgent, type TestHub } from './support.ts'
+import { connectDockerNode, startHub, type TestAgent, type TestHub } from './support.ts'
 
 let hub: TestHub
 let token: string
@@ -24,19 +22,9 @@ beforeAll(async () => {
   runtime = createDockerRuntime({ docker, proxy: false })
   hub = await startHub({ storage: 'memory', config: { commandTimeout: '60s', offlineAfter: '10m' } })
   token = await hub.login()
-  const key = (await hub.request('POST', '/api/keys', { token, body: { type: 'agent', name: 'rollback-node' } })).body.key as string
-  account = /^thresh_live_([a-z0-9]+)_/.exec(key)![1]!
-  let tools: ReturnType<typeof createTools>
-  agent = await connectAgent(hub, key, uniqueName('rollback-node'), (command) => tools(command))
-  tools = createTools({
-    runtime: () => runtime,
-    account,
-    dataDir: tmpdir(),
-    agentId: agent.agentId,
-    statusUpdate: (update) => void agent.client.sendStatusUpdate(update).catch(() => {}),
-    metrics: async () => ({}),
-    versions: async () => ({}),
-  })
+  const node = await connectDockerNode(hub, token, uniqueName('rollback-node'), runtime)
+  agent = node.agent
+  account = node.account
 }, 120_000)
 
 afterAll(async () => {

@@ -8,10 +8,9 @@ import type Docker from 'dockerode'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { convertCompose } from '../../lib/stack/compose/index.ts'
-import { createTools } from '../../plugins/agent-commands/tools.ts'
 import { createDockerRuntime } from '../../plugins/runtime-docker/index.ts'
 import { connectDocker, uniqueName } from '../support/docker.ts'
-import { connectAgent, databaseUrl, dropSchema, eventually, startHub, type TestAgent, type TestHub } from './support.ts'
+import { connectDockerNode, databaseUrl, dropSchema, eventually, startHub, type TestAgent, type TestHub } from './support.ts'
 
 const SECRET = 'tr0ub4dor&3-not-in-any-table'
 let hub: TestHub
@@ -27,20 +26,9 @@ beforeAll(async () => {
   runtime = createDockerRuntime({ docker, proxy: false, filesDir: join(tmpdir(), uniqueName('thresh-files')) })
   hub = await startHub({ storage: 'postgres', config: { commandTimeout: '60s', offlineAfter: '10m' } })
   token = await hub.login()
-  const key = (await hub.request('POST', '/api/keys', { token, body: { type: 'agent', name: 'secret-node' } })).body.key as string
-  account = /^thresh_live_([a-z0-9]+)_/.exec(key)![1]!
-  let tools: ReturnType<typeof createTools>
-  agent = await connectAgent(hub, key, uniqueName('secret-node'), (command) => tools(command))
-  tools = createTools({
-    runtime: () => runtime,
-    account,
-    dataDir: tmpdir(),
-    allowedBindPaths: ['/srv/thresh-allowed'],
-    agentId: agent.agentId,
-    statusUpdate: (update) => void agent.client.sendStatusUpdate(update).catch(() => {}),
-    metrics: async () => ({}),
-    versions: async () => ({}),
-  })
+  const node = await connectDockerNode(hub, token, uniqueName('secret-node'), runtime, { allowedBindPaths: ['/srv/thresh-allowed'] })
+  agent = node.agent
+  account = node.account
   // The node is known to the hub once its registration is stored.
   await eventually(async () => JSON.stringify((await hub.request('GET', '/api/nodes', { token })).body).includes(agent.hostname), 30_000, 'the node to register')
 }, 120_000)

@@ -2,11 +2,14 @@
 // and test agents that speak the real agent protocol through lib/agent-session's SignalR client.
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { createSignalRAgentClient, type AgentInfo, type AgentTransportClient, type CommandHandler, type MetricsData } from '../../lib/agent-session/agent/index.ts'
 import { freePort, spawnThresh, tempHome, waitForHttp, waitForOutput, type Runtime, type ThreshProcess } from '../support/process.ts'
 import { agentInfo as sharedAgentInfo } from '../support/agent-fixtures.ts'
+import { createTools } from '../../plugins/agent-commands/tools.ts'
+import type { createDockerRuntime } from '../../plugins/runtime-docker/index.ts'
 
 export const databaseUrl: string = process.env.THRESH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const ADMIN_PASSWORD = 'correct-horse-battery'
@@ -166,4 +169,32 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000,
     await new Promise((r) => setTimeout(r, 100))
   }
   throw new Error(`Timed out waiting for ${what}; last value: ${JSON.stringify(last)}`)
+}
+
+/**
+ * A node of the hub's account whose commands run the real agent tools on `runtime` (a Docker engine):
+ * makes an agent key, connects an agent under `hostname`, and gives back the account the key names.
+ */
+export async function connectDockerNode(
+  hub: TestHub,
+  token: string,
+  hostname: string,
+  runtime: ReturnType<typeof createDockerRuntime>,
+  extra: { allowedBindPaths?: string[] } = {},
+): Promise<{ agent: TestAgent; account: string }> {
+  const key = (await hub.request('POST', '/api/keys', { token, body: { type: 'agent', name: hostname } })).body.key as string
+  const account = /^thresh_live_([a-z0-9]+)_/.exec(key)![1]!
+  let tools: ReturnType<typeof createTools>
+  const agent = await connectAgent(hub, key, hostname, (command) => tools(command))
+  tools = createTools({
+    runtime: () => runtime,
+    account,
+    dataDir: tmpdir(),
+    ...extra,
+    agentId: agent.agentId,
+    statusUpdate: (update) => void agent.client.sendStatusUpdate(update).catch(() => {}),
+    metrics: async () => ({}),
+    versions: async () => ({}),
+  })
+  return { agent, account }
 }
