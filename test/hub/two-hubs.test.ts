@@ -33,7 +33,11 @@ describe('two hubs on one database', () => {
       const args = command.arguments as Record<string, any>
       return { success: true, output: JSON.stringify({ stack: { name: args.stackName, status: 'running', services: [] } }) }
     })
-    const seen = await eventually(async () => (await standby.request('GET', '/api/nodes/ha-node', { token: onStandby })).body, 5000, 'the node on the standby')
+    // Until the primary has stored the registration, the standby answers 404: wait for the node itself.
+    const seen = await eventually(async () => {
+      const body = (await standby.request('GET', '/api/nodes/ha-node', { token: onStandby })).body
+      return body.status === 'online' ? body : undefined
+    }, 5000, 'the node online on the standby')
     expect(seen).toMatchObject({ status: 'online' })
 
     const refused = await standby.request('POST', '/api/stacks/deploy', { token: onStandby, body: { name: 'ha-stack', targetNode: 'ha-node', services: { web: { image: 'nginx' } } } })
