@@ -27,7 +27,14 @@ function stack(input: unknown): StackDefinition {
 }
 
 /** GET through the proxy with this Host header: [status, body]. */
-export function viaProxy(port: number, host: string, path: string): Promise<[number, string]> {
+/**
+ * One GET through the proxy, the way a browser sends it: on a kept-alive connection, and sent again
+ * once if the proxy closed that idle connection just as the request went out (Caddy closes idle
+ * connections when it reloads; RFC 9112 §9.3.1 lets a client retry an idempotent request then, and
+ * Node's docs give the same `reusedSocket` + ECONNRESET rule). A reset on a fresh connection, a 5xx or a
+ * timeout is still an error.
+ */
+export function viaProxy(port: number, host: string, path: string, retried = false): Promise<[number, string]> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers: { Host: host }, timeout: 3000 }, (res) => {
       let body = ''
@@ -35,7 +42,10 @@ export function viaProxy(port: number, host: string, path: string): Promise<[num
       res.on('end', () => resolve([res.statusCode ?? 0, body]))
     })
     req.on('timeout', () => req.destroy(new Error('timed out')))
-    req.on('error', reject)
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (!retried && req.reusedSocket && error.code === 'ECONNRESET') resolve(viaProxy(port, host, path, true))
+      else reject(error)
+    })
     req.end()
   })
 }
