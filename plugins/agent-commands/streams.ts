@@ -117,14 +117,19 @@ async function serveExec(docker: Docker, open: StreamOpen, work: StreamWork, acc
   const command = Array.isArray(args.command) && args.command.length > 0 ? args.command.map(String) : ['/bin/sh']
   const tty = args.tty === true
   const exec = await container.exec({ Cmd: command, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: tty })
-  const stream = (await exec.start({ hijack: true, stdin: true, Tty: tty })) as unknown as NodeJS.ReadWriteStream & { destroy(): void }
-  const resize = (cols: number, rows: number) => void exec.resize({ w: cols, h: rows }).catch(() => {})
-  if (tty && typeof args.cols === 'number' && typeof args.rows === 'number') resize(args.cols, args.rows)
+  const size = tty && typeof args.cols === 'number' && typeof args.rows === 'number' ? { cols: args.cols, rows: args.rows } : undefined
+  // ConsoleSize sizes the TTY before the command runs (Docker API 1.42+); older engines ignore it and
+  // take the resize right after the start, as `docker exec -it` does on them.
+  const stream = (await exec.start({ hijack: true, stdin: true, Tty: tty, ...(size ? { ConsoleSize: [size.rows, size.cols] } : {}) })) as unknown as NodeJS.ReadWriteStream & {
+    destroy(): void
+  }
+  const resize = (cols: number, rows: number) => exec.resize({ w: cols, h: rows }).catch(() => {})
+  if (size) await resize(size.cols, size.rows)
   const frames = createFrameReader(tty, (name, text) => work.push([{ s: name, d: text }]))
   work.onControl((control) => {
     if (control.op === 'input') stream.write(control.data)
     else if (control.op === 'eof') stream.end()
-    else if (control.op === 'resize' && tty) resize(control.cols, control.rows)
+    else if (control.op === 'resize' && tty) void resize(control.cols, control.rows)
   })
   await new Promise<void>((resolve, reject) => {
     const stop = () => {

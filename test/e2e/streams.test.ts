@@ -273,6 +273,37 @@ describe('logs', () => {
       expect(code).toBe(7)
     })
 
+    it('on a terminal: a TTY of the terminal\'s size in raw mode, so Ctrl-C reaches the command, whose exit code comes back', async () => {
+      requireTool('script')
+      const name = await runContainer(`${prefix}-tty`, 'sleep 3600')
+      // The remote command traps SIGINT before it says ready: Ctrl-C typed after "ready" must reach it
+      // through the TTY. Without raw mode the local terminal would turn Ctrl-C into a SIGINT for the CLI.
+      // (An engine older than API 1.42 sizes the TTY just after the command starts: wait for a size.)
+      const remote = 'until s=$(stty size 2>/dev/null) && [ -n "$s" ] && [ "$s" != "0 0" ]; do sleep 0.1; done; echo "size $s"; tty; trap "echo interrupted; exit 5" INT; echo ready; while true; do sleep 1; done'
+      const [command, argv] = cliCommand('node', ['container', 'exec', node('direct'), name, '--', 'sh', '-c', remote])
+      const line = [command, ...argv].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+      const child = spawn('script', ['-qfec', `stty cols 123 rows 45; exec ${line}`, '/dev/null'], {
+        env: { ...process.env, THRESH_HOME: tempHome('thresh-e2e-cli-'), THRESH_CLI_TOKEN: token, THRESH_HUB_URL: hub.url, NO_COLOR: '1' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
+      let out = ''
+      let interrupted = false
+      child.stdout.on('data', (chunk) => {
+        out += chunk
+        if (!interrupted && /\bready\r*\n/.test(out)) {
+          interrupted = true
+          child.stdin.write('\x03')
+        }
+      })
+      const timer = setTimeout(() => child.kill('SIGKILL'), 25_000)
+      const code = await new Promise((resolve) => child.once('exit', resolve))
+      clearTimeout(timer)
+      expect(out, out).toContain('size 45 123')
+      expect(out).toMatch(/\/dev\/pts\/\d+/)
+      expect(out).toContain('interrupted')
+      expect(code, out).toBe(5)
+    })
+
     it('is audited with who, node, container, command, start and end', async () => {
       const audit = await eventually('exec.end in the audit log', async () => {
         const entries = (await hub.request('GET', '/api/audit?limit=100', { token })).body.entries as Array<{ action: string; actor: string; details: any }>
