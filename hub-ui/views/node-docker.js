@@ -73,8 +73,12 @@ export function dockerSection(node) {
     await (after ?? loadContainers)()
   }
 
-  /** Its logs (in a dialog) and, while it runs, a terminal in it; the modules load when first used. @param {string} container @param {boolean} running */
+  /** Its usage history and logs (in dialogs) and, while it runs, a terminal in it; the modules load when first used. @param {string} container @param {boolean} running */
   const streamButtons = (container, running) => [
+    h('button', { type: 'button', class: 'small', 'aria-label': `Usage of ${container}`, onclick: async () => {
+      const { openContainerUsage } = await import('./container-usage.js')
+      openContainerUsage({ base, container })
+    } }, 'Usage'),
     h('button', { type: 'button', class: 'small', 'aria-label': `Logs of ${container}`, onclick: async () => {
       const { logPanel } = await import('./log-view.js')
       const panel = logPanel({ path: `${base}/containers/${enc(container)}/logs`, label: container })

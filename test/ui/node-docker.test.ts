@@ -12,7 +12,8 @@ import { createDockerRuntime } from '../../plugins/runtime-docker/index.ts'
 import { connectDocker, freePort, uniqueName } from '../support/docker.ts'
 import { tempHome } from '../support/process.ts'
 import { requireTool } from '../support/require.ts'
-import { connectAgent, type TestAgent } from '../hub/support.ts'
+import { connectAgent, metricsSample, type TestAgent } from '../hub/support.ts'
+import type { MetricsData } from '../../lib/agent-session/protocol.ts'
 import { launchChromium, openPage, screenshot, type WatchedPage } from './support/browser.ts'
 import { startHub, type TestHub } from './support/hub.ts'
 
@@ -109,6 +110,29 @@ describe('the node page shows every container on the engine', () => {
     expect(tab.errors).toEqual([])
   }, 120_000)
 
+  it("charts a container's CPU and memory over the last hour from the history the hub keeps", async () => {
+    const sample = { ...metricsSample(agent.agentId), containers: [{ name: web, cpuPercent: 12.5, memoryMB: 42 }] } as unknown as MetricsData
+    await agent.client.sendMetrics(sample)
+    await expect
+      .poll(async () => (await hub.api<any>('GET', `/api/nodes/${agent.agentId}/containers/metrics?container=${web}`)).containers[0]?.points.length ?? 0, { timeout: 15_000 })
+      .toBe(1)
+    const own = await openPage(browser)
+    const p = own.page
+    p.setDefaultTimeout(20_000)
+    await signIn(p, 'admin', hub.password)
+    await p.goto(`${hub.url}/#/nodes/${agent.agentId}`)
+    await p.locator(`tr[data-container="${web}"]`).getByRole('button', { name: `Usage of ${web}` }).click()
+    const dialog = p.getByRole('dialog', { name: `Usage: ${web}` })
+    await dialog.locator('svg.chart').nth(1).waitFor()
+    const titles = await dialog.locator('svg.chart > title').allTextContents()
+    expect(titles[0]).toMatch(/CPU percent of one core: 1 samples; latest CPU 12\.5 ?%/)
+    expect(titles[1]).toMatch(/memory in MB: 1 samples; latest Memory 42 ?MB/)
+    await screenshot(p, 'node-docker-container-usage')
+    await dialog.getByRole('button', { name: 'Close' }).click()
+    expect(own.errors).toEqual([])
+    await p.close()
+  }, 60_000)
+
   it('removes an unused volume after confirmation', async () => {
     const row = page.locator(`tr[data-volume="${volume}"]`)
     await row.waitFor()
@@ -144,7 +168,7 @@ describe('the node page shows every container on the engine', () => {
       const row = other.page.locator(`tr[data-container="${web}"]`)
       await row.waitFor({ timeout: 20_000 })
       // Reading its logs is all a viewer may do: no changes, no terminal.
-      expect(await row.getByRole('button').allTextContents()).toEqual(['Logs'])
+      expect(await row.getByRole('button').allTextContents()).toEqual(['Usage', 'Logs'])
       expect(await other.page.getByRole('button', { name: 'Prune unused images' }).isVisible()).toBe(false)
       expect(other.errors).toEqual([])
     } finally {
