@@ -20,6 +20,9 @@ const REPORT_MS = Number(process.env.MIDTIER_INGEST_REPORT_MS ?? 50)
 const SECONDS = Number(process.env.MIDTIER_INGEST_SECONDS ?? 15)
 const ROUNDS = Number(process.env.MIDTIER_INGEST_ROUNDS ?? 3)
 const COPY_ROWS = 100_000
+// MIDTIER_INGEST_PROF=DIR writes CPU profiles of the mid-tier, the hub and the simulator there.
+const PROFILE_DIR = process.env.MIDTIER_INGEST_PROF
+if (PROFILE_DIR) process.env.HUB_BENCH_PROF = PROFILE_DIR
 
 const ticks = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
@@ -33,7 +36,15 @@ export async function run() {
   const hub = await startHub(schema)
   const midKey = (await (await fetch(`${hub.url}/api/keys`, { method: 'POST', headers: { authorization: `Bearer ${hub.token}` }, body: JSON.stringify({ type: 'midtier', name: 'bench-mid' }) })).json()).key
   const mid = await startMidtier(hub.url, midKey)
-  const agents = await startAgents({ mode: 'signalr', url: mid.url, key: hub.key, count: AGENTS, prefix: 'mi', reportMs: REPORT_MS })
+  if (process.env.MIDTIER_INGEST_MID_ARGS) {
+    await mid.kill()
+    await mid.start(process.env.MIDTIER_INGEST_MID_ARGS.split(' '))
+  } else if (PROFILE_DIR) {
+    // Started again on the same port and home with the profiler on; stopped with SIGTERM so it writes the profile.
+    await mid.kill()
+    await mid.start(['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`])
+  }
+  const agents = await startAgents({ ...(PROFILE_DIR ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] } : {}), mode: 'signalr', url: mid.url, key: hub.key, count: AGENTS, prefix: 'mi', reportMs: REPORT_MS, awaitAnswers: true })
   const count = async () => Number((await sql.unsafe(`select count(*)::int as n from "${schema}".metrics_raw`))[0].n)
   const drained = async () => {
     for (let i = 0; i < 600 && (await mid.metric('midtier_metrics_buffered')) > 0; i++) await sleep(100)
@@ -55,7 +66,10 @@ export async function run() {
       const rows0 = await count()
       const cpu0 = { mid: ticks(mid.proc.pid), hub: ticks(hub.proc.pid), sim: ticks(agents.pid) }
       const t0 = performance.now()
+      const monotonic0 = process.hrtime.bigint() / 1000n
       await sleep(SECONDS * 1000)
+      // The profiles' clock (monotonic µs), to read them for the measured window only.
+      if (PROFILE_DIR) console.error(`profile window ${monotonic0} ${process.hrtime.bigint() / 1000n}`)
       const rows1 = await count()
       const in1 = await received()
       const seconds = (performance.now() - t0) / 1000
@@ -75,7 +89,10 @@ export async function run() {
     }
   } finally {
     await agents.stop()
-    await mid.kill()
+    if (PROFILE_DIR) {
+      mid.proc.kill('SIGTERM')
+      await new Promise((resolve) => (mid.proc.exitCode !== null ? resolve() : mid.proc.once('exit', resolve)))
+    } else await mid.kill()
     hub.proc.kill('SIGTERM')
     await new Promise((resolve) => (hub.proc.exitCode !== null ? resolve() : hub.proc.once('exit', resolve)))
     await sql.unsafe(`drop schema if exists "${schema}" cascade`)
