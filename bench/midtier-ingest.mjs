@@ -1,11 +1,14 @@
 // Metrics ingest the way a large fleet sends it: simulated agents on the real protocol (SendMetrics
-// with invocation ids, so every sample is answered) -> a real mid-tier process (journal, batches of
+// with invocation ids, so every sample is answered, and like the agent's outbox one unanswered at a
+// time per agent) -> a real mid-tier process (journal, batches of
 // 1,000, pipelined to the hub) -> a hub process on PostgreSQL -> rows in metrics_raw. The same-run
 // baseline is a raw `postgres` COPY in 1,000-row statements (TCP_NODELAY) into a table shaped like
 // metrics_raw, alternating with thresh round by round. Each process's CPU per sample comes from /proc.
 // Needs `npm run build` and PostgreSQL (THRESH_TEST_DATABASE_URL, default the local `test` db).
 // MIDTIER_INGEST_AGENTS (2000), MIDTIER_INGEST_REPORT_MS (50: each agent's interval, i.e. the offered
-// rate is AGENTS * 1000 / REPORT_MS samples/s), MIDTIER_INGEST_SECONDS (15 per round) tune a run.
+// rate is AGENTS * 1000 / REPORT_MS samples/s), MIDTIER_INGEST_SECONDS (15 per round) tune a run;
+// MIDTIER_INGEST_PROF=DIR writes CPU profiles (and prints the measured window on their clock), and
+// MIDTIER_INGEST_MID_ARGS passes Node flags to the mid-tier (e.g. --import=a-gc-observer.mjs).
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
@@ -20,7 +23,6 @@ const REPORT_MS = Number(process.env.MIDTIER_INGEST_REPORT_MS ?? 50)
 const SECONDS = Number(process.env.MIDTIER_INGEST_SECONDS ?? 15)
 const ROUNDS = Number(process.env.MIDTIER_INGEST_ROUNDS ?? 3)
 const COPY_ROWS = 100_000
-// MIDTIER_INGEST_PROF=DIR writes CPU profiles of the mid-tier, the hub and the simulator there.
 const PROFILE_DIR = process.env.MIDTIER_INGEST_PROF
 if (PROFILE_DIR) process.env.HUB_BENCH_PROF = PROFILE_DIR
 
