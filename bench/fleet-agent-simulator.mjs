@@ -7,6 +7,8 @@
 // jittered in [base/2, base] like the real agent's `reconnect-delay`. Each agent connects from its own
 // loopback address (127.1.x.y), as real agents come from their own hosts: from one address, 10,000
 // agents reconnecting at once exhaust the ephemeral ports and the kernel's port search dominates.
+// With `awaitAnswers`, an agent has one SendMetrics unanswered at most, as the real agent's outbox
+// drains (a report due meanwhile goes out when the answer comes; up to 10 wait, older ones are dropped).
 // Config: one JSON line on stdin; then `count` answers {registered, failures}, `reconnect MS` sets the
 // delay, `negotiate on|off` switches negotiate, `pause`/`resume` stop and restart reporting. Prints {ready, ms} once all are up.
 import { request } from 'node:http'
@@ -16,13 +18,15 @@ import WebSocket from 'ws'
 const RS = '\x1e'
 const lines = createInterface({ input: process.stdin })
 const config = await new Promise((resolve) => lines.once('line', (line) => resolve(JSON.parse(line))))
-const { mode, url, key, count, prefix = 'sim', reportMs = 5000, concurrency = 200 } = config
+const { mode, url, key, count, prefix = 'sim', reportMs = 5000, concurrency = 200, awaitAnswers = false } = config
+const MAX_DUE = 10
 let reconnectMs = config.reconnectMs ?? 5000
 let useNegotiate = config.negotiate === true
 const registered = new Set()
 const sockets = new Map()
 const failures = new Map()
 let stopping = false
+let paused = false
 
 const say = (value) => process.stdout.write(JSON.stringify(value) + '\n')
 const jitter = (base) => base / 2 + Math.random() * (base / 2)
@@ -66,6 +70,13 @@ async function openSignalR(agentId) {
   await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)))
   let invocation = 0
   const invoke = (target, arg) => ws.send(JSON.stringify({ type: 1, invocationId: String(++invocation), target, arguments: [arg] }) + RS)
+  // The SendMetrics waiting for its answer (with awaitAnswers), and how many reports are due after it.
+  let metricsId
+  let due = 0
+  const sendMetrics = () => {
+    invoke('SendMetrics', sample(agentId))
+    if (awaitAnswers) metricsId = String(invocation)
+  }
   await new Promise((resolve, reject) => {
     let handshaken = false
     ws.on('message', (data) => {
@@ -79,6 +90,12 @@ async function openSignalR(agentId) {
         } else if (message.type === 3 && message.invocationId === '1') {
           if (message.error) reject(new Error(message.error))
           else resolve()
+        } else if (message.type === 3 && message.invocationId === metricsId) {
+          metricsId = undefined
+          if (due > 0 && !paused) {
+            due--
+            sendMetrics()
+          }
         } else if (message.type === 1 && message.target === 'ExecuteCommand') {
           invoke('SendCommandResult', versionResult(agentId, message.arguments[0].commandId))
         }
@@ -92,7 +109,11 @@ async function openSignalR(agentId) {
   return {
     ws,
     // With an invocation id, as the agent sends it: the server answers each with a completion.
-    report: () => ((sentAt = performance.now()), invoke('SendMetrics', sample(agentId))),
+    report: () => {
+      sentAt = performance.now()
+      if (metricsId === undefined) sendMetrics()
+      else if (due < MAX_DUE) due++
+    },
     ping: () => performance.now() - sentAt >= 15_000 && ((sentAt = performance.now()), ws.send(`{"type":6}${RS}`)),
   }
 }
@@ -140,7 +161,6 @@ say({ ready: registered.size, ms: performance.now() - started })
 
 // Each agent reports every `reportMs`, spread evenly; a SignalR ping after 15 s of silence keeps the server's timeout away.
 let cursor = 0
-let paused = false
 const perTick = Math.max(1, Math.ceil(ids.length / (reportMs / 50)))
 if (reportMs > 0) {
   setInterval(() => {

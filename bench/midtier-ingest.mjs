@@ -1,11 +1,14 @@
 // Metrics ingest the way a large fleet sends it: simulated agents on the real protocol (SendMetrics
-// with invocation ids, so every sample is answered) -> a real mid-tier process (journal, batches of
+// with invocation ids, so every sample is answered, and like the agent's outbox one unanswered at a
+// time per agent) -> a real mid-tier process (journal, batches of
 // 1,000, pipelined to the hub) -> a hub process on PostgreSQL -> rows in metrics_raw. The same-run
 // baseline is a raw `postgres` COPY in 1,000-row statements (TCP_NODELAY) into a table shaped like
 // metrics_raw, alternating with thresh round by round. Each process's CPU per sample comes from /proc.
 // Needs `npm run build` and PostgreSQL (THRESH_TEST_DATABASE_URL, default the local `test` db).
 // MIDTIER_INGEST_AGENTS (2000), MIDTIER_INGEST_REPORT_MS (50: each agent's interval, i.e. the offered
-// rate is AGENTS * 1000 / REPORT_MS samples/s), MIDTIER_INGEST_SECONDS (15 per round) tune a run.
+// rate is AGENTS * 1000 / REPORT_MS samples/s), MIDTIER_INGEST_SECONDS (15 per round) tune a run;
+// MIDTIER_INGEST_PROF=DIR writes CPU profiles (and prints the measured window on their clock), and
+// MIDTIER_INGEST_MID_ARGS passes Node flags to the mid-tier (e.g. --import=a-gc-observer.mjs).
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
@@ -20,6 +23,8 @@ const REPORT_MS = Number(process.env.MIDTIER_INGEST_REPORT_MS ?? 50)
 const SECONDS = Number(process.env.MIDTIER_INGEST_SECONDS ?? 15)
 const ROUNDS = Number(process.env.MIDTIER_INGEST_ROUNDS ?? 3)
 const COPY_ROWS = 100_000
+const PROFILE_DIR = process.env.MIDTIER_INGEST_PROF
+if (PROFILE_DIR) process.env.HUB_BENCH_PROF = PROFILE_DIR
 
 const ticks = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
@@ -33,7 +38,15 @@ export async function run() {
   const hub = await startHub(schema)
   const midKey = (await (await fetch(`${hub.url}/api/keys`, { method: 'POST', headers: { authorization: `Bearer ${hub.token}` }, body: JSON.stringify({ type: 'midtier', name: 'bench-mid' }) })).json()).key
   const mid = await startMidtier(hub.url, midKey)
-  const agents = await startAgents({ mode: 'signalr', url: mid.url, key: hub.key, count: AGENTS, prefix: 'mi', reportMs: REPORT_MS })
+  if (process.env.MIDTIER_INGEST_MID_ARGS) {
+    await mid.kill()
+    await mid.start(process.env.MIDTIER_INGEST_MID_ARGS.split(' '))
+  } else if (PROFILE_DIR) {
+    // Started again on the same port and home with the profiler on; stopped with SIGTERM so it writes the profile.
+    await mid.kill()
+    await mid.start(['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`])
+  }
+  const agents = await startAgents({ ...(PROFILE_DIR ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] } : {}), mode: 'signalr', url: mid.url, key: hub.key, count: AGENTS, prefix: 'mi', reportMs: REPORT_MS, awaitAnswers: true })
   const count = async () => Number((await sql.unsafe(`select count(*)::int as n from "${schema}".metrics_raw`))[0].n)
   const drained = async () => {
     for (let i = 0; i < 600 && (await mid.metric('midtier_metrics_buffered')) > 0; i++) await sleep(100)
@@ -55,7 +68,10 @@ export async function run() {
       const rows0 = await count()
       const cpu0 = { mid: ticks(mid.proc.pid), hub: ticks(hub.proc.pid), sim: ticks(agents.pid) }
       const t0 = performance.now()
+      const monotonic0 = process.hrtime.bigint() / 1000n
       await sleep(SECONDS * 1000)
+      // The profiles' clock (monotonic µs), to read them for the measured window only.
+      if (PROFILE_DIR) console.error(`profile window ${monotonic0} ${process.hrtime.bigint() / 1000n}`)
       const rows1 = await count()
       const in1 = await received()
       const seconds = (performance.now() - t0) / 1000
@@ -75,7 +91,10 @@ export async function run() {
     }
   } finally {
     await agents.stop()
-    await mid.kill()
+    if (PROFILE_DIR) {
+      mid.proc.kill('SIGTERM')
+      await new Promise((resolve) => (mid.proc.exitCode !== null ? resolve() : mid.proc.once('exit', resolve)))
+    } else await mid.kill()
     hub.proc.kill('SIGTERM')
     await new Promise((resolve) => (hub.proc.exitCode !== null ? resolve() : hub.proc.once('exit', resolve)))
     await sql.unsafe(`drop schema if exists "${schema}" cascade`)

@@ -11,21 +11,35 @@ function errorText(base: string, error: unknown, detailed: boolean): string {
   return base
 }
 
-function methodContext(connection: HubConnection, signal?: AbortSignal): HubMethodContext {
-  const runtime = connection.runtime
-  return {
-    connectionId: connection.connectionId,
-    principal: connection.principal,
-    transport: connection.transport,
-    get items() {
-      return connection.items
-    },
-    hub: runtime.handle,
-    caller: runtime.handle.clients.client(connection.connectionId),
-    // The connection's signal only when a method asks for it: most never do.
-    get signal() {
-      return signal ?? connection.controller.signal
-    },
+// One per invocation, so a class with its getters on the prototype: the caller's proxy and the
+// signal are made only when a method asks for them, which most never do.
+class MethodContext implements HubMethodContext {
+  private readonly connection: HubConnection
+  private readonly streamSignal: AbortSignal | undefined
+  constructor(connection: HubConnection, signal?: AbortSignal) {
+    this.connection = connection
+    this.streamSignal = signal
+  }
+  get connectionId(): string {
+    return this.connection.connectionId
+  }
+  get principal(): unknown {
+    return this.connection.principal
+  }
+  get transport(): HubMethodContext['transport'] {
+    return this.connection.transport
+  }
+  get items(): Map<string, unknown> {
+    return this.connection.items
+  }
+  get hub(): HubMethodContext['hub'] {
+    return this.connection.runtime.handle
+  }
+  get caller(): HubMethodContext['caller'] {
+    return this.connection.runtime.handle.clients.client(this.connection.connectionId)
+  }
+  get signal(): AbortSignal {
+    return this.streamSignal ?? this.connection.controller.signal
   }
 }
 
@@ -86,7 +100,8 @@ function invoke(connection: HubConnection, message: InvocationMessage | StreamIn
     fail(`The client attempted to invoke the streaming '${entry.name}' method with a non-streaming invocation.`)
     return
   }
-  const args = [...message.arguments]
+  // The parsed message is ours: its arguments are copied only to append upload streams.
+  const args = message.streamIds ? [...message.arguments] : message.arguments
   for (const streamId of message.streamIds ?? []) {
     const channel = createChannel<unknown>()
     connection.uploads.set(streamId, channel)
@@ -101,7 +116,7 @@ function invoke(connection: HubConnection, message: InvocationMessage | StreamIn
     void (async () => {
       let error: string | undefined
       try {
-        const iterable = entry.fn(methodContext(connection, signal), ...args)
+        const iterable = entry.fn(new MethodContext(connection, signal), ...args)
         const iterator = iterable[Symbol.asyncIterator]()
         const stopped = new Promise<'stopped'>((resolve) => signal.addEventListener('abort', () => resolve('stopped'), { once: true }))
         for (;;) {
@@ -123,7 +138,7 @@ function invoke(connection: HubConnection, message: InvocationMessage | StreamIn
 
   connection.enqueueInvocation(async () => {
     try {
-      const result = await entry.fn(methodContext(connection), ...args)
+      const result = await entry.fn(new MethodContext(connection), ...args)
       if (invocationId === undefined) return
       connection.send(result === undefined ? { type: MessageType.Completion, invocationId } : { type: MessageType.Completion, invocationId, result })
     } catch (failure) {

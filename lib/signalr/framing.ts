@@ -13,8 +13,13 @@ export class MessageTooLargeError extends Error {
   }
 }
 
+// Node's native count, where there is one: the JS loop below took 4 % of a hub's CPU on the mid-tiers'
+// 350 kB batches. Deno has no global Buffer and uses the loop.
+const nativeByteLength = (globalThis as { Buffer?: { byteLength(text: string, encoding: 'utf8'): number } }).Buffer?.byteLength
+
 /** UTF-8 byte length without allocating an encoded copy. */
 export function utf8Length(text: string): number {
+  if (nativeByteLength) return nativeByteLength(text, 'utf8')
   let bytes = 0
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i)
@@ -73,14 +78,15 @@ class BufferingRecordReader implements RecordReader {
       const end = text.indexOf(RECORD_SEPARATOR, start)
       if (end === -1) break
       const record = text.slice(start, end)
-      if (record.length > maxMessageSize / 4 && utf8Length(record) > maxMessageSize) {
+      // A UTF-16 unit is at most 3 bytes of UTF-8, so only a record that could be too large is counted.
+      if (record.length * 3 > maxMessageSize && utf8Length(record) > maxMessageSize) {
         throw new MessageTooLargeError(maxMessageSize)
       }
       records.push(record)
       start = end + 1
     }
     const rest = start === 0 ? text : text.slice(start)
-    if (rest.length > maxMessageSize / 4 && utf8Length(rest) > maxMessageSize) {
+    if (rest.length * 3 > maxMessageSize && utf8Length(rest) > maxMessageSize) {
       throw new MessageTooLargeError(maxMessageSize)
     }
     this.buffer = rest

@@ -1,6 +1,6 @@
 // The JSON hub protocol: message shapes, strict parsing of what a client sends, and serialisation of
 // what the server sends. Field rules follow the ASP.NET Core HubProtocol spec.
-import { writeRecord } from './framing.ts'
+import { RECORD_SEPARATOR, writeRecord } from './framing.ts'
 
 export const MessageType = {
   Invocation: 1,
@@ -194,6 +194,10 @@ export function parseHubMessage(record: string): HubMessage {
 
 /** Serialises a message as one framed record. */
 export function writeHubMessage(message: HubMessage): string {
+  // The answer to most invocations (a void method): one per call, so without an object walk.
+  if (message.type === MessageType.Completion && !('result' in message) && message.error === undefined) {
+    return `{"type":3,"invocationId":${JSON.stringify(message.invocationId)}}${RECORD_SEPARATOR}`
+  }
   if (message.type === MessageType.StreamItem && message.item === undefined) {
     // JSON.stringify drops undefined, and the JS client throws on a StreamItem without `item`.
     return writeRecord(JSON.stringify({ ...message, item: null }))

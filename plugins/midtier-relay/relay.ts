@@ -287,7 +287,8 @@ export function createRelay(options: RelayOptions): Relay {
       void pump()
     }),
     gateway.on('metrics', ({ agentId, metrics }) => {
-      outbox.push({ kind: 'metrics', agentId, sample: { ...metrics, agentId } })
+      // The gateway checked the sample and it is ours; a copy only when its agentId must be set.
+      outbox.push({ kind: 'metrics', agentId, sample: metrics.agentId === agentId ? metrics : { ...metrics, agentId } })
       if (outbox.unsent >= options.batchSize) void pump()
     }),
     gateway.on('commandResult', ({ agentId, result }) => {

@@ -16,6 +16,8 @@ export interface TestHubState {
   samples: MetricsData[]
   results: CommandResult[]
   validations: number
+  /** With batchDelayMs: the most metric batches the hub held (stored, not yet acknowledged) at once. */
+  mostBatchesHeld?: number
   /** Container events relayed (SendEvents), when a test wants them. */
   events?: Array<{ agentId: string; events: unknown[] }>
 }
@@ -45,6 +47,7 @@ export async function startTestHub(options: { port?: number; state?: TestHubStat
   const app = new Hono()
   const http = runtime.createServer(app)
   const state: TestHubState = options.state ?? { keys: new Map(), nodes: new Map(), samples: [], results: [], validations: 0 }
+  let held = 0
   const waiters = new Map<string, (result: CommandResult) => void>()
 
   const authenticate = async (bearer: string | undefined, scope: string | readonly string[]): Promise<Principal> => {
@@ -70,7 +73,10 @@ export async function startTestHub(options: { port?: number; state?: TestHubStat
       : {
           async metricsBatch(_accountId: string, samples: Array<{ metrics: MetricsData }>) {
             for (const s of samples) state.samples.push(s.metrics)
+            held++
+            state.mostBatchesHeld = Math.max(state.mostBatchesHeld ?? 0, held)
             await new Promise((resolve) => setTimeout(resolve, options.batchDelayMs))
+            held--
             return samples.length
           },
         }),
