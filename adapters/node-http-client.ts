@@ -42,6 +42,7 @@ export class NodeHttpClient extends signalR.HttpClient {
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest
       const cookie = this.getCookieString(url.href)
       const headers = { ...request.headers, ...(cookie ? { Cookie: cookie } : {}) }
+      let settled = false
       const req = send(url, { method: request.method, headers, ...(url.protocol === 'https:' ? this.tls : {}), timeout: request.timeout }, (res) => {
         this.keepCookies(url, res.headers['set-cookie'])
         const chunks: Buffer[] = []
@@ -50,6 +51,7 @@ export class NodeHttpClient extends signalR.HttpClient {
           const body = Buffer.concat(chunks)
           const status = res.statusCode ?? 0
           const content = request.responseType === 'arraybuffer' ? body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) : body.toString('utf8')
+          settled = true
           if (status < 200 || status > 299) {
             reject(new signalR.HttpError(typeof content === 'string' && content ? content : res.statusMessage ?? '', status))
             return
@@ -59,8 +61,14 @@ export class NodeHttpClient extends signalR.HttpClient {
         res.on('error', reject)
       })
       req.on('timeout', () => {
-        req.destroy()
-        reject(new signalR.TimeoutError())
+        // Timers run before I/O in a turn of the event loop: after a turn busy past the deadline (a
+        // mid-tier taking back a whole fleet at once, every agent waiting on one key validation) the
+        // answer may already be in the socket. Look once more after the I/O phase before giving up.
+        setImmediate(() => {
+          if (settled) return
+          req.destroy()
+          reject(new signalR.TimeoutError())
+        })
       })
       req.on('error', (error) => reject(request.abortSignal?.aborted ? new signalR.AbortError() : error))
       if (request.abortSignal) {

@@ -10,8 +10,9 @@ import type { RuntimeAdapter } from './runtime.ts'
 
 // A fleet reconnecting at once after a restart arrives faster than it is accepted: with Node's default
 // backlog (511) the kernel drops the surplus SYNs, and clients retry those only after 1, 3, 7 s. The
-// kernel caps this at net.core.somaxconn.
-const LISTEN_BACKLOG = 4096
+// kernel caps this at net.core.somaxconn (4096 by default): a mid-tier for tens of thousands of agents
+// needs that raised too (docs/deployment: `sysctl net.core.somaxconn=65535`).
+const LISTEN_BACKLOG = 65535
 
 export const nodeRuntime: RuntimeAdapter = {
   info: { name: 'node', version: process.versions.node },

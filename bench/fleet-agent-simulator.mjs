@@ -5,8 +5,9 @@
 // SendCommandResult); `raw` mode is the
 // same-run baseline over bare `ws` to a raw relay. A lost connection is retried after a delay
 // jittered in [base/2, base] like the real agent's `reconnect-delay`. Each agent connects from its own
-// loopback address (127.1.x.y), as real agents come from their own hosts: from one address, 10,000
-// agents reconnecting at once exhaust the ephemeral ports and the kernel's port search dominates.
+// loopback address (127.1.x.y, then 127.2.x.y… past 62,500), as real agents come from their own hosts:
+// from one address, 10,000 agents reconnecting at once exhaust the ephemeral ports and the kernel's
+// port search dominates. Several simulators share a fleet with `from` (ids `prefix-from` onwards).
 // With `awaitAnswers`, an agent has one SendMetrics unanswered at most, as the real agent's outbox
 // drains (a report due meanwhile goes out when the answer comes; up to 10 wait, older ones are dropped).
 // Config: one JSON line on stdin; then `count` answers {registered, failures}, `reconnect MS` sets the
@@ -18,7 +19,7 @@ import WebSocket from 'ws'
 const RS = '\x1e'
 const lines = createInterface({ input: process.stdin })
 const config = await new Promise((resolve) => lines.once('line', (line) => resolve(JSON.parse(line))))
-const { mode, url, key, count, prefix = 'sim', reportMs = 5000, concurrency = 200, awaitAnswers = false } = config
+const { mode, url, key, count, from = 0, prefix = 'sim', reportMs = 5000, concurrency = 200, awaitAnswers = false } = config
 const MAX_DUE = 10
 let reconnectMs = config.reconnectMs ?? 5000
 let useNegotiate = config.negotiate === true
@@ -46,7 +47,7 @@ function versionResult(agentId, commandId) {
 
 const sourceOf = (agentId) => {
   const i = Number(agentId.slice(agentId.lastIndexOf('-') + 1))
-  return `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`
+  return `127.${1 + Math.floor(i / 62_500)}.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`
 }
 
 function negotiate(agentId, headers) {
@@ -154,7 +155,7 @@ async function keep(agentId, retry = true) {
   }
 }
 
-const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`)
+const ids = Array.from({ length: count }, (_, i) => `${prefix}-${from + i}`)
 const started = performance.now()
 for (let i = 0; i < ids.length; i += concurrency) await Promise.all(ids.slice(i, i + concurrency).map((id) => keep(id)))
 say({ ready: registered.size, ms: performance.now() - started })

@@ -2,7 +2,7 @@
 // can be sent through its fleet service), a real mid-tier process, the agent simulator child, and the
 // raw two-hop `ws` relay that is the same-run baseline. Needs `npm run build` first.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -32,6 +32,27 @@ function track(child) {
   children.add(child)
   child.once('exit', () => children.delete(child))
   return child
+}
+
+/**
+ * Spawns Node with its open-files limit raised to the hard limit first (`ulimit -n` in a shell that
+ * then execs Node, so the pid is Node's): a process holding N connections needs N descriptors.
+ */
+export function spawnNode(args, options) {
+  return spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', process.execPath, ...args], options)
+}
+
+/** The hard open-files limit of this process (children cannot go above it without CAP_SYS_RESOURCE). */
+export function hardFileLimit() {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))
+  const hard = line?.trim().split(/\s+/)[4]
+  return hard === undefined || hard === 'unlimited' ? Infinity : Number(hard)
+}
+
+/** Resident memory of a process, bytes, from /proc. */
+export function residentBytes(pid) {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))
+  return Number(line.split(/\s+/)[1]) * 1024
 }
 
 export function percentile(sorted, p) {
@@ -100,7 +121,7 @@ export async function startHub({ postgres: schema } = {}) {
 }
 
 /** A real mid-tier process (`thresh run --role midtier`) that can be killed and started again on its port and home. */
-export async function startMidtier(hubUrl, midKey) {
+export async function startMidtier(hubUrl, midKey, { nodeArgs: defaultNodeArgs = [] } = {}) {
   const port = await freePort()
   const home = mkdtempSync(join(tmpdir(), 'thresh-bench-mid-'))
   const url = `http://127.0.0.1:${port}`
@@ -108,16 +129,22 @@ export async function startMidtier(hubUrl, midKey) {
     url,
     proc: undefined,
     /** `nodeArgs` (e.g. --cpu-prof) go to Node before the CLI. */
-    async start(nodeArgs = []) {
+    async start(nodeArgs = defaultNodeArgs) {
       const proc = track(
-        spawn(process.execPath, [...nodeArgs, join(root, 'bin/thresh.mjs'), 'run', '--role', 'midtier', '--no-tls', '--host', '127.0.0.1', '--port', String(port), '--hub-url', hubUrl, '--api-key', midKey], {
+        spawnNode([...nodeArgs, join(root, 'bin/thresh.mjs'), 'run', '--role', 'midtier', '--no-tls', '--host', '127.0.0.1', '--port', String(port), '--hub-url', hubUrl, '--api-key', midKey], {
           env: { ...process.env, NO_COLOR: '1', THRESH_LOG_LEVEL: 'warn', THRESH_HOME: home },
           stdio: ['ignore', 'ignore', 'pipe'],
         }),
       )
       let output = ''
-      proc.stderr.on('data', (c) => (output = (output + c).slice(-4000)))
+      proc.stderr.on('data', (c) => {
+        output = (output + c).slice(-4000)
+        // Started with --inspect=127.0.0.1:0: where to ask it for a full GC (collectGarbage below).
+        mid.inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(output)?.[1]
+      })
       mid.proc = proc
+      mid.inspectorUrl = undefined
+      mid.output = () => output
       for (;;) {
         if (proc.exitCode !== null) throw new Error(`the mid-tier exited: ${output}`)
         try {
@@ -132,6 +159,16 @@ export async function startMidtier(hubUrl, midKey) {
       mid.proc.kill('SIGKILL')
       return new Promise((resolve) => (mid.proc.exitCode !== null ? resolve() : mid.proc.once('exit', resolve)))
     },
+    /** A full garbage collection in the mid-tier, through its inspector (start it with --inspect=127.0.0.1:0). */
+    async collectGarbage() {
+      const { default: WebSocket } = await import('ws')
+      const ws = new WebSocket(mid.inspectorUrl)
+      await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)))
+      const done = new Promise((resolve) => ws.on('message', (data) => JSON.parse(data.toString()).id === 1 && resolve()))
+      ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }))
+      await done
+      ws.close()
+    },
     async metric(name) {
       const text = await (await fetch(`${url}/metrics`)).text()
       const line = text.split('\n').find((l) => l.startsWith(name + ' '))
@@ -144,13 +181,13 @@ export async function startMidtier(hubUrl, midKey) {
 
 /** The agent simulator child holding `count` agents; resolves once all are registered. */
 export async function startAgents({ nodeArgs = [], ...options }) {
-  const proc = track(spawn(process.execPath, [...nodeArgs, join(root, 'bench/fleet-agent-simulator.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] }))
+  const proc = track(spawnNode([...nodeArgs, join(root, 'bench/fleet-agent-simulator.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] }))
   const child = lineChild(proc)
   proc.stdin.write(JSON.stringify(options) + '\n')
   const ready = await child.next()
   return {
     ...ready,
-    ids: Array.from({ length: options.count }, (_, i) => `${options.prefix ?? 'sim'}-${i}`),
+    ids: Array.from({ length: options.count }, (_, i) => `${options.prefix ?? 'sim'}-${(options.from ?? 0) + i}`),
     registered: async () => (await child.ask('count')).registered,
     /** Failed connection attempts so far, by reason. */
     failures: async () => (await child.ask('count')).failures,

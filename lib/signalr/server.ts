@@ -464,7 +464,10 @@ export function createSignalRServer(options: SignalRServerOptions): SignalRServe
       }
     }
   }
-  const heartbeat = setInterval(tick, heartbeatMs)
+  // Timers run before I/O in each turn of the event loop: after a turn that was busy for seconds (a
+  // mid-tier taking back a whole fleet at once) the handshakes and pings that arrived meanwhile would
+  // still be unread when the timeouts are checked. Checking after the I/O phase reads them first.
+  const heartbeat = setInterval(() => setImmediate(tick), heartbeatMs)
   ;(heartbeat as { unref?: () => void }).unref?.()
 
   return {
