@@ -204,7 +204,8 @@ export function createHubLink(options: HubLinkOptions): HubLink {
           const failed = hubs[current]!.url
           if (several && ++triedThisRound < hubs.length) {
             current = (current + 1) % hubs.length
-            logger.warn(`Cannot reach the hub at ${failed}: ${why.replace(/\.$/, '')}; trying the hub at ${hubs[current]!.url}.`)
+            // Loud in the first round; after that the round's summary below says it.
+            ;(failures === 0 ? logger.warn : logger.debug).call(logger, `Cannot reach the hub at ${failed}: ${why.replace(/\.$/, '')}; trying the hub at ${hubs[current]!.url}.`)
             continue
           }
           triedThisRound = 0
