@@ -25,6 +25,7 @@ export const main = defineCommand({
     user: lazy(() => import('./commands/user.ts')),
     build: lazy(() => import('./commands/build.ts')),
     admin: lazy(() => import('./commands/admin.ts')),
+    storage: lazy(() => import('./commands/storage.ts')),
   },
 })
 

@@ -48,6 +48,12 @@ export function flagValues(args: Record<string, unknown>, rawArgs: string[], fie
   for (const [key, value] of Object.entries(args)) {
     if (Object.hasOwn(defined, key) && value !== undefined) flags[key] = value
   }
+  // A list given as a repeated flag (`--hub-url A --hub-url B`) is every value, not the last one.
+  for (const key of Object.keys(flags)) {
+    if (fields[camelCase(key)]?.type !== 'list') continue
+    const values = rawArgs.flatMap((arg, i) => (arg === `--${key}` && rawArgs[i + 1] !== undefined ? [rawArgs[i + 1]!] : arg.startsWith(`--${key}=`) ? [arg.slice(key.length + 3)] : []))
+    if (values.length > 1) flags[key] = values.join(',')
+  }
   const known = (name: string) => OWN_FLAGS.has(name) || Object.hasOwn(defined, name) || (name.startsWith('no-') && Object.hasOwn(defined, name.slice(3)))
   for (let i = 0; i < rawArgs.length; i++) {
     const match = /^--([a-z][a-zA-Z0-9-]*)(?:=(.*))?$/s.exec(rawArgs[i]!)

@@ -4,6 +4,7 @@
 // except the lookups that find the account (key and session hashes, login name) and fleet sweeps.
 
 import type { AlertingStore } from './alerting-types.ts'
+import type { StoreNotifications } from './notifications.ts'
 
 export type * from './alerting-types.ts'
 
@@ -393,6 +394,8 @@ export interface FleetStore extends AlertingStore {
   flush?(): Promise<void>
   /** Optional: checks the backing database answers (for /health). */
   ping?(): Promise<void>
+  /** Optional: publish/subscribe shared with other processes on this store (PostgreSQL); see `notificationsOf`. */
+  readonly notifications?: StoreNotifications
 
   close(): Promise<void>
 }

@@ -7,6 +7,8 @@ import type { FleetLiveEvent } from './live-events.ts'
 export interface DashboardHub {
   readonly hub: Hub<Principal>
   publish(event: FleetLiveEvent): void
+  /** Accounts with at least one dashboard connected here now. */
+  watchedAccounts(): Set<string>
   /** Closes connections whose session has ended (logged out, expired, or a password change). */
   sweep(): Promise<void>
 }
@@ -29,6 +31,9 @@ export function mountDashboardHub(signalr: SignalRServer, auth: AuthService): Da
       // Skip serialising events nobody in that account is watching (the usual case for metrics).
       if (hub.groups.members(group).size === 0) return
       hub.clients.group(group).send(event.target, ...event.args)
+    },
+    watchedAccounts() {
+      return new Set([...hub.connections()].map((connection) => connection.principal.accountId))
     },
     async sweep() {
       const verdicts = new Map<string, Promise<boolean>>()

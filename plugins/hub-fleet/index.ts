@@ -8,6 +8,8 @@ import { createFleet, type FleetService } from './fleet-service.ts'
 import { createMetricsWriter } from './metrics-writer.ts'
 import { mountDashboardHub } from './dashboard-hub.ts'
 import { mountMidtierHub } from './midtier-hub.ts'
+import { startLiveFanout } from './live-fanout.ts'
+import { notificationsOf } from '../../lib/storage/notifications.ts'
 
 export type { FleetService, ToolOutcome } from './fleet-service.ts'
 export type { StackOutcome } from './stacks.ts'
@@ -59,7 +61,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
   requires: ['storage', 'auth', 'audit', 'signalr', 'agent-gateway'],
   provides: ['fleet'],
   config: hubFleetFields,
-  setup(ctx) {
+  async setup(ctx) {
     const { settings } = ctx
     const keySweepMs = options.keySweepMs ?? 15_000
     const store = ctx.use('storage')
@@ -107,6 +109,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
     ctx.provide('fleet', fleet.service)
     const dashboards = mountDashboardHub(ctx.use('signalr'), auth)
     const offLive = ctx.bus.on('fleet:live', (event) => dashboards.publish(event))
+    const liveFanout = await startLiveFanout({ bus: ctx.bus, notifications: notificationsOf(store), watchedAccounts: () => dashboards.watchedAccounts(), logger: ctx.logger })
     const sessionSweep = setInterval(() => void dashboards.sweep().catch((e) => ctx.logger.warn(`Checking dashboard sessions failed: ${(e as Error).message}`)), keySweepMs)
     ;(sessionSweep as { unref?: () => void }).unref?.()
     const offRevoked = ctx.bus.on('auth:key-revoked', ({ accountId, keyId, reason }) => {
@@ -132,6 +135,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
     return async () => {
       offRevoked()
       offLive()
+      await liveFanout.close()
       clearInterval(sessionSweep)
       await fleet.close()
     }

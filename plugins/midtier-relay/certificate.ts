@@ -11,9 +11,9 @@ import { certificateNames, ensureFleetCa, fingerprintOf, localNames, normalizeFi
 import type { HubHttp } from './hub-http.ts'
 
 export interface MidtierCertificateOptions {
-  hubUrl: string
+  /** The hub to ask: the one the mid-tier is connected to (it may move between the fleet's hubs). */
+  hub: () => { url: string; http: HubHttp }
   apiKey: string
-  http: HubHttp
   dataDir: string
   advertise: string[]
   /** The pinned fleet CA: a kept certificate must chain to it. */
@@ -69,7 +69,8 @@ export function createMidtierCertificate(options: MidtierCertificateOptions): Mi
   }
 
   const ask = async (): Promise<Kept> => {
-    const response = await options.http.client.post(`${options.hubUrl.replace(/\/+$/, '')}/api/v1/midtier/certificate`, {
+    const hub = options.hub()
+    const response = await hub.http.client.post(`${hub.url.replace(/\/+$/, '')}/api/v1/midtier/certificate`, {
       content: JSON.stringify({ names }),
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${options.apiKey}` },
       timeout: 20_000,

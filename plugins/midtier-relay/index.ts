@@ -14,6 +14,7 @@ import { openJournal } from './journal.ts'
 import { createKeyValidator } from './key-validator.ts'
 import { createOutbox } from './outbox.ts'
 import { createRelay, type Relay } from './relay.ts'
+import { preferredHubIndex } from './hub-link.ts'
 
 declare module '../../core/index.ts' {
   interface ThreshServices {
@@ -28,7 +29,19 @@ export interface MidtierRelayOptions {
 }
 
 export const midtierRelayFields = defineFields({
-  hubUrl: { type: 'url', description: 'the hub to connect to' },
+  hubUrl: {
+    type: 'list',
+    description: 'the hub to connect to, or several hubs of one fleet (comma-separated or repeated): one at a time, moving on when one is down',
+    pattern: /^https?:\/\/[^\s/,]+(\/[^\s,]*)?$/,
+    expected: 'one or more http:// or https:// URLs, comma-separated, such as https://hub1.example:7200,https://hub2.example:7200',
+  },
+  hubPreference: {
+    type: 'string',
+    description: 'which of several hubs the mid-tier prefers: spread (one picked from its mid-tier id, so mid-tiers with the same list spread over the hubs) or first (the first URL; the others are standbys)',
+    oneOf: ['spread', 'first'],
+    default: 'spread',
+  },
+  hubFailbackDelay: { type: 'duration', description: 'how long the mid-tier stays on another hub before it checks whether its preferred hub is back', default: 60_000, min: 100 },
   apiKeyFile: { type: 'string', description: 'a file holding the thresh_mid_ key for the hub (preferred: unlike --api-key, not visible in ps)' },
   apiKey: { type: 'string', description: 'the thresh_mid_ key for the hub; on the command line every local user sees it in ps, so prefer --api-key-file or THRESH_API_KEY', secret: true },
   advertise: { type: 'list', description: 'the host names and addresses agents reach this mid-tier at, put in the certificate the hub signs for it (this machine\'s own are always there)', default: [] },
@@ -47,8 +60,9 @@ export const midtierRelayFields = defineFields({
 const invalid = (message: string) => new ThreshError({ code: 'config_invalid', plugin: 'midtier-relay', message })
 
 /** Refuses, with the reason, any hub URL or key the mid-tier cannot work with. */
-export function checkMidtierConfig(hubUrl: unknown, apiKey: unknown): { hubUrl: string; apiKey: string } {
-  if (typeof hubUrl !== 'string' || !hubUrl) {
+export function checkMidtierConfig(hubUrl: unknown, apiKey: unknown): { hubUrls: string[]; apiKey: string } {
+  const hubUrls = [...new Set((typeof hubUrl === 'string' ? [hubUrl] : Array.isArray(hubUrl) ? hubUrl : []).filter((u): u is string => typeof u === 'string' && u !== '').map((u) => u.replace(/\/+$/, '')))]
+  if (hubUrls.length === 0) {
     throw invalid('The mid-tier needs its hub: pass --hub-url https://hub.example:7200, set THRESH_HUB_URL, or set hubUrl in the config.')
   }
   if (typeof apiKey !== 'string' || !apiKey) {
@@ -58,7 +72,7 @@ export function checkMidtierConfig(hubUrl: unknown, apiKey: unknown): { hubUrl: 
     const kind = apiKey.startsWith('thresh_live_') ? 'an agent key (thresh_live_…)' : apiKey.startsWith('thresh_cli_') ? 'a CLI token (thresh_cli_…)' : 'not a thresh key'
     throw invalid(`The mid-tier refuses to start: its api-key is ${kind}, and only a mid-tier key (thresh_mid_…) may connect to the hub's /midtierhub.`)
   }
-  return { hubUrl, apiKey }
+  return { hubUrls, apiKey }
 }
 
 /** The key given directly, or read from apiKeyFile; both at once is refused, since one would be ignored silently. */
@@ -99,12 +113,17 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
   config: midtierRelayFields,
   async setup(ctx) {
     const { settings } = ctx
-    const { hubUrl, apiKey } = checkMidtierConfig(settings.hubUrl, keyOf(settings.apiKey, settings.apiKeyFile))
+    const { hubUrls, apiKey } = checkMidtierConfig(settings.hubUrl, keyOf(settings.apiKey, settings.apiKeyFile))
     const keyCacheTtlMs = settings.keyCacheTtl
+    const midtierId = midtierIdFor(ctx.dataDir, settings.midtierId)
     const batchSize = Math.floor(settings.batchSize)
 
-    const http = createHubHttp(hubUrl, { verify: settings.tlsVerify, ...(settings.hubFingerprint ? { fingerprint: settings.hubFingerprint } : {}) })
-    const validator = createKeyValidator({ hubUrl, midKey: apiKey, http: http.client, ttlMs: keyCacheTtlMs })
+    // Each hub is checked against the pin on its own: a pin trusts every hub of the fleet (they share its CA).
+    const hubs = hubUrls.map((url) => ({ url, http: createHubHttp(url, { verify: settings.tlsVerify, ...(settings.hubFingerprint ? { fingerprint: settings.hubFingerprint } : {}) }) }))
+    // Agent keys and certificates are asked of the hub the link is on (the preferred one before it connects).
+    let relay: Relay | undefined
+    const currentHub = () => relay?.link.hub ?? hubs[preferredHubIndex(midtierId, hubs.length, settings.hubPreference as 'spread' | 'first')]!
+    const validator = createKeyValidator({ hub: () => ({ url: currentHub().url, client: currentHub().http.client }), midKey: apiKey, ttlMs: keyCacheTtlMs })
     const gateway = ctx.use('agent-gateway')
     gateway.setAuthenticator(validator.authenticate)
 
@@ -118,11 +137,12 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
     })
     if (outbox.size > 0) ctx.logger.info(`Resuming with ${outbox.samples} buffered samples and ${outbox.controls} other updates for the hub from before the restart.`)
 
-    const relay = createRelay({
-      hubUrl,
+    relay = createRelay({
+      hubs,
+      hubPreference: settings.hubPreference as 'spread' | 'first',
+      failbackDelayMs: settings.hubFailbackDelay,
       apiKey,
-      http,
-      midtierId: midtierIdFor(ctx.dataDir, settings.midtierId),
+      midtierId,
       // The certificate served: the user's, else the one the hub signed (tls/midtier.pem), else the stand-in.
       certificateExpiresAt: () =>
         certificateExpiry(ctx.config.tls.enabled ? (ctx.config.tls.cert ?? [join(ctx.dataDir, 'tls', 'midtier.pem'), join(ctx.dataDir, 'tls', 'cert.pem')].find((path) => existsSync(path))) : undefined),
@@ -141,9 +161,8 @@ export default definePlugin((options: MidtierRelayOptions = {}) => ({
     })
     ctx.provide('midtier-relay', relay)
     const certificate = createMidtierCertificate({
-      hubUrl,
+      hub: currentHub,
       apiKey,
-      http,
       dataDir: ctx.dataDir,
       advertise: settings.advertise,
       ...(settings.hubFingerprint ? { fingerprint: settings.hubFingerprint } : {}),

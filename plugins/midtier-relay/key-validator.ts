@@ -6,9 +6,9 @@ import { ThreshError } from '../../core/index.ts'
 import type { AgentPrincipal } from '../../lib/agent-session/server/index.ts'
 
 export interface KeyValidatorOptions {
-  hubUrl: string
+  /** The hub to ask: the one the mid-tier is connected to (it may move between the fleet's hubs). */
+  hub: () => { url: string; client: signalR.HttpClient }
   midKey: string
-  http: signalR.HttpClient
   /** Longest an answer is trusted (<= 60 s). */
   ttlMs: number
   /** A refused key is asked about again after this (default min(ttlMs, 10 s)). */
@@ -41,7 +41,6 @@ const unauthorized = (message: string) => new ThreshError({ code: 'unauthorized'
 export function createKeyValidator(options: KeyValidatorOptions): KeyValidator {
   const now = options.now ?? Date.now
   const negativeTtlMs = options.negativeTtlMs ?? Math.min(options.ttlMs, 10_000)
-  const url = `${options.hubUrl.replace(/\/+$/, '')}/api/v1/keys/validate`
   const answers = new Map<string, Answer>()
   const inFlight = new Map<string, Promise<Answer>>()
   const tokenOfKey = new Map<string, string>()
@@ -53,8 +52,9 @@ export function createKeyValidator(options: KeyValidatorOptions): KeyValidator {
     pending = (async () => {
       lookups++
       let response: signalR.HttpResponse
+      const hub = options.hub()
       try {
-        response = await options.http.post(url, {
+        response = await hub.client.post(`${hub.url.replace(/\/+$/, '')}/api/v1/keys/validate`, {
           content: JSON.stringify({ key: token }),
           headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${options.midKey}` },
           timeout: options.timeoutMs ?? 10_000,

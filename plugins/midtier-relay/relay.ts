@@ -4,15 +4,16 @@ import { createMetricsRegistry, type Counter, type Logger, type MetricsRegistry 
 import type { AgentCommand, AgentGateway, CommandResult } from '../../lib/agent-session/server/index.ts'
 import * as signalR from '@microsoft/signalr'
 import { checkControl, createStreamSources, isStreamId, relayReader, subjectSink, type StreamOpen } from '../../lib/streams/index.ts'
-import { createHubLink, type HubLink } from './hub-link.ts'
-import type { HubHttp } from './hub-http.ts'
+import { createHubLink, type HubLink, type HubLinkOptions } from './hub-link.ts'
 import type { KeyValidator } from './key-validator.ts'
 import type { Outbox, OutboxRun } from './outbox.ts'
 
 export interface RelayOptions {
-  hubUrl: string
+  /** The hubs the link may use, and how it chooses among them (hub-link.ts). */
+  hubs: HubLinkOptions['hubs']
+  hubPreference?: HubLinkOptions['preference']
+  failbackDelayMs?: number
   apiKey: string
-  http: HubHttp
   midtierId: string
   certificateExpiresAt?: () => string | undefined
   gateway: AgentGateway
@@ -231,9 +232,10 @@ export function createRelay(options: RelayOptions): Relay {
   })
 
   const link: HubLink = createHubLink({
-    hubUrl: options.hubUrl,
+    hubs: options.hubs,
+    ...(options.hubPreference ? { preference: options.hubPreference } : {}),
+    ...(options.failbackDelayMs !== undefined ? { failbackDelayMs: options.failbackDelayMs } : {}),
     apiKey: options.apiKey,
-    http: options.http,
     midtierId: options.midtierId,
     ...(options.certificateExpiresAt ? { certificateExpiresAt: options.certificateExpiresAt } : {}),
     logger,

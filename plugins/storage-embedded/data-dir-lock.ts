@@ -32,7 +32,7 @@ export async function lockDataDir(path: string, plugin: string): Promise<() => P
           code: 'storage_locked',
           status: 503,
           plugin,
-          message: `The embedded database at ${path} is in use by another thresh process (pid ${owner}); stop it or use another THRESH_HOME.`,
+          message: `The embedded database at ${path} is in use by another thresh process (pid ${owner}): the embedded store serves one hub process only. Stop that process or use another THRESH_HOME; to run several hubs, move to PostgreSQL (thresh storage migrate --to postgres://…).`,
         })
       }
       if (owner === process.pid) {

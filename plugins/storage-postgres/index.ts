@@ -4,6 +4,7 @@ import { defineFields, ThreshError } from '../../core/index.ts'
 import { readSecretFile } from '../../lib/secret-file.ts'
 import { createSqlStore, defineStorePlugin, type FleetStore, type StoreOptions, type StorePluginOptions } from '../../lib/storage/index.ts'
 import { createPostgresExecutor } from './postgres-executor.ts'
+import { createPostgresNotifications } from './postgres-notifications.ts'
 
 export interface PostgresStoreOptions extends StoreOptions {
   databaseUrl?: string
@@ -51,7 +52,17 @@ export async function createPostgresStore(options: PostgresStoreOptions = {}): P
   if (!url) throw new ThreshError({ code: 'config_invalid', status: 400, plugin, message: 'storage postgres needs a database URL: pass --database-url-file PATH, set THRESH_DATABASE_URL, or set databaseUrl in the config.' })
   const db = await createPostgresExecutor({ url, schema: options.schema, max: options.max })
   try {
-    return await createSqlStore(db, { ...options, kind: 'postgres', plugin })
+    const store = await createSqlStore(db, { ...options, kind: 'postgres', plugin })
+    const notifications = await createPostgresNotifications({ url, schema: options.schema, db, logger: options.logger })
+    const close = store.close.bind(store)
+    return {
+      ...store,
+      notifications,
+      async close() {
+        await notifications.close().catch(() => {})
+        await close()
+      },
+    }
   } catch (error) {
     await db.close().catch(() => {})
     throw new ThreshError({
