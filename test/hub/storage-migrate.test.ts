@@ -102,7 +102,7 @@ describe('an embedded hub outgrowing its store', () => {
     const points = (await onPostgres.request('GET', `/api/nodes/${agent.agentId}/metrics?from=${sampleAt - 1000}&to=${Date.now()}`, { token: pgToken })).body.points
     expect(points.length).toBeGreaterThan(0)
     const eventsAfter = (await onPostgres.request('GET', '/api/events?limit=100', { token: pgToken })).body.events as Array<{ id: string }>
-    expect(eventsAfter.length).toBeGreaterThanOrEqual(eventsBefore.length)
+    expect(eventsAfter.length).toBeGreaterThanOrEqual(eventsBefore!.length)
 
     // The agent's key, stored only as its hash, still signs the node in; new rows get fresh ids.
     const back = await connectAgent(onPostgres, agentKey.key, hostname, handler, agent.agentId)
