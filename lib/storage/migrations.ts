@@ -391,6 +391,30 @@ create table container_metrics (
 create index container_metrics_at on container_metrics(at);
 `,
   },
+  {
+    version: 12,
+    name: 'host figures history (load, swap, network, disk I/O, temperatures)',
+    // Flat key -> number maps (lib/storage/host-series.ts), one row per sample, minute and quarter hour,
+    // rolled up and pruned with the node series. Only agents that report these figures write rows.
+    sql: `
+create table host_metrics_raw (
+  node_key integer not null,
+  at timestamptz not null,
+  v jsonb not null,
+  primary key (node_key, at)
+);
+create index host_metrics_raw_at on host_metrics_raw(at);
+create table host_metrics_1m (
+  node_key integer not null,
+  bucket timestamptz not null,
+  samples smallint not null,
+  v jsonb not null,
+  primary key (node_key, bucket)
+);
+create index host_metrics_1m_bucket on host_metrics_1m(bucket);
+create table host_metrics_15m (like host_metrics_1m including all);
+`,
+  },
 ]
 
 /** Applies pending migrations under an advisory lock, so two hubs starting together do not race. */

@@ -1,6 +1,7 @@
 // Metrics series in SQL: raw samples appended in one unnest statement per batch, rolled into 1-minute
 // rows and 15-minute day rows by maintenance, and read back from whichever tiers cover a range.
 import { containerBucket, containerRows } from '../container-history.ts'
+import type { HostFigures } from '../host-series.ts'
 import { aggregate, chooseResolution, floorTo, queryRange, stepMs } from '../metrics-tiers.ts'
 import { mergeDaysSql } from '../migrations.ts'
 import { arrayLiteral } from '../sql-executor.ts'
@@ -8,6 +9,7 @@ import type { MetricsStore } from '../store-parts.ts'
 import type { ContainerSeries, FleetStore, MetricsPoint, MetricsResolution, MetricsSampleInput } from '../types.ts'
 import { writeIsolatingBadRows } from './bad-rows.ts'
 import type { SqlContext } from './context.ts'
+import { appendHostFigures, HOST_TABLES, pruneHostFigures, queryHostFigures, rollHostMinutes, rollHostQuarters } from './host-metrics.ts'
 import type { LatestReports } from './latest-reports.ts'
 import { iso, type Row } from './rows.ts'
 
@@ -27,6 +29,11 @@ function toPoint(r: Row): MetricsPoint {
     containersRunning: Number(r.containers),
     samples: Number(r.samples),
   }
+}
+
+function withHost(point: MetricsPoint, host: Map<number, HostFigures>): MetricsPoint {
+  const figures = host.get(Date.parse(point.at))
+  return figures ? { ...point, host: figures } : point
 }
 
 export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }: SqlContext, latest: LatestReports): MetricsStore & Pick<FleetStore, 'metricsBytes'> {
@@ -123,7 +130,14 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
         refused.add(s)
         warn(`Dropped a metrics sample of node ${JSON.stringify(s.agentId)} (account ${accountId}): the database refused it (${(error as Error).message}).`)
       })
-      await appendContainers(accountId, valid.filter((s) => !refused.has(s)))
+      const kept = valid.filter((s) => !refused.has(s))
+      await appendContainers(accountId, kept)
+      try {
+        await appendHostFigures(q, accountId, kept.map((sample) => ({ sample, at: atOf.get(sample)! })))
+      } catch (error) {
+        // As with containers: the node series is stored; a refused batch costs only the host figures' history.
+        warn(`Dropped the host figures of ${kept.length} sample(s) (account ${accountId}): ${(error as Error).message}`)
+      }
       // Node freshness is coalesced and written back in one statement (latest-reports.ts).
       const newest = new Map<string, { at: number; sample: MetricsSampleInput }>()
       for (const s of valid) {
@@ -153,7 +167,8 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
           from.toISOString(),
           to.toISOString(),
         ])
-        series.points = rows.map(toPoint)
+        const host = await queryHostFigures(q, key, { start: from.toISOString(), end: to.toISOString(), coarseDone: '-infinity', fineDone: '-infinity' })
+        series.points = rows.map((r) => withHost(toPoint(r), host))
         return series
       }
       const state = await rollupState()
@@ -199,7 +214,8 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
           doneFine,
         ])),
       )
-      series.points = aggregate(parts.map(toPoint), step)
+      const host = await queryHostFigures(q, key, { start, end, coarseDone: resolution === '15m' ? state['15m']!.toISOString() : '-infinity', fineDone: doneFine })
+      series.points = aggregate(parts.map((r) => withHost(toPoint(r), host)), step)
       return series
     },
 
@@ -229,6 +245,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
             [new Date(from1).toISOString(), new Date(to1).toISOString()],
           )
           rolledUp += Number(rows[0]!.n)
+          rolledUp += await rollHostMinutes(run, tx, new Date(from1).toISOString(), new Date(to1).toISOString())
         }
         const done15 = new Date(get('15m').done_until).getTime()
         const to15 = floorTo(to1, QUARTER)
@@ -253,6 +270,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
             [new Date(from15).toISOString(), new Date(to15).toISOString()],
           )
           rolledUp += Number(rows[0]!.n)
+          rolledUp += await rollHostQuarters(run, tx, new Date(from15).toISOString(), new Date(to15).toISOString())
         }
         await run(tx, `update metrics_rollup_state set done_until = greatest(done_until, $1::text::timestamptz), dirty_from = null where tier = '1m'`, [
           new Date(to1).toISOString(),
@@ -270,13 +288,20 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
           // 15-minute history goes a whole UTC day at a time.
           [new Date(t - retention.rawMs).toISOString(), new Date(t - retention.minuteMs).toISOString(), Math.floor((t - retention.quarterHourMs) / DAY)],
         )
-        return { rolledUp, pruned: Number(pruned!.n) }
+        const prunedHost = await pruneHostFigures(
+          run,
+          tx,
+          new Date(t - retention.rawMs).toISOString(),
+          new Date(t - retention.minuteMs).toISOString(),
+          new Date(floorTo(t - retention.quarterHourMs, DAY)).toISOString(),
+        )
+        return { rolledUp, pruned: Number(pruned!.n) + prunedHost }
       })
     },
 
     async metricsBytes() {
       const [row] = await q<{ n: number }>(
-        `select (pg_total_relation_size('metrics_raw') + pg_total_relation_size('metrics_1m') + pg_total_relation_size('metrics_15m_day') + pg_total_relation_size('container_metrics'))::float8 as n`,
+        `select (pg_total_relation_size('metrics_raw') + pg_total_relation_size('metrics_1m') + pg_total_relation_size('metrics_15m_day') + pg_total_relation_size('container_metrics')${HOST_TABLES.map((t) => ` + pg_total_relation_size('${t}')`).join('')})::float8 as n`,
       )
       return Number(row!.n)
     },
