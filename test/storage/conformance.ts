@@ -516,11 +516,6 @@ export function describeStore(name: string, makeHarness: () => StoreHarness): vo
       expect(quarter.points).toHaveLength(4)
       expect(quarter.points.map((p) => close(p.host))).toEqual(quarter.points.map(() => averaged))
 
-      // Not rolled up yet: the raw figures still show in a rolled-up query.
-      await store.appendMetrics(a.id, [sample(n.id, now + 5_000, 10, extras(true)), sample(n.id, now + 35_000, 10, extras(false))])
-      const tail = await store.queryMetrics(a.id, n.id, { from: iso(now), to: iso(now + 60_000), resolution: '1m', now: new Date(now + 60_000) })
-      expect(close(tail.points[0]!.host)).toEqual(averaged)
-
       // Each tier goes with its retention: raw after a day, minutes after a week, quarter hours after 90 days.
       const later = new Date(now + 2 * 24 * HOUR)
       await store.maintainMetrics(later)

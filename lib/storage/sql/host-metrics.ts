@@ -94,11 +94,13 @@ export async function queryHostFigures(
   range: { start: string; end: string; coarseDone: string; fineDone: string },
 ): Promise<Map<number, HostFigures>> {
   const rows = await q<{ at: Date | string; v: HostFigures | string }>(
-    `select bucket as at, v from host_metrics_15m where node_key = $1 and bucket >= $2 and bucket <= $3 and bucket < $4
+    `select bucket as at, v from host_metrics_15m
+       where node_key = $1 and bucket >= $2::text::timestamptz and bucket <= $3::text::timestamptz and bucket < $4::text::timestamptz
      union all
-     select bucket, v from host_metrics_1m where node_key = $1 and bucket >= greatest($2::text::timestamptz, $4::text::timestamptz) and bucket <= $3 and bucket < $5
+     select bucket, v from host_metrics_1m
+       where node_key = $1 and bucket >= greatest($2::text::timestamptz, $4::text::timestamptz) and bucket <= $3::text::timestamptz and bucket < $5::text::timestamptz
      union all
-     select at, v from host_metrics_raw where node_key = $1 and at >= greatest($2::text::timestamptz, $5::text::timestamptz) and at <= $3`,
+     select at, v from host_metrics_raw where node_key = $1 and at >= greatest($2::text::timestamptz, $5::text::timestamptz) and at <= $3::text::timestamptz`,
     [nodeKey, range.start, range.end, range.coarseDone, range.fineDone],
   )
   const out = new Map<number, HostFigures>()
