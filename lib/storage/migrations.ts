@@ -394,24 +394,29 @@ create index container_metrics_at on container_metrics(at);
   {
     version: 12,
     name: 'host figures history (load, swap, network, disk I/O, temperatures)',
-    // Flat key -> number maps (lib/storage/host-series.ts), one row per sample, minute and quarter hour,
-    // rolled up and pruned with the node series. Only agents that report these figures write rows.
+    // Values as real[] in the order of a layout (the sorted keys of lib/storage/host-series.ts), stored
+    // once in host_layouts: a node's figures keep their keys, so a point costs its numbers, not its names.
+    // One row per sample, minute and quarter hour, rolled up and pruned with the node series.
     sql: `
+create table host_layouts (
+  id serial primary key,
+  keys text[] not null unique
+);
 create table host_metrics_raw (
   node_key integer not null,
   at timestamptz not null,
-  v jsonb not null,
+  layout integer not null,
+  vals real[] not null,
   primary key (node_key, at)
 );
-create index host_metrics_raw_at on host_metrics_raw(at);
 create table host_metrics_1m (
   node_key integer not null,
   bucket timestamptz not null,
+  layout integer not null,
   samples smallint not null,
-  v jsonb not null,
-  primary key (node_key, bucket)
+  vals real[] not null,
+  primary key (node_key, bucket, layout)
 );
-create index host_metrics_1m_bucket on host_metrics_1m(bucket);
 create table host_metrics_15m (like host_metrics_1m including all);
 `,
   },

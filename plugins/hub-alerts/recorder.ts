@@ -29,6 +29,7 @@ export function containerEvent(nodeId: string, hostname: string | undefined, e: 
     case 'container_start':
       return { ...base, severity: 'info', message: `${name(e)} started on ${where}.` }
     case 'container_die':
+      if (e.requested) return { ...base, severity: 'info', message: `${name(e)} was stopped on ${where}${e.exitCode !== undefined ? ` (exit code ${e.exitCode})` : ''}.` }
       return { ...base, severity: e.exitCode === 0 ? 'info' : 'warning', message: `${name(e)} exited${e.exitCode !== undefined ? ` with code ${e.exitCode}` : ''} on ${where}.` }
     case 'container_oom':
       return { ...base, severity: 'critical', message: `${name(e)} ran out of memory on ${where}.` }

@@ -60,7 +60,8 @@ export function createMemoryMetrics(state: MemoryState): MetricsStore {
         series.raw.set(key, raw)
         if (!raw.has(at)) {
           const cpu = f32(s.cpuPercent)
-          const host = hostFiguresOf(s)
+          const figures = hostFiguresOf(s)
+          const host = figures && Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Math.fround(v)]))
           raw.set(at, {
             at: new Date(at).toISOString(),
             cpuPercent: cpu,

@@ -9,7 +9,7 @@ import type { MetricsStore } from '../store-parts.ts'
 import type { ContainerSeries, FleetStore, MetricsPoint, MetricsResolution, MetricsSampleInput } from '../types.ts'
 import { writeIsolatingBadRows } from './bad-rows.ts'
 import type { SqlContext } from './context.ts'
-import { appendHostFigures, HOST_TABLES, pruneHostFigures, queryHostFigures, rollHostMinutes, rollHostQuarters } from './host-metrics.ts'
+import { createHostFigureStore, HOST_TABLES } from './host-metrics.ts'
 import type { LatestReports } from './latest-reports.ts'
 import { iso, type Row } from './rows.ts'
 
@@ -37,6 +37,8 @@ function withHost(point: MetricsPoint, host: Map<number, HostFigures>): MetricsP
 }
 
 export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }: SqlContext, latest: LatestReports): MetricsStore & Pick<FleetStore, 'metricsBytes'> {
+  const hostFigures = createHostFigureStore(q, run)
+
   async function rollupState(): Promise<Record<string, Date>> {
     const rows = await q('select tier, done_until from metrics_rollup_state')
     return Object.fromEntries(rows.map((r) => [r.tier, new Date(r.done_until)]))
@@ -133,7 +135,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
       const kept = valid.filter((s) => !refused.has(s))
       await appendContainers(accountId, kept)
       try {
-        await appendHostFigures(q, accountId, kept.map((sample) => ({ sample, at: atOf.get(sample)! })))
+        await hostFigures.append(accountId, kept.map((sample) => ({ sample, at: atOf.get(sample)! })))
       } catch (error) {
         // As with containers: the node series is stored; a refused batch costs only the host figures' history.
         warn(`Dropped the host figures of ${kept.length} sample(s) (account ${accountId}): ${(error as Error).message}`)
@@ -167,7 +169,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
           from.toISOString(),
           to.toISOString(),
         ])
-        const host = await queryHostFigures(q, key, { start: from.toISOString(), end: to.toISOString(), coarseDone: '-infinity', fineDone: '-infinity' })
+        const host = await hostFigures.query(key, { start: from.toISOString(), end: to.toISOString(), coarseDone: '-infinity', fineDone: '-infinity' })
         series.points = rows.map((r) => withHost(toPoint(r), host))
         return series
       }
@@ -214,7 +216,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
           doneFine,
         ])),
       )
-      const host = await queryHostFigures(q, key, { start, end, coarseDone: resolution === '15m' ? state['15m']!.toISOString() : '-infinity', fineDone: doneFine })
+      const host = await hostFigures.query(key, { start, end, coarseDone: resolution === '15m' ? state['15m']!.toISOString() : '-infinity', fineDone: doneFine })
       series.points = aggregate(parts.map((r) => withHost(toPoint(r), host)), step)
       return series
     },
@@ -245,7 +247,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
             [new Date(from1).toISOString(), new Date(to1).toISOString()],
           )
           rolledUp += Number(rows[0]!.n)
-          rolledUp += await rollHostMinutes(run, tx, new Date(from1).toISOString(), new Date(to1).toISOString())
+          rolledUp += await hostFigures.rollMinutes(tx, new Date(from1).toISOString(), new Date(to1).toISOString())
         }
         const done15 = new Date(get('15m').done_until).getTime()
         const to15 = floorTo(to1, QUARTER)
@@ -270,7 +272,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
             [new Date(from15).toISOString(), new Date(to15).toISOString()],
           )
           rolledUp += Number(rows[0]!.n)
-          rolledUp += await rollHostQuarters(run, tx, new Date(from15).toISOString(), new Date(to15).toISOString())
+          rolledUp += await hostFigures.rollQuarters(tx, new Date(from15).toISOString(), new Date(to15).toISOString())
         }
         await run(tx, `update metrics_rollup_state set done_until = greatest(done_until, $1::text::timestamptz), dirty_from = null where tier = '1m'`, [
           new Date(to1).toISOString(),
@@ -288,8 +290,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
           // 15-minute history goes a whole UTC day at a time.
           [new Date(t - retention.rawMs).toISOString(), new Date(t - retention.minuteMs).toISOString(), Math.floor((t - retention.quarterHourMs) / DAY)],
         )
-        const prunedHost = await pruneHostFigures(
-          run,
+        const prunedHost = await hostFigures.prune(
           tx,
           new Date(t - retention.rawMs).toISOString(),
           new Date(t - retention.minuteMs).toISOString(),
@@ -301,7 +302,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
 
     async metricsBytes() {
       const [row] = await q<{ n: number }>(
-        `select (pg_total_relation_size('metrics_raw') + pg_total_relation_size('metrics_1m') + pg_total_relation_size('metrics_15m_day') + pg_total_relation_size('container_metrics')${HOST_TABLES.map((t) => ` + pg_total_relation_size('${t}')`).join('')})::float8 as n`,
+        `select (pg_total_relation_size('metrics_raw') + pg_total_relation_size('metrics_1m') + pg_total_relation_size('metrics_15m_day') + pg_total_relation_size('container_metrics')${[...HOST_TABLES, 'host_layouts'].map((t) => ` + pg_total_relation_size('${t}')`).join('')})::float8 as n`,
       )
       return Number(row!.n)
     },
