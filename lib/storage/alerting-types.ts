@@ -142,7 +142,8 @@ export interface DeliveryRecord {
 export type DeliveryPatch = Partial<Pick<DeliveryRecord, 'status' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'deliveredAt'>>
 
 export interface AlertingStore {
-  appendEvents(accountId: string, events: EventInput[]): Promise<number>
+  /** Returns the events as stored (with their ids), in the order given. */
+  appendEvents(accountId: string, events: EventInput[]): Promise<EventRecord[]>
   listEvents(accountId: string, query?: EventQuery): Promise<EventRecord[]>
   /** Fleet-wide: deletes events older than `before`; returns how many. */
   pruneEvents(before: string): Promise<number>

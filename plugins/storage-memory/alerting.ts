@@ -31,8 +31,9 @@ export function createMemoryAlerting(state: MemoryState): AlertingStore {
   return {
     async appendEvents(accountId, input) {
       needAccount(state, accountId)
-      for (const e of input) events.push({ ...copy(e), at: new Date(e.at).toISOString(), id: String(++eventSeq), accountId })
-      return input.length
+      const stored = input.map((e) => ({ ...copy(e), at: new Date(e.at).toISOString(), id: String(++eventSeq), accountId }))
+      events.push(...stored)
+      return copy(stored)
     },
     async listEvents(accountId, query = {}) {
       const since = query.since === undefined ? -Infinity : time(query.since)

@@ -83,6 +83,29 @@ describe('events and alerts in the dashboard', () => {
     await screenshot(page, 'alerts-02-events')
   }, 90_000)
 
+  it('shows a new event in the open timeline as it is recorded, pushed over the live channel without a reload or a poll', async () => {
+    await page.getByRole('link', { name: 'Alerts', exact: true }).click()
+    await expect.poll(() => page.getByRole('heading', { name: 'Firing now' }).isVisible()).toBe(true)
+    await page.getByRole('link', { name: 'Events', exact: true }).click()
+    const timeline = page.getByRole('list', { name: 'Fleet events, newest first' })
+    await expect.poll(() => timeline.innerText(), { timeout: 20_000 }).toContain(`${nodeName} is online`)
+    const fetched: string[] = []
+    const watch = (request: { url(): string }) => {
+      if (request.url().includes('/api/events')) fetched.push(request.url())
+    }
+    page.on('request', watch)
+    try {
+      const key = await hub.api<{ id: string }>('POST', '/api/keys', { type: 'agent', name: 'ui live event' })
+      await hub.api('DELETE', `/api/keys/${key.id}`)
+      await expect.poll(() => timeline.innerText(), { timeout: 20_000 }).toContain(`Key ${key.id} was revoked`)
+      expect(await timeline.locator('li').first().innerText()).toContain(`Key ${key.id} was revoked`)
+      expect(fetched).toEqual([])
+    } finally {
+      page.off('request', watch)
+    }
+    expect(tab.errors).toEqual([])
+  }, 60_000)
+
   it('manages alerts: the firing alert, a new webhook channel whose secret is never shown, and a silence', async () => {
     await page.getByRole('link', { name: 'Alerts', exact: true }).click()
     await expect.poll(() => page.getByRole('heading', { name: 'Firing now' }).isVisible()).toBe(true)
