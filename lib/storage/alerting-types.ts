@@ -170,6 +170,8 @@ export interface AlertingStore {
   openAlert(record: AlertRecord): Promise<AlertRecord | undefined>
   /** Marks a firing alert resolved; false if it is not firing. */
   resolveAlert(accountId: string, id: string, at: string): Promise<boolean>
+  /** A silenced alert still firing when its silence ended: no longer silenced; false if it was not (another hub was first). */
+  unsilenceAlert(accountId: string, id: string): Promise<boolean>
   listAlerts(accountId: string, options?: { state?: 'firing' | 'resolved'; limit?: number }): Promise<AlertRecord[]>
   /** Fleet-wide: every firing alert (the evaluator's state after a restart). */
   listFiringAlerts(): Promise<AlertRecord[]>

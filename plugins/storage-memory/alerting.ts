@@ -108,6 +108,12 @@ export function createMemoryAlerting(state: MemoryState): AlertingStore {
       alert.resolvedAt = new Date(at).toISOString()
       return true
     },
+    async unsilenceAlert(accountId, id) {
+      const alert = inAccount(alerts, accountId, id)
+      if (!alert || alert.state !== 'firing' || !alert.silenced) return false
+      alert.silenced = false
+      return true
+    },
     async listAlerts(accountId, options = {}) {
       return copy(
         [...alerts.values()]

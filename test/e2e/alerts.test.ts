@@ -199,8 +199,10 @@ describe('alerts on a real fleet', () => {
     await killed.container.kill()
     const alert = await eventually('the alert for the killed container', async () => (await alerts()).find((a) => a.ruleId === rule.id && a.details?.container === killed.name), 20_000)
     expect(alert).toMatchObject({ state: 'firing', details: { exitCode: 137 } })
-    expect((await alerts()).filter((a) => a.ruleId === rule.id).map((a) => a.details.container)).toEqual([killed.name])
-    expect(receiver.received.filter((r) => r.json?.alert?.ruleId === rule.id).map((r) => r.json.alert.details.container)).not.toContain(asked.name)
+    // (The Docker engine is shared with whatever else runs on this machine: only this test's containers count.)
+    const ours = (container: string, inStack?: string) => container === asked.name || inStack === stack
+    expect((await alerts()).filter((a) => a.ruleId === rule.id && ours(a.details.container, a.details.stack))).toEqual([])
+    expect(receiver.received.filter((r) => r.json?.alert?.ruleId === rule.id && ours(r.json.alert.details.container, r.json.alert.details.stack))).toEqual([])
     await api('DELETE', `/api/alerts/rules/${rule.id}`)
   }, 180_000)
 

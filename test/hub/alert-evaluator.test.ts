@@ -76,6 +76,28 @@ describe('alert evaluation', () => {
     expect(await store.listAlerts('acct')).toHaveLength(1)
   })
 
+  it('notifies an alert that still fires when its silence ends, once, and its resolution after', async () => {
+    const { store, evaluator, notified, cpu } = await setup()
+    await store.createAlertRule({ id: 'r3', accountId: 'acct', name: 'hot', kind: 'cpu', scopeType: 'account', threshold: 50, durationMs: 0, channelIds: ['c'], enabled: true, createdAt: new Date().toISOString() })
+    const t0 = Date.now()
+    await store.createSilence({ id: 's2', accountId: 'acct', ruleId: 'r3', endsAt: new Date(t0 + 60 * S).toISOString(), comment: 'maintenance', createdBy: 'admin', createdAt: new Date().toISOString() })
+    const at = async (seconds: number, value: number) => {
+      await cpu(value, t0 + seconds * S)
+      await evaluator.tick(t0 + seconds * S)
+    }
+    await at(0, 99)
+    await at(30, 99)
+    expect(notified).toEqual([])
+    await at(61, 99) // the silence ended an instant ago; still hot
+    expect(notified.map((n) => [n.event, n.alert.silenced])).toEqual([['firing', false]])
+    await at(90, 99)
+    expect(notified).toHaveLength(1)
+    expect((await store.listAlerts('acct'))[0]).toMatchObject({ state: 'firing', silenced: false })
+    await at(100, 10)
+    await at(200, 10)
+    expect(notified.map((n) => n.event)).toEqual(['firing', 'resolved'])
+  })
+
   it('fires "certificate expiring" for the hub and for a mid-tier whose certificate has fewer days left than the threshold', async () => {
     const { store, evaluator, notified, fleet } = await setup([{ subject: 'cert:hub', name: 'hub', notAfter: Date.now() + 5 * 86_400_000 }])
     const at = new Date().toISOString()

@@ -88,8 +88,11 @@ function followStream(accountId: string, filter: EventFilter, after: string | un
       }
       signal.addEventListener('abort', () => stop(), { once: true })
       if (after === undefined) {
-        // From now on: the newest stored event is where following starts.
-        last = BigInt((await alerts.listEvents(accountId, { limit: 1 }))[0]?.id ?? '0')
+        // From now on: the newest stored event is where following starts, except for events stored since
+        // the subscription (held), which are new by definition.
+        const newest = BigInt((await alerts.listEvents(accountId, { limit: 1 }))[0]?.id ?? '0')
+        const firstHeld = live?.[0] ? BigInt(live[0].id) - 1n : newest
+        last = newest < firstHeld ? newest : firstHeld
       } else {
         for (;;) {
           const page = await alerts.listEvents(accountId, { ...filter, after: String(last), limit: 1000 })
