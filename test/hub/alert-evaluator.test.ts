@@ -98,6 +98,51 @@ describe('alert evaluation', () => {
     expect(notified.map((n) => n.event)).toEqual(['firing', 'resolved'])
   })
 
+  it('fires container unhealthy after its window, restarting past N restarts in D, and mid-tier disconnected, within a cluster scope', async () => {
+    const { store, evaluator, notified, fleet } = await setup()
+    await store.upsertNode({ id: 'n2', accountId: 'acct', hostname: 'web-2' })
+    await store.createCluster({ id: 'cl1', accountId: 'acct', name: 'edge', description: '', createdAt: new Date().toISOString() })
+    await store.setNodeCluster('acct', 'n1', 'cl1')
+    const rule = (id: string, kind: string, over: Record<string, unknown> = {}) =>
+      store.createAlertRule({ id, accountId: 'acct', name: id, kind: kind as never, scopeType: 'cluster', scopeValue: 'edge', durationMs: 30 * S, channelIds: ['c'], enabled: true, createdAt: new Date().toISOString(), ...over })
+    await rule('sick', 'container_unhealthy')
+    await rule('flappy', 'container_restarting', { threshold: 2, durationMs: 60 * S })
+    await rule('relay', 'midtier_disconnected', { scopeType: 'account', scopeValue: undefined })
+    const t0 = Date.now()
+    const event = (nodeId: string, kind: string, seconds: number, details: Record<string, unknown>) =>
+      fleet.observe('acct', { at: new Date(t0 + seconds * S).toISOString(), kind, severity: 'info', nodeId, message: kind, details })
+    const fired = () => notified.filter((n) => n.event === 'firing').map((n) => `${n.alert.ruleId} ${n.alert.subject}`).sort()
+
+    event('n1', 'container_start', 0, { container: 'api' })
+    event('n1', 'container_health', 1, { container: 'api', health: 'unhealthy' })
+    // The same on web-2, outside the cluster: never an alert.
+    event('n2', 'container_start', 0, { container: 'api' })
+    event('n2', 'container_health', 1, { container: 'api', health: 'unhealthy' })
+    await evaluator.tick(t0 + 10 * S)
+    expect(fired()).toEqual([])
+    await evaluator.tick(t0 + 32 * S)
+    expect(fired()).toEqual(['sick container:n1/api'])
+
+    // Three starts in a minute are two restarts: not more than 2 yet. A fourth start is.
+    for (const [i, at] of [0, 10, 20].entries()) event('n1', 'container_start', at + i, { container: 'worker' })
+    await evaluator.tick(t0 + 33 * S)
+    expect(fired()).not.toContain('flappy container:n1/worker')
+    event('n1', 'container_start', 34, { container: 'worker' })
+    await evaluator.tick(t0 + 35 * S)
+    expect(fired()).toContain('flappy container:n1/worker')
+
+    fleet.observe('acct', { at: new Date(t0).toISOString(), kind: 'midtier_connected', severity: 'info', message: 'up', details: { midtierId: 'mid-1' } })
+    fleet.observe('acct', { at: new Date(t0 + 36 * S).toISOString(), kind: 'midtier_disconnected', severity: 'warning', message: 'down', details: { midtierId: 'mid-1' } })
+    await evaluator.tick(t0 + 50 * S)
+    expect(fired()).not.toContain('relay midtier:mid-1')
+    await evaluator.tick(t0 + 67 * S)
+    expect(fired()).toContain('relay midtier:mid-1')
+    fleet.observe('acct', { at: new Date(t0 + 70 * S).toISOString(), kind: 'midtier_connected', severity: 'info', message: 'up', details: { midtierId: 'mid-1' } })
+    await evaluator.tick(t0 + 71 * S)
+    // (The first start of `worker` left the 60 s window by now: two restarts, no longer more than 2.)
+    expect(notified.filter((n) => n.event === 'resolved').map((n) => n.alert.ruleId).sort()).toEqual(['flappy', 'relay'])
+  })
+
   it('fires "certificate expiring" for the hub and for a mid-tier whose certificate has fewer days left than the threshold', async () => {
     const { store, evaluator, notified, fleet } = await setup([{ subject: 'cert:hub', name: 'hub', notAfter: Date.now() + 5 * 86_400_000 }])
     const at = new Date().toISOString()
