@@ -105,7 +105,7 @@ export async function run() {
     rows.push(['appendMetrics without figures', `${Math.round((total / plainMs) * 1000).toLocaleString('en')} samples/s`])
     rows.push(['appendMetrics with figures', `${Math.round((total / hostMs) * 1000).toLocaleString('en')} samples/s`])
     rows.push(['ratio per round', ratios.map((r) => r.toFixed(2)).join(', ')])
-    ratio = { label: 'ingest with figures / without (median)', value: p(ratios, 0.5), target: '>= 0.5' }
+    ratio = { label: 'ingest with figures / without (median)', value: p(ratios, 0.5), target: 'none yet, recorded' }
 
     const end = start + ROUNDS * BATCHES * INTERVAL
     const m0 = performance.now()
