@@ -29,7 +29,7 @@ beforeAll(async () => {
   docker = await connectDocker()
   hub = await startHub({ env: { THRESH_ALERT_INTERVAL: '300ms' } })
   const key = await hub.api<{ key: string }>('POST', '/api/keys', { type: 'agent', name: 'ui alerts agent' })
-  agent = await startTestAgent({ url: hub.url, apiKey: key.key, hostname: nodeName })
+  agent = await startTestAgent({ url: hub.url, apiKey: key.key, hostname: nodeName, hostFigures: true })
   reporter = setInterval(() => void agent.report().catch(() => {}), 500)
   await hub.api('POST', '/api/alerts/rules', { name: 'busy node', kind: 'cpu', scope: 'node', target: nodeName, threshold: 1, for: '1s' })
   await hub.api('POST', '/api/stacks/deploy', { name: stackName, targetNode: nodeName, services: { web: { image: 'thresh-test/busybox:1', env: { PORT: '8080' } } } })
@@ -131,6 +131,10 @@ describe('events and alerts in the dashboard', () => {
       await phone.page.getByRole('link', { name: nodeName }).first().click()
       const cpu = phone.page.locator('figure:has(h3:has-text("CPU %"))')
       await expect.poll(() => cpu.locator('.marker.stack_deployed').count(), { timeout: 20_000 }).toBeGreaterThan(0)
+      // The host figures' history, charted like the rest (their labels are measured below too).
+      for (const title of ['Load average', 'Network KB/s', 'Disk I/O KB/s', 'Swap %', 'Temperature °C']) {
+        await expect.poll(() => phone.page.locator(`figure:has(h3:has-text("${title}")) svg.chart`).count(), { timeout: 20_000 }).toBe(1)
+      }
       const smallest = await phone.page.evaluate(() => {
         let min = Infinity
         for (const t of document.querySelectorAll('svg.chart text.axis')) min = Math.min(min, t.getBoundingClientRect().height)
