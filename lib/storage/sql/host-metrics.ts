@@ -1,5 +1,5 @@
 // The host figures' history in SQL (migration 12): each point is a real[] in the order of a layout (the
-// figures' sorted keys, stored once in host_layouts), rolled into 1-minute and 15-minute rows inside the
+// figures' sorted keys, stored once in host_layouts) written as two more columns of the node series' insert, rolled into 1-minute and 15-minute rows inside the
 // node series' maintenance transaction (same windows, same watermarks), pruned with the same retention,
 // and read back as flat figures beside the node series' points.
 import { addHostFigures, averageHostFigures, hostFiguresOf, type HostFigures } from '../host-series.ts'
@@ -14,7 +14,11 @@ type Run = SqlContext['run']
 type Query = SqlContext['q']
 
 export interface HostFigureStore {
-  append(accountId: string, samples: Array<{ sample: MetricsSampleInput; at: number }>): Promise<void>
+  /**
+   * The host figures of samples as two more columns of the node series' insert (layout id, values as a
+   * real[] literal; null for a sample without figures), or undefined when none of them has any.
+   */
+  columns(samples: MetricsSampleInput[]): Promise<{ layouts: Array<number | null>; vals: Array<string | null> } | undefined>
   rollMinutes(tx: SqlExecutor, from: string, to: string): Promise<number>
   rollQuarters(tx: SqlExecutor, from: string, to: string): Promise<number>
   prune(tx: SqlExecutor, rawBefore: string, minuteBefore: string, quarterBefore: string): Promise<number>
@@ -74,29 +78,23 @@ export function createHostFigureStore(q: Query, run: Run): HostFigureStore {
   const rollCount = async (tx: SqlExecutor, sql: string, from: string, to: string) => Number((await run<{ n: number }>(tx, sql, [from, to]))[0]!.n)
 
   return {
-    async append(accountId, samples) {
-      const agents: string[] = []
-      const times: string[] = []
-      const layouts: number[] = []
-      const values: string[] = []
-      for (const { sample, at } of samples) {
+    async columns(samples) {
+      let any = false
+      const layouts: Array<number | null> = []
+      const vals: Array<string | null> = []
+      for (const sample of samples) {
         const figures = hostFiguresOf(sample)
-        if (!figures) continue
+        if (!figures) {
+          layouts.push(null)
+          vals.push(null)
+          continue
+        }
+        any = true
         const keys = Object.keys(figures).sort()
-        agents.push(sample.agentId)
-        times.push(new Date(at).toISOString())
         layouts.push(await layoutId(keys))
-        values.push(arrayLiteral(keys.map((k) => figures[k]!)))
+        vals.push(arrayLiteral(keys.map((k) => figures[k]!)))
       }
-      if (agents.length === 0) return
-      await q(
-        `insert into host_metrics_raw (node_key, at, layout, vals)
-         select n.key, s.at, s.layout, s.vals::real[]
-         from unnest($2::text::text[], $3::text::timestamptz[], $4::text::int[], $5::text::text[]) as s(agent_id, at, layout, vals)
-         join nodes n on n.account_id = $1 and n.id = s.agent_id
-         on conflict do nothing`,
-        [accountId, arrayLiteral(agents), arrayLiteral(times), arrayLiteral(layouts), arrayLiteral(values)],
-      )
+      return any ? { layouts, vals } : undefined
     },
 
     rollMinutes: (tx, from, to) => rollCount(tx, rollupSql('host_metrics_raw', 'host_metrics_1m', 'at', '1 minute', '1'), from, to),

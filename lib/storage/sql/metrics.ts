@@ -93,11 +93,13 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
       }
       const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0)
       const insert = async (rows: MetricsSampleInput[]) => {
+        // Host figures (load, network, ...) ride in the same statement: one round trip and one node lookup.
+        const host = await hostFigures.columns(rows)
         const [row] = await q<{ stored: number }>(
           `with s as (
              select * from unnest($2::text::text[], $3::text::timestamptz[], $4::text::real[], $5::text::real[], $6::text::real[],
-                                  $7::text::real[], $8::text::real[], $9::text::smallint[])
-               as s(agent_id, at, cpu, mem_used, mem_total, disk_used, disk_total, containers)
+                                  $7::text::real[], $8::text::real[], $9::text::smallint[]${host ? ', $10::text::int[], $11::text::text[]' : ''})
+               as s(agent_id, at, cpu, mem_used, mem_total, disk_used, disk_total, containers${host ? ', layout, vals' : ''})
            ),
            ins as (
              insert into metrics_raw (node_key, at, cpu, mem_used, mem_total, disk_used, disk_total, containers)
@@ -105,7 +107,14 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
              from s join nodes n on n.account_id = $1 and n.id = s.agent_id
              on conflict do nothing
              returning 1
-           ),
+           ),${host ? `
+           host as (
+             insert into host_metrics_raw (node_key, at, layout, vals)
+             select n.key, s.at, s.layout, s.vals::real[]
+             from s join nodes n on n.account_id = $1 and n.id = s.agent_id
+             where s.layout is not null
+             on conflict do nothing
+           ),` : ''}
            late as (
              update metrics_rollup_state set dirty_from = least(coalesce(dirty_from, 'infinity'), (select min(at) from s))
              where tier = '1m' and done_until > (select min(at) from s)
@@ -122,6 +131,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
             arrayLiteral(rows.map((s) => num(s.diskUsedGB))),
             arrayLiteral(rows.map((s) => num(s.diskTotalGB))),
             arrayLiteral(rows.map((s) => Math.max(0, Math.min(32767, Math.round(num(s.containersRunning)))))),
+            ...(host ? [arrayLiteral(host.layouts), arrayLiteral(host.vals)] : []),
           ],
         )
         return Number(row!.stored)
@@ -134,12 +144,6 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
       })
       const kept = valid.filter((s) => !refused.has(s))
       await appendContainers(accountId, kept)
-      try {
-        await hostFigures.append(accountId, kept.map((sample) => ({ sample, at: atOf.get(sample)! })))
-      } catch (error) {
-        // As with containers: the node series is stored; a refused batch costs only the host figures' history.
-        warn(`Dropped the host figures of ${kept.length} sample(s) (account ${accountId}): ${(error as Error).message}`)
-      }
       // Node freshness is coalesced and written back in one statement (latest-reports.ts).
       const newest = new Map<string, { at: number; sample: MetricsSampleInput }>()
       for (const s of valid) {
