@@ -1,7 +1,8 @@
 // The host figures' history in SQL (migration 12): each point is a real[] in the order of a layout (the
-// figures' sorted keys, stored once in host_layouts) written as two more columns of the node series' insert, rolled into 1-minute and 15-minute rows inside the
-// node series' maintenance transaction (same windows, same watermarks), pruned with the same retention,
-// and read back as flat figures beside the node series' points.
+// figures' sorted keys, stored once in host_layouts), written as two more columns of the node series'
+// insert; rolled into 1-minute and 15-minute rows inside the node series' maintenance transaction (same
+// windows, same watermarks), pruned with the same retention, and read back as flat figures beside the
+// node series' points.
 import { addHostFigures, averageHostFigures, hostFiguresOf, type HostFigures } from '../host-series.ts'
 import { arrayLiteral, type SqlExecutor } from '../sql-executor.ts'
 import type { MetricsSampleInput } from '../types.ts'
