@@ -117,6 +117,9 @@ describe('events and alerts in the dashboard', () => {
     const channels = page.getByRole('table', { name: 'Notification channels' })
     await expect.poll(() => channels.innerText()).toContain('ui-hook')
     expect(await page.content()).not.toContain(SECRET)
+    // "Send test" on a channel nobody listens on: the attempt shows as failed on the channel.
+    await channels.locator('tr', { hasText: 'ui-hook' }).getByRole('button', { name: 'Send test' }).click()
+    await expect.poll(() => channels.locator('tr', { hasText: 'ui-hook' }).innerText(), { timeout: 20_000 }).toContain('✗')
     await page.getByLabel('Rule', { exact: true }).fill('busy node')
     await page.getByRole('button', { name: 'Silence' }).click()
     await expect.poll(() => page.getByRole('table', { name: 'Silences' }).innerText()).toContain('busy node')
