@@ -67,6 +67,16 @@ export function createFleetState() {
         midtiers.set(key, { accountId, id, connected: event.kind === 'midtier_connected', at, ...(certificateExpiresAt !== undefined ? { certificateExpiresAt } : {}) })
         return
       }
+      if (event.kind === 'stack_destroyed' && event.stack) {
+        // Its containers are gone on purpose: whatever fired about them (a crash before) is over.
+        for (const c of containers.get(accountId)?.values() ?? []) {
+          if (c.stack !== event.stack || (event.nodeId && c.nodeId !== event.nodeId)) continue
+          c.running = false
+          c.stopRequested = true
+          delete c.health
+        }
+        return
+      }
       if (!event.kind.startsWith('container_') || !event.nodeId) return
       const name = String(event.details?.container ?? event.details?.containerId ?? '')
       if (!name) return

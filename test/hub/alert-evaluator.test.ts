@@ -143,6 +143,23 @@ describe('alert evaluation', () => {
     expect(notified.filter((n) => n.event === 'resolved').map((n) => n.alert.ruleId).sort()).toEqual(['flappy', 'relay'])
   })
 
+  it('resolves "container stopped" for a crashed container once its stack is destroyed, and never fires for a stop that was asked for', async () => {
+    const { store, evaluator, notified, fleet } = await setup()
+    await store.createAlertRule({ id: 'r4', accountId: 'acct', name: 'down', kind: 'container_stopped', scopeType: 'account', durationMs: 0, channelIds: ['c'], enabled: true, createdAt: new Date().toISOString() })
+    const t0 = Date.now()
+    const event = (kind: string, seconds: number, details: Record<string, unknown>, stack = 'shop') =>
+      fleet.observe('acct', { at: new Date(t0 + seconds * S).toISOString(), kind, severity: 'info', nodeId: 'n1', stack, message: kind, details })
+    event('container_start', 0, { container: 'db' })
+    event('container_start', 0, { container: 'web' })
+    event('container_die', 1, { container: 'db', exitCode: 1 })
+    event('container_die', 1, { container: 'web', exitCode: 143, requested: true })
+    await evaluator.tick(t0 + 2 * S)
+    expect(notified.map((n) => `${n.event} ${n.alert.subject}`)).toEqual(['firing container:n1/db'])
+    fleet.observe('acct', { at: new Date(t0 + 3 * S).toISOString(), kind: 'stack_destroyed', severity: 'info', nodeId: 'n1', stack: 'shop', message: 'gone' })
+    await evaluator.tick(t0 + 4 * S)
+    expect(notified.map((n) => `${n.event} ${n.alert.subject}`)).toEqual(['firing container:n1/db', 'resolved container:n1/db'])
+  })
+
   it('fires "certificate expiring" for the hub and for a mid-tier whose certificate has fewer days left than the threshold', async () => {
     const { store, evaluator, notified, fleet } = await setup([{ subject: 'cert:hub', name: 'hub', notAfter: Date.now() + 5 * 86_400_000 }])
     const at = new Date().toISOString()
