@@ -140,7 +140,7 @@ async function ingest(rows) {
         for (const step of i % 2 === 0 ? ['copy', 'store'] : ['store', 'copy']) {
           const t = performance.now()
           if (step === 'copy') await copyBatch(batch)
-          else if ((await store.appendEvents(accountId, batch)) !== batch.length) throw new Error('events were lost')
+          else if ((await store.appendEvents(accountId, batch)).length !== batch.length) throw new Error('events were lost')
           const took = performance.now() - t
           if (step === 'copy') (copyMs += took), copyLat.push(took)
           else (storeMs += took), storeLat.push(took)

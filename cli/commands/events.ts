@@ -1,8 +1,11 @@
 // `thresh events [--node N] [--stack S] [--since …] [--kind K] [-f]`: the fleet's event log, newest last;
-// `-f` keeps following new events until interrupted.
+// `-f` keeps following new events until interrupted: pushed by the hub over `GET /api/events/stream`,
+// picked up again from the last id when the connection drops (a hub restart).
 import { defineCommand } from 'citty'
 import { parseDuration } from '../../core/index.ts'
-import { createHubClient, hubArgs, jsonArg } from '../hub-client.ts'
+import process from 'node:process'
+import { createHubClient, hubArgs, jsonArg, type HubClient } from '../hub-client.ts'
+import { readNdjson } from '../stream-client.ts'
 import { print, printJson } from '../table.ts'
 
 export interface FleetEvent {
@@ -31,6 +34,33 @@ export function sinceOf(value: string | undefined): string | undefined {
   const at = Date.parse(value)
   if (!Number.isFinite(at)) throw new Error(`--since must be a duration such as 1h or an ISO-8601 time, got ${JSON.stringify(value)}.`)
   return new Date(at).toISOString()
+}
+
+const RETRY_MS = 2000
+
+/** Prints events as the hub pushes them, until SIGINT/SIGTERM; reconnects after `after` when the stream ends. */
+async function follow(client: HubClient, filters: Record<string, string | undefined>, after: string, show: (events: FleetEvent[]) => void): Promise<void> {
+  const controller = new AbortController()
+  const stop = () => controller.abort()
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  let last = after
+  let told = false
+  while (!controller.signal.aborted) {
+    try {
+      await readNdjson(client.target, '/api/events/stream', { ...filters, after: last }, (record) => {
+        if (typeof record.id !== 'string') return
+        show([record as unknown as FleetEvent])
+        last = record.id
+        told = false
+      }, controller.signal)
+    } catch (error) {
+      if ((error as { status?: number }).status === 401 || (error as { status?: number }).status === 403) throw error
+      if (!told) process.stderr.write(`Lost the hub's event stream (${(error as Error).message}); reconnecting…\n`)
+      told = true
+    }
+    if (!controller.signal.aborted) await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
+  }
 }
 
 export default defineCommand({
@@ -65,12 +95,6 @@ export default defineCommand({
       const newest = await client.get<{ events: FleetEvent[] }>('/api/events', { query: { limit: '1' } })
       after = newest.events[0]?.id ?? '0'
     }
-    for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, 1000))
-      const next = await client.get<{ events: FleetEvent[] }>('/api/events', { query: { ...filters, after, limit: '500' } })
-      if (next.events.length === 0) continue
-      show(next.events)
-      after = next.events.at(-1)!.id
-    }
+    await follow(client, filters, after, show)
   },
 })

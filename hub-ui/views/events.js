@@ -1,10 +1,11 @@
 // Events: the fleet's live timeline (nodes, mid-tiers, containers, stacks, keys, alerts), newest first,
-// filtered by node, stack or kind; new events appear as they are recorded.
+// filtered by node, stack or kind. New events are pushed over the dashboard's live channel (`FleetEvent`
+// on /dashboardhub, or /ui/events); when the channel polls or reconnects, what was missed is fetched.
 import { api, asList, enc } from '../lib/api.js'
 import { h, replace, text } from '../lib/dom.js'
 import { dateTime } from '../lib/format.js'
+import { onLive } from '../lib/live.js'
 
-const POLL_MS = 3000
 const KEEP = 500
 
 /** @param {any} e */
@@ -29,8 +30,8 @@ export default async function eventsPage({ query }) {
   const summary = h('p', { class: 'summary' })
   let newest = ''
   let count = 0
-  let timer = 0
-  let stopped = false
+  let nodeId = ''
+  let fetching = Promise.resolve()
 
   const filters = () => {
     const q = new URLSearchParams()
@@ -39,39 +40,57 @@ export default async function eventsPage({ query }) {
     if (kind.value) q.set('kind', kind.value)
     return q
   }
+  /** Whether a pushed event passes the filters (a node by id or host name, as the API takes it). @param {any} e */
+  const matches = (e) => {
+    const n = node.value.trim()
+    if (n && e.nodeId !== n && e.nodeId !== nodeId) return false
+    if (stack.value.trim() && e.stack !== stack.value.trim()) return false
+    return !kind.value || kind.value.split(',').includes(e.kind)
+  }
+  /** @param {any[]} fresh oldest first */
+  function show(fresh) {
+    const shown = fresh.filter((e) => BigInt(e.id) > BigInt(newest || '0'))
+    if (!shown.length) return
+    if (!count) list.replaceChildren()
+    for (const e of shown) list.prepend(eventItem(e))
+    newest = shown.at(-1).id
+    count += shown.length
+    while (list.childElementCount > KEEP) list.lastElementChild?.remove()
+    text(summary, `${Math.min(count, KEEP)} event${count === 1 ? '' : 's'} shown`)
+  }
   async function reload() {
     const q = filters()
     q.set('limit', '200')
     const events = asList(await api('GET', `/api/events?${q}`), 'events')
     newest = events[0]?.id ?? newest
     count = events.length
+    nodeId = ''
+    if (node.value.trim()) nodeId = (await api('GET', `/api/nodes/${enc(node.value.trim())}`).catch(() => null))?.id ?? ''
     replace(list, events.length ? events.map(eventItem) : h('li', { class: 'muted' }, 'No events match.'))
     text(summary, `${count} event${count === 1 ? '' : 's'} shown`)
   }
-  async function poll() {
-    if (stopped) return
-    try {
-      const q = filters()
-      q.set('after', newest || '0')
-      q.set('limit', '200')
-      const fresh = asList(await api('GET', `/api/events?${q}`), 'events')
-      if (fresh.length) {
-        if (!count) list.replaceChildren()
-        for (const e of fresh) list.prepend(eventItem(e))
-        newest = fresh.at(-1).id
-        count += fresh.length
-        while (list.childElementCount > KEEP) list.lastElementChild?.remove()
-        text(summary, `${Math.min(count, KEEP)} events shown`)
+  /** What the live channel may have missed (it was polling, or it reconnected). */
+  function catchUp() {
+    fetching = fetching.then(async () => {
+      try {
+        const q = filters()
+        q.set('after', newest || '0')
+        q.set('limit', '200')
+        show(asList(await api('GET', `/api/events?${q}`), 'events'))
+      } catch {
+        // The next poll or push tries again; the shell's live badge says when the hub is away.
       }
-    } catch {
-      // The next poll tries again; the shell's live badge says when the hub is away.
-    }
-    timer = window.setTimeout(poll, POLL_MS)
+    })
   }
+  const offLive = onLive((e) => {
+    if (e.target === 'FleetEvent') {
+      const event = /** @type {any} */ (e.args[0])
+      if (event && matches(event)) show([event])
+    } else if (e.target === 'poll' || e.target === 'reconnected') catchUp()
+  })
   for (const control of [node, stack]) control.addEventListener('change', () => void reload())
   kind.addEventListener('change', () => void reload())
   await reload()
-  timer = window.setTimeout(poll, POLL_MS)
   return {
     el: h('section', { class: 'page' },
       h('div', { class: 'page-head' }, h('h1', null, 'Events'), summary),
@@ -81,8 +100,7 @@ export default async function eventsPage({ query }) {
         h('div', { class: 'field inline' }, h('label', { for: 'events-kind' }, 'Kind'), kind)),
       list),
     dispose() {
-      stopped = true
-      clearTimeout(timer)
+      offLive()
     },
   }
 }

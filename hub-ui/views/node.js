@@ -195,7 +195,36 @@ export default async function nodePage({ params, navigate }) {
       wrap('Memory %', [['s2', 'Memory']], lineChart({ title: 'Memory percent', times, from, to, markers, unit: '%', max: 100, series: [{ label: 'Memory', className: 's2', values: ms.map((m) => ratio(m.memoryUsedMB, m.memoryTotalMB)) }] })),
       wrap('Disk %', [['s3', 'Disk']], lineChart({ title: 'Disk percent', times, from, to, markers, unit: '%', max: 100, series: [{ label: 'Disk', className: 's3', values: ms.map((m) => ratio(m.diskUsedGB, m.diskTotalGB)) }] })),
       wrap('Containers running', [['s1', 'Containers']], lineChart({ title: 'Containers running', times, from, to, markers, integer: true, unit: '', series: [{ label: 'Containers', className: 's1', values: ms.map((m) => m.containersRunning) }] })),
+      ...hostCharts(ms, { times, from, to, markers }, wrap),
     )
+  }
+
+  /**
+   * Load, network, disk I/O, swap and temperature history, each only when the agent reports it.
+   * @param {import('../lib/model.js').Metrics[]} ms @param {{ times: number[], from: number, to: number, markers: import('../lib/chart.js').Marker[] }} at
+   * @param {(t: string, legend: [string, string][], svg: Element) => Element} wrap
+   */
+  function hostCharts(ms, at, wrap) {
+    const sum = (/** @type {any[]} */ list, /** @type {string} */ key) => (list.length ? list.reduce((n, e) => n + Number(e[key] ?? 0), 0) / 1024 : undefined)
+    const out = []
+    if (ms.some((m) => m.loadAverage.length)) {
+      const load = (/** @type {number} */ i) => ms.map((m) => m.loadAverage[i])
+      out.push(wrap('Load average', [['s1', '1 min'], ['s2', '5 min'], ['s3', '15 min']], lineChart({ title: 'Load average', ...at, unit: '', series: [{ label: '1 min', className: 's1', values: load(0) }, { label: '5 min', className: 's2', values: load(1) }, { label: '15 min', className: 's3', values: load(2) }] })))
+    }
+    if (ms.some((m) => m.network.length)) {
+      out.push(wrap('Network KB/s', [['s1', 'Received'], ['s2', 'Sent']], lineChart({ title: 'Network, all interfaces, kilobytes per second', ...at, unit: ' KB/s', series: [{ label: 'Received', className: 's1', values: ms.map((m) => sum(m.network, 'rxBytesPerSec')) }, { label: 'Sent', className: 's2', values: ms.map((m) => sum(m.network, 'txBytesPerSec')) }] })))
+    }
+    if (ms.some((m) => m.diskIo.length)) {
+      out.push(wrap('Disk I/O KB/s', [['s1', 'Read'], ['s2', 'Written']], lineChart({ title: 'Disk I/O, all devices, kilobytes per second', ...at, unit: ' KB/s', series: [{ label: 'Read', className: 's1', values: ms.map((m) => sum(m.diskIo, 'readBytesPerSec')) }, { label: 'Written', className: 's2', values: ms.map((m) => sum(m.diskIo, 'writeBytesPerSec')) }] })))
+    }
+    if (ms.some((m) => m.swapTotalMB)) {
+      out.push(wrap('Swap %', [['s3', 'Swap']], lineChart({ title: 'Swap percent', ...at, unit: '%', max: 100, series: [{ label: 'Swap', className: 's3', values: ms.map((m) => (m.swapTotalMB ? ratio(m.swapUsedMB, m.swapTotalMB) : undefined)) }] })))
+    }
+    if (ms.some((m) => m.temperatures.length)) {
+      const hottest = ms.map((m) => (m.temperatures.length ? Math.max(...m.temperatures.map((/** @type {any} */ t) => Number(t.celsius))) : undefined))
+      out.push(wrap('Temperature °C', [['s2', 'Hottest sensor']], lineChart({ title: 'Hottest sensor, degrees Celsius', ...at, unit: ' °C', series: [{ label: 'Hottest sensor', className: 's2', values: hottest }] })))
+    }
+    return out
   }
 
   async function loadStacks() {

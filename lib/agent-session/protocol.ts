@@ -101,6 +101,8 @@ export interface AgentEvent {
   image?: string
   /** `container_die`: the exit code. */
   exitCode?: number
+  /** `container_die`: the stop was asked for (Docker paired it with a stop or removal), not a crash or a kill. */
+  requested?: boolean
   /** `container_health`: `healthy`, `unhealthy` or `starting`. */
   health?: string
   /** `container_restart_loop`: restarts within `windowSeconds`. */

@@ -245,7 +245,7 @@ export function checkStatusUpdate(value: unknown, path = 'StackServiceStatusUpda
 }
 
 const EVENT_TYPES = ['container_start', 'container_die', 'container_oom', 'container_health', 'container_restart_loop']
-const EVENT_KNOWN = ['type', 'at', 'containerId', 'container', 'stack', 'service', 'image', 'exitCode', 'health', 'restarts', 'windowSeconds']
+const EVENT_KNOWN = ['type', 'at', 'containerId', 'container', 'stack', 'service', 'image', 'exitCode', 'requested', 'health', 'restarts', 'windowSeconds']
 /** Most events one call may carry. */
 export const MAX_EVENTS = 1000
 
@@ -261,6 +261,7 @@ export function checkAgentEvents(value: unknown, now = Date.now(), path = 'Agent
     timestamp(ch, e, 'at', where, now)
     for (const key of ['containerId', 'container', 'stack', 'service', 'image', 'health']) optionalString(ch, e, key, where, ID_CHARS)
     number(ch, e, 'exitCode', where, -1e6, 1e6, 'an exit code')
+    if (e.requested !== undefined && typeof e.requested !== 'boolean') ch.fail(`${where}.requested`, 'must be true or false.')
     count(ch, e, 'restarts', where, 1_000_000)
     number(ch, e, 'windowSeconds', where, 0, 1e9, 'a duration in seconds')
     extras(ch, e, where, EVENT_KNOWN)

@@ -142,7 +142,8 @@ export interface DeliveryRecord {
 export type DeliveryPatch = Partial<Pick<DeliveryRecord, 'status' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'deliveredAt'>>
 
 export interface AlertingStore {
-  appendEvents(accountId: string, events: EventInput[]): Promise<number>
+  /** Returns the events as stored (with their ids), in the order given. */
+  appendEvents(accountId: string, events: EventInput[]): Promise<EventRecord[]>
   listEvents(accountId: string, query?: EventQuery): Promise<EventRecord[]>
   /** Fleet-wide: deletes events older than `before`; returns how many. */
   pruneEvents(before: string): Promise<number>
@@ -169,6 +170,8 @@ export interface AlertingStore {
   openAlert(record: AlertRecord): Promise<AlertRecord | undefined>
   /** Marks a firing alert resolved; false if it is not firing. */
   resolveAlert(accountId: string, id: string, at: string): Promise<boolean>
+  /** A silenced alert still firing when its silence ended: no longer silenced; false if it was not (another hub was first). */
+  unsilenceAlert(accountId: string, id: string): Promise<boolean>
   listAlerts(accountId: string, options?: { state?: 'firing' | 'resolved'; limit?: number }): Promise<AlertRecord[]>
   /** Fleet-wide: every firing alert (the evaluator's state after a restart). */
   listFiringAlerts(): Promise<AlertRecord[]>

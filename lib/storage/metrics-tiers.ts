@@ -1,6 +1,7 @@
 // The metrics series' resolutions and retention, and the rule that picks a resolution for a query:
 // shared by every store so they answer the same question with the same points.
 import { ThreshError } from '../../core/index.ts'
+import { addHostFigures, averageHostFigures } from './host-series.ts'
 import type { MetricsPoint, MetricsQuery, MetricsResolution, MetricsRetention } from './types.ts'
 
 const MINUTE = 60_000
@@ -47,10 +48,10 @@ export interface SampleRow {
 
 /** Aggregates points (raw samples have samples = 1) into buckets of `step`, weighting by sample count. */
 export function aggregate(points: MetricsPoint[], step: number): MetricsPoint[] {
-  const buckets = new Map<number, { n: number; cpu: number; max: number; mu: number; mt: number; du: number; dt: number; c: number }>()
+  const buckets = new Map<number, { n: number; cpu: number; max: number; mu: number; mt: number; du: number; dt: number; c: number; host: Map<string, { sum: number; n: number }> }>()
   for (const p of points) {
     const key = floorTo(Date.parse(p.at), step)
-    const b = buckets.get(key) ?? { n: 0, cpu: 0, max: -Infinity, mu: 0, mt: 0, du: 0, dt: 0, c: 0 }
+    const b = buckets.get(key) ?? { n: 0, cpu: 0, max: -Infinity, mu: 0, mt: 0, du: 0, dt: 0, c: 0, host: new Map() }
     const n = p.samples
     b.n += n
     b.cpu += p.cpuPercent * n
@@ -60,21 +61,26 @@ export function aggregate(points: MetricsPoint[], step: number): MetricsPoint[] 
     b.du += p.diskUsedGb * n
     b.dt += p.diskTotalGb * n
     b.c += p.containersRunning * n
+    addHostFigures(b.host, p.host, n)
     buckets.set(key, b)
   }
   return [...buckets.entries()]
     .sort((a, b) => a[0] - b[0])
-    .map(([at, b]) => ({
-      at: new Date(at).toISOString(),
-      cpuPercent: b.cpu / b.n,
-      cpuMax: b.max,
-      memoryUsedMb: b.mu / b.n,
-      memoryTotalMb: b.mt / b.n,
-      diskUsedGb: b.du / b.n,
-      diskTotalGb: b.dt / b.n,
-      containersRunning: b.c / b.n,
-      samples: b.n,
-    }))
+    .map(([at, b]) => {
+      const host = averageHostFigures(b.host)
+      return {
+        at: new Date(at).toISOString(),
+        cpuPercent: b.cpu / b.n,
+        cpuMax: b.max,
+        memoryUsedMb: b.mu / b.n,
+        memoryTotalMb: b.mt / b.n,
+        diskUsedGb: b.du / b.n,
+        diskTotalGb: b.dt / b.n,
+        containersRunning: b.c / b.n,
+        samples: b.n,
+        ...(host ? { host } : {}),
+      }
+    })
 }
 
 /** The query's range as times, or a 400 naming what is wrong. */

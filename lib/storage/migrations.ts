@@ -391,6 +391,35 @@ create table container_metrics (
 create index container_metrics_at on container_metrics(at);
 `,
   },
+  {
+    version: 12,
+    name: 'host figures history (load, swap, network, disk I/O, temperatures)',
+    // Values as real[] in the order of a layout (the sorted keys of lib/storage/host-series.ts), stored
+    // once in host_layouts: a node's figures keep their keys, so a point costs its numbers, not its names.
+    // One row per sample, minute and quarter hour, rolled up and pruned with the node series.
+    sql: `
+create table host_layouts (
+  id serial primary key,
+  keys text[] not null unique
+);
+create table host_metrics_raw (
+  node_key integer not null,
+  at timestamptz not null,
+  layout integer not null,
+  vals real[] not null,
+  primary key (node_key, at)
+);
+create table host_metrics_1m (
+  node_key integer not null,
+  bucket timestamptz not null,
+  layout integer not null,
+  samples smallint not null,
+  vals real[] not null,
+  primary key (node_key, bucket, layout)
+);
+create table host_metrics_15m (like host_metrics_1m including all);
+`,
+  },
 ]
 
 /** Applies pending migrations under an advisory lock, so two hubs starting together do not race. */

@@ -4,6 +4,7 @@
 // except the lookups that find the account (key and session hashes, login name) and fleet sweeps.
 
 import type { AlertingStore } from './alerting-types.ts'
+import type { HostFigures } from './host-series.ts'
 import type { StoreNotifications } from './notifications.ts'
 
 export type * from './alerting-types.ts'
@@ -209,6 +210,8 @@ export interface MetricsPoint {
   containersRunning: number
   /** How many raw samples the point stands for. */
   samples: number
+  /** Load, swap, network, disk I/O and temperatures, averaged like the rest (lib/storage/host-series.ts). */
+  host?: HostFigures
 }
 
 export interface MetricsSeries {

@@ -1,6 +1,9 @@
 // Follows Docker's event stream (`GET /events`, newline-delimited JSON over the engine's socket) for
 // containers and turns what matters into AgentEvents: start, die (exit code), OOM, health changes,
 // and a restart loop when one container starts too often within a window. Reconnects when the stream ends.
+// A die that Docker pairs with a `stop` or `destroy` (a stop or removal someone asked for: thresh stack
+// stop, update or destroy, thresh container stop, docker stop) is marked `requested`, so it is not an
+// alert; a crash, an OOM kill or `docker kill` has no such pair.
 import { request, type ClientRequest } from 'node:http'
 import process from 'node:process'
 import type { AgentEvent } from '../../lib/agent-session/protocol.ts'
@@ -22,6 +25,8 @@ export interface DockerEventsOptions {
   restartLoopWindowMs: number
   restartLoopCount: number
   reconnectDelayMs?: number
+  /** How long a die waits for Docker's `stop`/`destroy` that marks it requested (default 3 s). */
+  requestedStopGraceMs?: number
   onEvent(event: AgentEvent): void
   onError?(message: string): void
 }
@@ -64,6 +69,35 @@ export interface DockerEventsWatcher {
 }
 
 export function watchDockerEvents(options: DockerEventsOptions): DockerEventsWatcher {
+  const grace = options.requestedStopGraceMs ?? 3000
+  // Docker logs `stop` after `die` as a rule, but the two race: a stop seen first is remembered for the grace.
+  const stopRequests = new Map<string, number>()
+  const heldDies = new Map<string, { event: AgentEvent; timer: ReturnType<typeof setTimeout> }>()
+  const release = (id: string, requested: boolean) => {
+    const held = heldDies.get(id)
+    if (!held) return
+    clearTimeout(held.timer)
+    heldDies.delete(id)
+    options.onEvent(requested ? { ...held.event, requested: true } : held.event)
+  }
+  const emit = (event: AgentEvent) => {
+    const id = event.containerId
+    if (!id) return options.onEvent(event)
+    // Whatever comes next for this container follows its exit: the exit goes out first, as it happened.
+    release(id, false)
+    if (event.type !== 'container_die') return options.onEvent(event)
+    const stoppedAt = stopRequests.get(id)
+    if (stoppedAt !== undefined && Date.now() - stoppedAt <= grace) {
+      stopRequests.delete(id)
+      return options.onEvent({ ...event, requested: true })
+    }
+    heldDies.set(id, { event, timer: setTimeout(() => release(id, false), grace) })
+  }
+  const stopRequested = (id: string) => {
+    if (heldDies.has(id)) return release(id, true)
+    stopRequests.set(id, Date.now())
+    if (stopRequests.size > 5000) stopRequests.delete(stopRequests.keys().next().value as string)
+  }
   const starts = new Map<string, number[]>()
   const looping = new Set<string>()
   let stopped = false
@@ -90,7 +124,7 @@ export function watchDockerEvents(options: DockerEventsOptions): DockerEventsWat
 
   const connect = () => {
     if (stopped) return
-    const filters = encodeURIComponent(JSON.stringify({ type: ['container'], event: ['start', 'die', 'oom', 'health_status'] }))
+    const filters = encodeURIComponent(JSON.stringify({ type: ['container'], event: ['start', 'die', 'oom', 'health_status', 'stop', 'destroy'] }))
     const req = request({ ...target(options.dockerHost ?? process.env.DOCKER_HOST), path: `/events?since=${since}&filters=${filters}`, method: 'GET' }, (res) => {
       if ((res.statusCode ?? 500) >= 300) {
         options.onError?.(`Docker answered ${res.statusCode} for its event stream.`)
@@ -113,9 +147,14 @@ export function watchDockerEvents(options: DockerEventsOptions): DockerEventsWat
             continue
           }
           if (message.time) since = Math.max(since, message.time + 1)
+          const action = message.Action ?? message.status
+          if (message.Type === 'container' && (action === 'stop' || action === 'destroy') && message.Actor?.ID) {
+            stopRequested(message.Actor.ID.slice(0, 64))
+            continue
+          }
           const event = toAgentEvent(message)
           if (!event) continue
-          options.onEvent(event)
+          emit(event)
           restartLoop(event)
         }
       })
@@ -136,6 +175,7 @@ export function watchDockerEvents(options: DockerEventsOptions): DockerEventsWat
       stopped = true
       if (timer) clearTimeout(timer)
       current?.destroy()
+      for (const id of [...heldDies.keys()]) release(id, false)
     },
   }
 }

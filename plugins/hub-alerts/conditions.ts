@@ -23,6 +23,8 @@ interface ContainerState {
   name: string
   stack?: string
   running: boolean
+  /** Stopped because someone asked (thresh stack stop, an update, docker stop): not an alert. */
+  stopRequested: boolean
   exitCode?: number
   changedAt: number
   health?: string
@@ -65,6 +67,16 @@ export function createFleetState() {
         midtiers.set(key, { accountId, id, connected: event.kind === 'midtier_connected', at, ...(certificateExpiresAt !== undefined ? { certificateExpiresAt } : {}) })
         return
       }
+      if (event.kind === 'stack_destroyed' && event.stack) {
+        // Its containers are gone on purpose: whatever fired about them (a crash before) is over.
+        for (const c of containers.get(accountId)?.values() ?? []) {
+          if (c.stack !== event.stack || (event.nodeId && c.nodeId !== event.nodeId)) continue
+          c.running = false
+          c.stopRequested = true
+          delete c.health
+        }
+        return
+      }
       if (!event.kind.startsWith('container_') || !event.nodeId) return
       const name = String(event.details?.container ?? event.details?.containerId ?? '')
       if (!name) return
@@ -78,7 +90,7 @@ export function createFleetState() {
           mine.delete(mine.keys().next().value as string)
           containerCount--
         }
-        c = { nodeId: event.nodeId, name, running: true, changedAt: at, healthAt: at, starts: [] }
+        c = { nodeId: event.nodeId, name, running: true, stopRequested: false, changedAt: at, healthAt: at, starts: [] }
         mine.set(key, c)
         containerCount++
       }
@@ -91,6 +103,7 @@ export function createFleetState() {
         delete c.health
       } else if (event.kind === 'container_die') {
         c.running = false
+        c.stopRequested = event.details?.requested === true
         c.changedAt = at
         const code = event.details?.exitCode
         if (typeof code === 'number') c.exitCode = code
@@ -197,8 +210,8 @@ export function observe(rule: AlertRuleRecord, accountId: string, view: AccountV
           out.push({
             subject,
             names,
-            active: !c.running,
-            clear: c.running,
+            active: !c.running && !c.stopRequested,
+            clear: c.running || c.stopRequested,
             since: c.changedAt,
             message: () => `${c.name} on ${host} stopped${c.exitCode !== undefined ? ` with exit code ${c.exitCode}` : ''}.`,
             details,

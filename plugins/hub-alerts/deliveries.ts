@@ -1,6 +1,6 @@
 // The delivery queue's worker: notifications are queued in storage (so a hub restart loses none),
 // leased one sender at a time, retried with exponential backoff, and each channel's last attempts and
-// health kept on it. Deliveries go out in parallel, so a channel that hangs or fails blocks no other.
+// health kept on it. Deliveries go out independently, so a channel that hangs or fails blocks no other.
 import { randomUUID } from 'node:crypto'
 import type { Logger } from '../../core/index.ts'
 import type { AlertChannelRecord, DeliveryAttempt, DeliveryRecord, FleetStore } from '../../lib/storage/index.ts'
@@ -28,6 +28,8 @@ export interface DeliveryOutcome {
 }
 
 const LAST_ATTEMPTS = 10
+/** Calls out at once, across all channels. */
+const MAX_IN_FLIGHT = 50
 
 export function createDeliveryWorker(options: DeliveryOptions) {
   const { store, logger } = options
@@ -92,12 +94,26 @@ export function createDeliveryWorker(options: DeliveryOptions) {
     waiters.delete(delivery.id)
   }
 
+  // Each delivery runs on its own: the queue is read again while calls are out, so an endpoint that
+  // hangs until the timeout holds one slot, not the notifications queued behind it.
+  const inFlight = new Set<Promise<void>>()
   const pumpOnce = async () => {
     do {
       again = false
-      const due = await store.claimDeliveries(new Date().toISOString(), leaseMs, 50)
-      await Promise.all(due.map((d) => deliver(d).catch((e) => logger.warn(`Delivering ${d.id} failed: ${(e as Error).message}`))))
-      if (due.length === 50) again = true
+      const room = MAX_IN_FLIGHT - inFlight.size
+      if (room <= 0) return
+      const due = await store.claimDeliveries(new Date().toISOString(), leaseMs, room)
+      for (const d of due) {
+        const running: Promise<void> = deliver(d)
+          .catch((e) => logger.warn(`Delivering ${d.id} failed: ${(e as Error).message}`))
+          .finally(() => {
+            inFlight.delete(running)
+            // A slot is free: whatever waited for one goes now.
+            if (!closed) void pump()
+          })
+        inFlight.add(running)
+      }
+      if (due.length === room) again = true
     } while (again && !closed)
   }
   const pump = () => {
@@ -158,6 +174,7 @@ export function createDeliveryWorker(options: DeliveryOptions) {
       closed = true
       if (timer) clearInterval(timer)
       await pumping
+      await Promise.all(inFlight)
     },
   }
 }

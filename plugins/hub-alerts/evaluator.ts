@@ -102,6 +102,13 @@ export function createEvaluator(options: EvaluatorOptions) {
     if (rule && !alert.silenced) await options.notify(rule, resolved, 'resolved')
   }
 
+  const unsilence = async (rule: AlertRuleRecord, track: Track) => {
+    const alert = track.alert!
+    if (!(await store.unsilenceAlert(alert.accountId, alert.id))) return
+    track.alert = { ...alert, silenced: false }
+    await options.notify(rule, track.alert, 'firing')
+  }
+
   // Most observations change nothing (no alert, condition not met): those return without a promise.
   const step = (rule: AlertRuleRecord, obs: Observation, silences: SilenceRecord[], now: number): Promise<void> | undefined => {
     const key = keyOf(rule.id, obs.subject)
@@ -123,6 +130,8 @@ export function createEvaluator(options: EvaluatorOptions) {
     }
     if (!obs.clear) {
       track.clearSince = undefined
+      // Its silence ended while it still fires: now it is told, once.
+      if (track.alert.silenced && !silencedBy(silences, rule, obs, now)) await unsilence(rule, track)
       return
     }
     track.clearSince ??= now

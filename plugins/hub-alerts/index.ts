@@ -91,7 +91,11 @@ export default definePlugin((options: HubAlertsOptions = {}) => ({
         await worker.enqueue(alert.accountId, rule.channelIds, notificationOf(event, alert), alert.id)
       },
     })
-    ctx.provide('alerts', createAlertsService(store, (accountId, channelId) => worker.test(accountId, channelId)))
+    ctx.provide('alerts', createAlertsService(store, (accountId, channelId) => worker.test(accountId, channelId), recorder.onStored))
+    // The dashboards' live timeline: each stored event over their live channel (/dashboardhub, /ui/events).
+    const offLive = recorder.onStored((accountId, events) => {
+      for (const event of events) ctx.bus.emit('fleet:live', { accountId, target: 'FleetEvent', args: [event as unknown as Record<string, unknown>] })
+    })
 
     ctx.metrics.gauge('hub_alerts_tracked', 'Alert conditions being watched or firing.', () => evaluator.tracked)
     let evaluateTimer: ReturnType<typeof setInterval> | undefined
@@ -113,6 +117,7 @@ export default definePlugin((options: HubAlertsOptions = {}) => ({
       offObserve()
       await worker.close()
       await recorder.close()
+      offLive()
     }
   },
 }))

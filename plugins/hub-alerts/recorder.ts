@@ -2,7 +2,7 @@
 // container events) and key revocations become rows of the event log, written in batches.
 import type { EventBus, Logger, ThreshEvents } from '../../core/index.ts'
 import type { AgentEvent } from '../../lib/agent-session/protocol.ts'
-import type { EventInput, FleetStore } from '../../lib/storage/index.ts'
+import type { EventInput, EventRecord, FleetStore } from '../../lib/storage/index.ts'
 import type {} from '../hub-fleet/index.ts'
 import type {} from '../hub-auth/index.ts'
 
@@ -11,6 +11,8 @@ export interface EventRecorder {
   add(accountId: string, event: EventInput): void
   /** Listeners told of every event as it is queued (the alert evaluator). */
   onEvent(listener: (accountId: string, event: EventInput) => void): () => void
+  /** Listeners told of events once stored, with their ids (live timelines, `thresh events -f`). */
+  onStored(listener: (accountId: string, events: EventRecord[]) => void): () => void
   flush(): Promise<void>
   close(): Promise<void>
 }
@@ -29,6 +31,7 @@ export function containerEvent(nodeId: string, hostname: string | undefined, e: 
     case 'container_start':
       return { ...base, severity: 'info', message: `${name(e)} started on ${where}.` }
     case 'container_die':
+      if (e.requested) return { ...base, severity: 'info', message: `${name(e)} was stopped on ${where}${e.exitCode !== undefined ? ` (exit code ${e.exitCode})` : ''}.` }
       return { ...base, severity: e.exitCode === 0 ? 'info' : 'warning', message: `${name(e)} exited${e.exitCode !== undefined ? ` with code ${e.exitCode}` : ''} on ${where}.` }
     case 'container_oom':
       return { ...base, severity: 'critical', message: `${name(e)} ran out of memory on ${where}.` }
@@ -44,6 +47,7 @@ export function createEventRecorder(store: FleetStore, bus: EventBus<ThreshEvent
   let timer: ReturnType<typeof setTimeout> | undefined
   let writing: Promise<void> = Promise.resolve()
   const listeners = new Set<(accountId: string, event: EventInput) => void>()
+  const storedListeners = new Set<(accountId: string, events: EventRecord[]) => void>()
   // Host names for messages: learned from registrations, so no read per event.
   const hostnames = new Map<string, string>()
   const seen = new Set<string>()
@@ -55,10 +59,19 @@ export function createEventRecorder(store: FleetStore, bus: EventBus<ThreshEvent
     pending = new Map()
     writing = writing.then(async () => {
       for (const [accountId, events] of batch) {
+        let stored: EventRecord[]
         try {
-          await store.appendEvents(accountId, events)
+          stored = await store.appendEvents(accountId, events)
         } catch (error) {
           logger.warn(`Recording ${events.length} fleet events failed: ${(error as Error).message}`)
+          continue
+        }
+        for (const listener of storedListeners) {
+          try {
+            listener(accountId, stored)
+          } catch (error) {
+            logger.warn(`A stored-event listener failed: ${(error as Error).message}`)
+          }
         }
       }
     })
@@ -169,6 +182,10 @@ export function createEventRecorder(store: FleetStore, bus: EventBus<ThreshEvent
     onEvent(listener) {
       listeners.add(listener)
       return () => void listeners.delete(listener)
+    },
+    onStored(listener) {
+      storedListeners.add(listener)
+      return () => void storedListeners.delete(listener)
     },
     flush,
     async close() {

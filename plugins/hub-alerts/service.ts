@@ -44,6 +44,8 @@ export interface ChannelInput {
 
 export interface AlertsService {
   listEvents(accountId: string, query: EventQuery): Promise<EventRecord[]>
+  /** Calls `listener` with the account's events as they are stored, until the returned function is called. */
+  followEvents(accountId: string, listener: (events: EventRecord[]) => void): () => void
   listRules(accountId: string): Promise<AlertRuleRecord[]>
   createRule(accountId: string, input: RuleInput): Promise<AlertRuleRecord>
   setRuleEnabled(accountId: string, id: string, enabled: boolean): Promise<AlertRuleRecord>
@@ -88,7 +90,11 @@ const DEFAULTS: Record<AlertRuleKind, { threshold?: number; forMs: number; range
   cert_expiring: { threshold: 14, forMs: 0, range: [1, 3650] },
 }
 
-export function createAlertsService(store: FleetStore, test: (accountId: string, channelId: string) => Promise<DeliveryOutcome>): AlertsService {
+export function createAlertsService(
+  store: FleetStore,
+  test: (accountId: string, channelId: string) => Promise<DeliveryOutcome>,
+  onStored: (listener: (accountId: string, events: EventRecord[]) => void) => () => void,
+): AlertsService {
   const needRule = async (accountId: string, id: string) => (await store.getAlertRule(accountId, id)) ?? throwIt(notFound('alert rule', id))
   const needChannel = async (accountId: string, id: string) => (await store.getAlertChannel(accountId, id)) ?? throwIt(notFound('channel', id))
   const channelRef = async (accountId: string, ref: string) => {
@@ -104,6 +110,7 @@ export function createAlertsService(store: FleetStore, test: (accountId: string,
 
   return {
     listEvents: (accountId, query) => store.listEvents(accountId, query),
+    followEvents: (accountId, listener) => onStored((account, events) => account === accountId && listener(events)),
     listRules: (accountId) => store.listAlertRules(accountId),
     async createRule(accountId, input) {
       const kind = input.kind as AlertRuleKind

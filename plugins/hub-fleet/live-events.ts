@@ -3,7 +3,16 @@
 import type { NodeDetail } from './views.ts'
 
 /** Client methods a dashboard receives, each with one argument. */
-export type LiveTarget = 'NodeRegistered' | 'NodeUpdated' | 'NodeOffline' | 'NodeRemoved' | 'NodeMetrics' | 'StackServiceStatus' | 'StackCommandResult'
+export type LiveTarget =
+  | 'NodeRegistered'
+  | 'NodeUpdated'
+  | 'NodeOffline'
+  | 'NodeRemoved'
+  | 'NodeMetrics'
+  | 'StackServiceStatus'
+  | 'StackCommandResult'
+  /** A fleet event as stored in the event log (hub-alerts), as `GET /api/events` lists it. */
+  | 'FleetEvent'
 
 export interface FleetLiveEvent {
   /** Only dashboards signed in to this account receive it. */

@@ -1,5 +1,6 @@
 // The JSON shapes the hub's API returns for nodes, clusters and stacks (the original thresh's
 // NodeDetail and StackResponse, so the CLI tables read the same columns).
+import { hostExtrasOf } from '../../lib/storage/host-series.ts'
 import type { ClusterRecord, MetricsPoint, NodeRecord, StackRecord } from '../../lib/storage/types.ts'
 
 export interface NodeDetail {
@@ -118,5 +119,7 @@ export function metricsPoint(point: MetricsPoint) {
     diskTotalGB: round(point.diskTotalGb),
     containersRunning: round(point.containersRunning, 1),
     samples: point.samples,
+    // Load, swap, network, disk I/O and temperatures in the agent's own shapes, where it reported them.
+    ...hostExtrasOf(point.host),
   }
 }

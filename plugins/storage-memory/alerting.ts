@@ -31,8 +31,9 @@ export function createMemoryAlerting(state: MemoryState): AlertingStore {
   return {
     async appendEvents(accountId, input) {
       needAccount(state, accountId)
-      for (const e of input) events.push({ ...copy(e), at: new Date(e.at).toISOString(), id: String(++eventSeq), accountId })
-      return input.length
+      const stored = input.map((e) => ({ ...copy(e), at: new Date(e.at).toISOString(), id: String(++eventSeq), accountId }))
+      events.push(...stored)
+      return copy(stored)
     },
     async listEvents(accountId, query = {}) {
       const since = query.since === undefined ? -Infinity : time(query.since)
@@ -105,6 +106,12 @@ export function createMemoryAlerting(state: MemoryState): AlertingStore {
       if (!alert || alert.state !== 'firing') return false
       alert.state = 'resolved'
       alert.resolvedAt = new Date(at).toISOString()
+      return true
+    },
+    async unsilenceAlert(accountId, id) {
+      const alert = inAccount(alerts, accountId, id)
+      if (!alert || alert.state !== 'firing' || !alert.silenced) return false
+      alert.silenced = false
       return true
     },
     async listAlerts(accountId, options = {}) {

@@ -1,6 +1,7 @@
 // Metrics series in memory, tiered like the SQL stores (raw, 1-minute, 15-minute) with the same
 // rollup watermarks, so both answer a query with the same points.
 import { containerBucket, containerRows } from '../../lib/storage/container-history.ts'
+import { hostFiguresOf } from '../../lib/storage/host-series.ts'
 import { aggregate, chooseResolution, floorTo, queryRange, stepMs } from '../../lib/storage/metrics-tiers.ts'
 import type { MetricsStore } from '../../lib/storage/store-parts.ts'
 import type { MetricsPoint, MetricsResolution } from '../../lib/storage/types.ts'
@@ -59,6 +60,8 @@ export function createMemoryMetrics(state: MemoryState): MetricsStore {
         series.raw.set(key, raw)
         if (!raw.has(at)) {
           const cpu = f32(s.cpuPercent)
+          const figures = hostFiguresOf(s)
+          const host = figures && Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Math.fround(v)]))
           raw.set(at, {
             at: new Date(at).toISOString(),
             cpuPercent: cpu,
@@ -69,6 +72,7 @@ export function createMemoryMetrics(state: MemoryState): MetricsStore {
             diskTotalGb: f32(s.diskTotalGB),
             containersRunning: Math.max(0, Math.min(32767, Math.round(num(s.containersRunning)))),
             samples: 1,
+            ...(host ? { host } : {}),
           })
           stored++
           if (at < rollup.done1) rollup.dirty1 = Math.min(rollup.dirty1, at)

@@ -6,13 +6,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import { writeFileSync } from 'node:fs'
 import os from 'node:os'
+import { join } from 'node:path'
 import process from 'node:process'
 import type Docker from 'dockerode'
 import { SMTPServer } from 'smtp-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectDocker, freePort, uniqueName } from '../support/docker.ts'
-import { createHub, eventually, remoteCli, startAgent, type HubProcess, type RunningAgent } from '../support/fleet.ts'
+import { createHub, eventually, remoteCli, removeStackObjects, startAgent, type HubProcess, type RunningAgent } from '../support/fleet.ts'
 import { spawnThresh, tempHome } from '../support/process.ts'
 import { requireTool } from '../support/require.ts'
 
@@ -71,10 +73,20 @@ const burners: ChildProcess[] = []
 const nodeName = uniqueName('alertsnode')
 const stackA = uniqueName('alertsa')
 const stackB = uniqueName('alertsb')
+const stacks: string[] = []
 
 async function sleeper(stack: string): Promise<{ container: Docker.Container; name: string }> {
   const name = uniqueName(`${stack}-sleeper`)
   const container = await docker.createContainer({ Image: IMAGE, name, Cmd: ['sleep', '600'], Labels: { 'thresh.stack': stack, 'thresh.service': 'sleeper' } })
+  containers.push(container)
+  await container.start()
+  return { container, name }
+}
+
+/** A container thresh did not deploy: `thresh container stop` may act on it. */
+async function plainContainer(label: string): Promise<{ container: Docker.Container; name: string }> {
+  const name = uniqueName(label)
+  const container = await docker.createContainer({ Image: IMAGE, name, Cmd: ['sleep', '600'] })
   containers.push(container)
   await container.start()
   return { container, name }
@@ -108,6 +120,7 @@ afterAll(async () => {
   await hub?.kill()
   await receiver?.close()
   for (const c of containers) await c.remove({ force: true }).catch(() => {})
+  for (const stack of stacks) await removeStackObjects(docker, stack)
 })
 
 describe('alerts on a real fleet', () => {
@@ -151,6 +164,47 @@ describe('alerts on a real fleet', () => {
     expect(receiver.received.filter((r) => r.json?.alert?.id === alert.id && r.json.event === 'firing')).toHaveLength(1)
     await api('DELETE', `/api/alerts/rules/${rule.id}`)
   }, 120_000)
+
+  it('does not fire "container stopped" for what thresh stops on purpose (stack update, stack stop, container stop), yet fires for a container killed outside thresh', async () => {
+    const rule = await api('POST', '/api/alerts/rules', { name: 'stops-on-purpose', kind: 'container_stopped', scope: 'node', target: nodeName, channels: ['hooks'] })
+    const cli = remoteCli(hub, token)
+    const stack = uniqueName('alertsc')
+    stacks.push(stack)
+    const file = join(tempHome('thresh-e2e-stack-'), 'stack.json')
+    writeFileSync(file, JSON.stringify({ name: stack, services: { web: { image: IMAGE, ports: [`${await freePort()}:8080`] } } }))
+    const up = await cli('stack', 'up', file, '--node', nodeName, '--json')
+    expect(up.code, up.output).toBe(0)
+    // The update stops the old container, stack stop the new one: both on purpose.
+    const updated = await cli('stack', 'update', stack, '--service', 'web', '--image', 'thresh-test/busybox:2')
+    expect(updated.code, updated.output).toBe(0)
+    const stopped = await cli('stack', 'stop', stack)
+    expect(stopped.code, stopped.output).toBe(0)
+    const asked = await plainContainer('alertsd')
+    const containerStop = await cli('container', 'stop', nodeName, asked.name)
+    expect(containerStop.code, containerStop.output).toBe(0)
+    await eventually('the stops in the event log', async () => {
+      const dies = (await events('kind=container_die&limit=1000')).filter((e) => e.stack === stack || e.details?.container === asked.name)
+      return dies.length >= 3 ? dies : undefined
+    }, 30_000)
+    const dies = (await events('kind=container_die&limit=1000')).filter((e) => e.stack === stack || e.details?.container === asked.name)
+    for (const e of dies) {
+      expect(e.details.requested).toBe(true)
+      expect(e.message).toContain('was stopped')
+    }
+
+    // Killed outside thresh: fires, with its exit code. Its exit is recorded after the others, so by the
+    // time its alert fires the evaluator has seen every stop above.
+    const killed = await plainContainer('alertse')
+    await eventually('the start of the container to kill', async () => (await events('kind=container_start&limit=1000')).find((e) => e.details?.container === killed.name), 20_000)
+    await killed.container.kill()
+    const alert = await eventually('the alert for the killed container', async () => (await alerts()).find((a) => a.ruleId === rule.id && a.details?.container === killed.name), 20_000)
+    expect(alert).toMatchObject({ state: 'firing', details: { exitCode: 137 } })
+    // (The Docker engine is shared with whatever else runs on this machine: only this test's containers count.)
+    const ours = (container: string, inStack?: string) => container === asked.name || inStack === stack
+    expect((await alerts()).filter((a) => a.ruleId === rule.id && ours(a.details.container, a.details.stack))).toEqual([])
+    expect(receiver.received.filter((r) => r.json?.alert?.ruleId === rule.id && ours(r.json.alert.details.container, r.json.alert.details.stack))).toEqual([])
+    await api('DELETE', `/api/alerts/rules/${rule.id}`)
+  }, 180_000)
 
   it('fires a CPU rule on a burn loop and resolves it after; a silenced rule records its alert and sends nothing', async () => {
     const hot = await api('POST', '/api/alerts/rules', { name: 'cpu-hot', kind: 'cpu', scope: 'node', target: nodeName, threshold: 80, for: '2s', channels: ['hooks'] })

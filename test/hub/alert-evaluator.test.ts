@@ -76,6 +76,90 @@ describe('alert evaluation', () => {
     expect(await store.listAlerts('acct')).toHaveLength(1)
   })
 
+  it('notifies an alert that still fires when its silence ends, once, and its resolution after', async () => {
+    const { store, evaluator, notified, cpu } = await setup()
+    await store.createAlertRule({ id: 'r3', accountId: 'acct', name: 'hot', kind: 'cpu', scopeType: 'account', threshold: 50, durationMs: 0, channelIds: ['c'], enabled: true, createdAt: new Date().toISOString() })
+    const t0 = Date.now()
+    await store.createSilence({ id: 's2', accountId: 'acct', ruleId: 'r3', endsAt: new Date(t0 + 60 * S).toISOString(), comment: 'maintenance', createdBy: 'admin', createdAt: new Date().toISOString() })
+    const at = async (seconds: number, value: number) => {
+      await cpu(value, t0 + seconds * S)
+      await evaluator.tick(t0 + seconds * S)
+    }
+    await at(0, 99)
+    await at(30, 99)
+    expect(notified).toEqual([])
+    await at(61, 99) // the silence ended an instant ago; still hot
+    expect(notified.map((n) => [n.event, n.alert.silenced])).toEqual([['firing', false]])
+    await at(90, 99)
+    expect(notified).toHaveLength(1)
+    expect((await store.listAlerts('acct'))[0]).toMatchObject({ state: 'firing', silenced: false })
+    await at(100, 10)
+    await at(200, 10)
+    expect(notified.map((n) => n.event)).toEqual(['firing', 'resolved'])
+  })
+
+  it('fires container unhealthy after its window, restarting past N restarts in D, and mid-tier disconnected, within a cluster scope', async () => {
+    const { store, evaluator, notified, fleet } = await setup()
+    await store.upsertNode({ id: 'n2', accountId: 'acct', hostname: 'web-2' })
+    await store.createCluster({ id: 'cl1', accountId: 'acct', name: 'edge', description: '', createdAt: new Date().toISOString() })
+    await store.setNodeCluster('acct', 'n1', 'cl1')
+    const rule = (id: string, kind: string, over: Record<string, unknown> = {}) =>
+      store.createAlertRule({ id, accountId: 'acct', name: id, kind: kind as never, scopeType: 'cluster', scopeValue: 'edge', durationMs: 30 * S, channelIds: ['c'], enabled: true, createdAt: new Date().toISOString(), ...over })
+    await rule('sick', 'container_unhealthy')
+    await rule('flappy', 'container_restarting', { threshold: 2, durationMs: 60 * S })
+    await rule('relay', 'midtier_disconnected', { scopeType: 'account', scopeValue: undefined })
+    const t0 = Date.now()
+    const event = (nodeId: string, kind: string, seconds: number, details: Record<string, unknown>) =>
+      fleet.observe('acct', { at: new Date(t0 + seconds * S).toISOString(), kind, severity: 'info', nodeId, message: kind, details })
+    const fired = () => notified.filter((n) => n.event === 'firing').map((n) => `${n.alert.ruleId} ${n.alert.subject}`).sort()
+
+    event('n1', 'container_start', 0, { container: 'api' })
+    event('n1', 'container_health', 1, { container: 'api', health: 'unhealthy' })
+    // The same on web-2, outside the cluster: never an alert.
+    event('n2', 'container_start', 0, { container: 'api' })
+    event('n2', 'container_health', 1, { container: 'api', health: 'unhealthy' })
+    await evaluator.tick(t0 + 10 * S)
+    expect(fired()).toEqual([])
+    await evaluator.tick(t0 + 32 * S)
+    expect(fired()).toEqual(['sick container:n1/api'])
+
+    // Three starts in a minute are two restarts: not more than 2 yet. A fourth start is.
+    for (const [i, at] of [0, 10, 20].entries()) event('n1', 'container_start', at + i, { container: 'worker' })
+    await evaluator.tick(t0 + 33 * S)
+    expect(fired()).not.toContain('flappy container:n1/worker')
+    event('n1', 'container_start', 34, { container: 'worker' })
+    await evaluator.tick(t0 + 35 * S)
+    expect(fired()).toContain('flappy container:n1/worker')
+
+    fleet.observe('acct', { at: new Date(t0).toISOString(), kind: 'midtier_connected', severity: 'info', message: 'up', details: { midtierId: 'mid-1' } })
+    fleet.observe('acct', { at: new Date(t0 + 36 * S).toISOString(), kind: 'midtier_disconnected', severity: 'warning', message: 'down', details: { midtierId: 'mid-1' } })
+    await evaluator.tick(t0 + 50 * S)
+    expect(fired()).not.toContain('relay midtier:mid-1')
+    await evaluator.tick(t0 + 67 * S)
+    expect(fired()).toContain('relay midtier:mid-1')
+    fleet.observe('acct', { at: new Date(t0 + 70 * S).toISOString(), kind: 'midtier_connected', severity: 'info', message: 'up', details: { midtierId: 'mid-1' } })
+    await evaluator.tick(t0 + 71 * S)
+    // (The first start of `worker` left the 60 s window by now: two restarts, no longer more than 2.)
+    expect(notified.filter((n) => n.event === 'resolved').map((n) => n.alert.ruleId).sort()).toEqual(['flappy', 'relay'])
+  })
+
+  it('resolves "container stopped" for a crashed container once its stack is destroyed, and never fires for a stop that was asked for', async () => {
+    const { store, evaluator, notified, fleet } = await setup()
+    await store.createAlertRule({ id: 'r4', accountId: 'acct', name: 'down', kind: 'container_stopped', scopeType: 'account', durationMs: 0, channelIds: ['c'], enabled: true, createdAt: new Date().toISOString() })
+    const t0 = Date.now()
+    const event = (kind: string, seconds: number, details: Record<string, unknown>, stack = 'shop') =>
+      fleet.observe('acct', { at: new Date(t0 + seconds * S).toISOString(), kind, severity: 'info', nodeId: 'n1', stack, message: kind, details })
+    event('container_start', 0, { container: 'db' })
+    event('container_start', 0, { container: 'web' })
+    event('container_die', 1, { container: 'db', exitCode: 1 })
+    event('container_die', 1, { container: 'web', exitCode: 143, requested: true })
+    await evaluator.tick(t0 + 2 * S)
+    expect(notified.map((n) => `${n.event} ${n.alert.subject}`)).toEqual(['firing container:n1/db'])
+    fleet.observe('acct', { at: new Date(t0 + 3 * S).toISOString(), kind: 'stack_destroyed', severity: 'info', nodeId: 'n1', stack: 'shop', message: 'gone' })
+    await evaluator.tick(t0 + 4 * S)
+    expect(notified.map((n) => `${n.event} ${n.alert.subject}`)).toEqual(['firing container:n1/db', 'resolved container:n1/db'])
+  })
+
   it('fires "certificate expiring" for the hub and for a mid-tier whose certificate has fewer days left than the threshold', async () => {
     const { store, evaluator, notified, fleet } = await setup([{ subject: 'cert:hub', name: 'hub', notAfter: Date.now() + 5 * 86_400_000 }])
     const at = new Date().toISOString()

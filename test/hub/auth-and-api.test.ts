@@ -65,7 +65,13 @@ describe('credentials and scopes', () => {
       cli: admin,
     }
     const endpoints: Array<{ method: string; path: string; scope: 'cli' | 'mid' | 'live' | 'none'; hubOwner?: boolean }> = [
-      ...routes.map((r) => ({ method: r.method.toUpperCase(), path: r.path.replace(/\{\w+\}/g, 'no-such-thing'), scope: r.scope, ...(r.hubOwner ? { hubOwner: true } : {}) })),
+      // An open event stream never ends: a bad cursor is answered at once, after the credential checks.
+      ...routes.map((r) => ({
+        method: r.method.toUpperCase(),
+        path: r.path.replace(/\{\w+\}/g, 'no-such-thing') + (r.path === '/api/events/stream' ? '?after=x' : ''),
+        scope: r.scope,
+        ...(r.hubOwner ? { hubOwner: true } : {}),
+      })),
       { method: 'POST', path: '/api/agent/register', scope: 'live' },
       { method: 'POST', path: '/api/agent/metrics', scope: 'live' },
       { method: 'POST', path: '/api/agent/status', scope: 'live' },

@@ -5,6 +5,8 @@ import * as signalR from '@microsoft/signalr'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AgentCommand, CommandOutcome } from '../../lib/agent-session/agent/index.ts'
+import process from 'node:process'
+import { createSystemCollector } from '../../plugins/metrics-system/index.ts'
 import { requireTool } from '../support/require.ts'
 import { agentInfo, connectAgent, databaseUrl, dropSchema, eventually, metricsSample, startHub, type TestAgent, type TestHub } from './support.ts'
 
@@ -67,6 +69,30 @@ afterAll(async () => {
 })
 
 describe('a hub on PostgreSQL', () => {
+  it("keeps the agent's load, swap, network, disk I/O and temperatures in the node's history at every resolution", async () => {
+    const { agent } = await agentWith('node-host-history')
+    // What the real agent collects on this machine (the second sample has the rates), plus a sensor: CI hosts rarely expose one.
+    const collector = createSystemCollector({ threshVersion: 'test', runtime: { name: 'node', version: process.version } })
+    await collector.collect()
+    await new Promise((r) => setTimeout(r, 200))
+    const collected = await collector.collect()
+    const sample = { ...collected, agentId: agent.agentId, temperatures: [{ sensor: 'coretemp Package id 0', celsius: 51.5 }], network: [{ interface: 'eth9', rxBytesPerSec: 2048, txBytesPerSec: 1024 }] }
+    await agent.client.sendMetrics(sample)
+    const span = async (hours: number) =>
+      (await hub.request('GET', `/api/nodes/node-host-history/metrics?from=${Date.now() - hours * 3600_000}&to=${Date.now() + 60_000}`, { token })).body
+    const raw = await eventually(async () => ((await span(1)).points?.length ? await span(1) : undefined), 10_000, 'the sample in the history')
+    for (const [hours, resolution] of [[1, 'raw'], [12, '1m'], [72, '15m']] as const) {
+      const series = hours === 1 ? raw : await span(hours)
+      expect(series.resolution).toBe(resolution)
+      const point = series.points.at(-1)
+      expect(point.loadAverage).toEqual(sample.loadAverage!.map((v) => Math.round(v * 100) / 100))
+      expect(point.swapTotalMB).toBeCloseTo(sample.swapTotalMB!, 0)
+      expect(point.network).toEqual([{ interface: 'eth9', rxBytesPerSec: 2048, txBytesPerSec: 1024 }])
+      expect(point.diskIo.map((d: { device: string }) => d.device)).toEqual(sample.diskIo!.slice(0, 16).map((d) => d.device))
+      expect(point.temperatures).toEqual([{ sensor: 'coretemp Package id 0', celsius: 51.5 }])
+    }
+  })
+
   it('shows a registered agent as an online node with its metrics, and marks it offline after three missed intervals', async () => {
     const { agent } = await agentWith('node-metrics')
     await agent.client.sendMetrics(metricsSample(agent.agentId, 37.5, 4096))

@@ -479,6 +479,57 @@ export function describeStore(name: string, makeHarness: () => StoreHarness): vo
       expect((await store.queryMetrics(a.id, n.id, { from: iso(start), to: iso(now), resolution: '1m', now: muchLater })).points).toEqual([])
     })
 
+    it('keeps the host figures (load, swap, network and disk I/O per device, temperatures) at every resolution, and prunes them with their tier', async () => {
+      const a = await account()
+      const n = await node(a.id)
+      const now = Math.floor(Date.now() / (15 * 60_000)) * 15 * 60_000
+      const start = now - HOUR
+      const extras = (low: boolean) => ({
+        loadAverage: low ? [0.5, 1, 2] : [1.5, 1, 2],
+        swapUsedMB: low ? 100 : 300,
+        swapTotalMB: 2048,
+        network: [{ interface: 'eth0', rxBytesPerSec: low ? 1000 : 3000, txBytesPerSec: 500 }],
+        diskIo: [{ device: 'sda', readBytesPerSec: low ? 0 : 4096, writeBytesPerSec: 8192 }],
+        temperatures: [{ sensor: 'coretemp Package id 0', celsius: low ? 40 : 50 }],
+      })
+      const samples: MetricsSampleInput[] = []
+      for (let at = start; at < now; at += 30_000) samples.push(sample(n.id, at, 10, extras((at / 30_000) % 2 === 0)))
+      // An original agent's sample (no host figures) beside them stores and reads as before.
+      const plain = await node(a.id)
+      samples.push(sample(plain.id, start, 10))
+      await store.appendMetrics(a.id, samples)
+
+      const raw = await store.queryMetrics(a.id, n.id, { from: iso(start), to: iso(start + 30_000), resolution: 'raw', now: new Date(now) })
+      expect(raw.points[0]!.host).toEqual({
+        load1: 0.5, load5: 1, load15: 2, swapUsedMb: 100, swapTotalMb: 2048, 'net.rx.eth0': 1000, 'net.tx.eth0': 500,
+        'io.read.sda': 0, 'io.write.sda': 8192, 'temp.coretemp Package id 0': 40,
+      })
+      expect((await store.queryMetrics(a.id, plain.id, { from: iso(start), to: iso(now), resolution: 'raw', now: new Date(now) })).points[0]!.host).toBeUndefined()
+
+      await store.maintainMetrics(new Date(now))
+      const averaged = { load1: 1, load5: 1, load15: 2, swapUsedMb: 200, swapTotalMb: 2048, 'net.rx.eth0': 2000, 'net.tx.eth0': 500, 'io.read.sda': 2048, 'io.write.sda': 8192, 'temp.coretemp Package id 0': 45 }
+      const close = (host: Record<string, number> | undefined) => Object.fromEntries(Object.entries(host ?? {}).map(([k, v]) => [k, Math.round(v * 100) / 100]))
+      const minute = await store.queryMetrics(a.id, n.id, { from: iso(start), to: iso(now - 1), resolution: '1m', now: new Date(now) })
+      expect(minute.points).toHaveLength(60)
+      expect(minute.points.map((p) => close(p.host))).toEqual(minute.points.map(() => averaged))
+      const quarter = await store.queryMetrics(a.id, n.id, { from: iso(start), to: iso(now - 1), resolution: '15m', now: new Date(now) })
+      expect(quarter.points).toHaveLength(4)
+      expect(quarter.points.map((p) => close(p.host))).toEqual(quarter.points.map(() => averaged))
+
+      // Each tier goes with its retention: raw after a day, minutes after a week, quarter hours after 90 days.
+      const later = new Date(now + 2 * 24 * HOUR)
+      await store.maintainMetrics(later)
+      expect((await store.queryMetrics(a.id, n.id, { from: iso(start), to: iso(now - 1), resolution: 'raw', now: later })).points).toEqual([])
+      expect((await store.queryMetrics(a.id, n.id, { from: iso(start), to: iso(now - 1), resolution: '1m', now: later })).points.every((p) => close(p.host)['net.rx.eth0'] === 2000)).toBe(true)
+      const muchLater = new Date(now + 30 * 24 * HOUR)
+      await store.maintainMetrics(muchLater)
+      expect((await store.queryMetrics(a.id, n.id, { from: iso(start), to: iso(now - 1), resolution: '1m', now: muchLater })).points).toEqual([])
+      expect((await store.queryMetrics(a.id, n.id, { from: iso(start), to: iso(now - 1), resolution: '15m', now: muchLater })).points.map((p) => close(p.host))).toEqual(quarter.points.map(() => averaged))
+      const gone = new Date(now + 100 * 24 * HOUR)
+      await store.maintainMetrics(gone)
+      expect((await store.queryMetrics(a.id, n.id, { from: iso(start), to: iso(now + HOUR), resolution: '15m', now: gone })).points).toEqual([])
+    })
+
     it('keeps per-container CPU and memory: one point per container and minute, bounded per sample, per account, and pruned with raw samples', async () => {
       const a = await account()
       const b = await account('other')

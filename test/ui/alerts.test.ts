@@ -29,7 +29,7 @@ beforeAll(async () => {
   docker = await connectDocker()
   hub = await startHub({ env: { THRESH_ALERT_INTERVAL: '300ms' } })
   const key = await hub.api<{ key: string }>('POST', '/api/keys', { type: 'agent', name: 'ui alerts agent' })
-  agent = await startTestAgent({ url: hub.url, apiKey: key.key, hostname: nodeName })
+  agent = await startTestAgent({ url: hub.url, apiKey: key.key, hostname: nodeName, hostFigures: true })
   reporter = setInterval(() => void agent.report().catch(() => {}), 500)
   await hub.api('POST', '/api/alerts/rules', { name: 'busy node', kind: 'cpu', scope: 'node', target: nodeName, threshold: 1, for: '1s' })
   await hub.api('POST', '/api/stacks/deploy', { name: stackName, targetNode: nodeName, services: { web: { image: 'thresh-test/busybox:1', env: { PORT: '8080' } } } })
@@ -83,6 +83,29 @@ describe('events and alerts in the dashboard', () => {
     await screenshot(page, 'alerts-02-events')
   }, 90_000)
 
+  it('shows a new event in the open timeline as it is recorded, pushed over the live channel without a reload or a poll', async () => {
+    await page.getByRole('link', { name: 'Alerts', exact: true }).click()
+    await expect.poll(() => page.getByRole('heading', { name: 'Firing now' }).isVisible()).toBe(true)
+    await page.getByRole('link', { name: 'Events', exact: true }).click()
+    const timeline = page.getByRole('list', { name: 'Fleet events, newest first' })
+    await expect.poll(() => timeline.innerText(), { timeout: 20_000 }).toContain(`${nodeName} is online`)
+    const fetched: string[] = []
+    const watch = (request: { url(): string }) => {
+      if (request.url().includes('/api/events')) fetched.push(request.url())
+    }
+    page.on('request', watch)
+    try {
+      const key = await hub.api<{ id: string }>('POST', '/api/keys', { type: 'agent', name: 'ui live event' })
+      await hub.api('DELETE', `/api/keys/${key.id}`)
+      await expect.poll(() => timeline.innerText(), { timeout: 20_000 }).toContain(`Key ${key.id} was revoked`)
+      expect(await timeline.locator('li').first().innerText()).toContain(`Key ${key.id} was revoked`)
+      expect(fetched).toEqual([])
+    } finally {
+      page.off('request', watch)
+    }
+    expect(tab.errors).toEqual([])
+  }, 60_000)
+
   it('manages alerts: the firing alert, a new webhook channel whose secret is never shown, and a silence', async () => {
     await page.getByRole('link', { name: 'Alerts', exact: true }).click()
     await expect.poll(() => page.getByRole('heading', { name: 'Firing now' }).isVisible()).toBe(true)
@@ -94,6 +117,9 @@ describe('events and alerts in the dashboard', () => {
     const channels = page.getByRole('table', { name: 'Notification channels' })
     await expect.poll(() => channels.innerText()).toContain('ui-hook')
     expect(await page.content()).not.toContain(SECRET)
+    // "Send test" on a channel nobody listens on: the attempt shows as failed on the channel.
+    await channels.locator('tr', { hasText: 'ui-hook' }).getByRole('button', { name: 'Send test' }).click()
+    await expect.poll(() => channels.locator('tr', { hasText: 'ui-hook' }).innerText(), { timeout: 20_000 }).toContain('✗')
     await page.getByLabel('Rule', { exact: true }).fill('busy node')
     await page.getByRole('button', { name: 'Silence' }).click()
     await expect.poll(() => page.getByRole('table', { name: 'Silences' }).innerText()).toContain('busy node')
@@ -108,6 +134,10 @@ describe('events and alerts in the dashboard', () => {
       await phone.page.getByRole('link', { name: nodeName }).first().click()
       const cpu = phone.page.locator('figure:has(h3:has-text("CPU %"))')
       await expect.poll(() => cpu.locator('.marker.stack_deployed').count(), { timeout: 20_000 }).toBeGreaterThan(0)
+      // The host figures' history, charted like the rest (their labels are measured below too).
+      for (const title of ['Load average', 'Network KB/s', 'Disk I/O KB/s', 'Swap %', 'Temperature °C']) {
+        await expect.poll(() => phone.page.locator(`figure:has(h3:has-text("${title}")) svg.chart`).count(), { timeout: 20_000 }).toBe(1)
+      }
       const smallest = await phone.page.evaluate(() => {
         let min = Infinity
         for (const t of document.querySelectorAll('svg.chart text.axis')) min = Math.min(min, t.getBoundingClientRect().height)

@@ -156,6 +156,9 @@ export function createSqlAlerting({ q, db, run, patchRow }: SqlContext): Omit<Al
       const rows = await q(`update alerts set state = 'resolved', resolved_at = $3 where account_id = $1 and id = $2 and state = 'firing' returning 1`, [accountId, id, at])
       return rows.length > 0
     },
+    async unsilenceAlert(accountId, id) {
+      return (await q(`update alerts set silenced = false where account_id = $1 and id = $2 and state = 'firing' and silenced returning 1`, [accountId, id])).length > 0
+    },
     async listAlerts(accountId, options = {}) {
       const params = [accountId, options.limit ?? 100] as Array<string | number>
       let where = 'account_id = $1'

@@ -21,16 +21,16 @@ export const toEvent = (r: Row): EventRecord =>
 export function createSqlEvents({ q }: SqlContext): Pick<AlertingStore, 'appendEvents' | 'listEvents' | 'pruneEvents'> {
   return {
     async appendEvents(accountId, events) {
-      if (events.length === 0) return 0
+      if (events.length === 0) return []
       // One statement for the batch: the events travel as one JSON parameter, whatever their number.
       const rows = await q(
         `insert into events (account_id, at, kind, severity, node_id, stack, message, details)
          select $1, e.at, e.kind, e.severity, e."nodeId", e.stack, e.message, e.details
          from jsonb_to_recordset($2::text::jsonb) as e(at timestamptz, kind text, severity text, "nodeId" text, stack text, message text, details jsonb)
-         returning 1`,
+         returning *`,
         [accountId, JSON.stringify(events)],
       )
-      return rows.length
+      return rows.map(toEvent)
     },
     async listEvents(accountId, query = {}) {
       const params: SqlParam[] = [accountId]

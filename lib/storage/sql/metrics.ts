@@ -1,6 +1,7 @@
 // Metrics series in SQL: raw samples appended in one unnest statement per batch, rolled into 1-minute
 // rows and 15-minute day rows by maintenance, and read back from whichever tiers cover a range.
 import { containerBucket, containerRows } from '../container-history.ts'
+import type { HostFigures } from '../host-series.ts'
 import { aggregate, chooseResolution, floorTo, queryRange, stepMs } from '../metrics-tiers.ts'
 import { mergeDaysSql } from '../migrations.ts'
 import { arrayLiteral } from '../sql-executor.ts'
@@ -8,6 +9,7 @@ import type { MetricsStore } from '../store-parts.ts'
 import type { ContainerSeries, FleetStore, MetricsPoint, MetricsResolution, MetricsSampleInput } from '../types.ts'
 import { writeIsolatingBadRows } from './bad-rows.ts'
 import type { SqlContext } from './context.ts'
+import { createHostFigureStore, HOST_TABLES } from './host-metrics.ts'
 import type { LatestReports } from './latest-reports.ts'
 import { iso, type Row } from './rows.ts'
 
@@ -29,7 +31,14 @@ function toPoint(r: Row): MetricsPoint {
   }
 }
 
+function withHost(point: MetricsPoint, host: Map<number, HostFigures>): MetricsPoint {
+  const figures = host.get(Date.parse(point.at))
+  return figures ? { ...point, host: figures } : point
+}
+
 export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }: SqlContext, latest: LatestReports): MetricsStore & Pick<FleetStore, 'metricsBytes'> {
+  const hostFigures = createHostFigureStore(q, run)
+
   async function rollupState(): Promise<Record<string, Date>> {
     const rows = await q('select tier, done_until from metrics_rollup_state')
     return Object.fromEntries(rows.map((r) => [r.tier, new Date(r.done_until)]))
@@ -84,11 +93,13 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
       }
       const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0)
       const insert = async (rows: MetricsSampleInput[]) => {
+        // Host figures (load, network, ...) ride in the same statement: one round trip and one node lookup.
+        const host = await hostFigures.columns(rows)
         const [row] = await q<{ stored: number }>(
           `with s as (
              select * from unnest($2::text::text[], $3::text::timestamptz[], $4::text::real[], $5::text::real[], $6::text::real[],
-                                  $7::text::real[], $8::text::real[], $9::text::smallint[])
-               as s(agent_id, at, cpu, mem_used, mem_total, disk_used, disk_total, containers)
+                                  $7::text::real[], $8::text::real[], $9::text::smallint[]${host ? ', $10::text::int[], $11::text::text[]' : ''})
+               as s(agent_id, at, cpu, mem_used, mem_total, disk_used, disk_total, containers${host ? ', layout, vals' : ''})
            ),
            ins as (
              insert into metrics_raw (node_key, at, cpu, mem_used, mem_total, disk_used, disk_total, containers)
@@ -96,7 +107,14 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
              from s join nodes n on n.account_id = $1 and n.id = s.agent_id
              on conflict do nothing
              returning 1
-           ),
+           ),${host ? `
+           host as (
+             insert into host_metrics_raw (node_key, at, layout, vals)
+             select n.key, s.at, s.layout, s.vals::real[]
+             from s join nodes n on n.account_id = $1 and n.id = s.agent_id
+             where s.layout is not null
+             on conflict do nothing
+           ),` : ''}
            late as (
              update metrics_rollup_state set dirty_from = least(coalesce(dirty_from, 'infinity'), (select min(at) from s))
              where tier = '1m' and done_until > (select min(at) from s)
@@ -113,6 +131,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
             arrayLiteral(rows.map((s) => num(s.diskUsedGB))),
             arrayLiteral(rows.map((s) => num(s.diskTotalGB))),
             arrayLiteral(rows.map((s) => Math.max(0, Math.min(32767, Math.round(num(s.containersRunning)))))),
+            ...(host ? [arrayLiteral(host.layouts), arrayLiteral(host.vals)] : []),
           ],
         )
         return Number(row!.stored)
@@ -123,7 +142,8 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
         refused.add(s)
         warn(`Dropped a metrics sample of node ${JSON.stringify(s.agentId)} (account ${accountId}): the database refused it (${(error as Error).message}).`)
       })
-      await appendContainers(accountId, valid.filter((s) => !refused.has(s)))
+      const kept = valid.filter((s) => !refused.has(s))
+      await appendContainers(accountId, kept)
       // Node freshness is coalesced and written back in one statement (latest-reports.ts).
       const newest = new Map<string, { at: number; sample: MetricsSampleInput }>()
       for (const s of valid) {
@@ -153,7 +173,8 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
           from.toISOString(),
           to.toISOString(),
         ])
-        series.points = rows.map(toPoint)
+        const host = await hostFigures.query(key, { start: from.toISOString(), end: to.toISOString(), coarseDone: '-infinity', fineDone: '-infinity' })
+        series.points = rows.map((r) => withHost(toPoint(r), host))
         return series
       }
       const state = await rollupState()
@@ -199,7 +220,8 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
           doneFine,
         ])),
       )
-      series.points = aggregate(parts.map(toPoint), step)
+      const host = await hostFigures.query(key, { start, end, coarseDone: resolution === '15m' ? state['15m']!.toISOString() : '-infinity', fineDone: doneFine })
+      series.points = aggregate(parts.map((r) => withHost(toPoint(r), host)), step)
       return series
     },
 
@@ -229,6 +251,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
             [new Date(from1).toISOString(), new Date(to1).toISOString()],
           )
           rolledUp += Number(rows[0]!.n)
+          rolledUp += await hostFigures.rollMinutes(tx, new Date(from1).toISOString(), new Date(to1).toISOString())
         }
         const done15 = new Date(get('15m').done_until).getTime()
         const to15 = floorTo(to1, QUARTER)
@@ -253,6 +276,7 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
             [new Date(from15).toISOString(), new Date(to15).toISOString()],
           )
           rolledUp += Number(rows[0]!.n)
+          rolledUp += await hostFigures.rollQuarters(tx, new Date(from15).toISOString(), new Date(to15).toISOString())
         }
         await run(tx, `update metrics_rollup_state set done_until = greatest(done_until, $1::text::timestamptz), dirty_from = null where tier = '1m'`, [
           new Date(to1).toISOString(),
@@ -270,13 +294,19 @@ export function createSqlMetrics({ db, run, q, clock, plugin, retention, warn }:
           // 15-minute history goes a whole UTC day at a time.
           [new Date(t - retention.rawMs).toISOString(), new Date(t - retention.minuteMs).toISOString(), Math.floor((t - retention.quarterHourMs) / DAY)],
         )
-        return { rolledUp, pruned: Number(pruned!.n) }
+        const prunedHost = await hostFigures.prune(
+          tx,
+          new Date(t - retention.rawMs).toISOString(),
+          new Date(t - retention.minuteMs).toISOString(),
+          new Date(floorTo(t - retention.quarterHourMs, DAY)).toISOString(),
+        )
+        return { rolledUp, pruned: Number(pruned!.n) + prunedHost }
       })
     },
 
     async metricsBytes() {
       const [row] = await q<{ n: number }>(
-        `select (pg_total_relation_size('metrics_raw') + pg_total_relation_size('metrics_1m') + pg_total_relation_size('metrics_15m_day') + pg_total_relation_size('container_metrics'))::float8 as n`,
+        `select (pg_total_relation_size('metrics_raw') + pg_total_relation_size('metrics_1m') + pg_total_relation_size('metrics_15m_day') + pg_total_relation_size('container_metrics')${[...HOST_TABLES, 'host_layouts'].map((t) => ` + pg_total_relation_size('${t}')`).join('')})::float8 as n`,
       )
       return Number(row!.n)
     },

@@ -5,6 +5,7 @@ import { arrayLiteral, type SqlExecutor, type SqlParam } from '../sql-executor.t
 import type { NodesStore } from '../store-parts.ts'
 import type { NodeRecord } from '../types.ts'
 import type { SqlContext } from './context.ts'
+import { HOST_TABLES } from './host-metrics.ts'
 import type { LatestReports } from './latest-reports.ts'
 import { clean, iso, json, opt, type Row } from './rows.ts'
 
@@ -39,7 +40,7 @@ export function createSqlNodes({ db, run, q, patchRow, clock }: SqlContext, late
     const rows = await run(exec, `delete from nodes where ${where} returning account_id, id, key`, params)
     if (rows.length > 0) {
       const keys = arrayLiteral(rows.map((r) => Number(r.key)))
-      for (const table of ['metrics_raw', 'metrics_1m', 'metrics_15m_day', 'container_metrics']) {
+      for (const table of ['metrics_raw', 'metrics_1m', 'metrics_15m_day', 'container_metrics', ...HOST_TABLES]) {
         await run(exec, `delete from ${table} where node_key = any($1::text::int[])`, [keys])
       }
     }

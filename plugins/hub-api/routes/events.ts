@@ -2,6 +2,7 @@
 import { ThreshError } from '../../../core/index.ts'
 import { arr, int, obj, str } from '../schema.ts'
 import { limit, ok, time } from './params.ts'
+import type { EventRecord } from '../../../lib/storage/index.ts'
 import type { RouteDef, Services } from './route-def.ts'
 
 export const eventSchema = obj({
@@ -19,6 +20,95 @@ export const eventSchema = obj({
 export function alertsOf(services: Services) {
   if (!services.alerts) throw new ThreshError({ code: 'alerts_unavailable', status: 503, plugin: 'hub-api', message: 'This hub runs without the hub-alerts plugin.' })
   return services.alerts
+}
+
+interface EventFilter {
+  nodeId?: string
+  stack?: string
+  kinds?: string[]
+}
+
+async function eventFilter(accountId: string, query: Record<string, string | undefined>, services: Services): Promise<EventFilter> {
+  let nodeId: string | undefined
+  if (query.node) {
+    const node = await services.fleet.getNode(accountId, query.node).catch(() => undefined)
+    nodeId = (node as { id?: string } | undefined)?.id ?? query.node
+  }
+  return {
+    ...(nodeId ? { nodeId } : {}),
+    ...(query.stack ? { stack: query.stack } : {}),
+    ...(query.kind ? { kinds: query.kind.split(',').map((k) => k.trim()).filter(Boolean) } : {}),
+  }
+}
+
+const matches = (e: EventRecord, f: EventFilter) =>
+  (f.nodeId === undefined || e.nodeId === f.nodeId) && (f.stack === undefined || e.stack === f.stack) && (!f.kinds?.length || f.kinds.includes(e.kind))
+
+function checkCursors(query: Record<string, string | undefined>) {
+  for (const name of ['before', 'after'] as const) {
+    if (query[name] !== undefined && !/^[0-9]{1,19}$/.test(query[name]!)) throw new ThreshError({ code: 'invalid_request', status: 400, plugin: 'hub-api', message: `${name} must be an event id.` })
+  }
+}
+
+/** A reader that stops reading gets its stream closed past this many unsent events, rather than hub memory. */
+const FOLLOW_BACKLOG = 10_000
+const KEEP_ALIVE_MS = 15_000
+
+/**
+ * NDJSON of the account's events oldest first: those after `after` from the log, then each one as it is
+ * stored. Subscribed before the log is read, and ids already sent are skipped, so none is lost or doubled.
+ */
+function followStream(accountId: string, filter: EventFilter, after: string | undefined, services: Services, signal: AbortSignal): Response {
+  const alerts = alertsOf(services)
+  const encoder = new TextEncoder()
+  let last = BigInt(after ?? '0')
+  let live: EventRecord[] | undefined = []
+  let stop = () => {}
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const send = (events: EventRecord[]) => {
+        const fresh = events.filter((e) => BigInt(e.id) > last && matches(e, filter))
+        if (fresh.length === 0) return
+        last = BigInt(fresh.at(-1)!.id)
+        if ((controller.desiredSize ?? 0) < -FOLLOW_BACKLOG) {
+          stop()
+          controller.enqueue(encoder.encode(JSON.stringify({ end: true, error: 'The client read too slowly; follow again from the last id.' }) + '\n'))
+          controller.close()
+          return
+        }
+        controller.enqueue(encoder.encode(fresh.map((e) => JSON.stringify(e)).join('\n') + '\n'))
+      }
+      const unfollow = alerts.followEvents(accountId, (events) => (live ? live.push(...events) : send(events)))
+      // Blank lines keep proxies from closing a quiet stream; readers skip them.
+      const keepAlive = setInterval(() => controller.enqueue(encoder.encode('\n')), KEEP_ALIVE_MS)
+      ;(keepAlive as { unref?: () => void }).unref?.()
+      stop = () => {
+        unfollow()
+        clearInterval(keepAlive)
+      }
+      signal.addEventListener('abort', () => stop(), { once: true })
+      if (after === undefined) {
+        // From now on: the newest stored event is where following starts, except for events stored since
+        // the subscription (held), which are new by definition.
+        const newest = BigInt((await alerts.listEvents(accountId, { limit: 1 }))[0]?.id ?? '0')
+        const firstHeld = live?.[0] ? BigInt(live[0].id) - 1n : newest
+        last = newest < firstHeld ? newest : firstHeld
+      } else {
+        for (;;) {
+          const page = await alerts.listEvents(accountId, { ...filter, after: String(last), limit: 1000 })
+          send(page)
+          if (page.length < 1000) break
+        }
+      }
+      const held = live ?? []
+      live = undefined
+      send(held)
+    },
+    cancel() {
+      stop()
+    },
+  })
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' } })
 }
 
 export const eventRoutes: RouteDef[] = [
@@ -44,26 +134,42 @@ export const eventRoutes: RouteDef[] = [
     response: obj({ events: arr(eventSchema), next: str({ nullable: true, description: 'the `before` of the next page' }) }),
     async handle({ principal, query, services }) {
       const accountId = principal!.accountId
-      for (const name of ['before', 'after'] as const) {
-        if (query[name] !== undefined && !/^[0-9]{1,19}$/.test(query[name]!)) throw new ThreshError({ code: 'invalid_request', status: 400, plugin: 'hub-api', message: `${name} must be an event id.` })
-      }
-      let nodeId: string | undefined
-      if (query.node) {
-        const node = await services.fleet.getNode(accountId, query.node).catch(() => undefined)
-        nodeId = (node as { id?: string } | undefined)?.id ?? query.node
-      }
+      checkCursors(query)
       const max = limit(query.limit)
       const events = await alertsOf(services).listEvents(accountId, {
-        ...(nodeId ? { nodeId } : {}),
-        ...(query.stack ? { stack: query.stack } : {}),
+        ...(await eventFilter(accountId, query, services)),
         ...(query.since ? { since: time(query.since, 'since', new Date(0)).toISOString() } : {}),
-        ...(query.kind ? { kinds: query.kind.split(',').map((k) => k.trim()).filter(Boolean) } : {}),
         ...(query.before ? { before: query.before } : {}),
         ...(query.after ? { after: query.after } : {}),
         limit: max,
       })
       const next = query.after === undefined && events.length === max ? events.at(-1)!.id : null
       return ok({ events, next })
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/events/stream',
+    summary: 'Fleet events as they are recorded (NDJSON, stays open)',
+    description:
+      'One event a line, oldest first: those after `after` (an event id) from the log, then each new one as it is stored; without `after`, only new ones. Blank lines are keep-alives. `thresh events -f` reads it.',
+    tag: 'events',
+    scope: 'cli',
+    role: 'viewer',
+    query: {
+      node: str(),
+      stack: str(),
+      kind: str({ description: 'comma-separated kinds' }),
+      after: str({ pattern: '^[0-9]{1,19}$' }),
+    },
+    status: 200,
+    response: eventSchema,
+    async handle({ principal, query, services, request }) {
+      const accountId = principal!.accountId
+      checkCursors(query)
+      alertsOf(services)
+      const filter = await eventFilter(accountId, query, services)
+      return { status: 200, body: undefined, response: followStream(accountId, filter, query.after, services, request.signal) }
     },
   },
 ]

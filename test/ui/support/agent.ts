@@ -17,7 +17,7 @@ export interface TestAgent {
 
 type Args = Record<string, unknown>
 
-export async function startTestAgent(options: { url: string; apiKey: string; hostname: string; metricsEveryMs?: number }): Promise<TestAgent> {
+export async function startTestAgent(options: { url: string; apiKey: string; hostname: string; metricsEveryMs?: number; hostFigures?: boolean }): Promise<TestAgent> {
   const agentId = randomUUID()
   const runtime = createDockerRuntime({ proxy: false })
   const client = createSignalRAgentClient({ url: options.url, apiKey: options.apiKey, transports: ['WebSockets'], reconnectDelayMs: 200 })
@@ -87,6 +87,17 @@ export async function startTestAgent(options: { url: string; apiKey: string; hos
       containers: [...containers],
       environmentCount: 0,
       uptimeSeconds: 3600 + tick,
+      // Load, swap, network, disk I/O and a sensor, as the Linux agent reports them.
+      ...(options.hostFigures
+        ? {
+            loadAverage: [1 + (tick % 3) / 10, 1.5, 1.2] as [number, number, number],
+            swapUsedMB: 256,
+            swapTotalMB: 2048,
+            network: [{ interface: 'eth0', rxBytesPerSec: 120_000 + tick * 100, txBytesPerSec: 40_000 }],
+            diskIo: [{ device: 'nvme0n1', readBytesPerSec: 2_000_000, writeBytesPerSec: 500_000 + tick * 1000 }],
+            temperatures: [{ sensor: 'coretemp Package id 0', celsius: 48 + (tick % 5) }],
+          }
+        : {}),
     }
     await client.sendMetrics(sample)
     return sample
