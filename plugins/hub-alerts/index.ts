@@ -91,7 +91,9 @@ export default definePlugin((options: HubAlertsOptions = {}) => ({
         await worker.enqueue(alert.accountId, rule.channelIds, notificationOf(event, alert), alert.id)
       },
     })
-    ctx.provide('alerts', createAlertsService(store, (accountId, channelId) => worker.test(accountId, channelId), recorder.onStored))
+    // Followers wake on the bus's FleetEvent: this hub's stored events and those other hubs relay (live-fanout).
+    const onStored = (listener: (accountId: string) => void) => ctx.bus.on('fleet:live', (e) => e.target === 'FleetEvent' && listener(e.accountId))
+    ctx.provide('alerts', createAlertsService(store, (accountId, channelId) => worker.test(accountId, channelId), onStored))
     // The dashboards' live timeline: each stored event over their live channel (/dashboardhub, /ui/events).
     const offLive = recorder.onStored((accountId, events) => {
       for (const event of events) ctx.bus.emit('fleet:live', { accountId, target: 'FleetEvent', args: [event as unknown as Record<string, unknown>] })

@@ -45,7 +45,8 @@ export interface ChannelInput {
 export interface AlertsService {
   listEvents(accountId: string, query: EventQuery): Promise<EventRecord[]>
   /** Calls `listener` with the account's events as they are stored, until the returned function is called. */
-  followEvents(accountId: string, listener: (events: EventRecord[]) => void): () => void
+  /** Calls `listener` whenever events of the account were stored, by this hub or (relayed) another one. */
+  followEvents(accountId: string, listener: () => void): () => void
   listRules(accountId: string): Promise<AlertRuleRecord[]>
   createRule(accountId: string, input: RuleInput): Promise<AlertRuleRecord>
   setRuleEnabled(accountId: string, id: string, enabled: boolean): Promise<AlertRuleRecord>
@@ -93,7 +94,7 @@ const DEFAULTS: Record<AlertRuleKind, { threshold?: number; forMs: number; range
 export function createAlertsService(
   store: FleetStore,
   test: (accountId: string, channelId: string) => Promise<DeliveryOutcome>,
-  onStored: (listener: (accountId: string, events: EventRecord[]) => void) => () => void,
+  onStored: (listener: (accountId: string) => void) => () => void,
 ): AlertsService {
   const needRule = async (accountId: string, id: string) => (await store.getAlertRule(accountId, id)) ?? throwIt(notFound('alert rule', id))
   const needChannel = async (accountId: string, id: string) => (await store.getAlertChannel(accountId, id)) ?? throwIt(notFound('channel', id))
@@ -110,7 +111,7 @@ export function createAlertsService(
 
   return {
     listEvents: (accountId, query) => store.listEvents(accountId, query),
-    followEvents: (accountId, listener) => onStored((account, events) => account === accountId && listener(events)),
+    followEvents: (accountId, listener) => onStored((account) => account === accountId && listener()),
     listRules: (accountId) => store.listAlertRules(accountId),
     async createRule(accountId, input) {
       const kind = input.kind as AlertRuleKind

@@ -56,53 +56,63 @@ const KEEP_ALIVE_MS = 15_000
 
 /**
  * NDJSON of the account's events oldest first: those after `after` from the log, then each one as it is
- * stored. Subscribed before the log is read, and ids already sent are skipped, so none is lost or doubled.
+ * stored. Every wake-up (an event stored by this hub, or by another hub on the same PostgreSQL, relayed)
+ * reads the log after the last id sent, so events from several hubs come out once each and in id order.
  */
 function followStream(accountId: string, filter: EventFilter, after: string | undefined, services: Services, signal: AbortSignal): Response {
   const alerts = alertsOf(services)
   const encoder = new TextEncoder()
-  let last = BigInt(after ?? '0')
-  let live: EventRecord[] | undefined = []
+  let last = after
+  let closed = false
   let stop = () => {}
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
-      const send = (events: EventRecord[]) => {
-        const fresh = events.filter((e) => BigInt(e.id) > last && matches(e, filter))
-        if (fresh.length === 0) return
-        last = BigInt(fresh.at(-1)!.id)
-        if ((controller.desiredSize ?? 0) < -FOLLOW_BACKLOG) {
-          stop()
-          controller.enqueue(encoder.encode(JSON.stringify({ end: true, error: 'The client read too slowly; follow again from the last id.' }) + '\n'))
-          controller.close()
+      const end = (error: string) => {
+        stop()
+        controller.enqueue(encoder.encode(JSON.stringify({ end: true, error }) + '\n'))
+        controller.close()
+      }
+      let pulling: Promise<void> | undefined
+      let again = false
+      const readLog = async () => {
+        do {
+          again = false
+          for (;;) {
+            const page = await alerts.listEvents(accountId, { ...filter, after: last ?? '0', limit: 1000 })
+            if (closed) return
+            if (page.length === 0) break
+            last = page.at(-1)!.id
+            const fresh = page.filter((e) => matches(e, filter))
+            if ((controller.desiredSize ?? 0) < -FOLLOW_BACKLOG) return end('The client read too slowly; follow again from the last id.')
+            if (fresh.length > 0) controller.enqueue(encoder.encode(fresh.map((e) => JSON.stringify(e)).join('\n') + '\n'))
+            if (page.length < 1000) break
+          }
+        } while (again && !closed)
+      }
+      // One read at a time; a wake-up during a read makes it read once more.
+      const wake = () => {
+        if (closed) return
+        if (pulling) {
+          again = true
           return
         }
-        controller.enqueue(encoder.encode(fresh.map((e) => JSON.stringify(e)).join('\n') + '\n'))
+        pulling = readLog()
+          .catch(() => {})
+          .finally(() => (pulling = undefined))
       }
-      const unfollow = alerts.followEvents(accountId, (events) => (live ? live.push(...events) : send(events)))
+      const unfollow = alerts.followEvents(accountId, wake)
       // Blank lines keep proxies from closing a quiet stream; readers skip them.
       const keepAlive = setInterval(() => controller.enqueue(encoder.encode('\n')), KEEP_ALIVE_MS)
       ;(keepAlive as { unref?: () => void }).unref?.()
       stop = () => {
+        closed = true
         unfollow()
         clearInterval(keepAlive)
       }
       signal.addEventListener('abort', () => stop(), { once: true })
-      if (after === undefined) {
-        // From now on: the newest stored event is where following starts, except for events stored since
-        // the subscription (held), which are new by definition.
-        const newest = BigInt((await alerts.listEvents(accountId, { limit: 1 }))[0]?.id ?? '0')
-        const firstHeld = live?.[0] ? BigInt(live[0].id) - 1n : newest
-        last = newest < firstHeld ? newest : firstHeld
-      } else {
-        for (;;) {
-          const page = await alerts.listEvents(accountId, { ...filter, after: String(last), limit: 1000 })
-          send(page)
-          if (page.length < 1000) break
-        }
-      }
-      const held = live ?? []
-      live = undefined
-      send(held)
+      // Without a cursor, following starts after the newest stored event.
+      if (last === undefined) last = (await alerts.listEvents(accountId, { limit: 1 }))[0]?.id ?? '0'
+      wake()
     },
     cancel() {
       stop()
