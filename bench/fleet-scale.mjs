@@ -154,7 +154,7 @@ async function timeQueries(sql, n, ids) {
     for (let i = 0; i < 7; i++) {
       const once = async (exec) => {
         const t0 = performance.now()
-        await exec.unsafe(text, params())
+        await exec.unsafe(text, params(), { prepare: true })
         return performance.now() - t0
       }
       runs.push(write ? await rolledBack(once) : await once(sql))
