@@ -137,8 +137,8 @@ async function timeQueries(sql, n, ids) {
       `insert into metrics_raw (node_key, at, cpu, mem_used, mem_total, disk_used, disk_total, containers)
        ${
          probes
-           ? `select k.node_key, k.at, 1, 1, 1, 1, 1, 0 from (select s.*, (select n.key from nodes n where n.account_id = $1 and n.id = s.agent_id) as node_key
-                from unnest($2::text::text[], $3::text::timestamptz[]) as s(agent_id, at)) k where k.node_key is not null`
+           ? `select k.node_key, s.at, 1, 1, 1, 1, 1, 0 from unnest($2::text::text[], $3::text::timestamptz[]) as s(agent_id, at)
+              cross join lateral (select n.key as node_key from nodes n where n.account_id = $1 and n.id = s.agent_id limit 1) k`
            : `select n.key, s.at, 1, 1, 1, 1, 1, 0 from unnest($2::text::text[], $3::text::timestamptz[]) as s(agent_id, at)
               join nodes n on n.account_id = $1 and n.id = s.agent_id`
        } on conflict do nothing`,
