@@ -21,9 +21,9 @@ const negotiated = await (await fetch(`${url}/midtierhub/negotiate?negotiateVers
 const ws = new WebSocket(`${url.replace('http', 'ws')}/midtierhub?id=${negotiated.connectionToken}`, { headers, perMessageDeflate: false })
 await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)))
 ws.on('error', () => {})
-ws.once('close', () => {
+ws.once('close', (code, reason) => {
   if (!stopping) {
-    console.error(`[synthetic mid-tier ${midtierId}] the hub closed the connection`)
+    console.error(`[synthetic mid-tier ${midtierId}] the hub closed the connection (${code} ${reason})`)
     process.exit(1)
   }
 })
