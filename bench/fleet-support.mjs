@@ -60,7 +60,7 @@ export function percentile(sorted, p) {
 }
 
 /** A child process speaking JSON lines: `ask(line)` resolves with the next line it prints. */
-function lineChild(proc) {
+export function lineChild(proc) {
   const queue = []
   const waiters = []
   createInterface({ input: proc.stdout }).on('line', (line) => {
@@ -198,6 +198,24 @@ export async function startAgents({ nodeArgs = [], ...options }) {
     resume: () => proc.stdin.write('resume\n'),
     pid: proc.pid,
     stop: () => (proc.stdin.write('stop\n'), new Promise((resolve) => proc.once('exit', resolve))),
+  }
+}
+
+/**
+ * A synthetic mid-tier child (bench/fleet-synthetic-midtier.mjs) holding `count` agents on `hubUrl`;
+ * resolves once all are registered. `stats()` returns and resets its batch acks and counts.
+ */
+export async function startSyntheticMidtier(options) {
+  const proc = track(spawn(process.execPath, [join(root, 'bench/fleet-synthetic-midtier.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] }))
+  const child = lineChild(proc)
+  const exited = new Promise((resolve) => proc.once('exit', resolve))
+  proc.stdin.write(JSON.stringify(options) + '\n')
+  const ready = await Promise.race([child.next(), exited.then((code) => Promise.reject(new Error(`the synthetic mid-tier exited (${code})`)))])
+  return {
+    ...ready,
+    pid: proc.pid,
+    stats: () => child.ask('stats'),
+    stop: () => (proc.stdin.write('stop\n'), exited),
   }
 }
 

@@ -420,6 +420,27 @@ create table host_metrics_1m (
 create table host_metrics_15m (like host_metrics_1m including all);
 `,
   },
+  {
+    version: 16,
+    name: "nodes' latest reports in a narrow table of their own",
+    // Every sample rewrote its node's whole row (registration facts, agent info and the report, ~1 kB)
+    // and, whenever the page had no room, added entries to all four of its indexes: dead rows piled up
+    // as the fleet grew. The report now lives in a row of its own keyed by the node's integer key, the
+    // one index never changes (updates stay heap-only) and half of each page is left for new versions.
+    // A node's row changes only when its registration or status does.
+    sql: `
+create table node_reports (
+  node_key integer primary key,
+  seen_at timestamptz not null,
+  at timestamptz not null,
+  report jsonb not null
+) with (fillfactor = 50);
+insert into node_reports (node_key, seen_at, at, report)
+  select key, last_seen_at, coalesce((last_metrics->>'timestamp')::timestamptz, last_seen_at), last_metrics
+  from nodes where last_metrics is not null;
+alter table nodes drop column last_metrics;
+`,
+  },
 ]
 
 /** Applies pending migrations under an advisory lock, so two hubs starting together do not race. */

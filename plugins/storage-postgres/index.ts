@@ -14,6 +14,8 @@ export interface PostgresStoreOptions extends StoreOptions {
   max?: number
   /** How often nodes' latest samples are written back (default 2 s). */
   latestFlushMs?: number
+  /** Prepared statements (default true); false behind a pooler that cannot keep them. */
+  prepare?: boolean
 }
 
 const plugin = 'storage-postgres'
@@ -50,7 +52,7 @@ function databaseUrlOf(settings: { databaseUrl?: string; databaseUrlFile?: strin
 export async function createPostgresStore(options: PostgresStoreOptions = {}): Promise<FleetStore> {
   const url = options.databaseUrl ?? (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.THRESH_DATABASE_URL
   if (!url) throw new ThreshError({ code: 'config_invalid', status: 400, plugin, message: 'storage postgres needs a database URL: pass --database-url-file PATH, set THRESH_DATABASE_URL, or set databaseUrl in the config.' })
-  const db = await createPostgresExecutor({ url, schema: options.schema, max: options.max })
+  const db = await createPostgresExecutor({ url, schema: options.schema, max: options.max, prepare: options.prepare })
   try {
     const store = await createSqlStore(db, { ...options, kind: 'postgres', plugin })
     const notifications = await createPostgresNotifications({ url, schema: options.schema, db, logger: options.logger })

@@ -10,6 +10,13 @@ export interface PostgresExecutorOptions {
   schema?: string
   /** Pool size (default 10). */
   max?: number
+  /**
+   * Prepare each parameterised statement once per connection (default true). Off, every query is two
+   * round trips (postgres.js describes an unnamed statement before it binds it) and planned anew; turn
+   * it off only behind a pooler that cannot keep prepared statements (PgBouncer before 1.21 in
+   * transaction mode).
+   */
+  prepare?: boolean
 }
 
 type Sql = import('postgres').Sql
@@ -81,22 +88,23 @@ export async function createPostgresExecutor(options: PostgresExecutorOptions): 
     max: options.max ?? 10,
     connection: options.schema ? { search_path: options.schema } : {},
   })
-  return wrap(sql, async () => {
+  return wrap(sql, options.prepare ?? true, async () => {
     await sql.end({ timeout: 5 })
   })
 }
 
-function wrap(sql: Sql | import('postgres').TransactionSql, close: () => Promise<void>): SqlExecutor {
+function wrap(sql: Sql | import('postgres').TransactionSql, prepare: boolean, close: () => Promise<void>): SqlExecutor {
   return {
     query<T>(text: string, params: SqlParam[] = []) {
-      return guarded(async () => (await sql.unsafe(text, params as never[])) as unknown as T[])
+      // Without parameters postgres.js sends the simple protocol: one round trip, nothing to prepare.
+      return guarded(async () => (await sql.unsafe(text, params as never[], { prepare: prepare && params.length > 0 })) as unknown as T[])
     },
     exec(text: string) {
       return guarded(async () => void (await sql.unsafe(text)))
     },
     transaction<R>(fn: (tx: SqlExecutor) => Promise<R>): Promise<R> {
       const begin = 'begin' in sql ? sql.begin.bind(sql) : (sql as import('postgres').TransactionSql).savepoint.bind(sql)
-      return guarded(async () => (await begin((tx) => fn(wrap(tx, close)))) as R)
+      return guarded(async () => (await begin((tx) => fn(wrap(tx, prepare, close)))) as R)
     },
     close,
   }

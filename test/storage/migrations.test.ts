@@ -12,11 +12,13 @@ describe('storage migrations', () => {
   const schema = `thresh_migrate_${randomBytes(6).toString('hex')}`
   const oldSchema = `thresh_migrate_old_${randomBytes(6).toString('hex')}`
   const usersSchema = `thresh_migrate_users_${randomBytes(6).toString('hex')}`
+  const reportsSchema = `thresh_migrate_reports_${randomBytes(6).toString('hex')}`
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
   afterAll(async () => {
     await sql.unsafe(`drop schema if exists "${schema}" cascade`)
     await sql.unsafe(`drop schema if exists "${oldSchema}" cascade`)
     await sql.unsafe(`drop schema if exists "${usersSchema}" cascade`)
+    await sql.unsafe(`drop schema if exists "${reportsSchema}" cascade`)
     await sql.end()
   })
 
@@ -69,6 +71,40 @@ describe('storage migrations', () => {
     try {
       expect((await store.getUser('first', 'u1'))?.roles).toEqual(['owner', 'hub-owner'])
       expect((await store.getUser('second', 'u2'))?.roles).toEqual(['owner'])
+    } finally {
+      await store.close()
+    }
+  })
+
+  it("keeps each node's latest report and last-seen time when reports move to a table of their own (migration 16)", async () => {
+    const db = await createPostgresExecutor({ url: databaseUrl, schema: reportsSchema, max: 1 })
+    await db.exec(`create table thresh_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())`)
+    for (const m of migrations.filter((m) => m.version < 16)) {
+      await db.exec(m.sql)
+      await db.query('insert into thresh_migrations (version, name) values ($1, $2)', [m.version, m.name])
+    }
+    const seen = new Date(Date.now() - 5000).toISOString()
+    const report = { agentId: 'reporting', timestamp: new Date(Date.now() - 6000).toISOString(), cpuPercent: 37, memoryUsedMB: 100 }
+    await db.query(`insert into accounts values ('acct', 'old', now())`)
+    await db.query(
+      `insert into nodes (account_id, id, hostname, status, last_seen_at, registered_at, last_metrics)
+       values ('acct', 'reporting', 'reporting-host', 'online', $1, now(), $2::text::jsonb), ('acct', 'silent', 'silent-host', 'offline', $1, now(), null)`,
+      [seen, JSON.stringify(report)],
+    )
+    await db.close()
+
+    const store = await createPostgresStore({ databaseUrl, schema: reportsSchema, max: 1 })
+    try {
+      expect(await store.getNode('acct', 'reporting')).toMatchObject({ status: 'online', lastSeenAt: seen, lastMetrics: report })
+      const silent = await store.findNode('acct', 'silent-host')
+      expect(silent).toMatchObject({ id: 'silent', status: 'offline', lastSeenAt: seen })
+      expect(silent?.lastMetrics).toBeUndefined()
+      // A newer sample replaces the migrated report; the node list shows it.
+      const at = new Date().toISOString()
+      await store.appendMetrics('acct', [{ agentId: 'reporting', timestamp: at, cpuPercent: 55, memoryUsedMB: 1, memoryTotalMB: 2, diskUsedGB: 1, diskTotalGB: 2, containersRunning: 0 }])
+      await store.flush!()
+      const listed = (await store.listNodes('acct')).find((n) => n.id === 'reporting')
+      expect(listed?.lastMetrics).toMatchObject({ cpuPercent: 55, timestamp: at })
     } finally {
       await store.close()
     }

@@ -57,7 +57,7 @@ describe('postgres: node lookups beside the latest-report write-back', () => {
       release()
       await held
       await writeBack
-      const [row] = await sql.unsafe(`select last_metrics->>'cpuPercent' as cpu from nodes where id = 'agent-lookup'`)
+      const [row] = await sql.unsafe(`select r.report->>'cpuPercent' as cpu from node_reports r join nodes n on n.key = r.node_key where n.id = 'agent-lookup'`)
       expect(Number(row!.cpu)).toBe(42)
       // Other accounts do not see it.
       expect(await store.findNode('acct-other', 'lookup-host')).toBeUndefined()

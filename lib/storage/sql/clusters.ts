@@ -3,7 +3,7 @@ import type { ClustersStore } from '../store-parts.ts'
 import type { ClusterSummary } from '../types.ts'
 import type { SqlContext } from './context.ts'
 import type { LatestReports } from './latest-reports.ts'
-import { toNode } from './nodes.ts'
+import { selectNodes, toNode } from './nodes.ts'
 import { iso, type Row } from './rows.ts'
 
 const toCluster = (r: Row): ClusterSummary => ({
@@ -53,7 +53,7 @@ export function createSqlClusters({ q }: SqlContext, latest: LatestReports): Clu
     },
     async listClusterNodes(accountId, clusterId) {
       await latest.flush()
-      return (await q('select * from nodes where account_id = $1 and cluster_id = $2 order by hostname, id', [accountId, clusterId])).map(toNode)
+      return (await q(`${selectNodes} where account_id = $1 and cluster_id = $2 order by hostname, id`, [accountId, clusterId])).map(toNode)
     },
   }
 }

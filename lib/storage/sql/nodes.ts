@@ -1,5 +1,6 @@
 // Nodes in SQL. Every write and list read first flushes the coalesced latest reports (latest-reports.ts);
-// single-node reads overlay them instead of waiting. Deleting a node deletes its metrics series in the
+// single-node reads overlay them instead of waiting. A node's newest report and when it was seen live in
+// `node_reports` (migration 16), read with the node. Deleting a node deletes its metrics series in the
 // same transaction.
 import { arrayLiteral, type SqlExecutor, type SqlParam } from '../sql-executor.ts'
 import type { NodesStore } from '../store-parts.ts'
@@ -8,6 +9,11 @@ import type { SqlContext } from './context.ts'
 import { HOST_TABLES } from './host-metrics.ts'
 import type { LatestReports } from './latest-reports.ts'
 import { clean, iso, json, opt, type Row } from './rows.ts'
+
+/** Nodes with their latest report, for `${selectNodes} where ...` (the columns of `nodes` need no prefix). */
+export const selectNodes = `select nodes.*, r.seen_at as reported_at, r.report from nodes left join node_reports r on r.node_key = nodes.key`
+
+const later = (a: unknown, b: unknown) => (b === null || b === undefined || new Date(a as string) >= new Date(b as string) ? a : b)
 
 export const toNode = (r: Row): NodeRecord =>
   clean({
@@ -24,13 +30,13 @@ export const toNode = (r: Row): NodeRecord =>
     ramTotalGb: Number(r.ram_total_gb),
     diskTotalGb: Number(r.disk_total_gb),
     status: r.status,
-    lastSeenAt: iso(r.last_seen_at)!,
+    lastSeenAt: iso(later(r.last_seen_at, r.reported_at))!,
     registeredAt: iso(r.registered_at)!,
     clusterId: opt(r.cluster_id),
     connectionTier: opt(r.connection_tier),
     keyId: opt(r.key_id),
     info: opt(r.info),
-    lastMetrics: opt(r.last_metrics),
+    lastMetrics: opt(r.report),
   })
 
 export function createSqlNodes({ db, run, q, patchRow, clock }: SqlContext, latest: LatestReports): NodesStore {
@@ -40,7 +46,7 @@ export function createSqlNodes({ db, run, q, patchRow, clock }: SqlContext, late
     const rows = await run(exec, `delete from nodes where ${where} returning account_id, id, key`, params)
     if (rows.length > 0) {
       const keys = arrayLiteral(rows.map((r) => Number(r.key)))
-      for (const table of ['metrics_raw', 'metrics_1m', 'metrics_15m_day', 'container_metrics', ...HOST_TABLES]) {
+      for (const table of ['node_reports', 'metrics_raw', 'metrics_1m', 'metrics_15m_day', 'container_metrics', ...HOST_TABLES]) {
         await run(exec, `delete from ${table} where node_key = any($1::text::int[])`, [keys])
       }
     }
@@ -63,7 +69,8 @@ export function createSqlNodes({ db, run, q, patchRow, clock }: SqlContext, late
            status = 'online', last_seen_at = excluded.last_seen_at,
            connection_tier = coalesce(excluded.connection_tier, nodes.connection_tier),
            key_id = coalesce(excluded.key_id, nodes.key_id), info = coalesce(excluded.info, nodes.info)
-         returning *`,
+         returning *, (select r.seen_at from node_reports r where r.node_key = nodes.key) as reported_at,
+           (select r.report from node_reports r where r.node_key = nodes.key) as report`,
         [
           reg.accountId,
           reg.id,
@@ -87,30 +94,45 @@ export function createSqlNodes({ db, run, q, patchRow, clock }: SqlContext, late
       return toNode(row!)
     },
     async getNode(accountId, id) {
-      const [row] = await q('select * from nodes where account_id = $1 and id = $2', [accountId, id])
+      const [row] = await q(`${selectNodes} where account_id = $1 and id = $2`, [accountId, id])
       return row && latest.overlay(toNode(row))
     },
     async findNode(accountId, idOrName) {
       const [row] = await q(
-        `select * from nodes where account_id = $1 and (id = $2 or hostname = $2)
-         order by (id = $2) desc, last_seen_at desc limit 1`,
+        `${selectNodes} where account_id = $1 and (id = $2 or hostname = $2)
+         order by (id = $2) desc, greatest(last_seen_at, r.seen_at) desc limit 1`,
         [accountId, idOrName],
       )
       return row && latest.overlay(toNode(row))
     },
     async listNodes(accountId) {
       await flushLatest()
-      return (await q('select * from nodes where account_id = $1 order by hostname, id', [accountId])).map(toNode)
+      return (await q(`${selectNodes} where account_id = $1 order by hostname, id`, [accountId])).map(toNode)
     },
     async updateNode(accountId, id, patch) {
       await flushLatest()
-      return patchRow('nodes', accountId, id, patch, {
-        status: 'text',
-        lastSeenAt: 'timestamptz',
-        connectionTier: 'text',
-        hostname: 'text',
-        lastMetrics: 'jsonb',
-      })
+      const { lastMetrics, ...rest } = patch
+      const found = await patchRow('nodes', accountId, id, rest, { status: 'text', lastSeenAt: 'timestamptz', connectionTier: 'text', hostname: 'text' })
+      if (!found || (lastMetrics === undefined && patch.lastSeenAt === undefined)) return found
+      // A patched lastSeenAt is the node's, in both rows; a report patched alone keeps the seen-at time.
+      const seenAt = patch.lastSeenAt ?? null
+      if (lastMetrics === undefined) {
+        await q(`update node_reports set seen_at = $3 from nodes n where n.account_id = $1 and n.id = $2 and node_reports.node_key = n.key`, [accountId, id, seenAt])
+        return true
+      }
+      if (lastMetrics === null) {
+        await q(`delete from node_reports using nodes n where n.account_id = $1 and n.id = $2 and node_reports.node_key = n.key`, [accountId, id])
+        return true
+      }
+      const at = Date.parse(String(lastMetrics.timestamp ?? ''))
+      await q(
+        `insert into node_reports (node_key, seen_at, at, report)
+         select n.key, coalesce($3::text::timestamptz, n.last_seen_at), coalesce($4::text::timestamptz, n.last_seen_at), $5::text::jsonb
+         from nodes n where n.account_id = $1 and n.id = $2
+         on conflict (node_key) do update set seen_at = coalesce($3::text::timestamptz, node_reports.seen_at), at = excluded.at, report = excluded.report`,
+        [accountId, id, seenAt, Number.isFinite(at) ? new Date(at).toISOString() : null, json(lastMetrics)],
+      )
+      return true
     },
     async deleteNode(accountId, id) {
       await flushLatest()
@@ -123,12 +145,17 @@ export function createSqlNodes({ db, run, q, patchRow, clock }: SqlContext, late
     },
     async markStaleNodesOffline(seenBefore) {
       await flushLatest()
-      const rows = await q(`update nodes set status = 'offline' where status = 'online' and last_seen_at < $1 returning account_id, id`, [seenBefore])
+      const rows = await q(
+        `update nodes set status = 'offline'
+         where status = 'online' and last_seen_at < $1 and not exists (select 1 from node_reports r where r.node_key = nodes.key and r.seen_at >= $1)
+         returning account_id, id`,
+        [seenBefore],
+      )
       return rows.map((r) => ({ accountId: r.account_id, id: r.id }))
     },
     async pruneStaleNodes(seenBefore) {
       await flushLatest()
-      return db.transaction((tx) => deleteNodes(tx, 'last_seen_at < $1', [seenBefore]))
+      return db.transaction((tx) => deleteNodes(tx, 'last_seen_at < $1 and not exists (select 1 from node_reports r where r.node_key = nodes.key and r.seen_at >= $1)', [seenBefore]))
     },
   }
 }
