@@ -391,6 +391,26 @@ create table container_metrics (
 create index container_metrics_at on container_metrics(at);
 `,
   },
+  {
+    version: 13,
+    name: 'hub processes, node leases and cross-hub commands',
+    // Active-active hubs on one PostgreSQL (docs/hubs.md): each hub process heartbeats its row; a node's
+    // lease is the hub that holds its agent's connection (held_by), valid while that hub's heartbeat is
+    // fresh. A command asked on one hub for a node held by another names both, so the holder can send it
+    // and the asker can be told the result, and a dead holder's commands can be taken over. No index on
+    // held_by: it changes with every (re)connect and the nodes table's updates stay heap-only.
+    sql: `
+create table hub_processes (
+  id text primary key,
+  label text not null default '',
+  started_at timestamptz not null default now(),
+  heartbeat_at timestamptz not null default now()
+);
+alter table nodes add column held_by text;
+alter table commands add column asker_hub text;
+alter table commands add column holder_hub text;
+`,
+  },
 ]
 
 /** Applies pending migrations under an advisory lock, so two hubs starting together do not race. */

@@ -4,8 +4,10 @@
 // except the lookups that find the account (key and session hashes, login name) and fleet sweeps.
 
 import type { AlertingStore } from './alerting-types.ts'
+import type { HubMesh } from './hub-mesh-types.ts'
 
 export type * from './alerting-types.ts'
+export type * from './hub-mesh-types.ts'
 
 export type KeyType = 'agent' | 'midtier'
 export type NodeStatus = 'online' | 'offline'
@@ -104,10 +106,13 @@ export interface NodeRegistration {
   /** Defaults to now; the first registration's value is kept on later upserts. */
   registeredAt?: string
   lastSeenAt?: string
+  /** The hub process that holds the agent's connection (its lease), on a store shared by several hubs. */
+  heldBy?: string
 }
 
-export interface NodeRecord extends Required<Omit<NodeRegistration, 'keyId' | 'info' | 'connectionTier'>> {
+export interface NodeRecord extends Required<Omit<NodeRegistration, 'keyId' | 'info' | 'connectionTier' | 'heldBy'>> {
   status: NodeStatus
+  heldBy?: string
   connectionTier?: string
   keyId?: string
   info?: Record<string, unknown>
@@ -171,6 +176,9 @@ export interface CommandRecord {
   createdAt: string
   sentAt?: string
   finishedAt?: string
+  /** Hub process that asked, and the one holding the node, when a command crosses hubs. */
+  askerHub?: string
+  holderHub?: string
 }
 
 export interface AuditRecord {
@@ -393,6 +401,8 @@ export interface FleetStore extends AlertingStore {
   flush?(): Promise<void>
   /** Optional: checks the backing database answers (for /health). */
   ping?(): Promise<void>
+  /** Optional: several hub processes share this store (PostgreSQL); absent on single-hub stores. */
+  mesh?: HubMesh
 
   close(): Promise<void>
 }
