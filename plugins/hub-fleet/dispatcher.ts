@@ -50,6 +50,11 @@ export interface Dispatcher {
   onFinished(listener: (record: CommandRecord) => void | Promise<void>): void
   /** Whether this hub can reach the node now: a connection here, or a live hub that holds it. */
   reachable(node: NodeRecord, local: boolean): boolean
+  /**
+   * A command of this hub still in flight, or finished with its result not yet written: what a read
+   * of it must show (the store may lag the answer by one write).
+   */
+  known(accountId: string, id: string): CommandRecord | undefined
   /** A message another hub sent this one (relay only). */
   receive(message: string): Promise<void>
   /** The set of live hubs changed: commands whose holder died move on or fail. */
@@ -65,6 +70,7 @@ interface Pending {
   command: AgentCommand
   timer: ReturnType<typeof setTimeout>
   resolve(record: CommandRecord): void
+  reject(error: unknown): void
   /** Set while another hub holds the node and runs the command for this one. */
   holder?: string
   moving?: boolean
@@ -83,6 +89,8 @@ const unfinished = (status: string) => status === 'pending' || status === 'sent'
 export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) => CommandRoute | undefined, logger: { warn(msg: string): void }, relay?: CommandRelay): Dispatcher {
   const pending = new Map<string, Pending>()
   const relayed = new Map<string, Relayed>()
+  // Finished here, the result's write still in flight: reads are served from here until it lands.
+  const writing = new Map<string, CommandRecord>()
   const listeners: Array<(record: CommandRecord) => void | Promise<void>> = []
   const remoteHolder = (node: NodeRecord) => (relay && node.heldBy && node.heldBy !== relay.hubId && relay.alive(node.heldBy) ? node.heldBy : undefined)
 
@@ -118,9 +126,32 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
     entry.resolve(record)
   }
 
+  /**
+   * The caller has its answer before the result is written: the write follows the record's insert,
+   * and until it lands `known` serves the finished record, so nobody reads it as still running.
+   */
+  const recordResult = (record: CommandRecord, created: Promise<unknown>, patch: CommandPatch & { status: 'success' | 'error' | 'timeout' }) => {
+    writing.set(record.id, record)
+    const write = created.then(() => store.finishCommand(record.accountId, record.id, patch))
+    write
+      .catch((error) => logger.warn(`Recording the result of command ${record.id} (${record.tool}) failed: ${(error as Error).message}`))
+      .finally(() => writing.delete(record.id))
+    return write
+  }
+
+  /** Ends tracking of a command whose record could not be stored: its caller gets the store's error. */
+  const storeFailed = (entry: Pending) => (error: unknown) => {
+    if (pending.get(entry.record.id) !== entry) return
+    clearTimeout(entry.timer)
+    pending.delete(entry.record.id)
+    entry.reject(error)
+  }
+
   const track = (record: CommandRecord, command: AgentCommand, created: Promise<unknown>, timeoutMs: number, hostname: string, holder?: string) => {
     let resolve!: (record: CommandRecord) => void
-    const done = new Promise<CommandRecord>((r) => (resolve = r))
+    let reject!: (error: unknown) => void
+    const done = new Promise<CommandRecord>((res, rej) => ((resolve = res), (reject = rej)))
+    done.catch(() => {}) // a caller that does not wait (202) must not leave an unhandled rejection
     const timer = setTimeout(() => {
       const entry = pending.get(record.id)
       if (!entry) return
@@ -128,9 +159,19 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
       void settle(entry, { status: 'timeout', error, finishedAt: new Date().toISOString() })
     }, timeoutMs)
     ;(timer as { unref?: () => void }).unref?.()
-    const entry: Pending = { record, created, command, timer, resolve, timeoutMs, ...(holder ? { holder } : {}) }
+    const entry: Pending = { record, created, command, timer, resolve, reject, timeoutMs, ...(holder ? { holder } : {}) }
     pending.set(record.id, entry)
     return { entry, done }
+  }
+
+  /**
+   * A stack command returns once its record is stored, so a failed insert leaves the stack as it was
+   * (the caller undoes it); any other command returns at once and a failed insert rejects `done`.
+   */
+  async function settleStored(entry: Pending, stored: Promise<unknown>, done: Promise<CommandRecord>, options: DispatchOptions): Promise<Dispatched> {
+    stored.catch(storeFailed(entry))
+    if (options.stackId) await stored
+    return { record: entry.record, done }
   }
 
   async function dispatchRemote(node: NodeRecord, holder: string, tool: string, args: Record<string, unknown>, options: DispatchOptions): Promise<Dispatched> {
@@ -150,15 +191,9 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
     }
     const command: AgentCommand = { commandId: record.id, tool, arguments: args }
     // Tracked before the row is stored: the holder's answer can come back before this await returns.
-    const { entry, done } = track(record, command, Promise.resolve(), options.timeoutMs, node.hostname, holder)
-    try {
-      await relay!.mesh.relay(record, runMessage(record, options.timeoutMs))
-    } catch (error) {
-      clearTimeout(entry.timer)
-      pending.delete(record.id)
-      throw error
-    }
-    return { record, done }
+    const sent = relay!.mesh.relay(record, runMessage(record, options.timeoutMs))
+    const { entry, done } = track(record, command, sent, options.timeoutMs, node.hostname, holder)
+    return settleStored(entry, sent, done, options)
   }
 
   /** On the holder: another hub asks this one to send a command to an agent held here. */
@@ -285,14 +320,7 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
       const command: AgentCommand = { commandId: record.id, tool, arguments: args }
       const { entry, done } = track(record, command, created, options.timeoutMs, node.hostname)
       route.send(command, options.timeoutMs)
-      try {
-        await created
-      } catch (error) {
-        clearTimeout(entry.timer)
-        pending.delete(record.id)
-        throw error
-      }
-      return { record, done }
+      return settleStored(entry, created, done, options)
     },
 
     async handleResult(accountId, agentId, result) {
@@ -315,30 +343,30 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
         }
         return
       }
-      let record = entry?.record
       if (entry) {
         pending.delete(result.commandId)
         clearTimeout(entry.timer)
-        try {
-          await entry.created
-        } catch {
-          return // dispatch failed and told its caller
-        }
-      } else {
-        // A late answer (after a timeout, or a restart, or from a hub that stopped): the record still learns what happened.
-        record = await store.getCommand(accountId, result.commandId)
-        // Only a command that timed out (or one from before a restart) learns its late answer; a repeat is dropped.
-        if (!record || record.nodeId !== agentId || record.status === 'success' || record.status === 'error') return
+        const patch = resultPatch(result)
+        const finished: CommandRecord = { ...entry.record, ...patch }
+        const written = recordResult(finished, entry.created, patch)
+        // Listeners that change more (a stack's status) see the record finished in the store first.
+        if (finished.stackId) await written.catch(() => {})
+        await finish(finished)
+        entry.resolve(finished)
+        return
       }
+      // A late answer (after a timeout, or a restart, or from a hub that stopped): the record still learns what happened.
+      const record = await store.getCommand(accountId, result.commandId)
+      // Only a command that timed out (or one from before a restart) learns its late answer; a repeat is dropped.
+      if (!record || record.nodeId !== agentId || record.status === 'success' || record.status === 'error') return
       const patch = resultPatch(result)
-      const finished: CommandRecord = { ...record!, ...patch }
-      if (record!.status === 'timeout') await store.updateCommand(accountId, finished.id, patch)
-      else if (!(await store.finishCommand(accountId, finished.id, patch)) && !entry) return
+      const finished: CommandRecord = { ...record, ...patch }
+      if (record.status === 'timeout') await store.updateCommand(accountId, finished.id, patch)
+      else if (!(await store.finishCommand(accountId, finished.id, patch))) return
       await finish(finished)
-      entry?.resolve(finished)
       // Asked on another hub that still waits (its holder stopped, the agent came here): tell it, already applied.
-      const asker = record!.askerHub
-      if (!entry && relay && asker && asker !== relay.hubId && relay.alive(asker) && record!.status !== 'timeout') {
+      const asker = record.askerHub
+      if (relay && asker && asker !== relay.hubId && relay.alive(asker) && record.status !== 'timeout') {
         await relay.mesh.notify(asker, doneMessage(finished, true)).catch(() => {})
       }
     },
@@ -351,6 +379,11 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
 
     onFinished(listener) {
       listeners.push(listener)
+    },
+
+    known(accountId, id) {
+      const record = pending.get(id)?.record ?? writing.get(id)
+      return record && record.accountId === accountId ? structuredClone(record) : undefined
     },
 
     reachable(node, local) {

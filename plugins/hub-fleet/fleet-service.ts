@@ -226,13 +226,26 @@ export function createFleet(deps: {
     }
   }
 
+  // Nodes another live hub holds, looked up by id in the last 2 s: a burst of commands to one node
+  // asks the store once. A stale entry costs nothing worse than the holder passing the command on.
+  const elsewhere = new Map<string, { node: NodeRecord; at: number }>()
+
   /** The node a command goes to: one this hub holds straight from memory, any other from the store. */
   async function commandTarget(accountId: string, idOrName: string): Promise<NodeRecord> {
-    const mine = held.get(heldKey(accountId, idOrName))
+    const key = heldKey(accountId, idOrName)
+    const mine = held.get(key)
     if (mine) return mine
+    const recent = elsewhere.get(key)
+    if (recent && Date.now() - recent.at < 2000 && presence?.alive(recent.node.heldBy!)) return recent.node
     const node = await findNode(accountId, idOrName)
-    // The holder may have started after this hub's last heartbeat: look again before calling the node unreachable.
-    if (presence && node.heldBy && !presence.alive(node.heldBy)) await presence.check(node.heldBy)
+    if (presence && node.heldBy && node.heldBy !== presence.hubId) {
+      // The holder may have started after this hub's last heartbeat: look again before calling the node unreachable.
+      if (!presence.alive(node.heldBy)) await presence.check(node.heldBy)
+      if (presence.alive(node.heldBy) && node.id === idOrName) {
+        if (elsewhere.size >= 10_000) elsewhere.clear()
+        elsewhere.set(key, { node, at: Date.now() })
+      }
+    }
     return node
   }
 
@@ -363,7 +376,8 @@ export function createFleet(deps: {
           lastSeenAt: now,
           ...(presence ? { heldBy: presence.hubId } : {}),
         })
-        if (connectedHere(principal.accountId, info.agentId)) held.set(heldKey(principal.accountId, record.id), record)
+        // Registered through a connection of this hub (the gateway, or a mid-tier that routes to it right after).
+        held.set(heldKey(principal.accountId, record.id), record)
         invalidateNodes(principal.accountId)
         // A reconnect storm registers every agent at once: ask for the cluster's name only when there is one.
         const cluster = record.clusterId ? ((await store.getCluster(principal.accountId, record.clusterId))?.name ?? null) : null
@@ -539,6 +553,7 @@ export function createFleet(deps: {
       }
       await store.deleteNode(principal.accountId, node.id)
       held.delete(heldKey(principal.accountId, node.id))
+      elsewhere.delete(heldKey(principal.accountId, node.id))
       invalidateNodes(principal.accountId)
       nodeRemoved(principal.accountId, node.id, 'removed')
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'node.remove', target: `node:${node.hostname}`, details: { nodeId: node.id, forced: force } })
@@ -621,8 +636,9 @@ export function createFleet(deps: {
       await nodesChanged(principal.accountId, [node.id])
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.remove-node', target: `cluster:${name}`, details: { node: node.hostname } })
     },
-    listCommands: (accountId, limit) => store.listCommands(accountId, { limit }),
-    getCommand: (accountId, id) => store.getCommand(accountId, id),
+    // Commands in flight here, or answered with the result's write still under way, read as this hub knows them.
+    listCommands: async (accountId, limit) => (await store.listCommands(accountId, { limit })).map((c) => dispatcher.known(accountId, c.id) ?? c),
+    getCommand: async (accountId, id) => dispatcher.known(accountId, id) ?? (await store.getCommand(accountId, id)),
     stacks,
     nodeObjects,
     streams,
