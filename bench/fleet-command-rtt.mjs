@@ -113,9 +113,6 @@ export async function run() {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const result = await run()
   for (const [label, value] of result.rows) console.log(`  ${label.padEnd(40)} ${value}`)
-  const by = {}
-  for (const [k, kind, v] of globalThis.__t ?? []) (by[k + ' ' + kind] ??= []).push(v)
-  for (const [k, xs] of Object.entries(by)) { xs.sort((a, b) => a - b); console.log('  phase', k, 'p50', xs[xs.length >> 1].toFixed(2), 'p90', xs[Math.floor(xs.length * 0.9)].toFixed(2), xs.length) }
   for (const r of result.ratio) console.log(`  ${('ratio: ' + r.label).padEnd(40)} ${r.value.toFixed(2)}  (target ${r.target})`)
   process.exit(0)
 }

@@ -8,6 +8,7 @@ import type { AgentCommand, CommandResult } from '../../lib/agent-session/protoc
 import { newId } from '../../lib/ids.ts'
 import type { CommandPatch, CommandRecord, FleetStore, HubMesh, NodeRecord } from '../../lib/storage/types.ts'
 import { doneMessage, parseRelayMessage, runMessage, type DoneMessage, type RunMessage } from './relay-messages.ts'
+import { UNSETTLED } from './stack-reconcile.ts'
 
 /** How to reach one agent right now, or undefined when no connection here holds it. */
 export interface CommandRoute {
@@ -40,6 +41,8 @@ export interface CommandRelay {
   node(accountId: string, nodeId: string): Promise<NodeRecord | undefined>
   /** Stored (sealed) arguments back to what the agent needs; throws when this hub cannot open them. */
   open(args: Record<string, unknown>): Record<string, unknown>
+  /** How long a dead hub may still look alive (the lease TTL and one heartbeat). */
+  staleMs: number
 }
 
 export interface Dispatcher {
@@ -91,6 +94,9 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
   const relayed = new Map<string, Relayed>()
   // Finished here, the result's write still in flight: reads are served from here until it lands.
   const writing = new Map<string, CommandRecord>()
+  // Stack results this hub (the holder) handed to the asker: if the asker turns out to have died before
+  // applying one, the stack would stay deploying, so the holder applies it then.
+  const handedOff = new Map<string, { record: CommandRecord; until: number }>()
   const listeners: Array<(record: CommandRecord) => void | Promise<void>> = []
   const remoteHolder = (node: NodeRecord) => (relay && node.heldBy && node.heldBy !== relay.hubId && relay.alive(node.heldBy) ? node.heldBy : undefined)
 
@@ -337,7 +343,8 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
         const asker = held.record.askerHub!
         if (relay!.alive(asker)) {
           // One statement records the result and wakes the asker, which applies it and answers its caller.
-          await relay!.mesh.finishAndNotify(accountId, finished.id, patch, asker, doneMessage(finished, false))
+          const first = await relay!.mesh.finishAndNotify(accountId, finished.id, patch, asker, doneMessage(finished, false))
+          if (first && finished.stackId) handedOff.set(finished.id, { record: finished, until: Date.now() + 2 * relay!.staleMs })
         } else if (await store.finishCommand(accountId, finished.id, patch)) {
           await finish(finished) // the asker is gone: the stack still settles
         }
@@ -403,6 +410,17 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
 
     holdersChanged() {
       if (!relay) return
+      for (const [id, { record, until }] of handedOff) {
+        if (relay.alive(record.askerHub!)) {
+          if (Date.now() > until) handedOff.delete(id)
+          continue
+        }
+        handedOff.delete(id)
+        void (async () => {
+          const stack = await store.getStack(record.accountId, record.stackId!)
+          if (stack && UNSETTLED.has(stack.status)) await finish(record)
+        })().catch((error) => logger.warn(`Applying command ${id} for a stopped hub failed: ${(error as Error).message}`))
+      }
       for (const entry of pending.values()) {
         if (!entry.holder || entry.moving || relay.alive(entry.holder)) continue
         entry.moving = true

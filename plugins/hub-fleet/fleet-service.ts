@@ -209,6 +209,7 @@ export function createFleet(deps: {
           label: presence.label,
           node: async (accountId, nodeId) => held.get(heldKey(accountId, nodeId)) ?? (await store.getNode(accountId, nodeId)),
           open: (args) => openStackFiles(args, deps.secretBox),
+          staleMs: (options.hubLeaseTtlMs ?? 15_000) * 1.5,
         }
       : undefined,
   )

@@ -234,7 +234,7 @@ describe('a hub on PostgreSQL', () => {
         const [found] = await sql.unsafe(`select status, output from commands where id = $1`, [seen[0]!.commandId])
         return found?.status === 'success' ? found : undefined
       }, 10_000, 'the result in the commands table')
-      expect(JSON.parse(row.output)).toEqual([{ name: 'early' }])
+      expect(JSON.parse(row!.output)).toEqual([{ name: 'early' }])
     } finally {
       release?.()
       await held.catch(() => {})

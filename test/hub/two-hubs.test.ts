@@ -14,9 +14,16 @@ const agents: TestAgent[] = []
 let agentKey: string
 const config = { offlineAfter: '10m', hubLeaseTtl: '2s', commandTimeout: '20s' }
 
+// A deploy of this stack waits for the test's go before the node answers.
+let held: { asked: boolean; go: Promise<void> } | undefined
+
 // What the fake node answers: a running stack for stack tools, its blueprints, its version.
 const answer = async (command: { tool: string; arguments: unknown }) => {
   const args = command.arguments as Record<string, any>
+  if (command.tool === 'deploy_stack' && args.stackName === 'orphan-stack' && held) {
+    held.asked = true
+    await held.go
+  }
   if (command.tool === 'list_blueprints') return { success: true, output: JSON.stringify([{ name: 'redis', description: 'cache' }]) }
   if (command.tool === 'destroy_stack') return { success: true, output: JSON.stringify({ destroyed: true }) }
   return { success: true, output: JSON.stringify({ stack: { name: args.stackName, status: 'running', services: [{ name: 'web', status: 'running', image: 'nginx' }] } }) }
@@ -67,6 +74,23 @@ describe('two hubs on one database', () => {
     expect(destroyed.status, JSON.stringify(destroyed.body)).toBe(200)
     expect((await primary.request('GET', '/api/stacks/ha-stack', { token: onPrimary })).status).toBe(404)
   }, 90_000)
+
+  it('a deploy asked on a hub that dies before the node answers still settles: the holding hub applies it', async () => {
+    const asker = await startHub({ storage: 'postgres', schema, config })
+    const onAsker = await asker.login()
+    const onPrimary = await primary.login()
+    let go!: () => void
+    held = { asked: false, go: new Promise<void>((resolve) => (go = resolve)) }
+    void asker.request('POST', '/api/stacks/deploy?wait=true', { token: onAsker, body: { name: 'orphan-stack', targetNode: 'ha-node', services: { web: { image: 'nginx' } } } }).catch(() => {})
+    await eventually(async () => held!.asked, 10_000, 'the node to receive the deploy')
+    await asker.proc.stop('SIGKILL')
+    go()
+    const settled = await eventually(async () => {
+      const body = (await primary.request('GET', '/api/stacks/orphan-stack', { token: onPrimary })).body
+      return body?.status === 'running' ? body : undefined
+    }, 20_000, 'the stack running')
+    expect(settled.node).toBe('ha-node')
+  }, 60_000)
 
   it('a node whose hub died reads reconnecting on the other hub, and online again once its agent reconnects there', async () => {
     const onStandby = await standby.login()
