@@ -51,7 +51,7 @@ export function bar(percent: number, width = 24): string {
 const useColor = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR
 const colors: Record<string, number> = {
   online: 32, running: 32, active: 32, healthy: 32, connected: 32,
-  deploying: 33, pending: 33, updating: 33, stopping: 33, starting: 33, expiring: 33,
+  deploying: 33, pending: 33, updating: 33, stopping: 33, starting: 33, expiring: 33, reconnecting: 33,
   stopped: 90, offline: 90, revoked: 90, expired: 90,
   error: 31, failed: 31, blocked: 31,
 }

@@ -76,6 +76,24 @@ export function sealStackFiles<T>(value: T, box: SecretBox): T {
   return out as T
 }
 
+/** The inverse of `sealStackFiles`: each sealed `secrets`/`configs` entry gets its content back (throws if the key differs). */
+export function openStackFiles<T>(value: T, box: SecretBox): T {
+  if (typeof value !== 'object' || value === null) return value
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) }
+  for (const kind of ['secrets', 'configs'] as const) {
+    const files = out[kind]
+    if (typeof files !== 'object' || files === null) continue
+    out[kind] = Object.fromEntries(
+      Object.entries(files as Record<string, { sealed?: unknown; digest?: unknown }>).map(([name, file]) => {
+        if (typeof file?.sealed !== 'string') return [name, file]
+        const { sealed, digest: _, ...rest } = file
+        return [name, { ...rest, content: box.open(sealed) }]
+      }),
+    )
+  }
+  return out as T
+}
+
 /** A box whose key is loaded (and its file created) on first use, not when the hub starts. */
 export function lazySecretBox(loadKey: () => Buffer): SecretBox {
   let box: SecretBox | undefined

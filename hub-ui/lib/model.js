@@ -9,7 +9,7 @@
  *   environmentCount?: number, uptimeSeconds?: number
  * }} Metrics
  * @typedef {{
- *   id: string, name: string, hostname: string, status: 'online' | 'offline', lastSeen?: string,
+ *   id: string, name: string, hostname: string, status: 'online' | 'offline' | 'reconnecting', lastSeen?: string,
  *   platform: string, osVersion: string, version: string, architecture: string, ipAddress: string,
  *   cluster: string, cpuCores?: number, ramTotalGb?: number, diskTotalGb?: number, metrics: Metrics | null,
  *   environments: string[], raw: any
@@ -59,6 +59,11 @@ export function toMetrics(m) {
 }
 
 /** @param {any} raw @returns {FleetNode} */
+/** A node status as the dashboard writes it. */
+export function statusLabel(status) {
+  return status === 'online' ? 'Online' : status === 'reconnecting' ? 'Reconnecting' : 'Offline'
+}
+
 export function toNode(raw) {
   const info = raw.info ?? raw.agentInfo ?? raw
   // The hub's NodeDetail flattens the latest sample (cpuPercent, ramUsedGb, diskUsedGb...) into the node.
@@ -84,7 +89,8 @@ export function toNode(raw) {
     id: str(first(raw.id, raw.agentId, info.agentId, raw.name)),
     name: str(first(raw.name, raw.nodeName, info.hostname, raw.id)),
     hostname: str(first(info.hostname, raw.hostname)),
-    status: online ? 'online' : 'offline',
+    // `reconnecting`: the hub process holding the node's connection stopped (several hubs on one database).
+    status: /^reconnecting$/i.test(str(raw.status)) ? 'reconnecting' : online ? 'online' : 'offline',
     lastSeen: first(raw.lastSeen, raw.lastSeenAt, raw.lastHeartbeat, metricsRaw?.timestamp),
     platform: str(first(info.platform, raw.platform)),
     osVersion: str(first(info.osVersion, raw.osVersion)),

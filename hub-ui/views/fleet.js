@@ -5,7 +5,7 @@ import { api, asList } from '../lib/api.js'
 import { attr, copy, h, openDialog, replace, text, toast } from '../lib/dom.js'
 import { ago, DASH, gb, mb, pct, ratio } from '../lib/format.js'
 import { onLive } from '../lib/live.js'
-import { toMetrics, toNode } from '../lib/model.js'
+import { statusLabel, toMetrics, toNode } from '../lib/model.js'
 import { fleetOverview } from './fleet-overview.js'
 
 /** @typedef {import('../lib/model.js').FleetNode} FleetNode */
@@ -71,7 +71,7 @@ export default async function fleet({ query }) {
   const summary = h('p', { class: 'summary', 'aria-live': 'polite' })
   const clusterFilter = /** @type {HTMLSelectElement} */ (h('select', { id: 'filter-cluster', name: 'cluster' }, h('option', { value: '' }, 'All clusters')))
   const statusFilter = /** @type {HTMLSelectElement} */ (
-    h('select', { id: 'filter-status', name: 'status' }, h('option', { value: '' }, 'Any status'), h('option', { value: 'online' }, 'Online'), h('option', { value: 'offline' }, 'Offline'))
+    h('select', { id: 'filter-status', name: 'status' }, h('option', { value: '' }, 'Any status'), h('option', { value: 'online' }, 'Online'), h('option', { value: 'offline' }, 'Offline'), h('option', { value: 'reconnecting' }, 'Reconnecting'))
   )
   const search = /** @type {HTMLInputElement} */ (h('input', { id: 'filter-text', type: 'search', name: 'q', placeholder: 'Name, platform, version…', autocomplete: 'off' }))
   statusFilter.value = query.get('status') ?? ''
@@ -181,7 +181,7 @@ export default async function fleet({ query }) {
     const { node, cells, bars } = row
     const m = node.metrics
     text(cells.link, node.name)
-    text(cells.status, node.status === 'online' ? 'Online' : 'Offline')
+    text(cells.status, statusLabel(node.status))
     attr(cells.status, 'data-status', node.status)
     text(cells.seen, node.status === 'online' ? '' : node.lastSeen ? `seen ${ago(node.lastSeen)}` : '')
     const cpu = m?.cpuPercent
@@ -211,14 +211,16 @@ export default async function fleet({ query }) {
   let lastSummary = ''
   function refreshChrome() {
     let online = 0
+    let reconnecting = 0
     let shown = 0
     const clusters = new Set()
     for (const { node, tr } of rows.values()) {
       if (node.status === 'online') online++
+      if (node.status === 'reconnecting') reconnecting++
       if (!tr.hidden) shown++
       if (node.cluster) clusters.add(node.cluster)
     }
-    const s = rows.size ? `${rows.size} node${rows.size === 1 ? '' : 's'} · ${online} online · ${rows.size - online} offline` : ''
+    const s = rows.size ? `${rows.size} node${rows.size === 1 ? '' : 's'} · ${online} online${reconnecting ? ` · ${reconnecting} reconnecting` : ''} · ${rows.size - online - reconnecting} offline` : ''
     if (s !== lastSummary) text(summary, (lastSummary = s))
     const known = new Set([...clusterFilter.options].map((o) => o.value))
     for (const c of [...clusters].sort()) if (!known.has(c)) clusterFilter.append(h('option', { value: c }, c))

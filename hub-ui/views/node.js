@@ -6,7 +6,7 @@ import { h, openDialog, replace, toast } from '../lib/dom.js'
 import { lineChart } from '../lib/chart.js'
 import { ago, DASH, duration, gb, mb, pct, ratio } from '../lib/format.js'
 import { onLive } from '../lib/live.js'
-import { toMetrics, toNode, toStack } from '../lib/model.js'
+import { statusLabel, toMetrics, toNode, toStack } from '../lib/model.js'
 import { dockerSection } from './node-docker.js'
 
 const RANGES = [
@@ -83,7 +83,7 @@ export default async function nodePage({ params, navigate }) {
 
   function paintHeader() {
     title.textContent = node.name
-    badge.textContent = node.status === 'online' ? 'Online' : 'Offline'
+    badge.textContent = statusLabel(node.status)
     badge.dataset.status = node.status
     seen.textContent = node.lastSeen ? `last report ${ago(node.lastSeen)}` : ''
     replace(

@@ -421,6 +421,26 @@ create table host_metrics_15m (like host_metrics_1m including all);
 `,
   },
   {
+    version: 13,
+    name: 'hub processes, node leases and cross-hub commands',
+    // Active-active hubs on one PostgreSQL (docs/hubs.md): each hub process heartbeats its row; a node's
+    // lease is the hub that holds its agent's connection (held_by), valid while that hub's heartbeat is
+    // fresh. A command asked on one hub for a node held by another names both, so the holder can send it
+    // and the asker can be told the result, and a dead holder's commands can be taken over. No index on
+    // held_by: it changes with every (re)connect and the nodes table's updates stay heap-only.
+    sql: `
+create table hub_processes (
+  id text primary key,
+  label text not null default '',
+  started_at timestamptz not null default now(),
+  heartbeat_at timestamptz not null default now()
+);
+alter table nodes add column held_by text;
+alter table commands add column asker_hub text;
+alter table commands add column holder_hub text;
+`,
+  },
+  {
     version: 16,
     name: "nodes' latest reports in a narrow table of their own",
     // Every sample rewrote its node's whole row (registration facts, agent info and the report, ~1 kB)

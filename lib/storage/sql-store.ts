@@ -10,6 +10,7 @@ import { createSqlClusters } from './sql/clusters.ts'
 import { createSqlCommands } from './sql/commands.ts'
 import { createSqlContext } from './sql/context.ts'
 import { createSqlEvents } from './sql/events.ts'
+import { createSqlHubMesh } from './sql/hub-mesh.ts'
 import { createSqlInvitations } from './sql/invitations.ts'
 import { createLatestReports } from './sql/latest-reports.ts'
 import { createSqlMetrics } from './sql/metrics.ts'
@@ -44,6 +45,8 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
     ...createSqlAudit(ctx),
     ...createSqlEvents(ctx),
     ...createSqlAlerting(ctx),
+    // Only PostgreSQL is shared by several hubs; the embedded store stays single-hub.
+    ...(options.kind === 'postgres' && db.listen ? { mesh: createSqlHubMesh(ctx, db.listen) } : {}),
     flush: () => latest.flush(),
     async ping() {
       await ctx.q('select 1')

@@ -6,8 +6,10 @@
 import type { AlertingStore } from './alerting-types.ts'
 import type { HostFigures } from './host-series.ts'
 import type { StoreNotifications } from './notifications.ts'
+import type { HubMesh } from './hub-mesh-types.ts'
 
 export type * from './alerting-types.ts'
+export type * from './hub-mesh-types.ts'
 
 export type KeyType = 'agent' | 'midtier'
 export type NodeStatus = 'online' | 'offline'
@@ -106,10 +108,13 @@ export interface NodeRegistration {
   /** Defaults to now; the first registration's value is kept on later upserts. */
   registeredAt?: string
   lastSeenAt?: string
+  /** The hub process that holds the agent's connection (its lease), on a store shared by several hubs. */
+  heldBy?: string
 }
 
-export interface NodeRecord extends Required<Omit<NodeRegistration, 'keyId' | 'info' | 'connectionTier'>> {
+export interface NodeRecord extends Required<Omit<NodeRegistration, 'keyId' | 'info' | 'connectionTier' | 'heldBy'>> {
   status: NodeStatus
+  heldBy?: string
   connectionTier?: string
   keyId?: string
   info?: Record<string, unknown>
@@ -173,6 +178,9 @@ export interface CommandRecord {
   createdAt: string
   sentAt?: string
   finishedAt?: string
+  /** Hub process that asked, and the one holding the node, when a command crosses hubs. */
+  askerHub?: string
+  holderHub?: string
 }
 
 export interface AuditRecord {
@@ -399,6 +407,8 @@ export interface FleetStore extends AlertingStore {
   ping?(): Promise<void>
   /** Optional: publish/subscribe shared with other processes on this store (PostgreSQL); see `notificationsOf`. */
   readonly notifications?: StoreNotifications
+  /** Optional: several hub processes share this store (PostgreSQL); absent on single-hub stores. */
+  mesh?: HubMesh
 
   close(): Promise<void>
 }

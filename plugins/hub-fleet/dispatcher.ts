@@ -1,9 +1,14 @@
 // Commands to nodes: persisted with status and result, routed to the agent's connection (the embedded
 // mid-tier's gateway or an external mid-tier), timed out when no answer comes, late answers kept.
+// With several hubs on one PostgreSQL (a `relay`), a command for a node another hub holds goes there
+// through the database: the row carries it, NOTIFY wakes the holder, and its result comes back the
+// same way (docs/hubs.md). A command whose holder died moves to the node's next holder, or fails.
 import { ThreshError } from '../../core/index.ts'
 import type { AgentCommand, CommandResult } from '../../lib/agent-session/protocol.ts'
 import { newId } from '../../lib/ids.ts'
-import type { CommandRecord, FleetStore, NodeRecord } from '../../lib/storage/types.ts'
+import type { CommandPatch, CommandRecord, FleetStore, HubMesh, NodeRecord } from '../../lib/storage/types.ts'
+import { doneMessage, parseRelayMessage, runMessage, type DoneMessage, type RunMessage } from './relay-messages.ts'
+import { UNSETTLED } from './stack-reconcile.ts'
 
 /** How to reach one agent right now, or undefined when no connection here holds it. */
 export interface CommandRoute {
@@ -24,12 +29,39 @@ export interface Dispatched {
   done: Promise<CommandRecord>
 }
 
+/** What the dispatcher needs to reach nodes other hub processes hold. */
+export interface CommandRelay {
+  mesh: HubMesh
+  hubId: string
+  /** Whether a hub's heartbeat was fresh at the last look. */
+  alive(hubId: string): boolean
+  /** A hub's name for messages (host and pid). */
+  label(hubId: string): string
+  /** The node as the store has it now (its holder may have changed). */
+  node(accountId: string, nodeId: string): Promise<NodeRecord | undefined>
+  /** Stored (sealed) arguments back to what the agent needs; throws when this hub cannot open them. */
+  open(args: Record<string, unknown>): Record<string, unknown>
+  /** How long a dead hub may still look alive (the lease TTL and one heartbeat). */
+  staleMs: number
+}
+
 export interface Dispatcher {
   dispatch(node: NodeRecord, tool: string, args: Record<string, unknown>, options: DispatchOptions): Promise<Dispatched>
   handleResult(accountId: string, agentId: string, result: CommandResult): Promise<void>
   /** Commands waiting for an agent that is reachable through `via` again (a mid-tier re-registered it). */
   pendingFor(accountId: string, agentId: string): AgentCommand[]
   onFinished(listener: (record: CommandRecord) => void | Promise<void>): void
+  /** Whether this hub can reach the node now: a connection here, or a live hub that holds it. */
+  reachable(node: NodeRecord, local: boolean): boolean
+  /**
+   * A command of this hub still in flight, or finished with its result not yet written: what a read
+   * of it must show (the store may lag the answer by one write).
+   */
+  known(accountId: string, id: string): CommandRecord | undefined
+  /** A message another hub sent this one (relay only). */
+  receive(message: string): Promise<void>
+  /** The set of live hubs changed: commands whose holder died move on or fail. */
+  holdersChanged(): void
   readonly inFlight: number
   close(): void
 }
@@ -41,11 +73,32 @@ interface Pending {
   command: AgentCommand
   timer: ReturnType<typeof setTimeout>
   resolve(record: CommandRecord): void
+  reject(error: unknown): void
+  /** Set while another hub holds the node and runs the command for this one. */
+  holder?: string
+  moving?: boolean
+  timeoutMs: number
 }
 
-export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) => CommandRoute | undefined, logger: { warn(msg: string): void }): Dispatcher {
+/** A command another hub asked this one to send to an agent it holds. */
+interface Relayed {
+  record: CommandRecord
+  command: AgentCommand
+  timer: ReturnType<typeof setTimeout>
+}
+
+const unfinished = (status: string) => status === 'pending' || status === 'sent'
+
+export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) => CommandRoute | undefined, logger: { warn(msg: string): void }, relay?: CommandRelay): Dispatcher {
   const pending = new Map<string, Pending>()
+  const relayed = new Map<string, Relayed>()
+  // Finished here, the result's write still in flight: reads are served from here until it lands.
+  const writing = new Map<string, CommandRecord>()
+  // Stack results this hub (the holder) handed to the asker: if the asker turns out to have died before
+  // applying one, the stack would stay deploying, so the holder applies it then.
+  const handedOff = new Map<string, { record: CommandRecord; until: number }>()
   const listeners: Array<(record: CommandRecord) => void | Promise<void>> = []
+  const remoteHolder = (node: NodeRecord) => (relay && node.heldBy && node.heldBy !== relay.hubId && relay.alive(node.heldBy) ? node.heldBy : undefined)
 
   const finish = async (record: CommandRecord) => {
     for (const listener of listeners) {
@@ -57,19 +110,194 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
     }
   }
 
+  const resultPatch = (result: CommandResult) => {
+    const success = result.success === true || result.status === 'success'
+    return {
+      status: (success ? 'success' : 'error') as 'success' | 'error',
+      output: typeof result.output === 'string' ? result.output : JSON.stringify(result.output ?? ''),
+      error: typeof result.error === 'string' ? result.error : '',
+      finishedAt: new Date().toISOString(),
+      ...(typeof result.durationMs === 'number' ? { durationMs: result.durationMs } : {}),
+    }
+  }
+
+  /** Ends a command of this hub's callers with `patch` (if nothing else ended it first). */
+  const settle = async (entry: Pending, patch: CommandPatch & { status: 'success' | 'error' | 'timeout' }) => {
+    if (pending.get(entry.record.id) !== entry) return
+    pending.delete(entry.record.id)
+    clearTimeout(entry.timer)
+    const record: CommandRecord = { ...entry.record, ...patch }
+    await store.finishCommand(record.accountId, record.id, patch).catch(() => {})
+    await finish(record)
+    entry.resolve(record)
+  }
+
+  /**
+   * The caller has its answer before the result is written: the write follows the record's insert,
+   * and until it lands `known` serves the finished record, so nobody reads it as still running.
+   */
+  const recordResult = (record: CommandRecord, created: Promise<unknown>, patch: CommandPatch & { status: 'success' | 'error' | 'timeout' }) => {
+    writing.set(record.id, record)
+    const write = created.then(() => store.finishCommand(record.accountId, record.id, patch))
+    write
+      .catch((error) => logger.warn(`Recording the result of command ${record.id} (${record.tool}) failed: ${(error as Error).message}`))
+      .finally(() => writing.delete(record.id))
+    return write
+  }
+
+  /** Ends tracking of a command whose record could not be stored: its caller gets the store's error. */
+  const storeFailed = (entry: Pending) => (error: unknown) => {
+    if (pending.get(entry.record.id) !== entry) return
+    clearTimeout(entry.timer)
+    pending.delete(entry.record.id)
+    entry.reject(error)
+  }
+
+  const track = (record: CommandRecord, command: AgentCommand, created: Promise<unknown>, timeoutMs: number, hostname: string, holder?: string) => {
+    let resolve!: (record: CommandRecord) => void
+    let reject!: (error: unknown) => void
+    const done = new Promise<CommandRecord>((res, rej) => ((resolve = res), (reject = rej)))
+    done.catch(() => {}) // a caller that does not wait (202) must not leave an unhandled rejection
+    const timer = setTimeout(() => {
+      const entry = pending.get(record.id)
+      if (!entry) return
+      const error = `Node ${hostname} did not answer ${record.tool} within ${Math.round(timeoutMs / 1000)} s.`
+      void settle(entry, { status: 'timeout', error, finishedAt: new Date().toISOString() })
+    }, timeoutMs)
+    ;(timer as { unref?: () => void }).unref?.()
+    const entry: Pending = { record, created, command, timer, resolve, reject, timeoutMs, ...(holder ? { holder } : {}) }
+    pending.set(record.id, entry)
+    return { entry, done }
+  }
+
+  /**
+   * A stack command returns once its record is stored, so a failed insert leaves the stack as it was
+   * (the caller undoes it); any other command returns at once and a failed insert rejects `done`.
+   */
+  async function settleStored(entry: Pending, stored: Promise<unknown>, done: Promise<CommandRecord>, options: DispatchOptions): Promise<Dispatched> {
+    stored.catch(storeFailed(entry))
+    if (options.stackId) await stored
+    return { record: entry.record, done }
+  }
+
+  async function dispatchRemote(node: NodeRecord, holder: string, tool: string, args: Record<string, unknown>, options: DispatchOptions): Promise<Dispatched> {
+    const now = new Date().toISOString()
+    const record: CommandRecord = {
+      id: newId(),
+      accountId: node.accountId,
+      nodeId: node.id,
+      tool,
+      arguments: options.storedArguments ?? args,
+      status: 'sent',
+      createdAt: now,
+      sentAt: now,
+      askerHub: relay!.hubId,
+      holderHub: holder,
+      ...(options.stackId ? { stackId: options.stackId } : {}),
+    }
+    const command: AgentCommand = { commandId: record.id, tool, arguments: args }
+    // Tracked before the row is stored: the holder's answer can come back before this await returns.
+    const sent = relay!.mesh.relay(record, runMessage(record, options.timeoutMs))
+    const { entry, done } = track(record, command, sent, options.timeoutMs, node.hostname, holder)
+    return settleStored(entry, sent, done, options)
+  }
+
+  /** On the holder: another hub asks this one to send a command to an agent held here. */
+  async function run(message: RunMessage) {
+    const r = relay!
+    const record = message.record ?? (await store.getCommand(message.accountId, message.id))
+    if (!record || !unfinished(record.status) || relayed.has(record.id) || !record.askerHub) return
+    const asker = record.askerHub
+    const fail = async (error: string) => {
+      const failed: CommandRecord = { ...record, status: 'error', error, output: '', finishedAt: new Date().toISOString() }
+      await r.mesh.finishAndNotify(record.accountId, record.id, { status: 'error', error, output: '', finishedAt: failed.finishedAt! }, asker, doneMessage(failed, false))
+    }
+    const node = await r.node(record.accountId, record.nodeId)
+    const route = node && routeOf(node)
+    if (!route) {
+      const next = node && remoteHolder(node)
+      if (next) await r.mesh.retarget(record.accountId, record.id, next, runMessage({ ...record, holderHub: next }, message.timeoutMs))
+      else await fail(`Node ${node?.hostname ?? record.nodeId} is no longer connected to hub ${r.label(r.hubId)}, nor to any other hub.`)
+      return
+    }
+    let args: Record<string, unknown>
+    try {
+      args = r.open(record.arguments)
+    } catch (error) {
+      await fail(`Hub ${r.label(r.hubId)} holds node ${node!.hostname} but cannot open this command's secrets (every hub on one database needs the same stackSecretsKey): ${(error as Error).message}`)
+      return
+    }
+    const command: AgentCommand = { commandId: record.id, tool: record.tool, arguments: args }
+    // The asker keeps the clock; this only forgets a command whose answer never came.
+    const timer = setTimeout(() => relayed.delete(record.id), message.timeoutMs + 5000)
+    ;(timer as { unref?: () => void }).unref?.()
+    relayed.set(record.id, { record, command, timer })
+    route.send(command, message.timeoutMs)
+  }
+
+  /** On the asker: the holder recorded the result. */
+  async function done(message: DoneMessage) {
+    const entry = pending.get(message.id)
+    if (!entry || entry.record.accountId !== message.accountId) return
+    pending.delete(message.id)
+    clearTimeout(entry.timer)
+    let record: CommandRecord
+    if (message.result) record = { ...entry.record, status: message.status, ...message.result }
+    else record = (await store.getCommand(message.accountId, message.id).catch(() => undefined)) ?? { ...entry.record, status: message.status }
+    if (!message.applied) await finish(record)
+    entry.resolve(record)
+  }
+
+  /** A command of this hub's callers whose holder died: the node's next holder takes it, or it fails. */
+  async function moveOn(entry: Pending) {
+    const r = relay!
+    const { record } = entry
+    const dead = entry.holder!
+    const node = await r.node(record.accountId, record.nodeId)
+    if (pending.get(record.id) !== entry) return
+    const route = node && routeOf(node)
+    if (route) {
+      // The agent reconnected here; it runs a commandId at most once and answers a repeat with the first outcome.
+      delete entry.holder
+      route.send(entry.command, entry.timeoutMs)
+      return
+    }
+    const next = node && remoteHolder(node)
+    if (next) {
+      if (await r.mesh.retarget(record.accountId, record.id, next, runMessage({ ...record, holderHub: next }, entry.timeoutMs))) entry.holder = next
+      return
+    }
+    // Still online under the dead hub's lease: its agent is reconnecting, so wait (the timeout bounds it).
+    if (node && node.status === 'online' && (!node.heldBy || node.heldBy === dead)) return
+    await settle(entry, {
+      status: 'error',
+      error: `Hub ${r.label(dead)}, which held node ${node?.hostname ?? record.nodeId}, stopped while the node ran ${record.tool}, and the node did not reconnect to another hub.`,
+      finishedAt: new Date().toISOString(),
+    })
+  }
+
   return {
     async dispatch(node, tool, args, options) {
       const route = routeOf(node)
-      if (!route && node.status === 'online') {
-        // Another hub process on the same database holds this agent's connection (hub HA).
-        throw new ThreshError({
-          code: 'node_unreachable',
-          status: 503,
-          plugin: 'hub-fleet',
-          message: `Node ${node.hostname} is online but connected to another hub process, so this hub cannot reach it; try again through that hub or once the agent reconnects here.`,
-        })
-      }
       if (!route) {
+        const holder = remoteHolder(node)
+        if (holder) return dispatchRemote(node, holder, tool, args, options)
+        if (node.status === 'online' && relay) {
+          throw new ThreshError({
+            code: 'node_reconnecting',
+            status: 503,
+            plugin: 'hub-fleet',
+            message: `Node ${node.hostname} is reconnecting: the hub process that held its connection stopped. Try again once its agent is back online.`,
+          })
+        }
+        if (node.status === 'online') {
+          throw new ThreshError({
+            code: 'node_unreachable',
+            status: 503,
+            plugin: 'hub-fleet',
+            message: `Node ${node.hostname} is online but connected to another hub process, and this hub's store cannot reach it (several hubs need PostgreSQL); try again through that hub.`,
+          })
+        }
         throw new ThreshError({
           code: 'node_offline',
           status: 409,
@@ -77,6 +305,7 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
           message: `Node ${node.hostname} is offline, so it cannot run ${tool}; bring its agent back online and try again.`,
         })
       }
+      const now = new Date().toISOString()
       const record: CommandRecord = {
         id: newId(),
         accountId: node.accountId,
@@ -85,8 +314,8 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
         arguments: options.storedArguments ?? args,
         // Recorded as sent before it goes out, so a fast result can never be overwritten by 'sent'.
         status: 'sent',
-        createdAt: new Date().toISOString(),
-        sentAt: new Date().toISOString(),
+        createdAt: now,
+        sentAt: now,
         ...(options.stackId ? { stackId: options.stackId } : {}),
       }
       // The insert and the send overlap (on PostgreSQL the insert is a round trip and a commit): a result
@@ -95,90 +324,121 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
       const created = store.createCommand(record)
       created.catch(() => {})
       const command: AgentCommand = { commandId: record.id, tool, arguments: args }
-      let resolve!: (record: CommandRecord) => void
-      const done = new Promise<CommandRecord>((r) => (resolve = r))
-      const timer = setTimeout(async () => {
-        const entry = pending.get(record.id)
-        if (!entry) return
-        pending.delete(record.id)
-        const timedOut: CommandRecord = {
-          ...entry.record,
-          status: 'timeout',
-          error: `Node ${node.hostname} did not answer ${tool} within ${Math.round(options.timeoutMs / 1000)} s.`,
-          finishedAt: new Date().toISOString(),
-        }
-        await store.finishCommand(record.accountId, record.id, { status: 'timeout', error: timedOut.error!, finishedAt: timedOut.finishedAt! }).catch(() => {})
-        await finish(timedOut)
-        entry.resolve(timedOut)
-      }, options.timeoutMs)
-      ;(timer as { unref?: () => void }).unref?.()
-      pending.set(record.id, { record, created, command, timer, resolve })
+      const { entry, done } = track(record, command, created, options.timeoutMs, node.hostname)
       route.send(command, options.timeoutMs)
-      try {
-        await created
-      } catch (error) {
-        clearTimeout(timer)
-        pending.delete(record.id)
-        throw error
-      }
-      return { record, done }
+      return settleStored(entry, created, done, options)
     },
 
     async handleResult(accountId, agentId, result) {
       if (typeof result?.commandId !== 'string') return
       const entry = pending.get(result.commandId)
-      let record = entry?.record
+      if (entry && (entry.record.accountId !== accountId || entry.record.nodeId !== agentId)) return
+      const held = entry ? undefined : relayed.get(result.commandId)
+      if (held) {
+        if (held.record.accountId !== accountId || held.record.nodeId !== agentId) return
+        relayed.delete(result.commandId)
+        clearTimeout(held.timer)
+        const patch = resultPatch(result)
+        const finished: CommandRecord = { ...held.record, ...patch }
+        const asker = held.record.askerHub!
+        if (relay!.alive(asker)) {
+          // One statement records the result and wakes the asker, which applies it and answers its caller.
+          const first = await relay!.mesh.finishAndNotify(accountId, finished.id, patch, asker, doneMessage(finished, false))
+          if (first && finished.stackId) handedOff.set(finished.id, { record: finished, until: Date.now() + 2 * relay!.staleMs })
+        } else if (await store.finishCommand(accountId, finished.id, patch)) {
+          await finish(finished) // the asker is gone: the stack still settles
+        }
+        return
+      }
       if (entry) {
-        if (entry.record.accountId !== accountId || entry.record.nodeId !== agentId) return
         pending.delete(result.commandId)
         clearTimeout(entry.timer)
-        try {
-          await entry.created
-        } catch {
-          return // dispatch failed and told its caller
-        }
-      } else {
-        // A late answer (after a timeout, or a restart): the record still learns what happened.
-        record = await store.getCommand(accountId, result.commandId)
-        // Only a command that timed out (or one from before a restart) learns its late answer; a repeat is dropped.
-        if (!record || record.nodeId !== agentId || record.status === 'success' || record.status === 'error') return
+        const patch = resultPatch(result)
+        const finished: CommandRecord = { ...entry.record, ...patch }
+        const written = recordResult(finished, entry.created, patch)
+        // Listeners that change more (a stack's status) see the record finished in the store first.
+        if (finished.stackId) await written.catch(() => {})
+        await finish(finished)
+        entry.resolve(finished)
+        return
       }
-      const success = result.success === true || result.status === 'success'
-      const finished: CommandRecord = {
-        ...record!,
-        status: success ? 'success' : 'error',
-        output: typeof result.output === 'string' ? result.output : JSON.stringify(result.output ?? ''),
-        error: typeof result.error === 'string' ? result.error : '',
-        finishedAt: new Date().toISOString(),
-      }
-      const patch = {
-        status: finished.status as 'success' | 'error',
-        output: finished.output!,
-        error: finished.error!,
-        finishedAt: finished.finishedAt!,
-        ...(typeof result.durationMs === 'number' ? { durationMs: result.durationMs } : {}),
-      }
-      if (record!.status === 'timeout') await store.updateCommand(accountId, finished.id, patch)
-      else if (!(await store.finishCommand(accountId, finished.id, patch)) && !entry) return
+      // A late answer (after a timeout, or a restart, or from a hub that stopped): the record still learns what happened.
+      const record = await store.getCommand(accountId, result.commandId)
+      // Only a command that timed out (or one from before a restart) learns its late answer; a repeat is dropped.
+      if (!record || record.nodeId !== agentId || record.status === 'success' || record.status === 'error') return
+      const patch = resultPatch(result)
+      const finished: CommandRecord = { ...record, ...patch }
+      if (record.status === 'timeout') await store.updateCommand(accountId, finished.id, patch)
+      else if (!(await store.finishCommand(accountId, finished.id, patch))) return
       await finish(finished)
-      entry?.resolve(finished)
+      // Asked on another hub that still waits (its holder stopped, the agent came here): tell it, already applied.
+      const asker = record.askerHub
+      if (relay && asker && asker !== relay.hubId && relay.alive(asker) && record.status !== 'timeout') {
+        await relay.mesh.notify(asker, doneMessage(finished, true)).catch(() => {})
+      }
     },
 
     pendingFor(accountId, agentId) {
-      return [...pending.values()].filter((p) => p.record.accountId === accountId && p.record.nodeId === agentId).map((p) => p.command)
+      const mine = [...pending.values()].filter((p) => !p.holder && p.record.accountId === accountId && p.record.nodeId === agentId)
+      const theirs = [...relayed.values()].filter((p) => p.record.accountId === accountId && p.record.nodeId === agentId)
+      return [...mine, ...theirs].map((p) => p.command)
     },
 
     onFinished(listener) {
       listeners.push(listener)
     },
 
+    known(accountId, id) {
+      const record = pending.get(id)?.record ?? writing.get(id)
+      return record && record.accountId === accountId ? structuredClone(record) : undefined
+    },
+
+    reachable(node, local) {
+      return local || remoteHolder(node) !== undefined
+    },
+
+    async receive(text) {
+      const message = parseRelayMessage(text)
+      if (!message || !relay) return
+      try {
+        if (message.k === 'run') await run(message)
+        else await done(message)
+      } catch (error) {
+        logger.warn(`Handling command ${message.id} relayed from another hub failed: ${(error as Error).message}`)
+      }
+    },
+
+    holdersChanged() {
+      if (!relay) return
+      for (const [id, { record, until }] of handedOff) {
+        if (relay.alive(record.askerHub!)) {
+          if (Date.now() > until) handedOff.delete(id)
+          continue
+        }
+        handedOff.delete(id)
+        void (async () => {
+          const stack = await store.getStack(record.accountId, record.stackId!)
+          if (stack && UNSETTLED.has(stack.status)) await finish(record)
+        })().catch((error) => logger.warn(`Applying command ${id} for a stopped hub failed: ${(error as Error).message}`))
+      }
+      for (const entry of pending.values()) {
+        if (!entry.holder || entry.moving || relay.alive(entry.holder)) continue
+        entry.moving = true
+        moveOn(entry)
+          .catch((error) => logger.warn(`Moving command ${entry.record.id} off a stopped hub failed: ${(error as Error).message}`))
+          .finally(() => (entry.moving = false))
+      }
+    },
+
     get inFlight() {
-      return pending.size
+      return pending.size + relayed.size
     },
 
     close() {
       for (const entry of pending.values()) clearTimeout(entry.timer)
+      for (const entry of relayed.values()) clearTimeout(entry.timer)
       pending.clear()
+      relayed.clear()
     },
   }
 }

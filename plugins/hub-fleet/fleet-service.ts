@@ -10,6 +10,8 @@ import type { AuditLog, AuthService } from '../hub-auth/index.ts'
 import { newId } from '../../lib/ids.ts'
 import { createKeyedQueue } from '../../lib/keyed-queue.ts'
 import { createDispatcher, type CommandRoute, type Dispatcher } from './dispatcher.ts'
+import { createHubPresence } from './hub-presence.ts'
+import { openStackFiles } from '../../lib/secret-box.ts'
 import type { FleetBus, NodeOfflineEvent, NodeRemovedEvent } from './fleet-events.ts'
 import type { MetricsWriter } from './metrics-writer.ts'
 import type { FleetIngress, MidtierRouter } from './midtier-hub.ts'
@@ -32,6 +34,8 @@ export interface FleetOptions {
   registration: RegistrationLimits
   /** An exec session with no input or output for this long is closed. */
   execIdleMs?: number
+  /** Hubs sharing PostgreSQL: a hub whose heartbeat is older than this is dead, its node leases expired (default 15 s). */
+  hubLeaseTtlMs?: number
 }
 
 export interface ToolOutcome {
@@ -70,6 +74,8 @@ export interface Fleet {
   service: FleetService
   ingress: FleetIngress
   dispatcher: Dispatcher
+  /** Joins the other hubs on a shared store (heartbeat, LISTEN); a no-op on single-hub stores. */
+  start(): Promise<void>
   attachMidtiers(router: MidtierRouter): void
   /** The streams external mid-tiers feed (empty until one is attached). */
   midtierStreams(): { bytes: number; dropped: number; size: number }
@@ -175,8 +181,74 @@ export function createFleet(deps: {
     return undefined
   }
 
-  const dispatcher = createDispatcher(store, routeOf, logger)
+  // Nodes whose agents this hub process holds now, as registered: a command for one needs no lookup.
+  const held = new Map<string, NodeRecord>()
+  const heldKey = (accountId: string, agentId: string) => `${accountId}/${agentId}`
+
+  const presence = store.mesh
+    ? createHubPresence({
+        mesh: store.mesh,
+        ttlMs: options.hubLeaseTtlMs ?? 15_000,
+        logger,
+        onMessage: (message) => void dispatcher.receive(message),
+        onBeat(stopped) {
+          dispatcher.holdersChanged()
+          if (stopped.length > 0) void holdersStopped(stopped).catch((e) => logger.warn(`Showing the nodes of a stopped hub as reconnecting failed: ${(e as Error).message}`))
+        },
+      })
+    : undefined
+  const dispatcher = createDispatcher(
+    store,
+    routeOf,
+    logger,
+    presence && store.mesh
+      ? {
+          mesh: store.mesh,
+          hubId: presence.hubId,
+          alive: presence.alive,
+          label: presence.label,
+          node: async (accountId, nodeId) => held.get(heldKey(accountId, nodeId)) ?? (await store.getNode(accountId, nodeId)),
+          open: (args) => openStackFiles(args, deps.secretBox),
+          staleMs: (options.hubLeaseTtlMs ?? 15_000) * 1.5,
+        }
+      : undefined,
+  )
   const guard = createRegistrationGuard(store, options.registration)
+
+  /** Dashboards on this hub see the nodes a stopped hub held turn "reconnecting". */
+  async function holdersStopped(stopped: string[]) {
+    const byAccount = new Map<string, string[]>()
+    for (const hub of stopped) {
+      for (const node of await store.mesh!.heldBy(hub)) byAccount.set(node.accountId, [...(byAccount.get(node.accountId) ?? []), node.id])
+    }
+    for (const [accountId, ids] of byAccount) {
+      invalidateNodes(accountId)
+      await nodesChanged(accountId, ids)
+    }
+  }
+
+  // Nodes another live hub holds, looked up by id in the last 2 s: a burst of commands to one node
+  // asks the store once. A stale entry costs nothing worse than the holder passing the command on.
+  const elsewhere = new Map<string, { node: NodeRecord; at: number }>()
+
+  /** The node a command goes to: one this hub holds straight from memory, any other from the store. */
+  async function commandTarget(accountId: string, idOrName: string): Promise<NodeRecord> {
+    const key = heldKey(accountId, idOrName)
+    const mine = held.get(key)
+    if (mine) return mine
+    const recent = elsewhere.get(key)
+    if (recent && Date.now() - recent.at < 2000 && presence?.alive(recent.node.heldBy!)) return recent.node
+    const node = await findNode(accountId, idOrName)
+    if (presence && node.heldBy && node.heldBy !== presence.hubId) {
+      // The holder may have started after this hub's last heartbeat: look again before calling the node unreachable.
+      if (!presence.alive(node.heldBy)) await presence.check(node.heldBy)
+      if (presence.alive(node.heldBy) && node.id === idOrName) {
+        if (elsewhere.size >= 10_000) elsewhere.clear()
+        elsewhere.set(key, { node, at: Date.now() })
+      }
+    }
+    return node
+  }
 
   async function findNode(accountId: string, idOrName: string): Promise<NodeRecord> {
     const found = await store.findNode(accountId, idOrName)
@@ -195,7 +267,14 @@ export function createFleet(deps: {
   }
 
   // The stored status, not "connected here": a connected agent that stops reporting goes offline too.
-  const statusOf = (node: NodeRecord): 'online' | 'offline' => node.status
+  // With several hubs, an online node whose holding hub stopped is "reconnecting" until its agent
+  // registers with another hub (a new lease) or it goes silent long enough to be offline.
+  const statusOf = (node: NodeRecord): NodeDetail['status'] => {
+    if (node.status !== 'online' || !presence) return node.status
+    if (node.heldBy && presence.alive(node.heldBy)) return 'online'
+    if (node.heldBy) void presence.check(node.heldBy)
+    return 'reconnecting'
+  }
 
   async function details(accountId: string, nodes: NodeRecord[]): Promise<NodeDetail[]> {
     const clusters = new Map((await store.listClusters(accountId)).map((c) => [c.id, c.name]))
@@ -235,8 +314,8 @@ export function createFleet(deps: {
     dispatcher,
     commandTimeoutMs: options.commandTimeoutMs,
     bus,
-    findNode,
-    reachable: (node) => routeOf(node) !== undefined,
+    findNode: commandTarget,
+    reachable: (node) => dispatcher.reachable(node, routeOf(node) !== undefined),
     logger,
     secretBox: deps.secretBox,
     async nodeName(accountId, nodeId) {
@@ -245,13 +324,17 @@ export function createFleet(deps: {
     },
   })
   dispatcher.onFinished((record) => stacks.applyResult(record))
-  const nodeObjects = createNodeObjects({ store, dispatcher, audit: deps.audit, findNode, timeoutMs: options.commandTimeoutMs })
+  const nodeObjects = createNodeObjects({ store, dispatcher, audit: deps.audit, findNode: commandTarget, timeoutMs: options.commandTimeoutMs })
 
   const streams = createFleetStreams({
     open(node, open) {
       if (onGateway(node.accountId, node.id)) return gateway.openStream(node.id, open)
       const connectionId = midtiers?.connectionFor(node.accountId, node.id)
       if (connectionId) return midtiers!.openStream(connectionId, node.id, open)
+      if (presence && node.heldBy && node.heldBy !== presence.hubId && presence.alive(node.heldBy)) {
+        // Streams stay with the hub holding the node (commands cross hubs, live byte streams do not).
+        throw conflict('node_on_other_hub', `Node ${node.hostname} is connected to hub ${presence.label(node.heldBy)}; logs and exec sessions are served by the hub holding the node, so open them through that hub.`)
+      }
       throw conflict('node_offline', `Node ${node.hostname} is not connected to this hub, so its containers cannot be reached; bring its agent back online and try again.`)
     },
     findNode,
@@ -292,7 +375,10 @@ export function createFleet(deps: {
           ...(keyId ? { keyId } : {}),
           info: info as unknown as Record<string, unknown>,
           lastSeenAt: now,
+          ...(presence ? { heldBy: presence.hubId } : {}),
         })
+        // Registered through a connection of this hub (the gateway, or a mid-tier that routes to it right after).
+        held.set(heldKey(principal.accountId, record.id), record)
         invalidateNodes(principal.accountId)
         // A reconnect storm registers every agent at once: ask for the cluster's name only when there is one.
         const cluster = record.clusterId ? ((await store.getCluster(principal.accountId, record.clusterId))?.name ?? null) : null
@@ -337,6 +423,13 @@ export function createFleet(deps: {
     gone(accountId, agentId, tier) {
       return serial(`${accountId}/${agentId}`, async () => {
         if (connectedHere(accountId, agentId)) return
+        held.delete(heldKey(accountId, agentId))
+        if (presence) {
+          // Only while this hub still holds the lease: the agent may have registered with another hub already.
+          if (await store.mesh!.release(accountId, agentId, presence.hubId)) nodeOffline(accountId, agentId, 'disconnected')
+          invalidateNodes(accountId)
+          return
+        }
         const node = await store.getNode(accountId, agentId)
         if (node && (node.connectionTier ?? 'hub') === tier) {
           await store.updateNode(accountId, agentId, { status: 'offline' })
@@ -460,6 +553,8 @@ export function createFleet(deps: {
         else midtiers?.disconnectAgent(node.accountId, node.id, 'The node was removed from the hub.')
       }
       await store.deleteNode(principal.accountId, node.id)
+      held.delete(heldKey(principal.accountId, node.id))
+      elsewhere.delete(heldKey(principal.accountId, node.id))
       invalidateNodes(principal.accountId)
       nodeRemoved(principal.accountId, node.id, 'removed')
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'node.remove', target: `node:${node.hostname}`, details: { nodeId: node.id, forced: force } })
@@ -490,7 +585,7 @@ export function createFleet(deps: {
       }
     },
     async runTool(principal, idOrName, tool, args, timeoutMs) {
-      const node = await findNode(principal.accountId, idOrName)
+      const node = await commandTarget(principal.accountId, idOrName)
       const { done } = await dispatcher.dispatch(node, tool, args, { timeoutMs })
       if (tool === 'create_environment') {
         await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'node.up', target: `node:${node.hostname}`, details: args })
@@ -542,8 +637,9 @@ export function createFleet(deps: {
       await nodesChanged(principal.accountId, [node.id])
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.remove-node', target: `cluster:${name}`, details: { node: node.hostname } })
     },
-    listCommands: (accountId, limit) => store.listCommands(accountId, { limit }),
-    getCommand: (accountId, id) => store.getCommand(accountId, id),
+    // Commands in flight here, or answered with the result's write still under way, read as this hub knows them.
+    listCommands: async (accountId, limit) => (await store.listCommands(accountId, { limit })).map((c) => dispatcher.known(accountId, c.id) ?? c),
+    getCommand: async (accountId, id) => dispatcher.known(accountId, id) ?? (await store.getCommand(accountId, id)),
     stacks,
     nodeObjects,
     streams,
@@ -559,6 +655,9 @@ export function createFleet(deps: {
     service,
     ingress,
     dispatcher,
+    async start() {
+      await presence?.start()
+    },
     attachMidtiers(router) {
       midtiers = router
     },
@@ -570,6 +669,7 @@ export function createFleet(deps: {
       dispatcher.close()
       streams.close()
       await writer.close()
+      await presence?.stop()
     },
   }
 }

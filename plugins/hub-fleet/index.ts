@@ -46,6 +46,7 @@ export const hubFleetFields = defineFields({
   registrationRate: { type: 'number', description: 'new nodes one agent key may register per second (re-registrations are free)', default: 5, min: 0.001 },
   registrationBurst: { type: 'number', description: 'new nodes one agent key may register at once before registrationRate applies', default: 100, min: 1 },
   execIdleTimeout: { type: 'duration', description: 'an exec session (shell or command in a container) with no input or output for this long is closed', default: 15 * 60_000, min: 1000 },
+  hubLeaseTtl: { type: 'duration', description: 'several hubs on one PostgreSQL: a hub silent this long is dead, and the nodes it held show reconnecting', default: 15_000, min: 1000 },
   maxNodesPerAccount: { type: 'number', description: 'nodes one account may have; registering more is refused until some are removed', default: 10_000, min: 1 },
   stackSecretsKey: {
     type: 'string',
@@ -97,6 +98,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
         keySweepMs,
         maintenanceMs: options.maintenanceMs ?? 60_000,
         execIdleMs: settings.execIdleTimeout,
+        hubLeaseTtlMs: settings.hubLeaseTtl,
         registration: { ratePerSecond: settings.registrationRate, burst: settings.registrationBurst, maxNodesPerAccount: settings.maxNodesPerAccount },
       },
     })
@@ -105,6 +107,7 @@ export default definePlugin((options: HubFleetOptions = {}) => ({
       // Until the store has the node, the gateway knows which key holds an id that just connected.
       if (!(await store.getNode(principal.accountId, info.agentId))) gateway.assertOwner(principal, info.agentId)
     })
+    await fleet.start()
     fleet.attachMidtiers(mountMidtierHub(ctx.use('signalr'), auth, fleet.ingress))
     ctx.provide('fleet', fleet.service)
     const dashboards = mountDashboardHub(ctx.use('signalr'), auth)

@@ -233,7 +233,7 @@ export function createStackOperations(deps: StackDeps): StackOperations {
             code: 'node_unreachable',
             status: 503,
             plugin: 'hub-fleet',
-            message: `Node ${node.hostname} is connected to another hub process, so this hub cannot deploy '${record.name}' to it now.`,
+            message: `Node ${node.hostname} is online but no hub process reaches it now (the hub that held its connection stopped and its agent is reconnecting), so '${record.name}' cannot be deployed to it yet; try again once it is back.`,
           })
         }
         throw conflict('node_offline', `Node ${node.hostname} is offline, so stack '${record.name}' cannot be deployed to it now.`)

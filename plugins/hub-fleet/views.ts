@@ -11,7 +11,8 @@ export interface NodeDetail {
   osVersion: string
   architecture: string
   containerRuntime: string
-  status: 'online' | 'offline'
+  /** `reconnecting`: online, but the hub process that held its connection stopped (several hubs on PostgreSQL). */
+  status: 'online' | 'offline' | 'reconnecting'
   ipAddress: string
   agentVersion: string
   connectionTier: string
@@ -36,7 +37,7 @@ const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** di
 const num = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? n : 0)
 const str = (s: unknown) => (typeof s === 'string' ? s : '')
 
-export function nodeDetail(node: NodeRecord, status: 'online' | 'offline', clusterName: string | null): NodeDetail {
+export function nodeDetail(node: NodeRecord, status: NodeDetail['status'], clusterName: string | null): NodeDetail {
   const m = node.lastMetrics ?? {}
   const memoryTotalMb = num(m.memoryTotalMB)
   const diskTotalGb = num(m.diskTotalGB)

@@ -253,8 +253,13 @@ describe('a hub on PostgreSQL', () => {
       const answer = await asked
       expect(answer.status).toBe(200)
       expect(JSON.parse(answer.body.output)).toEqual([{ name: 'early' }])
-      const [row] = await sql.unsafe(`select status, output from commands where id = $1`, [seen[0]!.commandId])
-      expect(row).toMatchObject({ status: 'success' })
+      // Read through the hub right after the answer, the command is finished; its row follows the answer.
+      const read = await hub.request('GET', `/api/commands/${seen[0]!.commandId}`, { token })
+      expect(read.body).toMatchObject({ status: 'success' })
+      const row = await eventually(async () => {
+        const [found] = await sql.unsafe(`select status, output from commands where id = $1`, [seen[0]!.commandId])
+        return found?.status === 'success' ? found : undefined
+      }, 10_000, 'the result in the commands table')
       expect(JSON.parse(row!.output)).toEqual([{ name: 'early' }])
     } finally {
       release?.()

@@ -38,33 +38,49 @@ const toCommand = (r: Row): CommandRecord =>
     createdAt: iso(r.created_at)!,
     sentAt: iso(r.sent_at),
     finishedAt: iso(r.finished_at),
+    askerHub: opt(r.asker_hub),
+    holderHub: opt(r.holder_hub),
   })
+
+/** The insert of one command record (parameters from `insertParams`), committed asynchronously. */
+export const INSERT_COMMAND = `insert into commands (id, account_id, node_id, tool, arguments, status, stack_id, output, error, result, duration_ms, created_at, sent_at, finished_at, asker_hub, holder_hub)
+         select $1::text, $2::text, $3::text, $4::text, $5::text::jsonb, $6::text, $7::text, $8::text, $9::text, $10::text::jsonb, $11::int,
+                $12::text::timestamptz, $13::text::timestamptz, $14::text::timestamptz, $15::text, $16::text
+         from ${ASYNC_COMMIT}`
+
+export const insertParams = (record: CommandRecord): SqlParam[] => [
+  record.id,
+  record.accountId,
+  record.nodeId,
+  record.tool,
+  json(record.arguments ?? {}),
+  record.status,
+  record.stackId ?? null,
+  record.output ?? null,
+  record.error ?? null,
+  json(record.result),
+  record.durationMs ?? null,
+  record.createdAt,
+  record.sentAt ?? null,
+  record.finishedAt ?? null,
+  record.askerHub ?? null,
+  record.holderHub ?? null,
+]
+
+/** The `update ... set` of a result, applied only while the command is unfinished. */
+export function finishStatement(accountId: string, id: string, patch: Record<string, unknown>): { text: string; params: SqlParam[] } {
+  const params: SqlParam[] = [accountId, id]
+  const sets = assignments(patch, commandColumns, params)
+  return {
+    text: `update commands set ${sets.join(', ')} from ${ASYNC_COMMIT} where account_id = $1 and id = $2 and status in ('pending', 'sent') returning 1`,
+    params,
+  }
+}
 
 export function createSqlCommands({ q, patchRow }: SqlContext): CommandsStore {
   return {
     async createCommand(record) {
-      await q(
-        `insert into commands (id, account_id, node_id, tool, arguments, status, stack_id, output, error, result, duration_ms, created_at, sent_at, finished_at)
-         select $1::text, $2::text, $3::text, $4::text, $5::text::jsonb, $6::text, $7::text, $8::text, $9::text, $10::text::jsonb, $11::int,
-                $12::text::timestamptz, $13::text::timestamptz, $14::text::timestamptz
-         from ${ASYNC_COMMIT}`,
-        [
-          record.id,
-          record.accountId,
-          record.nodeId,
-          record.tool,
-          json(record.arguments ?? {}),
-          record.status,
-          record.stackId ?? null,
-          record.output ?? null,
-          record.error ?? null,
-          json(record.result),
-          record.durationMs ?? null,
-          record.createdAt,
-          record.sentAt ?? null,
-          record.finishedAt ?? null,
-        ],
-      )
+      await q(INSERT_COMMAND, insertParams(record))
       return structuredClone(record)
     },
     async getCommand(accountId, id) {
@@ -75,13 +91,8 @@ export function createSqlCommands({ q, patchRow }: SqlContext): CommandsStore {
       return patchRow('commands', accountId, id, patch, commandColumns)
     },
     async finishCommand(accountId, id, patch) {
-      const params: SqlParam[] = [accountId, id]
-      const sets = assignments(patch, commandColumns, params)
-      const rows = await q(
-        `update commands set ${sets.join(', ')} from ${ASYNC_COMMIT} where account_id = $1 and id = $2 and status in ('pending', 'sent') returning 1`,
-        params,
-      )
-      return rows.length > 0
+      const { text, params } = finishStatement(accountId, id, patch)
+      return (await q(text, params)).length > 0
     },
     async listCommands(accountId, filter = {}) {
       const params: SqlParam[] = [accountId]

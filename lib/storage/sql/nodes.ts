@@ -37,6 +37,7 @@ export const toNode = (r: Row): NodeRecord =>
     keyId: opt(r.key_id),
     info: opt(r.info),
     lastMetrics: opt(r.report),
+    heldBy: opt(r.held_by),
   })
 
 export function createSqlNodes({ db, run, q, patchRow, clock }: SqlContext, latest: LatestReports): NodesStore {
@@ -59,8 +60,8 @@ export function createSqlNodes({ db, run, q, patchRow, clock }: SqlContext, late
       const now = clock().toISOString()
       const [row] = await q(
         `insert into nodes (account_id, id, hostname, platform, os_version, ip_address, architecture, container_runtime,
-           agent_version, cpu_cores, ram_total_gb, disk_total_gb, status, last_seen_at, registered_at, connection_tier, key_id, info)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'online', $13, $14, $15, $16, $17::text::jsonb)
+           agent_version, cpu_cores, ram_total_gb, disk_total_gb, status, last_seen_at, registered_at, connection_tier, key_id, info, held_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'online', $13, $14, $15, $16, $17::text::jsonb, $18)
          on conflict (account_id, id) do update set
            hostname = excluded.hostname, platform = excluded.platform, os_version = excluded.os_version,
            ip_address = excluded.ip_address, architecture = excluded.architecture,
@@ -68,7 +69,8 @@ export function createSqlNodes({ db, run, q, patchRow, clock }: SqlContext, late
            cpu_cores = excluded.cpu_cores, ram_total_gb = excluded.ram_total_gb, disk_total_gb = excluded.disk_total_gb,
            status = 'online', last_seen_at = excluded.last_seen_at,
            connection_tier = coalesce(excluded.connection_tier, nodes.connection_tier),
-           key_id = coalesce(excluded.key_id, nodes.key_id), info = coalesce(excluded.info, nodes.info)
+           key_id = coalesce(excluded.key_id, nodes.key_id), info = coalesce(excluded.info, nodes.info),
+           held_by = excluded.held_by
          returning *, (select r.seen_at from node_reports r where r.node_key = nodes.key) as reported_at,
            (select r.report from node_reports r where r.node_key = nodes.key) as report`,
         [
@@ -89,6 +91,7 @@ export function createSqlNodes({ db, run, q, patchRow, clock }: SqlContext, late
           reg.connectionTier ?? null,
           reg.keyId ?? null,
           json(reg.info),
+          reg.heldBy ?? null,
         ],
       )
       return toNode(row!)

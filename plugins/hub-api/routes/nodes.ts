@@ -14,7 +14,7 @@ const nodeSchema = obj({
   id: str(),
   hostname: str(),
   platform: str(),
-  status: str({ enum: ['online', 'offline'] }),
+  status: str({ enum: ['online', 'offline', 'reconnecting'], description: 'reconnecting: online, but the hub process holding its connection stopped (several hubs on PostgreSQL)' }),
   ipAddress: str(),
   agentVersion: str(),
   connectionTier: str(),

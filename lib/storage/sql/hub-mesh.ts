@@ -1,0 +1,60 @@
+// Hub processes sharing one PostgreSQL: heartbeats, node leases and cross-hub commands woken with
+// NOTIFY (lib/storage/hub-mesh-types.ts). Each statement that stores a command or its result also
+// sends the wake-up, so NOTIFY is delivered at commit and never ahead of the row it points at.
+import type { HubMesh } from '../hub-mesh-types.ts'
+import type { SqlExecutor } from '../sql-executor.ts'
+import { finishStatement, INSERT_COMMAND, insertParams } from './commands.ts'
+import type { SqlContext } from './context.ts'
+
+/** The channel a hub listens on (hub ids are hex, so it is a valid identifier as is). */
+export const hubChannel = (hubId: string) => `thresh_hub_${hubId}`
+
+export function createSqlHubMesh({ q }: SqlContext, listen: NonNullable<SqlExecutor['listen']>): HubMesh {
+  return {
+    async heartbeat(hubId, label, ttlMs) {
+      const rows = await q<{ id: string; label: string }>(
+        `with beat as (
+           insert into hub_processes (id, label) values ($1, $2)
+           on conflict (id) do update set heartbeat_at = now(), label = excluded.label
+         )
+         select id, label from hub_processes where heartbeat_at > now() - ($3::int * interval '1 millisecond') or id = $1`,
+        [hubId, label, Math.round(ttlMs)],
+      )
+      return new Map(rows.map((r) => [r.id, r.label]))
+    },
+    async leave(hubId) {
+      await q(`update nodes set held_by = null where held_by = $1`, [hubId])
+      await q(`delete from hub_processes where id = $1`, [hubId])
+    },
+    async release(accountId, nodeId, hubId) {
+      const rows = await q(`update nodes set status = 'offline', held_by = null where account_id = $1 and id = $2 and held_by = $3 returning 1`, [accountId, nodeId, hubId])
+      return rows.length > 0
+    },
+    async heldBy(hubId) {
+      return (await q<{ account_id: string; id: string }>(`select account_id, id from nodes where held_by = $1`, [hubId])).map((r) => ({ accountId: r.account_id, id: r.id }))
+    },
+    listen: (hubId, onMessage) => listen(hubChannel(hubId), onMessage),
+    async relay(record, message) {
+      const params = insertParams(record)
+      params.push(hubChannel(record.holderHub!), message)
+      await q(`with stored as (${INSERT_COMMAND} returning 1) select pg_notify($17, $18) from stored`, params)
+    },
+    async retarget(accountId, id, holderHub, message) {
+      const rows = await q(
+        `with moved as (update commands set holder_hub = $3 where account_id = $1 and id = $2 and status in ('pending', 'sent') returning 1)
+         select pg_notify($4, $5) from moved`,
+        [accountId, id, holderHub, hubChannel(holderHub), message],
+      )
+      return rows.length > 0
+    },
+    async notify(to, message) {
+      await q(`select pg_notify($1, $2)`, [hubChannel(to), message])
+    },
+    async finishAndNotify(accountId, id, patch, to, message) {
+      const { text, params } = finishStatement(accountId, id, patch)
+      const n = params.length
+      params.push(hubChannel(to), message)
+      return (await q(`with finished as (${text}) select pg_notify($${n + 1}, $${n + 2}) from finished`, params)).length > 0
+    },
+  }
+}
