@@ -40,6 +40,9 @@ export function createHubPresence(options: {
     (beating ??= (async () => {
       try {
         const next = await mesh.heartbeat(hubId, ownLabel, ttlMs)
+        // This hub is alive while it beats. (On the first beat the statement that inserts its row cannot
+        // see that row, and its own nodes read "reconnecting" until the next beat without this.)
+        next.set(hubId, ownLabel)
         lastBeat = Date.now()
         const stopped = [...live.keys()].filter((id) => !next.has(id))
         for (const [id, label] of next) labels.set(id, label)
