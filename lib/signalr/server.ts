@@ -426,8 +426,8 @@ export function createSignalRServer(options: SignalRServerOptions): SignalRServe
     return reply(c, 202, null)
   }
 
-  const tick = () => {
-    const now = Date.now()
+  /** Checks every connection's timeouts as of `now`. */
+  const tick = (now: number) => {
     for (const connection of byToken.values()) {
       const lp = longPolls.get(connection)
       switch (connection.state) {
@@ -466,8 +466,12 @@ export function createSignalRServer(options: SignalRServerOptions): SignalRServe
   }
   // Timers run before I/O in each turn of the event loop: after a turn that was busy for seconds (a
   // mid-tier taking back a whole fleet at once) the handshakes and pings that arrived meanwhile would
-  // still be unread when the timeouts are checked. Checking after the I/O phase reads them first.
-  const heartbeat = setInterval(() => setImmediate(tick), heartbeatMs)
+  // still be unread when the timeouts are checked. Checking after the I/O phase reads them first; and
+  // a check queued before such a turn judges as of when it was queued, not by the time it runs.
+  const heartbeat = setInterval(() => {
+    const at = Date.now()
+    setImmediate(() => tick(at))
+  }, heartbeatMs)
   ;(heartbeat as { unref?: () => void }).unref?.()
 
   return {
