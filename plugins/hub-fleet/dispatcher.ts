@@ -62,6 +62,12 @@ export interface Dispatcher {
   receive(message: string): Promise<void>
   /** The set of live hubs changed: commands whose holder died move on or fail. */
   holdersChanged(): void
+  /**
+   * This hub listens again after its listening connection dropped: the messages sent meanwhile were
+   * lost, so it reads from the store the commands other hubs relayed to it (run with `timeoutMs`, the
+   * asker keeps the real clock) and the results of the commands it relayed.
+   */
+  resync(timeoutMs: number): Promise<void>
   readonly inFlight: number
   close(): void
 }
@@ -428,6 +434,20 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
           .catch((error) => logger.warn(`Moving command ${entry.record.id} off a stopped hub failed: ${(error as Error).message}`))
           .finally(() => (entry.moving = false))
       }
+    },
+
+    async resync(timeoutMs) {
+      if (!relay) return
+      for (const record of await relay.mesh.unfinishedHeldBy(relay.hubId)) {
+        if (!relayed.has(record.id)) await this.receive(runMessage(record, timeoutMs))
+      }
+      const asked = [...pending.values()].filter((entry) => entry.holder)
+      await Promise.all(
+        asked.map(async ({ record }) => {
+          const now = await store.getCommand(record.accountId, record.id)
+          if (now && !unfinished(now.status)) await this.receive(doneMessage(now, false))
+        }),
+      )
     },
 
     get inFlight() {

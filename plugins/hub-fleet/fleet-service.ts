@@ -191,6 +191,7 @@ export function createFleet(deps: {
         ttlMs: options.hubLeaseTtlMs ?? 15_000,
         logger,
         onMessage: (message) => void dispatcher.receive(message),
+        onRelisten: () => void dispatcher.resync(options.commandTimeoutMs).catch((e) => logger.warn(`Catching up on commands relayed while this hub was not listening failed: ${(e as Error).message}`)),
         onBeat(stopped) {
           dispatcher.holdersChanged()
           if (stopped.length > 0) void holdersStopped(stopped).catch((e) => logger.warn(`Showing the nodes of a stopped hub as reconnecting failed: ${(e as Error).message}`))
