@@ -20,6 +20,11 @@ export interface HubMesh {
   listen(hubId: string, onMessage: (message: string) => void, onReady?: () => void): Promise<() => Promise<void>>
   /** Commands another hub asked `hubId` to send that are not finished yet (for a hub that may have missed their wake-up). */
   unfinishedHeldBy(hubId: string): Promise<CommandRecord[]>
+  /**
+   * Ends the unfinished commands of a stack whose asking hub stopped (no heartbeat within `ttlMs`), so
+   * the stack takes operations again; true when there was one.
+   */
+  endOrphanedStackCommands(accountId: string, stackId: string, ttlMs: number, error: string): Promise<boolean>
   /** Stores the command (naming asker and holder) and wakes its holder with `message`, in one round trip. */
   relay(record: CommandRecord, message: string): Promise<void>
   /** Points an unfinished command at another holder and wakes it with `message`; false when it finished already. */

@@ -186,6 +186,22 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
     return { record: entry.record, done }
   }
 
+  /**
+   * Stores a command. A stack command of a hub in a mesh names its asker, and the database refuses a
+   * second open one for the stack (stack_busy), across hubs; when the open one was asked by a hub that
+   * stopped, it is ended and the store is tried once more.
+   */
+  async function storeCommand(record: CommandRecord, insert: () => Promise<unknown>): Promise<void> {
+    try {
+      await insert()
+    } catch (error) {
+      if (!relay || !record.stackId || (error as { code?: string }).code !== 'stack_busy') throw error
+      const orphanError = `The hub process that asked for ${record.tool} stopped before it finished.`
+      if (!(await relay.mesh.endOrphanedStackCommands(record.accountId, record.stackId, relay.staleMs, orphanError))) throw error
+      await insert()
+    }
+  }
+
   async function dispatchRemote(node: NodeRecord, holder: string, tool: string, args: Record<string, unknown>, options: DispatchOptions): Promise<Dispatched> {
     const now = new Date().toISOString()
     const record: CommandRecord = {
@@ -203,7 +219,7 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
     }
     const command: AgentCommand = { commandId: record.id, tool, arguments: args }
     // Tracked before the row is stored: the holder's answer can come back before this await returns.
-    const sent = relay!.mesh.relay(record, runMessage(record, options.timeoutMs))
+    const sent = storeCommand(record, () => relay!.mesh.relay(record, runMessage(record, options.timeoutMs)))
     const { entry, done } = track(record, command, sent, options.timeoutMs, node.hostname, holder)
     return settleStored(entry, sent, done, options)
   }
@@ -323,11 +339,15 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
         createdAt: now,
         sentAt: now,
         ...(options.stackId ? { stackId: options.stackId } : {}),
+        ...(relay && options.stackId ? { askerHub: relay.hubId } : {}),
       }
+      // A stack command in a mesh goes out only once stored: the database refuses a second operation on
+      // the stack, whichever hub asked it.
+      if (relay && options.stackId) await storeCommand(record, () => store.createCommand(record))
       // The insert and the send overlap (on PostgreSQL the insert is a round trip and a commit): a result
       // that comes back first waits for it in handleResult. If the insert fails the caller gets the error
       // and the agent's answer is dropped, as for a command it never heard of.
-      const created = store.createCommand(record)
+      const created = relay && options.stackId ? Promise.resolve() : store.createCommand(record)
       created.catch(() => {})
       const command: AgentCommand = { commandId: record.id, tool, arguments: args }
       const { entry, done } = track(record, command, created, options.timeoutMs, node.hostname)
@@ -408,7 +428,7 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
       if (!message || !relay) return
       try {
         if (message.k === 'run') await run(message)
-        else await done(message)
+        else if (message.k === 'done') await done(message)
       } catch (error) {
         logger.warn(`Handling command ${message.id} relayed from another hub failed: ${(error as Error).message}`)
       }
@@ -439,7 +459,7 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
     async resync(timeoutMs) {
       if (!relay) return
       for (const record of await relay.mesh.unfinishedHeldBy(relay.hubId)) {
-        if (!relayed.has(record.id)) await this.receive(runMessage(record, timeoutMs))
+        if (!relayed.has(record.id) && !pending.has(record.id)) await this.receive(runMessage(record, timeoutMs))
       }
       const asked = [...pending.values()].filter((entry) => entry.holder)
       await Promise.all(

@@ -45,6 +45,16 @@ export function createSqlHubMesh({ q }: SqlContext, notifications: StoreNotifica
       // The open commands are few (commands_open is a partial index on them), so this stays cheap.
       return (await q(`select * from commands where status in ('pending', 'sent') and holder_hub = $1`, [hubId])).map(toCommand)
     },
+    async endOrphanedStackCommands(accountId, stackId, ttlMs, error) {
+      const rows = await q(
+        `update commands c set status = 'error', error = $4, finished_at = now()
+         where c.account_id = $1 and c.stack_id = $2 and c.asker_hub is not null and c.status in ('pending', 'sent')
+           and not exists (select 1 from hub_processes h where h.id = c.asker_hub and h.heartbeat_at > now() - ($3::int * interval '1 millisecond'))
+         returning 1`,
+        [accountId, stackId, Math.round(ttlMs), error],
+      )
+      return rows.length > 0
+    },
     async relay(record, message) {
       const params = insertParams(record)
       params.push(...wake(record.holderHub!, message))
