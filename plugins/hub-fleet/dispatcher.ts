@@ -373,6 +373,8 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
           if (first && finished.stackId) handedOff.set(finished.id, { record: finished, until: Date.now() + 2 * relay!.staleMs })
         } else if (await store.finishCommand(accountId, finished.id, patch)) {
           await finish(finished) // the asker is gone: the stack still settles
+          // It may only look gone (a heartbeat late under load): if it still waits, it answers its caller.
+          await relay!.mesh.notify(asker, doneMessage(finished, true)).catch(() => {})
         }
         return
       }
@@ -444,7 +446,9 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
         handedOff.delete(id)
         void (async () => {
           const stack = await store.getStack(record.accountId, record.stackId!)
-          if (stack && UNSETTLED.has(stack.status)) await finish(record)
+          // A destroy leaves the stack's status as it was, so it cannot tell whether it was applied: the
+          // stack still being there says it was not (applying it removes the record).
+          if (stack && (UNSETTLED.has(stack.status) || record.tool === 'destroy_stack')) await finish(record)
         })().catch((error) => logger.warn(`Applying command ${id} for a stopped hub failed: ${(error as Error).message}`))
       }
       for (const entry of pending.values()) {
