@@ -298,6 +298,17 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
     })
   }
 
+  async function receive(text: string) {
+    const message = parseRelayMessage(text)
+    if (!message || !relay) return
+    try {
+      if (message.k === 'run') await run(message)
+      else if (message.k === 'done') await done(message)
+    } catch (error) {
+      logger.warn(`Handling command ${message.id} relayed from another hub failed: ${(error as Error).message}`)
+    }
+  }
+
   return {
     async dispatch(node, tool, args, options) {
       const route = routeOf(node)
@@ -425,16 +436,7 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
       return local || remoteHolder(node) !== undefined
     },
 
-    async receive(text) {
-      const message = parseRelayMessage(text)
-      if (!message || !relay) return
-      try {
-        if (message.k === 'run') await run(message)
-        else if (message.k === 'done') await done(message)
-      } catch (error) {
-        logger.warn(`Handling command ${message.id} relayed from another hub failed: ${(error as Error).message}`)
-      }
-    },
+    receive,
 
     holdersChanged() {
       if (!relay) return
@@ -463,13 +465,13 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
     async resync(timeoutMs) {
       if (!relay) return
       for (const record of await relay.mesh.unfinishedHeldBy(relay.hubId)) {
-        if (!relayed.has(record.id) && !pending.has(record.id)) await this.receive(runMessage(record, timeoutMs))
+        if (!relayed.has(record.id) && !pending.has(record.id)) await receive(runMessage(record, timeoutMs))
       }
       const asked = [...pending.values()].filter((entry) => entry.holder)
       await Promise.all(
         asked.map(async ({ record }) => {
           const now = await store.getCommand(record.accountId, record.id)
-          if (now && !unfinished(now.status)) await this.receive(doneMessage(now, false))
+          if (now && !unfinished(now.status)) await receive(doneMessage(now, false))
         }),
       )
     },
