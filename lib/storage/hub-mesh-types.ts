@@ -12,8 +12,19 @@ export interface HubMesh {
   release(accountId: string, nodeId: string, hubId: string): Promise<boolean>
   /** Ids of the nodes (with accounts) `hubId` holds. */
   heldBy(hubId: string): Promise<Array<{ accountId: string; id: string }>>
-  /** Calls `onMessage` with each message sent to `hubId`; resolves once listening, with the unsubscribe. */
-  listen(hubId: string, onMessage: (message: string) => void): Promise<() => Promise<void>>
+  /**
+   * Calls `onMessage` with each message sent to `hubId`; resolves once listening, with the unsubscribe.
+   * `onReady` runs each time listening is in effect (at start and after the listening connection came
+   * back): messages sent while it was away are lost, so the hub re-reads what they would have said.
+   */
+  listen(hubId: string, onMessage: (message: string) => void, onReady?: () => void): Promise<() => Promise<void>>
+  /** Commands another hub asked `hubId` to send that are not finished yet (for a hub that may have missed their wake-up). */
+  unfinishedHeldBy(hubId: string): Promise<CommandRecord[]>
+  /**
+   * Ends the unfinished commands of a stack whose asking hub stopped (no heartbeat within `ttlMs`), so
+   * the stack takes operations again; true when there was one.
+   */
+  endOrphanedStackCommands(accountId: string, stackId: string, ttlMs: number, error: string): Promise<boolean>
   /** Stores the command (naming asker and holder) and wakes its holder with `message`, in one round trip. */
   relay(record: CommandRecord, message: string): Promise<void>
   /** Points an unfinished command at another holder and wakes it with `message`; false when it finished already. */

@@ -461,6 +461,21 @@ insert into node_reports (node_key, seen_at, at, report)
 alter table nodes drop column last_metrics;
 `,
   },
+  {
+    version: 17,
+    name: 'one open command per stack across hubs',
+    // A stack runs one operation at a time. One hub keeps that in memory; hubs sharing a database
+    // need the database to refuse the second one, so at most one unfinished command per stack that a
+    // hub of the mesh asked (asker_hub set; single-hub stores never set it) may exist. Older duplicates
+    // (none are expected) are ended first, so the index can be built.
+    sql: `
+update commands c set status = 'error', error = 'Ended when hubs began to allow one open command per stack.', finished_at = now()
+  where c.stack_id is not null and c.asker_hub is not null and c.status in ('pending', 'sent')
+    and exists (select 1 from commands d where d.account_id = c.account_id and d.stack_id = c.stack_id and d.asker_hub is not null
+                and d.status in ('pending', 'sent') and (d.created_at, d.id) > (c.created_at, c.id));
+create unique index commands_stack_open on commands(account_id, stack_id) where stack_id is not null and asker_hub is not null and status in ('pending', 'sent');
+`,
+  },
 ]
 
 /** Applies pending migrations under an advisory lock, so two hubs starting together do not race. */

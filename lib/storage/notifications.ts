@@ -29,6 +29,12 @@ export interface StoreNotifications {
   publish(channel: string, payload: string): Promise<void>
   /** Calls `onPayload` for each payload on `channel`; resolves once listening is in effect. */
   listen(channel: string, onPayload: (payload: string) => void, options?: ListenOptions): Promise<Unlisten>
+  /**
+   * PostgreSQL only: the `pg_notify` channel and payload with which a SQL statement of the store
+   * reaches the listeners of `channel`, so a wake-up sent in the same statement as the row it points
+   * at is delivered at that statement's commit. Throws when `payload` does not fit one NOTIFY.
+   */
+  inStatement?(channel: string, payload: string): { channel: string; payload: string }
   /** Stops every listener (the store's `close` calls it). */
   close(): Promise<void>
 }

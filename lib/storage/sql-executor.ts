@@ -8,8 +8,6 @@ export interface SqlExecutor {
   exec(text: string): Promise<void>
   /** Runs `fn` in one transaction on one connection; rolls back if it throws. */
   transaction<R>(fn: (tx: SqlExecutor) => Promise<R>): Promise<R>
-  /** Optional (PostgreSQL): LISTEN on `channel` on a dedicated connection; resolves once listening, with the UNLISTEN. */
-  listen?(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 

@@ -1,6 +1,7 @@
 // The FleetStore written once in SQL over a SqlExecutor: PostgreSQL (the `postgres` package) and the
 // embedded PGlite store both run it, so they share one schema and one behaviour. Each aggregate is in sql/.
 import { migrate } from './migrations.ts'
+import type { StoreNotifications } from './notifications.ts'
 import type { SqlExecutor } from './sql-executor.ts'
 import { createSqlAccounts } from './sql/accounts.ts'
 import { createSqlAlerting } from './sql/alerting.ts'
@@ -26,12 +27,15 @@ export interface SqlStoreOptions extends StoreOptions {
   migrate?: boolean
   /** How often nodes' latest sample and lastSeenAt are written back (default 2 s); node reads flush first. */
   latestFlushMs?: number
+  /** The store's notifications (PostgreSQL): the hub mesh listens and notifies through them; `close` closes them. */
+  notifications?: StoreNotifications
 }
 
 export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions): Promise<FleetStore> {
   const ctx = createSqlContext(db, options)
   if (options.migrate !== false) await migrate(db)
   const latest = createLatestReports(ctx, options.latestFlushMs ?? 2000)
+  const { notifications } = options
   return {
     kind: options.kind,
     ...createSqlAccounts(ctx),
@@ -46,12 +50,14 @@ export async function createSqlStore(db: SqlExecutor, options: SqlStoreOptions):
     ...createSqlEvents(ctx),
     ...createSqlAlerting(ctx),
     // Only PostgreSQL is shared by several hubs; the embedded store stays single-hub.
-    ...(options.kind === 'postgres' && db.listen ? { mesh: createSqlHubMesh(ctx, db.listen) } : {}),
+    ...(notifications ? { notifications } : {}),
+    ...(options.kind === 'postgres' && notifications?.inStatement ? { mesh: createSqlHubMesh(ctx, notifications, notifications.inStatement.bind(notifications)) } : {}),
     flush: () => latest.flush(),
     async ping() {
       await ctx.q('select 1')
     },
     async close() {
+      await notifications?.close().catch(() => {})
       latest.stop()
       try {
         await latest.flush()

@@ -62,6 +62,12 @@ export interface Dispatcher {
   receive(message: string): Promise<void>
   /** The set of live hubs changed: commands whose holder died move on or fail. */
   holdersChanged(): void
+  /**
+   * This hub listens again after its listening connection dropped: the messages sent meanwhile were
+   * lost, so it reads from the store the commands other hubs relayed to it (run with `timeoutMs`, the
+   * asker keeps the real clock) and the results of the commands it relayed.
+   */
+  resync(timeoutMs: number): Promise<void>
   readonly inFlight: number
   close(): void
 }
@@ -180,6 +186,22 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
     return { record: entry.record, done }
   }
 
+  /**
+   * Stores a command. A stack command of a hub in a mesh names its asker, and the database refuses a
+   * second open one for the stack (stack_busy), across hubs; when the open one was asked by a hub that
+   * stopped, it is ended and the store is tried once more.
+   */
+  async function storeCommand(record: CommandRecord, insert: () => Promise<unknown>): Promise<void> {
+    try {
+      await insert()
+    } catch (error) {
+      if (!relay || !record.stackId || (error as { code?: string }).code !== 'stack_busy') throw error
+      const orphanError = `The hub process that asked for ${record.tool} stopped before it finished.`
+      if (!(await relay.mesh.endOrphanedStackCommands(record.accountId, record.stackId, relay.staleMs, orphanError))) throw error
+      await insert()
+    }
+  }
+
   async function dispatchRemote(node: NodeRecord, holder: string, tool: string, args: Record<string, unknown>, options: DispatchOptions): Promise<Dispatched> {
     const now = new Date().toISOString()
     const record: CommandRecord = {
@@ -197,7 +219,7 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
     }
     const command: AgentCommand = { commandId: record.id, tool, arguments: args }
     // Tracked before the row is stored: the holder's answer can come back before this await returns.
-    const sent = relay!.mesh.relay(record, runMessage(record, options.timeoutMs))
+    const sent = storeCommand(record, () => relay!.mesh.relay(record, runMessage(record, options.timeoutMs)))
     const { entry, done } = track(record, command, sent, options.timeoutMs, node.hostname, holder)
     return settleStored(entry, sent, done, options)
   }
@@ -276,6 +298,17 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
     })
   }
 
+  async function receive(text: string) {
+    const message = parseRelayMessage(text)
+    if (!message || !relay) return
+    try {
+      if (message.k === 'run') await run(message)
+      else if (message.k === 'done') await done(message)
+    } catch (error) {
+      logger.warn(`Handling command ${message.id} relayed from another hub failed: ${(error as Error).message}`)
+    }
+  }
+
   return {
     async dispatch(node, tool, args, options) {
       const route = routeOf(node)
@@ -317,11 +350,15 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
         createdAt: now,
         sentAt: now,
         ...(options.stackId ? { stackId: options.stackId } : {}),
+        ...(relay && options.stackId ? { askerHub: relay.hubId } : {}),
       }
+      // A stack command in a mesh goes out only once stored: the database refuses a second operation on
+      // the stack, whichever hub asked it.
+      if (relay && options.stackId) await storeCommand(record, () => store.createCommand(record))
       // The insert and the send overlap (on PostgreSQL the insert is a round trip and a commit): a result
       // that comes back first waits for it in handleResult. If the insert fails the caller gets the error
       // and the agent's answer is dropped, as for a command it never heard of.
-      const created = store.createCommand(record)
+      const created = relay && options.stackId ? Promise.resolve() : store.createCommand(record)
       created.catch(() => {})
       const command: AgentCommand = { commandId: record.id, tool, arguments: args }
       const { entry, done } = track(record, command, created, options.timeoutMs, node.hostname)
@@ -347,6 +384,8 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
           if (first && finished.stackId) handedOff.set(finished.id, { record: finished, until: Date.now() + 2 * relay!.staleMs })
         } else if (await store.finishCommand(accountId, finished.id, patch)) {
           await finish(finished) // the asker is gone: the stack still settles
+          // It may only look gone (a heartbeat late under load): if it still waits, it answers its caller.
+          await relay!.mesh.notify(asker, doneMessage(finished, true)).catch(() => {})
         }
         return
       }
@@ -397,16 +436,7 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
       return local || remoteHolder(node) !== undefined
     },
 
-    async receive(text) {
-      const message = parseRelayMessage(text)
-      if (!message || !relay) return
-      try {
-        if (message.k === 'run') await run(message)
-        else await done(message)
-      } catch (error) {
-        logger.warn(`Handling command ${message.id} relayed from another hub failed: ${(error as Error).message}`)
-      }
-    },
+    receive,
 
     holdersChanged() {
       if (!relay) return
@@ -418,7 +448,9 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
         handedOff.delete(id)
         void (async () => {
           const stack = await store.getStack(record.accountId, record.stackId!)
-          if (stack && UNSETTLED.has(stack.status)) await finish(record)
+          // A destroy leaves the stack's status as it was, so it cannot tell whether it was applied: the
+          // stack still being there says it was not (applying it removes the record).
+          if (stack && (UNSETTLED.has(stack.status) || record.tool === 'destroy_stack')) await finish(record)
         })().catch((error) => logger.warn(`Applying command ${id} for a stopped hub failed: ${(error as Error).message}`))
       }
       for (const entry of pending.values()) {
@@ -428,6 +460,20 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
           .catch((error) => logger.warn(`Moving command ${entry.record.id} off a stopped hub failed: ${(error as Error).message}`))
           .finally(() => (entry.moving = false))
       }
+    },
+
+    async resync(timeoutMs) {
+      if (!relay) return
+      for (const record of await relay.mesh.unfinishedHeldBy(relay.hubId)) {
+        if (!relayed.has(record.id) && !pending.has(record.id)) await receive(runMessage(record, timeoutMs))
+      }
+      const asked = [...pending.values()].filter((entry) => entry.holder)
+      await Promise.all(
+        asked.map(async ({ record }) => {
+          const now = await store.getCommand(record.accountId, record.id)
+          if (now && !unfinished(now.status)) await receive(doneMessage(now, false))
+        }),
+      )
     },
 
     get inFlight() {

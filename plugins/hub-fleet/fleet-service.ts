@@ -9,6 +9,7 @@ import { actorOf, type Principal } from '../../lib/auth/principal.ts'
 import type { AuditLog, AuthService } from '../hub-auth/index.ts'
 import { newId } from '../../lib/ids.ts'
 import { createKeyedQueue } from '../../lib/keyed-queue.ts'
+import { disconnectMessage, parseRelayMessage } from './relay-messages.ts'
 import { createDispatcher, type CommandRoute, type Dispatcher } from './dispatcher.ts'
 import { createHubPresence } from './hub-presence.ts'
 import { openStackFiles } from '../../lib/secret-box.ts'
@@ -181,6 +182,12 @@ export function createFleet(deps: {
     return undefined
   }
 
+  /** Closes the connection of an agent this hub holds (directly or through a mid-tier). */
+  const disconnectHere = (accountId: string, nodeId: string, reason: string) => {
+    if (onGateway(accountId, nodeId)) gateway.disconnectAgent(nodeId, reason)
+    else midtiers?.disconnectAgent(accountId, nodeId, reason)
+  }
+
   // Nodes whose agents this hub process holds now, as registered: a command for one needs no lookup.
   const held = new Map<string, NodeRecord>()
   const heldKey = (accountId: string, agentId: string) => `${accountId}/${agentId}`
@@ -190,7 +197,12 @@ export function createFleet(deps: {
         mesh: store.mesh,
         ttlMs: options.hubLeaseTtlMs ?? 15_000,
         logger,
-        onMessage: (message) => void dispatcher.receive(message),
+        onMessage(message) {
+          const parsed = parseRelayMessage(message)
+          if (parsed?.k === 'disconnect') disconnectHere(parsed.accountId, parsed.id, parsed.reason)
+          else void dispatcher.receive(message)
+        },
+        onRelisten: () => void dispatcher.resync(options.commandTimeoutMs).catch((e) => logger.warn(`Catching up on commands relayed while this hub was not listening failed: ${(e as Error).message}`)),
         onBeat(stopped) {
           dispatcher.holdersChanged()
           if (stopped.length > 0) void holdersStopped(stopped).catch((e) => logger.warn(`Showing the nodes of a stopped hub as reconnecting failed: ${(e as Error).message}`))
@@ -549,8 +561,11 @@ export function createFleet(deps: {
       const node = await findNode(principal.accountId, idOrName)
       if (statusOf(node) === 'online') {
         if (!force) throw conflict('node_online', `Node ${node.hostname} is online; stop its agent first, or remove it with force=true.`)
-        if (onGateway(node.accountId, node.id)) gateway.disconnectAgent(node.id, 'The node was removed from the hub.')
-        else midtiers?.disconnectAgent(node.accountId, node.id, 'The node was removed from the hub.')
+        const reason = 'The node was removed from the hub.'
+        // Held by another live hub: that one closes the connection, as this one would its own.
+        const holder = presence && node.heldBy && node.heldBy !== presence.hubId && presence.alive(node.heldBy) && !routeOf(node) ? node.heldBy : undefined
+        if (holder) await store.mesh!.notify(holder, disconnectMessage(node.accountId, node.id, reason))
+        else disconnectHere(node.accountId, node.id, reason)
       }
       await store.deleteNode(principal.accountId, node.id)
       held.delete(heldKey(principal.accountId, node.id))

@@ -22,6 +22,8 @@ export function createHubPresence(options: {
   /** A hub whose heartbeat is older than this is dead, and the leases it holds expired. */
   ttlMs: number
   onMessage(message: string): void
+  /** Listening is back after the connection dropped: messages sent meanwhile were lost. */
+  onRelisten(): void
   /** After every heartbeat, with the hubs that stopped since the previous one. */
   onBeat(stopped: string[]): void
   logger: { warn(message: string): void }
@@ -64,7 +66,12 @@ export function createHubPresence(options: {
     label: (id) => `${labels.get(id) ?? 'unknown'} (${id.slice(0, 8)})`,
     async start() {
       // Listening before the first heartbeat: no other hub sends here before it sees this one alive.
-      unlisten = await mesh.listen(hubId, options.onMessage)
+      let listened = false
+      unlisten = await mesh.listen(hubId, options.onMessage, () => {
+        // The first time is the start itself, with nothing missed yet.
+        if (listened) options.onRelisten()
+        listened = true
+      })
       await beat()
       timer = setInterval(() => void beat().catch((e) => options.logger.warn(`The hub heartbeat failed: ${(e as Error).message}`)), Math.max(100, Math.floor(ttlMs / 3)))
       ;(timer as { unref?: () => void }).unref?.()

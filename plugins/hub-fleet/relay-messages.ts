@@ -1,6 +1,7 @@
 // The NOTIFY messages hubs send each other about a command that crosses hubs: `run` wakes the hub
 // holding the node, `done` wakes the hub that was asked. A message carries the command or its result
 // when that fits in NOTIFY's 8,000 bytes; otherwise only the id, and the receiver reads the row.
+// `disconnect` asks the hub holding an agent's connection to close it.
 import type { CommandRecord, CommandStatus } from '../../lib/storage/types.ts'
 
 const MAX_BYTES = 7900
@@ -27,7 +28,20 @@ export interface DoneMessage {
   applied: boolean
 }
 
-export type RelayMessage = RunMessage | DoneMessage
+/** Close the connection of an agent the receiving hub holds (its node was removed with force on another hub). */
+export interface DisconnectMessage {
+  k: 'disconnect'
+  /** The node's id. */
+  id: string
+  accountId: string
+  reason: string
+}
+
+export type RelayMessage = RunMessage | DoneMessage | DisconnectMessage
+
+export function disconnectMessage(accountId: string, nodeId: string, reason: string): string {
+  return JSON.stringify({ k: 'disconnect', id: nodeId, accountId, reason } satisfies DisconnectMessage)
+}
 
 export function runMessage(record: CommandRecord, timeoutMs: number): string {
   const full = JSON.stringify({ k: 'run', id: record.id, accountId: record.accountId, timeoutMs, record } satisfies RunMessage)
@@ -44,7 +58,7 @@ export function doneMessage(record: CommandRecord, applied: boolean): string {
 export function parseRelayMessage(text: string): RelayMessage | undefined {
   try {
     const message = JSON.parse(text) as RelayMessage
-    return (message?.k === 'run' || message?.k === 'done') && typeof message.id === 'string' && typeof message.accountId === 'string' ? message : undefined
+    return (message?.k === 'run' || message?.k === 'done' || message?.k === 'disconnect') && typeof message.id === 'string' && typeof message.accountId === 'string' ? message : undefined
   } catch {
     return undefined
   }

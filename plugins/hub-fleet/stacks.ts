@@ -57,6 +57,7 @@ const STACK_TOOLS = new Set<string>(['deploy_stack', 'update_service', 'stop_sta
 
 const notFound = (message: string) => new ThreshError({ code: 'not_found', status: 404, plugin: 'hub-fleet', message })
 const conflict = (code: string, message: string) => new ThreshError({ code, status: 409, plugin: 'hub-fleet', message })
+const stackBusy = (stack: StackRecord) => conflict('stack_busy', `Stack '${stack.name}' is busy with another operation; try again when it finishes.`)
 
 function parseState(output: string | undefined): Partial<StackState> | undefined {
   if (!output) return undefined
@@ -153,13 +154,15 @@ export function createStackOperations(deps: StackDeps): StackOperations {
     details: Record<string, unknown> = {},
     storedArguments?: Record<string, unknown>,
   ): Promise<StackOutcome> {
-    if (busy.has(stack.id)) throw conflict('stack_busy', `Stack '${stack.name}' is busy with another operation; try again when it finishes.`)
+    if (busy.has(stack.id)) throw stackBusy(stack)
     busy.add(stack.id)
     let dispatched
     try {
       dispatched = await dispatcher.dispatch(node, tool, args, { timeoutMs: deps.commandTimeoutMs, stackId: stack.id, ...(storedArguments ? { storedArguments } : {}) })
     } catch (error) {
       busy.delete(stack.id)
+      // Busy on another hub: the database refused this hub's command for the stack.
+      if ((error as { code?: string }).code === 'stack_busy') throw stackBusy(stack)
       throw error
     }
     const done = dispatched.done.finally(() => busy.delete(stack.id))
@@ -226,7 +229,7 @@ export function createStackOperations(deps: StackDeps): StackOperations {
         updatedAt: now,
         ...(existing?.deployedAt ? { deployedAt: existing.deployedAt } : {}),
       }
-      if (busy.has(record.id)) throw conflict('stack_busy', `Stack '${record.name}' is busy with another operation; try again when it finishes.`)
+      if (busy.has(record.id)) throw stackBusy(record)
       if (!deps.reachable(node)) {
         if (node.status === 'online') {
           throw new ThreshError({

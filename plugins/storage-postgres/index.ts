@@ -54,16 +54,13 @@ export async function createPostgresStore(options: PostgresStoreOptions = {}): P
   if (!url) throw new ThreshError({ code: 'config_invalid', status: 400, plugin, message: 'storage postgres needs a database URL: pass --database-url-file PATH, set THRESH_DATABASE_URL, or set databaseUrl in the config.' })
   const db = await createPostgresExecutor({ url, schema: options.schema, max: options.max, prepare: options.prepare })
   try {
-    const store = await createSqlStore(db, { ...options, kind: 'postgres', plugin })
+    // One listening connection per store: live views and the hub mesh both listen through it.
     const notifications = await createPostgresNotifications({ url, schema: options.schema, db, logger: options.logger })
-    const close = store.close.bind(store)
-    return {
-      ...store,
-      notifications,
-      async close() {
-        await notifications.close().catch(() => {})
-        await close()
-      },
+    try {
+      return await createSqlStore(db, { ...options, kind: 'postgres', plugin, notifications })
+    } catch (error) {
+      await notifications.close().catch(() => {})
+      throw error
     }
   } catch (error) {
     await db.close().catch(() => {})

@@ -88,17 +88,9 @@ export async function createPostgresExecutor(options: PostgresExecutorOptions): 
     max: options.max ?? 10,
     connection: options.schema ? { search_path: options.schema } : {},
   })
-  const executor = wrap(sql, options.prepare ?? true, async () => {
+  return wrap(sql, options.prepare ?? true, async () => {
     await sql.end({ timeout: 5 })
   })
-  return {
-    ...executor,
-    // postgres.js keeps one extra connection for LISTEN and re-issues it after a reconnect.
-    async listen(channel, onNotify) {
-      const { unlisten } = await guarded(() => sql.listen(channel, onNotify))
-      return () => unlisten()
-    },
-  }
 }
 
 function wrap(sql: Sql | import('postgres').TransactionSql, prepare: boolean, close: () => Promise<void>): SqlExecutor {

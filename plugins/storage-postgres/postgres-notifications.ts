@@ -17,6 +17,7 @@ export interface PostgresNotificationsOptions {
 
 /** NOTIFY refuses payloads of 8000 bytes and more; leave room for a part's header. */
 const PART_BYTES = 7800
+const NOTIFY_BYTES = 8000
 const RETRY_MS = [100, 500, 1000, 2000, 5000]
 /** A message whose parts did not all arrive by then (the connection dropped in between) is forgotten. */
 const PARTIAL_TTL_MS = 60_000
@@ -162,6 +163,12 @@ export async function createPostgresNotifications(options: PostgresNotifications
         channels.delete(pgChannel)
         if (!closed) await sql.unsafe(`unlisten "${pgChannel.replace(/"/g, '""')}"`).catch(() => {})
       }
+    },
+    inStatement(channel, payload) {
+      // The one-part form the listener's assembler reads; a statement cannot split a payload into parts.
+      const wire = `=${payload}`
+      if (Buffer.byteLength(wire) >= NOTIFY_BYTES) throw new Error(`A notification on ${channel} of ${Buffer.byteLength(wire)} bytes does not fit one NOTIFY.`)
+      return { channel: channelName(options.schema, channel), payload: wire }
     },
     async close() {
       closed = true

@@ -22,7 +22,7 @@ const commandColumns = {
 
 const ASYNC_COMMIT = `(select set_config('synchronous_commit', 'off', true)) as async_commit`
 
-const toCommand = (r: Row): CommandRecord =>
+export const toCommand = (r: Row): CommandRecord =>
   clean({
     id: r.id,
     accountId: r.account_id,

@@ -51,6 +51,9 @@ export function createSqlContext(db: SqlExecutor, options: StoreOptions & { plug
     const e = error as { code?: string; constraint?: string; constraint_name?: string; detail?: string; message?: string }
     if (e?.code === '23505') {
       const name = e.constraint ?? e.constraint_name ?? ''
+      if (name === 'commands_stack_open') {
+        return new ThreshError({ code: 'stack_busy', status: 409, message: 'The stack is busy with another operation; try again when it finishes.', plugin, cause: error })
+      }
       const message = uniqueMessages[name]?.(e.detail ?? '') ?? 'A record with that id already exists.'
       return conflict(message, plugin, error)
     }
