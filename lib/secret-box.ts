@@ -57,41 +57,33 @@ export function createSecretBox(key: Buffer): SecretBox {
 /** A digest of secret content for records and comparisons (never the content). */
 export const contentDigest = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16)
 
+/** `value` with every `secrets`/`configs` entry at its top level passed through `each`. */
+function mapStackFiles<T>(value: T, each: (file: Record<string, unknown>) => unknown): T {
+  if (typeof value !== 'object' || value === null) return value
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) }
+  for (const kind of ['secrets', 'configs'] as const) {
+    const files = out[kind]
+    if (typeof files !== 'object' || files === null) continue
+    out[kind] = Object.fromEntries(Object.entries(files as Record<string, Record<string, unknown>>).map(([name, file]) => [name, file ? each(file) : file]))
+  }
+  return out as T
+}
+
 /**
  * `value` with the content of every `secrets`/`configs` entry (at its top level) sealed: `{digest, sealed}`.
  * What the hub keeps of a definition or of a command's arguments.
  */
 export function sealStackFiles<T>(value: T, box: SecretBox): T {
-  if (typeof value !== 'object' || value === null) return value
-  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) }
-  for (const kind of ['secrets', 'configs'] as const) {
-    const files = out[kind]
-    if (typeof files !== 'object' || files === null) continue
-    out[kind] = Object.fromEntries(
-      Object.entries(files as Record<string, { content?: unknown }>).map(([name, file]) =>
-        typeof file?.content === 'string' ? [name, { digest: contentDigest(file.content), sealed: box.seal(file.content) }] : [name, file],
-      ),
-    )
-  }
-  return out as T
+  return mapStackFiles(value, (file) => (typeof file.content === 'string' ? { digest: contentDigest(file.content), sealed: box.seal(file.content) } : file))
 }
 
 /** The inverse of `sealStackFiles`: each sealed `secrets`/`configs` entry gets its content back (throws if the key differs). */
 export function openStackFiles<T>(value: T, box: SecretBox): T {
-  if (typeof value !== 'object' || value === null) return value
-  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) }
-  for (const kind of ['secrets', 'configs'] as const) {
-    const files = out[kind]
-    if (typeof files !== 'object' || files === null) continue
-    out[kind] = Object.fromEntries(
-      Object.entries(files as Record<string, { sealed?: unknown; digest?: unknown }>).map(([name, file]) => {
-        if (typeof file?.sealed !== 'string') return [name, file]
-        const { sealed, digest: _, ...rest } = file
-        return [name, { ...rest, content: box.open(sealed) }]
-      }),
-    )
-  }
-  return out as T
+  return mapStackFiles(value, (file) => {
+    if (typeof file.sealed !== 'string') return file
+    const { sealed, digest: _, ...rest } = file
+    return { ...rest, content: box.open(sealed) }
+  })
 }
 
 /** A box whose key is loaded (and its file created) on first use, not when the hub starts. */

@@ -95,6 +95,23 @@ interface Relayed {
 
 const unfinished = (status: string) => status === 'pending' || status === 'sent'
 
+/** A command's record as stored: sent now, with what the record keeps of its arguments. */
+function newRecord(node: NodeRecord, tool: string, args: Record<string, unknown>, options: DispatchOptions, hubs: Pick<CommandRecord, 'askerHub' | 'holderHub'>): CommandRecord {
+  const now = new Date().toISOString()
+  return {
+    id: newId(),
+    accountId: node.accountId,
+    nodeId: node.id,
+    tool,
+    arguments: options.storedArguments ?? args,
+    status: 'sent',
+    createdAt: now,
+    sentAt: now,
+    ...hubs,
+    ...(options.stackId ? { stackId: options.stackId } : {}),
+  }
+}
+
 export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) => CommandRoute | undefined, logger: { warn(msg: string): void }, relay?: CommandRelay): Dispatcher {
   const pending = new Map<string, Pending>()
   const relayed = new Map<string, Relayed>()
@@ -203,20 +220,7 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
   }
 
   async function dispatchRemote(node: NodeRecord, holder: string, tool: string, args: Record<string, unknown>, options: DispatchOptions): Promise<Dispatched> {
-    const now = new Date().toISOString()
-    const record: CommandRecord = {
-      id: newId(),
-      accountId: node.accountId,
-      nodeId: node.id,
-      tool,
-      arguments: options.storedArguments ?? args,
-      status: 'sent',
-      createdAt: now,
-      sentAt: now,
-      askerHub: relay!.hubId,
-      holderHub: holder,
-      ...(options.stackId ? { stackId: options.stackId } : {}),
-    }
+    const record = newRecord(node, tool, args, options, { askerHub: relay!.hubId, holderHub: holder })
     const command: AgentCommand = { commandId: record.id, tool, arguments: args }
     // Tracked before the row is stored: the holder's answer can come back before this await returns.
     const sent = storeCommand(record, () => relay!.mesh.relay(record, runMessage(record, options.timeoutMs)))
@@ -338,20 +342,8 @@ export function createDispatcher(store: FleetStore, routeOf: (node: NodeRecord) 
           message: `Node ${node.hostname} is offline, so it cannot run ${tool}; bring its agent back online and try again.`,
         })
       }
-      const now = new Date().toISOString()
-      const record: CommandRecord = {
-        id: newId(),
-        accountId: node.accountId,
-        nodeId: node.id,
-        tool,
-        arguments: options.storedArguments ?? args,
-        // Recorded as sent before it goes out, so a fast result can never be overwritten by 'sent'.
-        status: 'sent',
-        createdAt: now,
-        sentAt: now,
-        ...(options.stackId ? { stackId: options.stackId } : {}),
-        ...(relay && options.stackId ? { askerHub: relay.hubId } : {}),
-      }
+      // Recorded as sent before it goes out, so a fast result can never be overwritten by 'sent'.
+      const record = newRecord(node, tool, args, options, relay && options.stackId ? { askerHub: relay.hubId } : {})
       // A stack command in a mesh goes out only once stored: the database refuses a second operation on
       // the stack, whichever hub asked it.
       if (relay && options.stackId) await storeCommand(record, () => store.createCommand(record))
