@@ -38,7 +38,7 @@ describe('Add node', () => {
     await page.getByLabel('Username').fill('admin')
     await page.getByLabel('Password').fill(hub.password)
     await page.getByLabel('Password').press('Enter')
-    await expect.poll(() => page.getByRole('heading', { name: 'Fleet' }).isVisible(), { timeout: 10_000 }).toBe(true)
+    await expect.poll(() => page.getByRole('heading', { name: 'Fleet' }).isVisible(), { timeout: 30_000 }).toBe(true)
 
     await page.getByRole('button', { name: 'Add node' }).click()
     const dialog = page.getByRole('dialog', { name: 'Add a node' })

@@ -66,7 +66,7 @@ describe('the hub dashboard', () => {
     await expect.poll(() => page.getByRole('alert').filter({ hasText: 'do not match' }).isVisible()).toBe(true)
     await page.getByLabel('Password').fill(hub.password)
     await page.getByLabel('Password').press('Enter')
-    await expect.poll(() => page.getByRole('heading', { name: 'Fleet' }).isVisible(), { timeout: 10_000 }).toBe(true)
+    await expect.poll(() => page.getByRole('heading', { name: 'Fleet' }).isVisible(), { timeout: 30_000 }).toBe(true)
     expect(tab.errors).toEqual([])
   })
 

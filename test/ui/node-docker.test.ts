@@ -80,7 +80,7 @@ async function signIn(p: Page, username: string, password: string): Promise<void
   await p.getByLabel('Username').fill(username)
   await p.getByLabel('Password').fill(password)
   await p.getByLabel('Password').press('Enter')
-  await expect.poll(() => p.getByRole('heading', { name: 'Fleet' }).isVisible(), { timeout: 10_000 }).toBe(true)
+  await expect.poll(() => p.getByRole('heading', { name: 'Fleet' }).isVisible(), { timeout: 30_000 }).toBe(true)
 }
 
 describe('the node page shows every container on the engine', () => {

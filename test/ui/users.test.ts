@@ -45,7 +45,7 @@ async function signIn(page: Page, username: string, password: string): Promise<v
   await page.getByLabel('Username').fill(username)
   await page.getByLabel('Password').fill(password)
   await page.getByLabel('Password').press('Enter')
-  await expect.poll(() => page.getByRole('heading', { name: 'Fleet' }).isVisible(), { timeout: 10_000 }).toBe(true)
+  await expect.poll(() => page.getByRole('heading', { name: 'Fleet' }).isVisible(), { timeout: 30_000 }).toBe(true)
 }
 
 const navLinks = (page: Page) => page.locator('nav.nav a').allInnerTexts()
@@ -84,7 +84,7 @@ describe('users in the dashboard', () => {
     await expect.poll(() => page.getByText('at least 12 characters').first().isVisible()).toBe(true)
     await page.getByLabel('Password').fill('ui-viewer-password')
     await page.getByRole('button', { name: 'Join' }).click()
-    await expect.poll(() => page.getByRole('heading', { name: 'Fleet' }).isVisible(), { timeout: 10_000 }).toBe(true)
+    await expect.poll(() => page.getByRole('heading', { name: 'Fleet' }).isVisible(), { timeout: 30_000 }).toBe(true)
     await expect.poll(() => page.locator(`tr:has(a:text-is("${nodeName}"))`).count(), { timeout: 10_000 }).toBe(1)
     expect(await page.locator('.who [data-role]').textContent()).toBe('viewer')
     expect(await navLinks(page)).toEqual(['Fleet', 'Stacks', 'Clusters', 'Events', 'Alerts'])
