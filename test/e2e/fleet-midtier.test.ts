@@ -12,7 +12,10 @@ let ownKey: { id: string; key: string }
 const agents: RunningAgent[] = []
 
 const METRICS_INTERVAL_MS = 300
-const MAX_GAP_MS = 4 * METRICS_INTERVAL_MS + 500
+// A hole is a gap of 3 s or more. An agent on a loaded 2-core CI machine can pause for more than a few
+// intervals without losing anything, so every outage below lasts at least 4 s: a lost outage is a
+// gap longer than this, and a pause is not.
+const MAX_GAP_MS = 3000
 
 /** Samples from before `from` to near `until` with no hole in between. */
 const whole = (times: number[], from: number, until: number) =>
@@ -72,11 +75,11 @@ describe('hub + mid-tier + 3 agents', () => {
     // Samples pile up in the mid-tier's buffer (long interval), then it dies.
     const from = Date.now()
     await mid.kill()
-    await mid.start({ THRESH_BATCH_INTERVAL: '5s' })
+    await mid.start({ THRESH_BATCH_INTERVAL: '10s' })
     await Promise.all(agents.map((a) => a.until('connected', undefined, 20_000)))
-    await new Promise((r) => setTimeout(r, 2000))
+    await new Promise((r) => setTimeout(r, 4000))
     await mid.kill()
-    const downFor = 2000
+    const downFor = 4000
     await new Promise((r) => setTimeout(r, downFor))
     await mid.start()
     await Promise.all(agents.map((a) => a.until('connected', undefined, 20_000)))
@@ -88,11 +91,11 @@ describe('hub + mid-tier + 3 agents', () => {
     const times = await eventually('the whole series', async () => {
       const t = await seriesTimes(agentId, from - 1000, until)
       return whole(t, from, until) ? t : undefined
-    }, 20_000)
+    }, 40_000)
     expect(times.length).toBeGreaterThanOrEqual(Math.floor(((until - from) / METRICS_INTERVAL_MS) * 0.6))
     expect((await agents[0]!.status()).droppedMetrics).toBe(0)
     expect(await mid.metric('midtier_metrics_dropped_total')).toBe(0)
-  })
+  }, 120_000)
 
   it('buffers while the hub is down and delivers every sample once it is back', async () => {
     const agentId = (await agents[1]!.status()).agentId
@@ -119,7 +122,7 @@ describe('hub + mid-tier + 3 agents', () => {
     })
     expect(times.length).toBeGreaterThanOrEqual(Math.floor(((until - from) / METRICS_INTERVAL_MS) * 0.6))
     expect(await mid.metric('midtier_metrics_dropped_total')).toBe(0)
-  })
+  }, 120_000)
 
   it('disconnects an agent within 60 s of its key being revoked, and its status says why', async () => {
     const revoked = agents[2]!
