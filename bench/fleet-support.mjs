@@ -20,6 +20,25 @@ export const freePort = () =>
     })
   })
 
+/** One agent report in the agents' MetricsData shape, varying with the agent (`i`) and the batch (`b`) so nothing compresses for free. */
+export function reportSample(agentId, timestamp, i, b) {
+  return {
+    agentId,
+    timestamp,
+    cpuPercent: (i * 7 + b) % 100,
+    cpuPerCore: [1, 2, 3, 4],
+    memoryUsedMB: 4000 + i,
+    memoryTotalMB: 16000,
+    diskUsedGB: 40,
+    diskTotalGB: 100,
+    disks: [{ mount: '/', usedGB: 40, totalGB: 100 }],
+    containersRunning: 3,
+    containers: [],
+    environmentCount: 1,
+    uptimeSeconds: 1000 + b,
+  }
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 // A scenario that throws must not leave 10,000 simulated agents or a mid-tier running.

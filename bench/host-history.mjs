@@ -4,6 +4,7 @@
 // Needs PostgreSQL at THRESH_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test) and `npm run build`.
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
+import { reportSample } from './fleet-support.mjs'
 
 export const name = 'storage: host figures history'
 
@@ -17,21 +18,7 @@ const p = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.
 
 /** A typical small server: two interfaces, two disks, three sensors (16 figures), varying so nothing compresses for free. */
 function sample(agentId, at, i, b, withFigures) {
-  const base = {
-    agentId,
-    timestamp: new Date(at).toISOString(),
-    cpuPercent: (i * 7 + b) % 100,
-    cpuPerCore: [1, 2, 3, 4],
-    memoryUsedMB: 4000 + i,
-    memoryTotalMB: 16000,
-    diskUsedGB: 40,
-    diskTotalGB: 100,
-    disks: [{ mount: '/', usedGB: 40, totalGB: 100 }],
-    containersRunning: 3,
-    containers: [],
-    environmentCount: 1,
-    uptimeSeconds: 1000 + b,
-  }
+  const base = reportSample(agentId, new Date(at).toISOString(), i, b)
   if (!withFigures) return base
   const r = () => Math.random()
   return {

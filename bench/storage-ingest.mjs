@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'node:net'
 import postgres from 'postgres'
+import { reportSample } from './fleet-support.mjs'
 
 export const name = 'storage: metrics ingest vs raw COPY'
 
@@ -26,21 +27,7 @@ function batches(agentIds, start) {
   for (let b = 0; b < BATCHES; b++) {
     const at = new Date(start + b * INTERVAL).toISOString()
     out.push(
-      agentIds.map((agentId, i) => ({
-        agentId,
-        timestamp: at,
-        cpuPercent: (i * 7 + b) % 100,
-        cpuPerCore: [1, 2, 3, 4],
-        memoryUsedMB: 4000 + i,
-        memoryTotalMB: 16000,
-        diskUsedGB: 40,
-        diskTotalGB: 100,
-        disks: [{ mount: '/', usedGB: 40, totalGB: 100 }],
-        containersRunning: 3,
-        containers: [],
-        environmentCount: 1,
-        uptimeSeconds: 1000 + b,
-      })),
+      agentIds.map((agentId, i) => reportSample(agentId, at, i, b)),
     )
   }
   return out

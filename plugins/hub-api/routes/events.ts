@@ -121,6 +121,15 @@ function followStream(accountId: string, filter: EventFilter, after: string | un
   return new Response(body, { status: 200, headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' } })
 }
 
+const EVENT_ID = '^[0-9]{1,19}$'
+/** What both event routes filter by; `after` is the last event id already seen. */
+const FILTER_QUERY = {
+  node: str(),
+  stack: str(),
+  kind: str({ description: 'comma-separated kinds' }),
+  after: str({ pattern: EVENT_ID }),
+}
+
 export const eventRoutes: RouteDef[] = [
   {
     method: 'get',
@@ -132,12 +141,9 @@ export const eventRoutes: RouteDef[] = [
     scope: 'cli',
     role: 'viewer',
     query: {
-      node: str(),
-      stack: str(),
+      ...FILTER_QUERY,
       since: str({ description: 'ISO-8601 time or epoch ms' }),
-      kind: str({ description: 'comma-separated kinds' }),
-      before: str({ pattern: '^[0-9]{1,19}$' }),
-      after: str({ pattern: '^[0-9]{1,19}$' }),
+      before: str({ pattern: EVENT_ID }),
       limit: int({ minimum: 1, maximum: 1000 }),
     },
     status: 200,
@@ -166,12 +172,7 @@ export const eventRoutes: RouteDef[] = [
     tag: 'events',
     scope: 'cli',
     role: 'viewer',
-    query: {
-      node: str(),
-      stack: str(),
-      kind: str({ description: 'comma-separated kinds' }),
-      after: str({ pattern: '^[0-9]{1,19}$' }),
-    },
+    query: FILTER_QUERY,
     status: 200,
     response: eventSchema,
     async handle({ principal, query, services, request }) {
