@@ -30,7 +30,9 @@ describe('docker events on the agent', () => {
         name,
         Cmd: ['sh', '-c', 'sleep 0.2; exit 3'],
         Labels: { 'thresh.stack': 'crashy', 'thresh.service': 'worker' },
-        HostConfig: { RestartPolicy: { Name: 'always' } },
+        // on-failure with a cap instead of "always": the loop then ends by itself. Turning "always"
+        // off with an update races Docker's own restarts (runc: "container not running").
+        HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 } },
       })
       await container.start()
       const loop = await eventually('a restart loop', () => seen.find((e) => e.type === 'container_restart_loop' && e.container === name), 60_000)
@@ -38,7 +40,11 @@ describe('docker events on the agent', () => {
       expect(loop.restarts).toBeGreaterThan(2)
       const died = seen.find((e) => e.type === 'container_die' && e.container === name)
       expect(died).toMatchObject({ exitCode: 3, stack: 'crashy', image: 'thresh-test/busybox:1' })
-      await container.update({ RestartPolicy: { Name: 'no' } })
+      const crashing = container
+      await eventually('the restarts to end', async () => {
+        const state = (await crashing.inspect()).State
+        return state.Status === 'exited' && !state.Restarting
+      }, 60_000)
       await new Promise((r) => setTimeout(r, 2000))
       expect(seen.filter((e) => e.type === 'container_restart_loop' && e.container === name)).toHaveLength(1)
     } finally {
