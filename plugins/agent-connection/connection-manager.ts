@@ -316,7 +316,8 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
         current = handover.client
         handover = undefined
       } else {
-        state = 'connecting'
+        // A retry keeps showing why the last try failed (TLS, a refused key), not a bare "connecting".
+        if (failures === 0) state = 'connecting'
         try {
           current = await attempt(to)
         } catch (error) {
