@@ -12,6 +12,8 @@ import { createKeyedQueue } from '../../lib/keyed-queue.ts'
 import { disconnectMessage, parseRelayMessage } from './relay-messages.ts'
 import { createDispatcher, type CommandRoute, type Dispatcher } from './dispatcher.ts'
 import { createHubPresence } from './hub-presence.ts'
+import { noLeases, startLeaseMap, type LeaseMap } from './lease-map.ts'
+import { notificationsOf } from '../../lib/storage/notifications.ts'
 import { openStackFiles } from '../../lib/secret-box.ts'
 import type { FleetBus, NodeOfflineEvent, NodeRemovedEvent } from './fleet-events.ts'
 import type { MetricsWriter } from './metrics-writer.ts'
@@ -204,6 +206,7 @@ export function createFleet(deps: {
         },
         onRelisten: () => void dispatcher.resync(options.commandTimeoutMs).catch((e) => logger.warn(`Catching up on commands relayed while this hub was not listening failed: ${(e as Error).message}`)),
         onBeat(stopped) {
+          leases.hubsStopped(stopped)
           dispatcher.holdersChanged()
           if (stopped.length > 0) void holdersStopped(stopped).catch((e) => logger.warn(`Showing the nodes of a stopped hub as reconnecting failed: ${(e as Error).message}`))
         },
@@ -239,25 +242,22 @@ export function createFleet(deps: {
     }
   }
 
-  // Nodes another live hub holds, looked up by id in the last 2 s: a burst of commands to one node
-  // asks the store once. A stale entry costs nothing worse than the holder passing the command on.
-  const elsewhere = new Map<string, { node: NodeRecord; at: number }>()
+  // Nodes other live hubs hold, as they announced them or as last read: a command for one needs no
+  // lookup. A stale entry costs nothing worse than the holder passing the command on.
+  let leases: LeaseMap = noLeases
 
   /** The node a command goes to: one this hub holds straight from memory, any other from the store. */
   async function commandTarget(accountId: string, idOrName: string): Promise<NodeRecord> {
     const key = heldKey(accountId, idOrName)
     const mine = held.get(key)
     if (mine) return mine
-    const recent = elsewhere.get(key)
-    if (recent && Date.now() - recent.at < 2000 && presence?.alive(recent.node.heldBy!)) return recent.node
+    const known = leases.get(accountId, idOrName)
+    if (known && presence?.alive(known.heldBy!)) return known
     const node = await findNode(accountId, idOrName)
     if (presence && node.heldBy && node.heldBy !== presence.hubId) {
       // The holder may have started after this hub's last heartbeat: look again before calling the node unreachable.
       if (!presence.alive(node.heldBy)) await presence.check(node.heldBy)
-      if (presence.alive(node.heldBy) && node.id === idOrName) {
-        if (elsewhere.size >= 10_000) elsewhere.clear()
-        elsewhere.set(key, { node, at: Date.now() })
-      }
+      if (presence.alive(node.heldBy) && node.id === idOrName) leases.remember(node)
     }
     return node
   }
@@ -312,6 +312,17 @@ export function createFleet(deps: {
   async function nodesChanged(accountId: string, ids: string[]) {
     const records = (await Promise.all(ids.map((id) => store.getNode(accountId, id)))).filter((n): n is NodeRecord => n !== undefined)
     for (const node of await details(accountId, records)) emit(live.updated(accountId, node))
+  }
+
+  /** Copies of the node's record kept in memory (here and on other hubs) learn its new cluster. */
+  function clusterChanged(accountId: string, nodeId: string, clusterId: string | null) {
+    const key = heldKey(accountId, nodeId)
+    const mine = held.get(key)
+    if (mine) {
+      const { clusterId: _, ...rest } = mine
+      held.set(key, clusterId ? { ...rest, clusterId } : rest)
+    }
+    leases.changed(accountId, nodeId)
   }
 
   async function clusterNamed(accountId: string, name: string) {
@@ -391,6 +402,7 @@ export function createFleet(deps: {
         })
         // Registered through a connection of this hub (the gateway, or a mid-tier that routes to it right after).
         held.set(heldKey(principal.accountId, record.id), record)
+        leases.held(record)
         invalidateNodes(principal.accountId)
         // A reconnect storm registers every agent at once: ask for the cluster's name only when there is one.
         const cluster = record.clusterId ? ((await store.getCluster(principal.accountId, record.clusterId))?.name ?? null) : null
@@ -437,6 +449,7 @@ export function createFleet(deps: {
         if (connectedHere(accountId, agentId)) return
         held.delete(heldKey(accountId, agentId))
         if (presence) {
+          leases.left(accountId, agentId)
           // Only while this hub still holds the lease: the agent may have registered with another hub already.
           if (await store.mesh!.release(accountId, agentId, presence.hubId)) nodeOffline(accountId, agentId, 'disconnected')
           invalidateNodes(accountId)
@@ -569,7 +582,7 @@ export function createFleet(deps: {
       }
       await store.deleteNode(principal.accountId, node.id)
       held.delete(heldKey(principal.accountId, node.id))
-      elsewhere.delete(heldKey(principal.accountId, node.id))
+      leases.changed(principal.accountId, node.id)
       invalidateNodes(principal.accountId)
       nodeRemoved(principal.accountId, node.id, 'removed')
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'node.remove', target: `node:${node.hostname}`, details: { nodeId: node.id, forced: force } })
@@ -638,6 +651,7 @@ export function createFleet(deps: {
         throw conflict('conflict', `Node ${node.hostname} already belongs to cluster '${other?.name ?? node.clusterId}'; remove it from there first.`)
       }
       await store.setNodeCluster(principal.accountId, node.id, cluster.id)
+      clusterChanged(principal.accountId, node.id, cluster.id)
       invalidateNodes(principal.accountId)
       await nodesChanged(principal.accountId, [node.id])
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.add-node', target: `cluster:${name}`, details: { node: node.hostname } })
@@ -648,6 +662,7 @@ export function createFleet(deps: {
       const node = await findNode(principal.accountId, ref)
       if (node.clusterId !== cluster.id) throw notFound(`Node ${node.hostname} is not in cluster '${name}'.`)
       await store.setNodeCluster(principal.accountId, node.id, null)
+      clusterChanged(principal.accountId, node.id, null)
       invalidateNodes(principal.accountId)
       await nodesChanged(principal.accountId, [node.id])
       await deps.audit.record({ accountId: principal.accountId, actor: actorOf(principal), action: 'cluster.remove-node', target: `cluster:${name}`, details: { node: node.hostname } })
@@ -671,6 +686,8 @@ export function createFleet(deps: {
     ingress,
     dispatcher,
     async start() {
+      // Listening for other hubs' leases before this hub shows itself alive to them.
+      if (presence) leases = await startLeaseMap({ notifications: notificationsOf(store), hubId: presence.hubId, logger })
       await presence?.start()
     },
     attachMidtiers(router) {
@@ -685,6 +702,7 @@ export function createFleet(deps: {
       streams.close()
       await writer.close()
       await presence?.stop()
+      await leases.close()
     },
   }
 }
