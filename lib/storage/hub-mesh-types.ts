@@ -31,6 +31,8 @@ export interface HubMesh {
   retarget(accountId: string, id: string, holderHub: string, message: string): Promise<boolean>
   /** Wakes hub `to` with `message`. */
   notify(to: string, message: string): Promise<void>
+  /** Sends hub `to` a message of any length (split over several NOTIFYs if it must be), in no statement. */
+  post(to: string, message: string): Promise<void>
   /** Records a result as `finishCommand` does and, if it was the first, wakes hub `to` with `message`; one round trip. */
   finishAndNotify(accountId: string, id: string, patch: CommandPatch & { status: 'success' | 'error' | 'timeout' }, to: string, message: string): Promise<boolean>
 }

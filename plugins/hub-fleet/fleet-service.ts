@@ -12,6 +12,8 @@ import { createKeyedQueue } from '../../lib/keyed-queue.ts'
 import { disconnectMessage, parseRelayMessage } from './relay-messages.ts'
 import { createDispatcher, type CommandRoute, type Dispatcher } from './dispatcher.ts'
 import { createHubPresence } from './hub-presence.ts'
+import { createRemoteStreams } from './remote-streams.ts'
+import type { StreamOpen } from '../../lib/streams/index.ts'
 import { noLeases, startLeaseMap, type LeaseMap } from './lease-map.ts'
 import { notificationsOf } from '../../lib/storage/notifications.ts'
 import { openStackFiles } from '../../lib/secret-box.ts'
@@ -200,6 +202,7 @@ export function createFleet(deps: {
         ttlMs: options.hubLeaseTtlMs ?? 15_000,
         logger,
         onMessage(message) {
+          if (remoteStreams?.receive(message)) return
           const parsed = parseRelayMessage(message)
           if (parsed?.k === 'disconnect') disconnectHere(parsed.accountId, parsed.id, parsed.reason)
           else void dispatcher.receive(message)
@@ -207,6 +210,7 @@ export function createFleet(deps: {
         onRelisten: () => void dispatcher.resync(options.commandTimeoutMs).catch((e) => logger.warn(`Catching up on commands relayed while this hub was not listening failed: ${(e as Error).message}`)),
         onBeat(stopped) {
           leases.hubsStopped(stopped)
+          remoteStreams?.hubsStopped(stopped)
           dispatcher.holdersChanged()
           if (stopped.length > 0) void holdersStopped(stopped).catch((e) => logger.warn(`Showing the nodes of a stopped hub as reconnecting failed: ${(e as Error).message}`))
         },
@@ -349,15 +353,31 @@ export function createFleet(deps: {
   dispatcher.onFinished((record) => stacks.applyResult(record))
   const nodeObjects = createNodeObjects({ store, dispatcher, audit: deps.audit, findNode: commandTarget, timeoutMs: options.commandTimeoutMs })
 
+  /** A stream on a node whose agent is connected to this hub (directly or through a mid-tier). */
+  const openHere = (node: NodeRecord, open: StreamOpen) => {
+    if (onGateway(node.accountId, node.id)) return gateway.openStream(node.id, open)
+    const connectionId = midtiers?.connectionFor(node.accountId, node.id)
+    return connectionId ? midtiers!.openStream(connectionId, node.id, open) : undefined
+  }
+  // Logs and exec sessions for a node another hub holds go through that hub.
+  const remoteStreams = presence
+    ? createRemoteStreams({
+        hubId: presence.hubId,
+        post: (to, message) => store.mesh!.post(to, message),
+        openHere(accountId, nodeId, open) {
+          const node = held.get(heldKey(accountId, nodeId))
+          return node && openHere(node, open)
+        },
+        label: presence.label,
+        logger,
+      })
+    : undefined
+
   const streams = createFleetStreams({
     open(node, open) {
-      if (onGateway(node.accountId, node.id)) return gateway.openStream(node.id, open)
-      const connectionId = midtiers?.connectionFor(node.accountId, node.id)
-      if (connectionId) return midtiers!.openStream(connectionId, node.id, open)
-      if (presence && node.heldBy && node.heldBy !== presence.hubId && presence.alive(node.heldBy)) {
-        // Streams stay with the hub holding the node (commands cross hubs, live byte streams do not).
-        throw conflict('node_on_other_hub', `Node ${node.hostname} is connected to hub ${presence.label(node.heldBy)}; logs and exec sessions are served by the hub holding the node, so open them through that hub.`)
-      }
+      const here = openHere(node, open)
+      if (here) return here
+      if (remoteStreams && node.heldBy && node.heldBy !== presence!.hubId && presence!.alive(node.heldBy)) return remoteStreams.open(node.heldBy, node, open)
       throw conflict('node_offline', `Node ${node.hostname} is not connected to this hub, so its containers cannot be reached; bring its agent back online and try again.`)
     },
     findNode,
@@ -700,6 +720,7 @@ export function createFleet(deps: {
       for (const off of offs) off()
       dispatcher.close()
       streams.close()
+      remoteStreams?.close()
       await writer.close()
       await presence?.stop()
       await leases.close()

@@ -9,7 +9,7 @@ import { connectDocker, uniqueName } from '../support/docker.ts'
 import { spawn } from 'node:child_process'
 import { cliCommand, spawnThresh, tempHome } from '../support/process.ts'
 import { requireTool } from '../support/require.ts'
-import { createHub, createMidtier, eventually, startAgent, type HubProcess, type MidtierProcess, type RunningAgent } from './support.ts'
+import { createHub, createMidtier, eventually, readNdjson, startAgent, type HubProcess, type MidtierProcess, type RunningAgent } from './support.ts'
 
 requireTool('docker')
 let docker: Docker
@@ -45,29 +45,8 @@ async function metric(url: string, name: string): Promise<number> {
   return line ? Number(line.split(' ')[1]) : Number.NaN
 }
 
-/** Reads an NDJSON route until `stop` says so (or it ends); the response is then closed. */
-async function readRecords(path: string, stop: (records: any[]) => boolean = () => false, signal?: AbortSignal): Promise<any[]> {
-  const controller = new AbortController()
-  signal?.addEventListener('abort', () => controller.abort())
-  const response = await fetch(hub.url + path, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal })
-  if (!response.ok) throw Object.assign(new Error(`${response.status} ${await response.text()}`), { status: response.status })
-  const records: any[] = []
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
-  let partial = ''
-  try {
-      for (;;) {
-        const { value, done } = await reader.read()
-        if (done) break
-        const lines = (partial + value).split('\n')
-        partial = lines.pop()!
-        for (const line of lines) if (line) records.push(JSON.parse(line))
-        if (stop(records) || records.at(-1)?.end) break
-      }
-  } finally {
-    controller.abort()
-  }
-  return records
-}
+/** Reads an NDJSON route of the hub until `stop` says so (or it ends); the response is then closed. */
+const readRecords = (path: string, stop?: (records: any[]) => boolean, signal?: AbortSignal) => readNdjson(hub.url + path, token, stop, signal)
 
 function cli(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const proc = spawnThresh('node', args, { THRESH_HOME: tempHome('thresh-e2e-cli-'), THRESH_CLI_TOKEN: token, THRESH_HUB_URL: hub.url })

@@ -236,3 +236,27 @@ export async function removeStackObjects(docker: Docker, stack: string): Promise
   for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => {})
   for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {})
 }
+
+/** Reads an NDJSON response (logs, exec output) until `stop` says so or it ends; the response is then closed. */
+export async function readNdjson(url: string, token: string, stop: (records: any[]) => boolean = () => false, signal?: AbortSignal): Promise<any[]> {
+  const controller = new AbortController()
+  signal?.addEventListener('abort', () => controller.abort())
+  const response = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal })
+  if (!response.ok) throw Object.assign(new Error(`${response.status} ${await response.text()}`), { status: response.status })
+  const records: any[] = []
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+  let partial = ''
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      const lines = (partial + value).split('\n')
+      partial = lines.pop()!
+      for (const line of lines) if (line) records.push(JSON.parse(line))
+      if (stop(records) || records.at(-1)?.end) break
+    }
+  } finally {
+    controller.abort()
+  }
+  return records
+}

@@ -71,6 +71,7 @@ export function createSqlHubMesh({ q }: SqlContext, notifications: StoreNotifica
     async notify(to, message) {
       await q(`select pg_notify($1, $2)`, wake(to, message))
     },
+    post: (to, message) => notifications.publish(hubChannel(to), message),
     async finishAndNotify(accountId, id, patch, to, message) {
       const { text, params } = finishStatement(accountId, id, patch)
       const n = params.length
