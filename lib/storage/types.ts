@@ -348,7 +348,8 @@ export interface FleetStore extends AlertingStore {
   /** Fleet-wide: online nodes not seen since `seenBefore` go offline; returns them. */
   markStaleNodesOffline(seenBefore: string): Promise<Array<{ accountId: string; id: string }>>
   /** Fleet-wide: how many nodes there are and how many are online (the hub's gauges), without reading them. */
-  countNodes(): Promise<{ total: number; online: number }>
+  /** Nodes of every account, or of one. */
+  countNodes(accountId?: string): Promise<{ total: number; online: number }>
   /** Fleet-wide: deletes nodes not seen since `seenBefore` (and their metrics); returns them. */
   pruneStaleNodes(seenBefore: string): Promise<Array<{ accountId: string; id: string }>>
 

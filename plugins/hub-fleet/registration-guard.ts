@@ -70,7 +70,7 @@ export function createRegistrationGuard(store: FleetStore, limits: RegistrationL
   const nodeCount = async (accountId: string) => {
     const cached = counts.get(accountId)
     if (cached && now() - cached.at < COUNT_TTL_MS && cached.count < limits.maxNodesPerAccount - 1) return cached.count
-    const count = (await store.listNodes(accountId)).length
+    const count = (await store.countNodes(accountId)).total
     counts.set(accountId, { count, at: now() })
     return count
   }

@@ -61,10 +61,15 @@ export function createMemoryNodes(state: MemoryState): NodesStore {
       dropSeries(state, accountId, id)
       return nodes.delete(scoped(accountId, id))
     },
-    async countNodes() {
+    async countNodes(accountId) {
+      let total = 0
       let online = 0
-      for (const n of nodes.values()) if (n.status === 'online') online++
-      return { total: nodes.size, online }
+      for (const n of nodes.values()) {
+        if (accountId !== undefined && n.accountId !== accountId) continue
+        total++
+        if (n.status === 'online') online++
+      }
+      return { total, online }
     },
     async markStaleNodesOffline(seenBefore) {
       const changed = []

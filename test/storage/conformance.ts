@@ -231,6 +231,7 @@ export function describeStore(name: string, makeHarness: () => StoreHarness): vo
       expect(await store.countNodes()).toEqual({ total: before.total + 3, online: before.online + 3 })
       const offline = await store.markStaleNodesOffline(iso(Date.now() - 90_000))
       expect(await store.countNodes()).toEqual({ total: before.total + 3, online: before.online + 1 })
+      expect(await store.countNodes(a.id)).toEqual({ total: 3, online: 1 })
       expect(offline).toEqual(expect.arrayContaining([{ accountId: a.id, id: quiet.id }, { accountId: a.id, id: gone.id }]))
       expect(offline).not.toContainEqual({ accountId: a.id, id: fresh.id })
       expect((await store.getNode(a.id, quiet.id))?.status).toBe('offline')

@@ -141,9 +141,10 @@ export function createSqlNodes({ db, run, q, patchRow, clock }: SqlContext, late
       await flushLatest()
       return db.transaction(async (tx) => (await deleteNodes(tx, 'account_id = $1 and id = $2', [accountId, id])).length > 0)
     },
-    async countNodes() {
+    async countNodes(accountId) {
       await flushLatest()
-      const [row] = await q(`select count(*)::int as total, (count(*) filter (where status = 'online'))::int as online from nodes`)
+      const of = accountId === undefined ? '' : ' where account_id = $1'
+      const [row] = await q(`select count(*)::int as total, (count(*) filter (where status = 'online'))::int as online from nodes${of}`, accountId === undefined ? [] : [accountId])
       return { total: Number(row?.total ?? 0), online: Number(row?.online ?? 0) }
     },
     async markStaleNodesOffline(seenBefore) {
