@@ -25,7 +25,6 @@ export interface RemoteStreams {
   receive(message: string): boolean
   /** Hubs that stopped: the streams they held end with the reason, the streams they asked for stop. */
   hubsStopped(hubs: string[]): void
-  readonly size: number
   close(): void
 }
 
@@ -164,10 +163,6 @@ export function createRemoteStreams(deps: {
         incoming.endOwner(hub, `Hub ${deps.label(hub)}, which held the node, stopped; open the stream again once the node is back online.`)
         for (const entry of served.values()) if (entry.asker === hub) entry.reader.cancel()
       }
-    },
-
-    get size() {
-      return incoming.size + served.size
     },
 
     close() {
