@@ -476,6 +476,13 @@ update commands c set status = 'error', error = 'Ended when hubs began to allow 
 create unique index commands_stack_open on commands(account_id, stack_id) where stack_id is not null and asker_hub is not null and status in ('pending', 'sent');
 `,
   },
+  {
+    version: 18,
+    name: "the record a stack's deploy in flight replaces",
+    // Kept with the stack while its deploy runs, so whichever hub applies the node's rollback (this one
+    // after a restart, or the holding hub when the asking hub died) brings the stack back as it was.
+    sql: `alter table stacks add column rollback_to jsonb;`,
+  },
 ]
 
 /** Applies pending migrations under an advisory lock, so two hubs starting together do not race. */

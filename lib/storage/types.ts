@@ -160,6 +160,12 @@ export interface StackRecord {
   createdAt: string
   updatedAt: string
   deployedAt?: string
+  /**
+   * While a deploy runs: the record it replaces (`record: null` for a first deploy), which the stack
+   * reads as again if the node rolls the deploy back. Stored, so a hub that restarts, or another hub
+   * that applies the result, restores it too.
+   */
+  rollbackTo?: { record: StackRecord | null }
 }
 
 export interface CommandRecord {

@@ -43,8 +43,15 @@ function listedOf(output: string | undefined): Listed[] | undefined {
   }
 }
 
+/** The record without the deploy-in-flight part: what a stack reads as once no deploy runs. */
+export function withoutRollback(stack: StackRecord): StackRecord {
+  const { rollbackTo: _, ...rest } = stack
+  return rest
+}
+
 function settled(stack: StackRecord, live: Listed | undefined): StackRecord {
-  const next: StackRecord = { ...stack, updatedAt: new Date().toISOString() }
+  // Settled from what runs: no deploy is in flight any more.
+  const next: StackRecord = { ...withoutRollback(stack), updatedAt: new Date().toISOString() }
   if (!live) {
     next.status = 'error'
     next.errorMessage = `The node has no containers of stack '${stack.name}': its last operation did not finish. Deploy it again.`

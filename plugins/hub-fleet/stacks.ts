@@ -10,7 +10,7 @@ import type { Dispatcher } from './dispatcher.ts'
 import type { FleetBus, StackOperation } from './fleet-events.ts'
 import { sealStackFiles, type SecretBox } from '../../lib/secret-box.ts'
 import { deployStackArguments } from './stack-payload.ts'
-import { createStackReconciler } from './stack-reconcile.ts'
+import { createStackReconciler, withoutRollback } from './stack-reconcile.ts'
 import { stackView, type StackView } from './views.ts'
 
 export interface StackOutcome {
@@ -88,8 +88,6 @@ function mergeServices(services: StackServiceRecord[], state: Partial<StackState
 export function createStackOperations(deps: StackDeps): StackOperations {
   const { store, dispatcher, bus } = deps
   const busy = new Set<string>()
-  // The record each deploy in flight replaces (null for a first deploy): a rolled-back deploy brings it back.
-  const previous = new Map<string, StackRecord | null>()
   const reconciler = createStackReconciler({ store, dispatcher, commandTimeoutMs: deps.commandTimeoutMs, reachable: deps.reachable, busy: (id) => busy.has(id), logger: deps.logger })
   const destroyed = (stack: StackRecord, forced: boolean) =>
     bus.emit('stack:destroyed', { accountId: stack.accountId, stackId: stack.id, name: stack.name, ...(stack.nodeId ? { nodeId: stack.nodeId } : {}), forced })
@@ -228,6 +226,8 @@ export function createStackOperations(deps: StackDeps): StackOperations {
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
         ...(existing?.deployedAt ? { deployedAt: existing.deployedAt } : {}),
+        // What the stack reads as again if the node rolls this deploy back (see applyResult).
+        rollbackTo: { record: existing ? withoutRollback(existing) : null },
       }
       if (busy.has(record.id)) throw stackBusy(record)
       if (!deps.reachable(node)) {
@@ -243,13 +243,10 @@ export function createStackOperations(deps: StackDeps): StackOperations {
       }
       await store.upsertStack(record)
       const args = { ...deployStackArguments(resolved, record.id, principal.accountId), ...(options.rollback !== undefined ? { rollback: options.rollback } : {}) } as unknown as Record<string, unknown>
-      // What to restore when the node rolls the deploy back (see applyResult).
-      previous.set(record.id, existing ?? null)
       try {
         return await run(principal, record, node, 'deploy_stack', args, wait, existing ? 'stack.redeploy' : 'stack.deploy', {}, sealStackFiles(args, deps.secretBox))
       } catch (error) {
         // Nothing was sent: the stack stays as it was.
-        previous.delete(record.id)
         if (existing) await store.upsertStack(existing).catch(() => {})
         else await store.deleteStack(record.accountId, record.id).catch(() => {})
         throw error
@@ -323,10 +320,10 @@ export function createStackOperations(deps: StackDeps): StackOperations {
       const ok = record.status === 'success'
       const state = parseState(record.output)
       const now = new Date().toISOString()
-      const before = record.tool === 'deploy_stack' ? previous.get(stack.id) : undefined
-      if (record.tool === 'deploy_stack') previous.delete(stack.id)
+      // undefined: not known (a deploy from before this was stored); null: a first deploy.
+      const before = record.tool === 'deploy_stack' ? stack.rollbackTo?.record : undefined
       const rolledBack = !ok && typeof state?.rolledBack === 'string' ? state.rolledBack : undefined
-      const next: StackRecord = { ...(rolledBack && before ? before : stack), updatedAt: now }
+      const next: StackRecord = withoutRollback({ ...(rolledBack && before ? before : stack), updatedAt: now })
       if (rolledBack && (before === null || (before === undefined && !state?.services?.length))) {
         // A first deploy undone: nothing of it is on the node, so nothing of it stays here either.
         await store.deleteStack(stack.accountId, stack.id)

@@ -24,6 +24,13 @@ const answer = async (command: { tool: string; arguments: unknown }) => {
     held.asked = true
     await held.go
   }
+  if (command.tool === 'deploy_stack' && args.stackName === 'undone-stack' && held) {
+    held.asked = true
+    await held.go
+    // The node could not start the new definition and runs the previous one again.
+    const previous = { name: 'web', status: 'running', image: 'nginx:1' }
+    return { success: false, error: 'rolled back: web: exited with status 3', output: JSON.stringify({ stack: { name: args.stackName, status: 'running', rolledBack: 'web: exited with status 3', services: [previous] } }) }
+  }
   if (command.tool === 'list_blueprints') return { success: true, output: JSON.stringify([{ name: 'redis', description: 'cache' }]) }
   if (command.tool === 'destroy_stack') return { success: true, output: JSON.stringify({ destroyed: true }) }
   return { success: true, output: JSON.stringify({ stack: { name: args.stackName, status: 'running', services: [{ name: 'web', status: 'running', image: 'nginx' }] } }) }
@@ -90,6 +97,29 @@ describe('two hubs on one database', () => {
       return body?.status === 'running' ? body : undefined
     }, 20_000, 'the stack running')
     expect(settled.node).toBe('ha-node')
+  }, 60_000)
+
+  it('a redeploy the node rolls back, asked on a hub that dies before the node answers: the holding hub restores the previous definition', async () => {
+    const onPrimary = await primary.login()
+    held = undefined
+    const first = await primary.request('POST', '/api/stacks/deploy?wait=true', { token: onPrimary, body: { name: 'undone-stack', targetNode: 'ha-node', services: { web: { image: 'nginx:1' } } } })
+    expect(first.status, JSON.stringify(first.body)).toBe(200)
+    const asker = await startHub({ storage: 'postgres', schema, config })
+    const onAsker = await asker.login()
+    let go!: () => void
+    held = { asked: false, go: new Promise<void>((resolve) => (go = resolve)) }
+    void asker.request('POST', '/api/stacks/deploy?wait=true', { token: onAsker, body: { name: 'undone-stack', targetNode: 'ha-node', services: { web: { image: 'nginx:broken', ports: ['8080:80'] }, worker: { image: 'busybox' } } } }).catch(() => {})
+    await eventually(async () => held!.asked, 10_000, 'the node to receive the redeploy')
+    await asker.proc.stop('SIGKILL')
+    go()
+    const settled = await eventually(async () => {
+      const body = (await primary.request('GET', '/api/stacks/undone-stack', { token: onPrimary })).body
+      return body?.status === 'running' && body.errorMessage ? body : undefined
+    }, 20_000, 'the stack settled as rolled back')
+    held = undefined
+    expect(settled.errorMessage).toMatch(/^rolled back: web: exited with status 3/)
+    // The definition it runs again, not the one the node undid: one service, no ports.
+    expect(settled.services).toEqual([expect.objectContaining({ name: 'web', image: 'nginx:1', status: 'running', ports: [] })])
   }, 60_000)
 
   it('a node whose hub died reads reconnecting on the other hub, and online again once its agent reconnects there', async () => {

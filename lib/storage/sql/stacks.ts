@@ -39,6 +39,7 @@ export function createSqlStacks({ db, run, q, patchRow, clock, plugin }: SqlCont
         createdAt: iso(r.created_at)!,
         updatedAt: iso(r.updated_at)!,
         deployedAt: iso(r.deployed_at),
+        rollbackTo: opt(r.rollback_to),
       }),
     )
   }
@@ -48,11 +49,11 @@ export function createSqlStacks({ db, run, q, patchRow, clock, plugin }: SqlCont
       await db.transaction(async (tx) => {
         const written = await run(
           tx,
-          `insert into stacks (id, account_id, name, status, node_id, error_message, definition, created_at, updated_at, deployed_at)
-           values ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10)
+          `insert into stacks (id, account_id, name, status, node_id, error_message, definition, created_at, updated_at, deployed_at, rollback_to)
+           values ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $11::text::jsonb)
            on conflict (id) do update set name = excluded.name, status = excluded.status, node_id = excluded.node_id,
              error_message = excluded.error_message, definition = excluded.definition,
-             updated_at = excluded.updated_at, deployed_at = excluded.deployed_at
+             updated_at = excluded.updated_at, deployed_at = excluded.deployed_at, rollback_to = excluded.rollback_to
            where stacks.account_id = excluded.account_id
            returning id`,
           [
@@ -66,6 +67,7 @@ export function createSqlStacks({ db, run, q, patchRow, clock, plugin }: SqlCont
             record.createdAt,
             record.updatedAt,
             record.deployedAt ?? null,
+            record.rollbackTo ? json(record.rollbackTo) : null,
           ],
         )
         if (written.length === 0) throw conflict('A record with that id already exists.', plugin)
