@@ -707,7 +707,7 @@ export function createFleet(deps: {
     dispatcher,
     async start() {
       // Listening for other hubs' leases before this hub shows itself alive to them.
-      if (presence) leases = await startLeaseMap({ notifications: notificationsOf(store), hubId: presence.hubId, logger })
+      if (presence) leases = await startLeaseMap({ notifications: notificationsOf(store), hubId: presence.hubId, hasPeers: presence.hasPeers, logger })
       await presence?.start()
     },
     attachMidtiers(router) {

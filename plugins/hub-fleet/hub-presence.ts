@@ -9,6 +9,8 @@ export interface HubPresence {
   readonly hubId: string
   /** Whether the hub's heartbeat was fresh at the last look. */
   alive(hubId: string): boolean
+  /** Whether any other hub's heartbeat was fresh at the last look. */
+  hasPeers(): boolean
   /** Like `alive`, but looks again first when the hub is unknown (it may have started since). */
   check(hubId: string): Promise<boolean>
   /** A hub's name for messages: host and pid. */
@@ -58,6 +60,7 @@ export function createHubPresence(options: {
   return {
     hubId,
     alive: (id) => live.has(id),
+    hasPeers: () => [...live.keys()].some((id) => id !== hubId),
     async check(id) {
       if (live.has(id)) return true
       if (Date.now() - lastBeat > 250) await beat().catch(() => {})

@@ -41,6 +41,11 @@ export const noLeases: LeaseMap = { get: () => undefined, remember() {}, held() 
 export async function startLeaseMap(options: {
   notifications: StoreNotifications
   hubId: string
+  /**
+   * Whether another hub is alive now. A hub alone announces nothing until another hub says hello (each
+   * says it when it starts), so a single hub on PostgreSQL pays nothing for this.
+   */
+  hasPeers(): boolean
   logger: Pick<Logger, 'warn'>
   /** Longest an announcement waits to go out with others (default 20 ms): a reconnect storm sends few. */
   batchMs?: number
@@ -55,6 +60,8 @@ export async function startLeaseMap(options: {
   let outgoing: Announcement[] = []
   let timer: ReturnType<typeof setTimeout> | undefined
   let closed = false
+  let peerHeard = false
+  const peers = () => peerHeard || options.hasPeers()
 
   const keep = (node: NodeRecord) => {
     if (nodes.size >= maxNodes) nodes.clear()
@@ -81,6 +88,7 @@ export async function startLeaseMap(options: {
       return
     }
     if (!message || message.hub === hubId || !Array.isArray(message.leases)) return
+    peerHeard = true
     for (const lease of message.leases) {
       if (lease?.k === 'held' && lease.node && typeof lease.node.id === 'string' && typeof lease.node.accountId === 'string') keep({ ...lease.node, heldBy: message.hub })
       else if ((lease?.k === 'left' || lease?.k === 'changed') && typeof lease.accountId === 'string' && typeof lease.id === 'string') {
@@ -98,6 +106,8 @@ export async function startLeaseMap(options: {
       listened = true
     },
   })
+  // Hello (no leases): the hubs already running start announcing theirs.
+  await notifications.publish(CHANNEL, JSON.stringify({ hub: hubId, leases: [] } satisfies Message))
 
   return {
     get: (accountId, nodeId) => nodes.get(keyOf(accountId, nodeId)),
@@ -106,15 +116,16 @@ export async function startLeaseMap(options: {
     },
     held(node) {
       nodes.delete(keyOf(node.accountId, node.id))
-      const { lastMetrics: _, ...record } = node
-      announce({ k: 'held', node: record })
+      // What a command needs of the node; the agent's full report and latest sample stay out.
+      const { lastMetrics: _, info: __, ...record } = node
+      if (peers()) announce({ k: 'held', node: record })
     },
     left(accountId, nodeId) {
-      announce({ k: 'left', accountId, id: nodeId })
+      if (peers()) announce({ k: 'left', accountId, id: nodeId })
     },
     changed(accountId, nodeId) {
       nodes.delete(keyOf(accountId, nodeId))
-      announce({ k: 'changed', accountId, id: nodeId })
+      if (peers()) announce({ k: 'changed', accountId, id: nodeId })
     },
     hubsStopped(hubIds) {
       if (hubIds.length === 0) return

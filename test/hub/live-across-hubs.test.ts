@@ -66,9 +66,15 @@ describe('live views across two hubs on one database', () => {
     await expect.poll(() => row(hostname).count(), { timeout: PUSHED_WITHIN }).toBe(1)
     await expect.poll(() => row(hostname).locator('[data-label=Status]').innerText(), { timeout: PUSHED_WITHIN }).toMatch(/Online/)
 
-    // Its metrics, sent to hub A, move hub B's CPU column.
-    await agent.client.sendMetrics(metricsSample(agent.agentId, 73))
-    await expect.poll(() => row(hostname).locator('[data-label=CPU]').innerText(), { timeout: PUSHED_WITHIN }).toContain('73%')
+    // Its metrics, sent to hub A, move hub B's CPU column. Sent each poll, as an agent reports every
+    // interval: hub A forwards metrics once it has heard that hub B has a dashboard of the account open
+    // (said within a second of opening it), and a report sent before that is not forwarded.
+    await expect
+      .poll(async () => {
+        await agent!.client.sendMetrics(metricsSample(agent!.agentId, 73))
+        return row(hostname).locator('[data-label=CPU]').innerText()
+      }, { timeout: PUSHED_WITHIN, interval: 500 })
+      .toContain('73%')
     await screenshot(page, 'live-across-hubs-fleet')
 
     // `thresh events -f` on hub B prints the registration that happened on hub A.
