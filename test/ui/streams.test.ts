@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectDocker, uniqueName } from '../support/docker.ts'
 import { requireTool } from '../support/require.ts'
-import { createHub, eventually, startAgent, type HubProcess, type RunningAgent } from '../e2e/support.ts'
+import { createHub, eventually, removeStackObjects, startAgent, type HubProcess, type RunningAgent } from '../e2e/support.ts'
 import { launchChromium, openPage, screenshot } from './support/browser.ts'
 
 requireTool('docker')
@@ -33,8 +33,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  if (hub && token) await hub.request('DELETE', `/api/stacks/${stack}`, { token }).catch(() => {})
+  if (hub && token) await hub.request('DELETE', `/api/stacks/${stack}?wait=true`, { token }).catch(() => {})
   await agent?.proc.stop('SIGKILL')
+  // Whatever the destroy did not get to (a test that failed half-way) goes too.
+  await removeStackObjects(await connectDocker(), stack)
   await hub?.kill()
 })
 
