@@ -8,7 +8,7 @@ import type { AgentCommand, CommandResult } from '../../lib/agent-session/protoc
 import { newId } from '../../lib/ids.ts'
 import type { CommandPatch, CommandRecord, FleetStore, HubMesh, NodeRecord } from '../../lib/storage/types.ts'
 import { doneMessage, parseRelayMessage, runMessage, type DoneMessage, type RunMessage } from './relay-messages.ts'
-import { UNSETTLED } from './stack-reconcile.ts'
+import { UNSETTLED } from './stack-state.ts'
 
 /** How to reach one agent right now, or undefined when no connection here holds it. */
 export interface CommandRoute {

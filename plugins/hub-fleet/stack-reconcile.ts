@@ -2,9 +2,7 @@
 // node's Docker reports, asked with list_environments when the agent registers again or on the timeout.
 import type { FleetStore, NodeRecord, StackRecord, StackServiceRecord } from '../../lib/storage/types.ts'
 import type { Dispatcher } from './dispatcher.ts'
-
-/** Statuses a stack only has while a command works on it; left alone they would never change. */
-export const UNSETTLED = new Set(['deploying', 'updating', 'stopping', 'starting'])
+import { UNSETTLED, withoutRollback } from './stack-state.ts'
 
 export interface ReconcileDeps {
   store: FleetStore
@@ -41,12 +39,6 @@ function listedOf(output: string | undefined): Listed[] | undefined {
   } catch {
     return undefined
   }
-}
-
-/** The record without the deploy-in-flight part: what a stack reads as once no deploy runs. */
-export function withoutRollback(stack: StackRecord): StackRecord {
-  const { rollbackTo: _, ...rest } = stack
-  return rest
 }
 
 function settled(stack: StackRecord, live: Listed | undefined): StackRecord {

@@ -10,7 +10,8 @@ import type { Dispatcher } from './dispatcher.ts'
 import type { FleetBus, StackOperation } from './fleet-events.ts'
 import { sealStackFiles, type SecretBox } from '../../lib/secret-box.ts'
 import { deployStackArguments } from './stack-payload.ts'
-import { createStackReconciler, withoutRollback } from './stack-reconcile.ts'
+import { createStackReconciler } from './stack-reconcile.ts'
+import { withoutRollback } from './stack-state.ts'
 import { stackView, type StackView } from './views.ts'
 
 export interface StackOutcome {
