@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectDocker, uniqueName } from '../support/docker.ts'
 import { cliCommand, tempHome } from '../support/process.ts'
+import { metric } from '../support/metrics-page.ts'
 import { requireTool } from '../support/require.ts'
 import { createHub, databaseUrl, dropSchema, eventually, newSchema, readNdjson, startAgent, type HubProcess, type RunningAgent } from './support.ts'
 
@@ -29,11 +30,6 @@ const name = `${prefix}-numbers`
 const lines = (records: any[]) => records.filter((r) => typeof r.line === 'string').map((r) => r.line as string)
 const logs = (query: string, stop?: (records: any[]) => boolean) => readNdjson(`${asked.url}/api/nodes/${agentId}/containers/${name}/logs?${query}`, token, stop)
 
-async function streamsOpenOnAgent(): Promise<number> {
-  const text = await (await fetch(`${agent.url}/metrics`)).text()
-  const line = text.split('\n').find((l) => l.startsWith('agent_streams_open '))
-  return line ? Number(line.split(' ')[1]) : Number.NaN
-}
 
 beforeAll(async () => {
   docker = await connectDocker()
@@ -71,7 +67,7 @@ describe('streams through a hub that does not hold the node', () => {
     expect(tail.at(-1)).toEqual({ end: true })
     const followed = await logs('follow=true&tail=0', (records) => lines(records).length >= 3)
     expect(lines(followed).every((l) => l.startsWith('tick'))).toBe(true)
-    await eventually('the follow stopped on the agent', async () => ((await streamsOpenOnAgent()) === 0 ? true : undefined), 10_000)
+    await eventually('the follow stopped on the agent', async () => ((await metric(agent.url, 'agent_streams_open')) === 0 ? true : undefined), 10_000)
   }, 60_000)
 
   it('exec: stdin in, output and exit code back, audited on the hub asked', async () => {

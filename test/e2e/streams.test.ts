@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectDocker, uniqueName } from '../support/docker.ts'
 import { spawn } from 'node:child_process'
 import { cliCommand, spawnThresh, tempHome } from '../support/process.ts'
+import { metric } from '../support/metrics-page.ts'
 import { requireTool } from '../support/require.ts'
 import { createHub, createMidtier, eventually, readNdjson, startAgent, type HubProcess, type MidtierProcess, type RunningAgent } from './support.ts'
 
@@ -37,12 +38,6 @@ async function runContainer(name: string, script: string): Promise<string> {
   containers.push(container)
   await container.start()
   return name
-}
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text()
-  const line = text.split('\n').find((l) => l.startsWith(name + ' '))
-  return line ? Number(line.split(' ')[1]) : Number.NaN
 }
 
 /** Reads an NDJSON route of the hub until `stop` says so (or it ends); the response is then closed. */

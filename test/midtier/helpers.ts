@@ -44,9 +44,4 @@ export async function waitFor<T>(what: string, read: () => T | Promise<T>, timeo
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`)
 }
 
-/** One value from a Prometheus text page. */
-export async function metric(baseUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text()
-  const line = text.split('\n').find((l) => l.startsWith(name + ' '))
-  return line ? Number(line.split(' ')[1]) : Number.NaN
-}
+export { metric } from '../support/metrics-page.ts'

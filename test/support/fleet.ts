@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type Docker from 'dockerode'
 import { expect } from 'vitest'
 import { freePort, httpText, labelledObjects } from './docker.ts'
+import { metric } from './metrics-page.ts'
 import { spawnThresh, tempHome, waitForHttp, waitForOutput, type Runtime, type ThreshProcess } from './process.ts'
 
 export { dropSchema, databaseUrl, newSchema } from '../hub/support.ts'
@@ -129,11 +130,7 @@ export async function createMidtier(hubUrl: string, midKey: string, env: Record<
     async kill() {
       await mid.proc?.stop('SIGKILL')
     },
-    async metric(name) {
-      const text = await (await fetch(`${url}/metrics`)).text()
-      const line = text.split('\n').find((l) => l.startsWith(name + ' '))
-      return line ? Number(line.split(' ')[1]) : Number.NaN
-    },
+    metric: (name) => metric(url, name),
   }
   await mid.start()
   return mid
